@@ -1,0 +1,152 @@
+import {
+  DEFAULT_KEY_DIR,
+  formatEndpoint,
+  type ApplyMode,
+  type Cidr,
+  type Fabric,
+  type FabricNode,
+  type InternalNode,
+  type Peer,
+  type WgKey,
+} from "../model";
+import { keyId } from "./keys";
+
+/** Whose public key a peer stanza carries. */
+export type PeerKeySource = { readonly kind: "internal"; readonly id: string } | { readonly kind: "external"; readonly key: WgKey };
+
+/** A peer as it appears in one interface's config, overrides applied. */
+export interface PeerView {
+  /** `node/iface` for internal peers, `node` for external ones. */
+  readonly label: string;
+  readonly key: PeerKeySource;
+  /** The peer interface's own address as /32 or /128 (internal peers only). */
+  readonly hostRoute?: Cidr;
+  /** The node's allowed_ips, or the peer's override. */
+  readonly allowedIps: readonly Cidr[];
+  /** `host:port`, brackets around IPv6. */
+  readonly endpoint?: string;
+  readonly persistentKeepalive?: number;
+  readonly presharedKey?: WgKey;
+  /** False when this stanza is exactly the referenced node's (no overrides): renderers may reuse it. */
+  readonly overridden: boolean;
+}
+
+type BaseView = Omit<PeerView, "overridden">;
+
+/** A peer's stanza before overrides, and the port an overriding endpoint without port dials. */
+interface Base {
+  readonly view: PeerView;
+  readonly port?: number;
+}
+
+/** Everything needed to render, write and apply one interface of an internal node. */
+export interface InterfaceView {
+  readonly node: string;
+  readonly iface: string;
+  /** `node/iface`. */
+  readonly id: string;
+  readonly listenPort?: number;
+  readonly address?: Cidr;
+  readonly mtu?: number;
+  readonly keyDir: string;
+  readonly applyMode: ApplyMode;
+  readonly peers: readonly PeerView[];
+}
+
+function hasOverrides(peer: Peer): boolean {
+  return (
+    peer.endpoint !== undefined ||
+    peer.allowedIps !== undefined ||
+    peer.persistentKeepalive !== undefined ||
+    peer.presharedKey !== undefined
+  );
+}
+
+/** The stanza a peer gets from the node it references, before overrides; undefined if dangling. */
+function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
+  const target: FabricNode | undefined = fabric.nodes[peer.node];
+  if (!target || target.role !== peer.type) return undefined;
+  if (target.role === "external") {
+    const view: BaseView = {
+      label: peer.node,
+      key: { kind: "external", key: target.publicKey },
+      allowedIps: target.allowedIps,
+      endpoint: target.endpoint && formatEndpoint(target.endpoint),
+      persistentKeepalive: target.persistentKeepalive,
+    };
+    return { view: { ...view, overridden: false } };
+  }
+  if (peer.type !== "internal") return undefined;
+  const iface = target.interfaces[peer.nodeIface];
+  if (!iface) return undefined;
+  const view: BaseView = {
+    label: keyId(peer.node, peer.nodeIface),
+    key: { kind: "internal", id: keyId(peer.node, peer.nodeIface) },
+    hostRoute: iface.ip?.hostRoute(),
+    allowedIps: target.allowedIps,
+    endpoint: target.endpoint && formatEndpoint(target.endpoint, iface.listenPort),
+    persistentKeepalive: target.persistentKeepalive,
+  };
+  // An overriding endpoint without port still dials the peer interface's listen port.
+  return { view: { ...view, overridden: false }, port: iface.listenPort };
+}
+
+function peerView(base: Base, peer: Peer): PeerView {
+  // Unchanged peers share one object per target: a 1000-node mesh has a million of them.
+  if (!hasOverrides(peer)) return base.view;
+  return {
+    ...base.view,
+    overridden: true,
+    allowedIps: peer.allowedIps ?? base.view.allowedIps,
+    endpoint: peer.endpoint ? formatEndpoint(peer.endpoint, base.port) : base.view.endpoint,
+    persistentKeepalive: peer.persistentKeepalive ?? base.view.persistentKeepalive,
+    presharedKey: peer.presharedKey,
+  };
+}
+
+/**
+ * Resolves every interface of every internal node into the view its config is rendered from.
+ * Peers that do not resolve (dangling references) are left out: run `validateFabric` first.
+ * Peers without overrides share one view object per target, so large meshes stay small.
+ */
+export function resolveInterfaces(fabric: Fabric): InterfaceView[] {
+  const shared = new Map<string, Base>();
+  const views: InterfaceView[] = [];
+  for (const [nodeName, node] of Object.entries(fabric.nodes)) {
+    if (node.role !== "internal") continue;
+    views.push(...resolveNode(fabric, nodeName, node, shared));
+  }
+  return views;
+}
+
+function resolveNode(
+  fabric: Fabric,
+  nodeName: string,
+  node: InternalNode,
+  shared: Map<string, Base>,
+): InterfaceView[] {
+  const peersByIface = new Map<string, PeerView[]>();
+  for (const peer of node.peers) {
+    const cacheKey = peer.type === "internal" ? `${peer.node}/${peer.nodeIface}` : peer.node;
+    let base = shared.get(cacheKey);
+    if (!base) {
+      base = basePeer(fabric, peer);
+      if (!base) continue;
+      shared.set(cacheKey, base);
+    }
+    let list = peersByIface.get(peer.iface);
+    if (!list) peersByIface.set(peer.iface, (list = []));
+    list.push(peerView(base, peer));
+  }
+  return Object.entries(node.interfaces).map(([ifaceName, iface]) => ({
+    node: nodeName,
+    iface: ifaceName,
+    id: keyId(nodeName, ifaceName),
+    listenPort: iface.listenPort,
+    address: iface.ip,
+    mtu: iface.mtu,
+    keyDir: node.keyDir ?? fabric.keyDir ?? DEFAULT_KEY_DIR,
+    applyMode: node.applyMode ?? fabric.applyMode,
+    peers: peersByIface.get(ifaceName) ?? [],
+  }));
+}

@@ -1,0 +1,163 @@
+import type { Cidr, Fabric, InternalNode, Peer, Problem } from "../model";
+import { keyId } from "./keys";
+
+type Report = (where: string, message: string, severity?: Problem["severity"]) => void;
+
+/**
+ * Checks the references and rules between parts of a parsed fabric (the schema checks each part
+ * alone). Returns every problem at once; errors block, warnings (one-sided peerings) do not.
+ */
+export function validateFabric(fabric: Fabric): Problem[] {
+  const problems: Problem[] = [];
+  const report: Report = (where, message, severity = "error") => problems.push({ severity, where, message });
+  const internal = Object.entries(fabric.nodes).filter((entry): entry is [string, InternalNode] => entry[1].role === "internal");
+
+  checkUniqueAddresses(internal, report);
+  for (const [name, node] of internal) {
+    checkListenPorts(name, node, report);
+    node.peers.forEach((peer, index) => checkPeerReference(fabric, name, node, peer, index, report));
+    checkAllowedIpOverlaps(fabric, name, node, report);
+  }
+  checkPeeringsAreMutual(internal, report);
+  return problems;
+}
+
+/** Numbers every internal interface, so a peering is a pair of numbers, not a string (large meshes). */
+function numberInterfaces(internal: [string, InternalNode][]): Map<string, Map<string, number>> {
+  const numbers = new Map<string, Map<string, number>>();
+  let next = 0;
+  for (const [name, node] of internal) numbers.set(name, new Map(Object.keys(node.interfaces).map((iface) => [iface, next++])));
+  return numbers;
+}
+
+/** An internal peering listed on one side only cannot bring the tunnel up: warn. */
+function checkPeeringsAreMutual(internal: [string, InternalNode][], report: Report): void {
+  const numbers = numberInterfaces(internal);
+  const count = [...numbers.values()].reduce((sum, ifaces) => sum + ifaces.size, 0);
+  const peerings = new Set<number>();
+  const pairOf = (node: string, iface: string, peer: Peer & { type: "internal" }): [number, number] | undefined => {
+    const local = numbers.get(node)?.get(iface);
+    const remote = numbers.get(peer.node)?.get(peer.nodeIface);
+    return local === undefined || remote === undefined ? undefined : [local, remote];
+  };
+  for (const [name, node] of internal) {
+    for (const peer of node.peers) {
+      const pair = peer.type === "internal" ? pairOf(name, peer.iface, peer) : undefined;
+      if (pair) peerings.add(pair[0] * count + pair[1]);
+    }
+  }
+  for (const [name, node] of internal) {
+    node.peers.forEach((peer, index) => {
+      const pair = peer.type === "internal" && peer.node !== name ? pairOf(name, peer.iface, peer) : undefined;
+      if (!pair || peer.type !== "internal") return;
+      if (!peerings.has(pair[1] * count + pair[0])) {
+        report(
+          `${name}: peers[${index}]`,
+          `${peer.node}/${peer.nodeIface} has no peer back to ${keyId(name, peer.iface)}; the tunnel cannot come up until ` +
+            `${peer.node} lists { type: "internal", node: "${name}", nodeIface: "${peer.iface}", iface: "${peer.nodeIface}" }`,
+          "warning",
+        );
+      }
+    });
+  }
+}
+
+/** True when `problems` holds an error (not just warnings). */
+export function hasErrors(problems: readonly Problem[]): boolean {
+  return problems.some((problem) => problem.severity === "error");
+}
+
+function checkUniqueAddresses(internal: [string, InternalNode][], report: Report): void {
+  const owners = new Map<string, string>();
+  for (const [name, node] of internal) {
+    for (const [ifaceName, iface] of Object.entries(node.interfaces)) {
+      if (!iface.ip) continue;
+      const address = iface.ip.addressText();
+      const owner = owners.get(address);
+      if (owner) report(`${name}: ${ifaceName}: ip`, `address ${address} is already used by ${owner}; give each interface its own address`);
+      else owners.set(address, keyId(name, ifaceName));
+    }
+  }
+}
+
+function checkListenPorts(name: string, node: InternalNode, report: Report): void {
+  const owners = new Map<number, string>();
+  for (const [ifaceName, iface] of Object.entries(node.interfaces)) {
+    if (iface.listenPort === undefined) continue;
+    const owner = owners.get(iface.listenPort);
+    if (owner) report(`${name}: ${ifaceName}: listenPort`, `port ${iface.listenPort} is already used by interface ${owner} on this node`);
+    else owners.set(iface.listenPort, ifaceName);
+  }
+}
+
+function checkPeerReference(fabric: Fabric, name: string, node: InternalNode, peer: Peer, index: number, report: Report): void {
+  const where = `${name}: peers[${index}]`;
+  if (!node.interfaces[peer.iface]) {
+    report(`${where}: iface`, `interface "${peer.iface}" is not defined on node "${name}"`);
+  }
+  const target = fabric.nodes[peer.node];
+  if (!target) {
+    report(`${where}: node`, `node "${peer.node}" is not defined in fabric "${fabric.name}"`);
+    return;
+  }
+  if (target.role !== peer.type) {
+    report(`${where}: type`, `node "${peer.node}" is ${target.role}; use type "${target.role}"`);
+    return;
+  }
+  if (peer.type !== "internal" || target.role !== "internal") return;
+  const targetIface = target.interfaces[peer.nodeIface];
+  if (!targetIface) {
+    report(`${where}: nodeIface`, `interface "${peer.nodeIface}" is not defined on node "${peer.node}"`);
+    return;
+  }
+  if (peer.node === name && peer.nodeIface === peer.iface) {
+    report(where, `interface ${keyId(name, peer.iface)} cannot be its own peer`);
+  }
+  const endpoint = peer.endpoint ?? target.endpoint;
+  if (endpoint && endpoint.port === undefined && targetIface.listenPort === undefined) {
+    report(
+      `${where}: endpoint`,
+      `${keyId(peer.node, peer.nodeIface)} has no listenPort, so the endpoint needs a port (e.g. "${endpoint.host}:51820")`,
+    );
+  }
+}
+
+interface Claim {
+  readonly route: Cidr;
+  readonly index: number;
+  readonly label: string;
+}
+
+/** Two peers of one interface claiming the same addresses make wg route to only one of them. */
+function checkAllowedIpOverlaps(fabric: Fabric, name: string, node: InternalNode, report: Report): void {
+  const claimsByIface = new Map<string, Claim[]>();
+  node.peers.forEach((peer, index) => {
+    const target = fabric.nodes[peer.node];
+    if (!target || target.role !== peer.type) return;
+    const routes: Cidr[] = [...(peer.allowedIps ?? target.allowedIps)];
+    let label = peer.node;
+    if (peer.type === "internal" && target.role === "internal") {
+      const ip = target.interfaces[peer.nodeIface]?.ip;
+      if (ip) routes.push(ip.hostRoute());
+      label = keyId(peer.node, peer.nodeIface);
+    }
+    let claims = claimsByIface.get(peer.iface);
+    if (!claims) claimsByIface.set(peer.iface, (claims = []));
+    for (const route of routes) claims.push({ route, index, label });
+  });
+  for (const [iface, claims] of claimsByIface) {
+    claims.sort((a, b) => a.route.family - b.route.family || (a.route.first < b.route.first ? -1 : a.route.first > b.route.first ? 1 : 0));
+    // Sweep: the claim reaching furthest so far overlaps any later claim that starts before it ends.
+    let widest: Claim | undefined;
+    for (const claim of claims) {
+      if (widest && widest.route.overlaps(claim.route) && widest.index !== claim.index) {
+        report(
+          `${name}: ${iface}: peers[${claim.index}]`,
+          `AllowedIPs ${claim.route.toString()} of ${claim.label} overlaps ${widest.route.toString()} of peers[${widest.index}] (${widest.label}); ` +
+            "each address may be routed to one peer only",
+        );
+      }
+      if (!widest || widest.route.family !== claim.route.family || claim.route.last > widest.route.last) widest = claim;
+    }
+  }
+}

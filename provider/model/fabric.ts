@@ -1,0 +1,133 @@
+import { z } from "zod";
+import { interfaceAddressSchema, routeSchema } from "./cidr";
+import { endpointSchema, portProblem } from "./endpoint";
+import { ifnameSchema, nameSchema } from "./ifname";
+import { wgKeySchema } from "./key";
+
+/** Where keys are kept on a node unless the fabric or node says otherwise (the RFC's folder). */
+export const DEFAULT_KEY_DIR = "/etc/wireguard/proxmox";
+
+/** How a written config is brought live on the node. */
+export const APPLY_MODES = ["wg-quick", "ifupdown2", "none"] as const;
+/** One of {@link APPLY_MODES}. */
+export type ApplyMode = (typeof APPLY_MODES)[number];
+
+const portSchema = z
+  .number()
+  .superRefine((port, ctx) => {
+    const problem = portProblem(port);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+const keepaliveSchema = z.number().int().min(0, "must be 0-65535 seconds").max(65535, "must be 0-65535 seconds");
+
+/** An absolute path without characters a shell or wg-quick would treat specially. */
+export const keyDirSchema = z
+  .string()
+  .regex(/^\/[a-zA-Z0-9_./-]*$/, { message: "must be an absolute path of letters, digits and _ . / -" })
+  .refine((path) => !path.split("/").includes(".."), { message: "must not contain .." });
+
+/** Peer properties that override those of the referenced node (all but the public key). */
+const peerOverrides = {
+  endpoint: endpointSchema.optional(),
+  allowedIps: z.array(routeSchema).optional(),
+  persistentKeepalive: keepaliveSchema.optional(),
+  presharedKey: wgKeySchema.optional(),
+};
+
+/** A peer pointing at an interface of another internal node. */
+export const internalPeerSchema = z.strictObject({
+  type: z.literal("internal"),
+  node: z.string(),
+  nodeIface: z.string(),
+  iface: z.string(),
+  ...peerOverrides,
+});
+
+/** A peer pointing at an external node. */
+export const externalPeerSchema = z.strictObject({
+  type: z.literal("external"),
+  node: z.string(),
+  iface: z.string(),
+  ...peerOverrides,
+});
+
+/** A peer entry of an internal node; `iface` is the node's own interface it belongs to. */
+export const peerSchema = z.discriminatedUnion("type", [internalPeerSchema, externalPeerSchema], {
+  error: (issue) => (issue.code === "invalid_union" ? 'type must be "internal" or "external"' : undefined),
+});
+
+/** An interface of an internal node, the [Interface] section of its config. */
+export const interfaceSchema = z.strictObject({
+  listenPort: portSchema.optional(),
+  ip: interfaceAddressSchema.optional(),
+  mtu: z.number().int().min(1280, "must be at least 1280 (IPv6 minimum)").max(65535).optional(),
+  /** The key generated on the node; known in a Proxmox fabrics.cfg, an output in a Pulumi spec. */
+  publicKey: wgKeySchema.optional(),
+});
+
+/** A node managed over SSH. */
+export const internalNodeSchema = z.strictObject({
+  role: z.literal("internal"),
+  endpoint: endpointSchema.optional(),
+  allowedIps: z.array(routeSchema).default([]),
+  persistentKeepalive: keepaliveSchema.optional(),
+  interfaces: z.record(ifnameSchema, interfaceSchema),
+  peers: z.array(peerSchema).default([]),
+  keyDir: keyDirSchema.optional(),
+  applyMode: z.enum(APPLY_MODES).optional(),
+});
+
+/** A peer we don't manage: its public key is given. */
+export const externalNodeSchema = z.strictObject({
+  role: z.literal("external"),
+  endpoint: endpointSchema.optional(),
+  allowedIps: z.array(routeSchema).default([]),
+  persistentKeepalive: keepaliveSchema.optional(),
+  publicKey: wgKeySchema,
+});
+
+/** A node of either role. */
+export const nodeSchema = z.discriminatedUnion("role", [internalNodeSchema, externalNodeSchema], {
+  error: (issue) => (issue.code === "invalid_union" ? 'role must be "internal" or "external"' : undefined),
+});
+
+/** A whole fabric, as read from a Proxmox fabrics.cfg or built by the components. */
+export const fabricSchema = z.strictObject({
+  name: nameSchema,
+  nodes: z.record(nameSchema, nodeSchema),
+  keyDir: keyDirSchema.default(DEFAULT_KEY_DIR),
+  applyMode: z.enum(APPLY_MODES).default("wg-quick"),
+});
+
+/** A fabric as a Pulumi program declares it: public keys of internal interfaces are outputs. */
+export const fabricSpecSchema = fabricSchema.superRefine((fabric, ctx) => {
+  for (const [nodeName, node] of Object.entries(fabric.nodes)) {
+    if (node.role !== "internal") continue;
+    for (const [ifaceName, iface] of Object.entries(node.interfaces)) {
+      if (iface.publicKey === undefined) continue;
+      ctx.addIssue({
+        code: "custom",
+        path: ["nodes", nodeName, "interfaces", ifaceName, "publicKey"],
+        message: "is generated on the node and is an output; remove it from the input",
+      });
+    }
+  }
+});
+
+/** A parsed fabric. */
+export type Fabric = z.output<typeof fabricSchema>;
+/** What a caller writes before parsing. */
+export type FabricInput = z.input<typeof fabricSchema>;
+/** A parsed node. */
+export type FabricNode = z.output<typeof nodeSchema>;
+/** A parsed internal node. */
+export type InternalNode = z.output<typeof internalNodeSchema>;
+/** A parsed external node. */
+export type ExternalNode = z.output<typeof externalNodeSchema>;
+/** A parsed interface. */
+export type Interface = z.output<typeof interfaceSchema>;
+/** A parsed peer entry. */
+export type Peer = z.output<typeof peerSchema>;
+/** The properties a peer may override. */
+export type PeerOverrides = Pick<Peer, "endpoint" | "allowedIps" | "persistentKeepalive" | "presharedKey">;

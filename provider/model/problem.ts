@@ -1,0 +1,60 @@
+import type { z } from "zod";
+
+/** One thing wrong (or worth a warning) with a fabric, located by node, interface, peer and field. */
+export interface Problem {
+  readonly severity: "error" | "warning";
+  /** e.g. `occultist: peers[1]: node` */
+  readonly where: string;
+  readonly message: string;
+}
+
+/** `occultist: peers[1]: node "berserkr" is not defined in fabric "vpn"` */
+export function formatProblem(problem: Problem): string {
+  const prefix = problem.severity === "warning" ? "warning: " : "";
+  return problem.where ? `${prefix}${problem.where}: ${problem.message}` : `${prefix}${problem.message}`;
+}
+
+/**
+ * Turns a zod path into our location: `["nodes","occultist","peers",1,"node"]` becomes
+ * `occultist: peers[1]: node`, `["nodes","a","interfaces","wg0","ip"]` becomes `a: wg0: ip`.
+ */
+export function locate(path: readonly PropertyKey[]): string {
+  const parts: string[] = [];
+  const rest = [...path];
+  if (rest[0] === "nodes" && rest.length > 1) {
+    rest.shift();
+    parts.push(String(rest.shift()));
+  }
+  while (rest.length > 0) {
+    const key = rest.shift();
+    if (key === "interfaces" && rest.length > 0) parts.push(String(rest.shift()));
+    else if (typeof rest[0] === "number") parts.push(`${String(key)}[${String(rest.shift())}]`);
+    else parts.push(String(key));
+  }
+  return parts.join(": ");
+}
+
+/** The problems of a failed zod parse, in our format. */
+export function problemsFromZod(error: z.ZodError): Problem[] {
+  return error.issues.map((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return { severity: "error", where: locate(issue.path), message: `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}` };
+    }
+    if (issue.code === "invalid_key") {
+      // a bad record key (node or interface name): say what is wrong with the name itself
+      return { severity: "error", where: locate(issue.path), message: issue.issues.map((inner) => inner.message).join("; ") };
+    }
+    if (issue.code === "invalid_type" && issue.input === undefined) {
+      return { severity: "error", where: locate(issue.path), message: "is required" };
+    }
+    return { severity: "error", where: locate(issue.path), message: issue.message };
+  });
+}
+
+/** Thrown when a fabric is invalid; `problems` has every problem found, not only the first. */
+export class FabricError extends Error {
+  constructor(readonly problems: readonly Problem[]) {
+    super(problems.map(formatProblem).join("\n"));
+    this.name = "FabricError";
+  }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need on a fresh Debian machine, reusing what is there:
+# Debian packages (wireguard-tools, wireguard-go, openssh-server, iproute2, ping), npm packages
+# (npm ci), the TypeScript build, and (with --engine) the Pulumi engine.
+# Prints `export PATH=…` lines for the engine on stdout when --engine is given.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+DEBIAN_PACKAGES=(wireguard-tools wireguard-go openssh-server iproute2 iputils-ping)
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# npm ci only when the lockfile changed since the last install
+stamp=node_modules/.wg-fabric-lock
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  log "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund >&2
+  cp package-lock.json "$stamp"
+fi
+
+log "building TypeScript"
+npx tsc -p tsconfig.json >&2
+
+if [ "${1:-}" = "--engine" ]; then
+  bin=$(bash scripts/pulumi-engine.sh)
+  echo "export PATH=\"$bin:\$PATH\""
+fi

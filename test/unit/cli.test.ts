@@ -1,0 +1,74 @@
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { FIXTURES } from "./rfc.test";
+
+const CLI = path.join(__dirname, "../../provider/cli/main.js");
+const RFC = path.join(FIXTURES, "rfc-fabrics.cfg");
+
+function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("wg-fabric CLI", () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(path.join(tmpdir(), "wgf-cli-"))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("validate: exit 0 and a summary line, warnings on stderr", () => {
+    const r = run("validate", RFC);
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout, `${RFC}: ok: 1 fabric(s), 3 node(s), 2 interface(s), 1 warning(s)\n`);
+    assert.match(r.stderr, /warning: occultist: peers\[0\]: elementalist\/wg0 has no peer back/);
+  });
+
+  it("validate: exit 1 with one problem per line", () => {
+    const bad = path.join(dir, "bad.cfg");
+    writeFileSync(bad, readFileSync(RFC, "utf8").replace("node=berserker", "node=berserkr").replace("listen_port=50000,public_key=y0k", "listen_port=0,public_key=y0k"));
+    const r = run("validate", bad);
+    assert.equal(r.status, 1);
+    assert.deepEqual(r.stderr.trim().split("\n"), [`${bad}:11: occultist: wg0: listenPort: port 0 is outside 1-65535`]);
+    writeFileSync(bad, readFileSync(RFC, "utf8").replace("node=berserker", "node=berserkr"));
+    assert.deepEqual(run("validate", bad).stderr.trim().split("\n").filter((l) => !l.includes("warning")), [
+      `${bad}: vpn: occultist: peers[1]: node: node "berserkr" is not defined in fabric "vpn"`,
+    ]);
+  });
+
+  it("render: the RFC's wg0.conf with the key from --private-key-file", () => {
+    const keyFile = path.join(dir, "wg0.key");
+    writeFileSync(keyFile, "<some_private_key>\n", { mode: 0o600 });
+    const r = run("render", RFC, "--node", "occultist", "--iface", "wg0", "--private-key-file", keyFile);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, readFileSync(path.join(FIXTURES, "rfc-occultist-wg0.conf"), "utf8"));
+  });
+
+  it("render: every interface after a '# IFACE' line, in each format", () => {
+    assert.match(run("render", RFC, "--node", "occultist").stdout, /^# wg0\n\[Interface\]\nListenPort = 50000\n/);
+    assert.match(run("render", RFC, "--node", "occultist", "--format", "wg-quick").stdout, /Address = 198\.51\.100\.2\/24/);
+    assert.match(run("render", RFC, "--node", "occultist", "--format", "ifupdown2").stdout, /^# wg0\nauto wg0\n/);
+  });
+
+  it("fmt prints the canonical config", () => {
+    const r = run("fmt", RFC);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^wireguard_fabric: vpn\n\tkey_dir \/etc\/wireguard\/proxmox\n\tapply_mode wg-quick\n\nwireguard_node: vpn_elementalist\n\tendpoint 192\.0\.2\.1\n/);
+  });
+
+  it("exit 2 on usage errors; --help on every command", () => {
+    assert.equal(run().status, 2);
+    assert.equal(run("frobnicate").status, 2);
+    assert.equal(run("render", RFC).status, 2);
+    assert.equal(run("render", RFC, "--node", "occultist", "--format", "yaml").status, 2);
+    assert.equal(run("validate", RFC, "--bogus").status, 2);
+    assert.equal(run("render", RFC, "--node", "berserker").status, 2);
+    for (const command of ["validate", "render", "fmt"]) {
+      const r = run(command, "--help");
+      assert.equal(r.status, 0);
+      assert.match(r.stdout, new RegExp(`^usage: wg-fabric ${command}`));
+    }
+    assert.match(run("--help").stdout, /^usage: wg-fabric <command>/);
+  });
+});

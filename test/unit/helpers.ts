@@ -1,0 +1,42 @@
+import { validateFabric } from "../../provider/fabric";
+import { formatProblem, parseFabric, type FabricInput } from "../../provider/model";
+
+/** Public keys used across tests (real keys made by `wg genkey | wg pubkey`). */
+export const KEYS = {
+  elementalist: "O+Kzrochm6klMILjSKVw83xb3YyXXLpmZj9n/ICM5xE=",
+  occultist: "y0kOpXfo9ff4KoUwO3H1cRuwObbKwsK8mAkwXxNvKUc=",
+  berserker: "GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmdzA=",
+} as const;
+
+/** The RFC's three nodes, with the peering made two-way. */
+export function rfcSpec(): FabricInput & { nodes: Record<string, any> } {
+  return {
+    name: "vpn",
+    nodes: {
+      elementalist: {
+        role: "internal",
+        endpoint: "192.0.2.1",
+        allowedIps: ["203.0.113.128/25"],
+        interfaces: { wg0: { listenPort: 50000, ip: "198.51.100.1/24" } },
+        peers: [{ type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }],
+      },
+      occultist: {
+        role: "internal",
+        endpoint: "192.0.2.2",
+        interfaces: { wg0: { listenPort: 50000, ip: "198.51.100.2/24" } },
+        peers: [
+          { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" },
+          { type: "external", node: "berserker", iface: "wg0" },
+        ],
+      },
+      berserker: { role: "external", endpoint: "berserker:51337", allowedIps: ["203.0.113.0/25"], publicKey: KEYS.berserker },
+    },
+  };
+}
+
+/** Every problem of an input, schema or cross-reference, as the CLI prints it. */
+export function problemsOf(input: unknown, options: { publicKeysAreOutputs?: boolean } = {}): string[] {
+  const parsed = parseFabric(input, options);
+  if (Array.isArray(parsed)) return parsed.map(formatProblem);
+  return validateFabric(parsed).map(formatProblem);
+}

@@ -1,0 +1,88 @@
+import * as assert from "node:assert/strict";
+import { KEYS, problemsOf, rfcSpec } from "./helpers";
+
+type Spec = ReturnType<typeof rfcSpec>;
+
+/** [what is wrong, how to break the spec, the exact problems expected] */
+const BAD_INPUTS: [string, (spec: Spec) => void, string[]][] = [
+  ["dangling peer node", (s) => (s.nodes.occultist.peers[1].node = "berserkr"), ['occultist: peers[1]: node: node "berserkr" is not defined in fabric "vpn"']],
+  ["dangling node_iface", (s) => (s.nodes.occultist.peers[0].nodeIface = "wg9"), [
+    'occultist: peers[0]: nodeIface: interface "wg9" is not defined on node "elementalist"',
+    'warning: elementalist: peers[0]: occultist/wg0 has no peer back to elementalist/wg0; the tunnel cannot come up until occultist lists { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" }',
+  ]],
+  ["dangling local iface", (s) => (s.nodes.occultist.peers[1].iface = "wg1"), ['occultist: peers[1]: iface: interface "wg1" is not defined on node "occultist"']],
+  ["internal peer type for an external node", (s) => Object.assign(s.nodes.occultist.peers[1], { type: "internal", nodeIface: "wg0" }), ['occultist: peers[1]: type: node "berserker" is external; use type "external"']],
+  ["external peer type for an internal node", (s) => (s.nodes.occultist.peers[0] = { type: "external", node: "elementalist", iface: "wg0" }), [
+    'occultist: peers[0]: type: node "elementalist" is internal; use type "internal"',
+    'warning: elementalist: peers[0]: occultist/wg0 has no peer back to elementalist/wg0; the tunnel cannot come up until occultist lists { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" }',
+  ]],
+  ["peer to its own interface", (s) => s.nodes.occultist.peers.push({ type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }), ["occultist: peers[2]: interface occultist/wg0 cannot be its own peer"]],
+  ["duplicate listen port on a node", (s) => (s.nodes.occultist.interfaces.wg1 = { listenPort: 50000, ip: "198.51.101.2/24" }), ["occultist: wg1: listenPort: port 50000 is already used by interface wg0 on this node"]],
+  ["same interface address twice in the fabric", (s) => (s.nodes.occultist.interfaces.wg0.ip = "198.51.100.1/24"), ["occultist: wg0: ip: address 198.51.100.1 is already used by elementalist/wg0; give each interface its own address"]],
+  ["overlapping AllowedIPs of two peers", (s) => (s.nodes.berserker.allowedIps = ["203.0.113.0/24"]), ["occultist: wg0: peers[0]: AllowedIPs 203.0.113.128/25 of elementalist/wg0 overlaps 203.0.113.0/24 of peers[1] (berserker); each address may be routed to one peer only"]],
+  ["overridden AllowedIPs covering another peer's host route", (s) => (s.nodes.occultist.peers[1].allowedIps = ["198.51.100.0/24"]), ["occultist: wg0: peers[0]: AllowedIPs 198.51.100.1/32 of elementalist/wg0 overlaps 198.51.100.0/24 of peers[1] (berserker); each address may be routed to one peer only"]],
+  ["external node without public key", (s) => delete s.nodes.berserker.publicKey, ["berserker: publicKey: is required"]],
+  ["public key too short", (s) => (s.nodes.berserker.publicKey = "GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmdz="), ['berserker: publicKey: is not a WireGuard key (32 bytes of base64, 44 characters ending in "=")']],
+  ["public key not base64", (s) => (s.nodes.berserker.publicKey = "GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmd!A="), ['berserker: publicKey: is not a WireGuard key (32 bytes of base64, 44 characters ending in "=")']],
+  ["pre-shared key malformed", (s) => (s.nodes.occultist.peers[1].presharedKey = "secret"), ['occultist: peers[1]: presharedKey: is not a WireGuard key (32 bytes of base64, 44 characters ending in "=")']],
+  ["listen port 0", (s) => (s.nodes.occultist.interfaces.wg0.listenPort = 0), ["occultist: wg0: listenPort: port 0 is outside 1-65535"]],
+  ["listen port 70000", (s) => (s.nodes.occultist.interfaces.wg0.listenPort = 70000), ["occultist: wg0: listenPort: port 70000 is outside 1-65535"]],
+  ["endpoint port 0", (s) => (s.nodes.berserker.endpoint = "berserker:0"), ['berserker: endpoint: "berserker:0": port 0 is outside 1-65535']],
+  ["endpoint port too large", (s) => (s.nodes.berserker.endpoint = "berserker:65536"), ['berserker: endpoint: "berserker:65536": port 65536 is outside 1-65535']],
+  ["endpoint with bad port text", (s) => (s.nodes.berserker.endpoint = "berserker:http"), ['berserker: endpoint: "berserker:http" has an invalid port "http"']],
+  ["endpoint IPv6 with port but no brackets is ambiguous", (s) => (s.nodes.elementalist.endpoint = "2001:db8::1:51820:1:2:3:4:5"), ['elementalist: endpoint: "2001:db8::1:51820:1:2:3:4:5" is not an endpoint (host, host:port, [IPv6]:port or IPv6)']],
+  ["endpoint with unclosed bracket", (s) => (s.nodes.elementalist.endpoint = "[2001:db8::1:51820"), ['elementalist: endpoint: "[2001:db8::1:51820" is not an endpoint (host, host:port, [IPv6]:port or IPv6)']],
+  ["endpoint with a bad IPv4", (s) => (s.nodes.elementalist.endpoint = "192.0.2.256"), ['elementalist: endpoint: "192.0.2.256" is not an endpoint (host, host:port, [IPv6]:port or IPv6)']],
+  ["endpoint hostname with shell characters", (s) => (s.nodes.berserker.endpoint = "host;rm -rf /:51337"), ['berserker: endpoint: "host;rm -rf /:51337" is not an endpoint (host, host:port, [IPv6]:port or IPv6)']],
+  ["interface address without prefix", (s) => (s.nodes.occultist.interfaces.wg0.ip = "198.51.100.2"), ['occultist: wg0: ip: "198.51.100.2" needs a prefix length (e.g. /24 or /64)']],
+  ["IPv4 prefix over 32", (s) => (s.nodes.occultist.interfaces.wg0.ip = "198.51.100.2/33"), ['occultist: wg0: ip: "198.51.100.2/33": an IPv4 prefix length is at most 32']],
+  ["IPv6 prefix over 128", (s) => (s.nodes.occultist.interfaces.wg0.ip = "2001:db8::2/129"), ['occultist: wg0: ip: "2001:db8::2/129": an IPv6 prefix length is at most 128']],
+  ["garbage address", (s) => (s.nodes.occultist.interfaces.wg0.ip = "fe80::zz/64"), ['occultist: wg0: ip: "fe80::zz/64" is not an IPv4 or IPv6 address with prefix length']],
+  ["allowed IPs with host bits", (s) => (s.nodes.berserker.allowedIps = ["203.0.113.5/25"]), ['berserker: allowedIps[0]: "203.0.113.5/25" has host bits set; did you mean 203.0.113.0/25?']],
+  ["interface name of 16 characters", (s) => (s.nodes.occultist.interfaces = { wg0123456789abcd: { listenPort: 50000 } }), ['occultist: wg0123456789abcd: interface name "wg0123456789abcd" is 16 characters; Linux allows at most 15']],
+  ["interface name with shell metacharacters", (s) => (s.nodes.occultist.interfaces = { "wg0;touch /tmp/pwned": { listenPort: 50000 } }), ['occultist: wg0;touch /tmp/pwned: interface name "wg0;touch /tmp/pwned" is 20 characters; Linux allows at most 15']],
+  ["interface name with a slash", (s) => (s.nodes.occultist.interfaces = { "wg/0": { listenPort: 50000 } }), ['occultist: wg/0: interface name "wg/0" may only contain letters, digits and _ = + . -']],
+  ["unknown role", (s) => (s.nodes.berserker.role = "peer"), ['berserker: role: role must be "internal" or "external"']],
+  ["unknown peer type", (s) => (s.nodes.occultist.peers[1].type = "remote"), ['occultist: peers[1]: type: type must be "internal" or "external"']],
+  ["unknown field on a node", (s) => (s.nodes.occultist.allowed_ips = ["10.0.0.0/8"]), ['occultist: unknown field "allowed_ips"']],
+  ["unknown field on an interface", (s) => (s.nodes.occultist.interfaces.wg0.address = "10.0.0.1/24"), ['occultist: wg0: unknown field "address"']],
+  ["unknown field on a peer", (s) => (s.nodes.occultist.peers[0].publicKey = KEYS.elementalist), ['occultist: peers[0]: unknown field "publicKey"']],
+  ["node name with underscore", (s) => { s.nodes.bad_name = s.nodes.berserker; }, ['bad_name: must be letters, digits and inner dashes (no underscore), at most 63 characters']],
+  ["keepalive out of range", (s) => (s.nodes.occultist.peers[1].persistentKeepalive = 70000), ["occultist: peers[1]: persistentKeepalive: must be 0-65535 seconds"]],
+  ["key dir relative", (s) => (s.nodes.occultist.keyDir = "etc/wireguard"), ["occultist: keyDir: must be an absolute path of letters, digits and _ . / -"]],
+  ["key dir with ..", (s) => (s.nodes.occultist.keyDir = "/etc/../tmp"), ["occultist: keyDir: must not contain .."]],
+  ["apply mode unknown", (s) => (s.nodes.occultist.applyMode = "systemd"), ['occultist: applyMode: Invalid option: expected one of "wg-quick"|"ifupdown2"|"none"']],
+  ["endpoint needs a port when the interface has none", (s) => delete s.nodes.elementalist.interfaces.wg0.listenPort, ['occultist: peers[0]: endpoint: elementalist/wg0 has no listenPort, so the endpoint needs a port (e.g. "192.0.2.1:51820")']],
+  ["public key given for an internal interface in a spec", (s) => (s.nodes.occultist.interfaces.wg0.publicKey = KEYS.occultist), ["occultist: wg0: publicKey: is generated on the node and is an output; remove it from the input"]],
+  ["interfaces missing", (s) => delete s.nodes.occultist.interfaces, ["occultist: interfaces: is required"]],
+  ["MTU too small", (s) => (s.nodes.occultist.interfaces.wg0.mtu = 576), ["occultist: wg0: mtu: must be at least 1280 (IPv6 minimum)"]],
+];
+
+describe("bad input is rejected with the exact problem", () => {
+  it("the unbroken spec has no problem", () => {
+    assert.deepEqual(problemsOf(rfcSpec(), { publicKeysAreOutputs: true }), []);
+  });
+  for (const [what, breakIt, expected] of BAD_INPUTS) {
+    it(what, () => {
+      const spec = rfcSpec();
+      breakIt(spec);
+      assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), expected);
+    });
+  }
+
+  it("reports every problem at once", () => {
+    const spec = rfcSpec();
+    spec.nodes.occultist.peers[1].node = "berserkr";
+    spec.nodes.occultist.interfaces.wg0.listenPort = 0;
+    spec.nodes.berserker.publicKey = "nope";
+    assert.equal(problemsOf(spec, { publicKeysAreOutputs: true }).length, 2, "schema problems come first, all of them");
+  });
+
+  it("warns, without failing, about a one-sided internal peering", () => {
+    const spec = rfcSpec();
+    spec.nodes.elementalist.peers = [];
+    assert.deepEqual(problemsOf(spec), [
+      'warning: occultist: peers[0]: elementalist/wg0 has no peer back to occultist/wg0; the tunnel cannot come up until elementalist lists { type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }',
+    ]);
+  });
+});
