@@ -1,5 +1,6 @@
 import { FabricError, type WgKey } from "../model";
 import type { PublicKeys } from "./keys";
+import { renderIfupdown2 } from "./ifupdown2";
 import type { InterfaceView, PeerView } from "./resolve";
 
 /** The config formats we write. */
@@ -77,4 +78,16 @@ export function renderWgQuick(view: InterfaceView, context: RenderContext): stri
   if (view.address) extra.push(`Address = ${view.address.toString()}`);
   if (view.mtu !== undefined) extra.push(`MTU = ${view.mtu}`);
   return renderConfig(view, context, extra);
+}
+
+/** What a node receives for one interface in its apply mode: the config and, for ifupdown2, the stanza. */
+export interface NodeFiles {
+  readonly config: string;
+  readonly stanza: string;
+}
+
+/** The files {@link InterfaceView.applyMode} needs: wg-quick format, or setconf plus an ifupdown2 stanza. */
+export function renderNodeFiles(view: InterfaceView, context: RenderContext): NodeFiles {
+  if (view.applyMode === "ifupdown2") return { config: renderWg(view, context), stanza: renderIfupdown2(view) };
+  return { config: renderWgQuick(view, context), stanza: "" };
 }

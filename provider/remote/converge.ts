@@ -1,0 +1,42 @@
+import { renderNodeFiles, resolveInterfaces, type InterfaceView } from "../fabric";
+import type { Connection, Fabric, WgKey } from "../model";
+import { RemoteNode } from "./node";
+import type { SessionPool } from "./pool";
+
+/** What {@link converge} did. */
+export interface ConvergeResult {
+  /** Public keys by `node/iface`. */
+  readonly publicKeys: Map<string, WgKey>;
+  /** Interfaces whose config changed on the node, by `node/iface`. */
+  readonly changed: string[];
+}
+
+function connectionOf(connections: Readonly<Record<string, Connection>>, node: string): Connection {
+  const connection = connections[node];
+  if (!connection) throw new Error(`internal node ${node} has no connection`);
+  return connection;
+}
+
+/**
+ * Brings every internal interface of a validated fabric to its declared state without Pulumi:
+ * keys first on all nodes (one command per interface), then configs (one more command per
+ * interface), over one SSH connection per node from `pool`. The Pulumi resources do the same
+ * work split into resources; tests and benchmarks use this directly.
+ */
+export async function converge(fabric: Fabric, connections: Readonly<Record<string, Connection>>, pool: SessionPool): Promise<ConvergeResult> {
+  const views = resolveInterfaces(fabric);
+  const onNode = <T>(view: InterfaceView, work: (node: RemoteNode) => Promise<T>): Promise<T> =>
+    pool.use(view.node, connectionOf(connections, view.node), (session) => work(new RemoteNode(session)));
+
+  const keys = await Promise.all(views.map((view) => onNode(view, (node) => node.ensureKey(view.keyDir, view.iface))));
+  const publicKeys = new Map(views.map((view, i) => [view.id, keys[i] as WgKey]));
+  const changed: string[] = [];
+  await Promise.all(
+    views.map(async (view) => {
+      const files = renderNodeFiles(view, { publicKeys });
+      const result = await onNode(view, (node) => node.install(view.keyDir, view.iface, view.applyMode, files.config, files.stanza));
+      if (result.changed) changed.push(view.id);
+    }),
+  );
+  return { publicKeys, changed: changed.sort() };
+}

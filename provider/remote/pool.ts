@@ -1,0 +1,68 @@
+import type { Connection } from "../model";
+import { SshSession } from "./ssh";
+
+/** Counts of what a pool did, for benchmarks and tests. */
+export interface PoolStats {
+  connections: number;
+  commands: number;
+}
+
+interface Entry {
+  readonly session: Promise<SshSession>;
+  busy: number;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * One SSH connection per node, shared by every operation on it during a run. A connection
+ * idle for `idleMs` is closed, so a finished run leaves nothing open.
+ */
+export class SessionPool {
+  private readonly entries = new Map<string, Entry>();
+  readonly stats: PoolStats = { connections: 0, commands: 0 };
+
+  constructor(private readonly idleMs = 5_000) {}
+
+  /** Runs `work` with the node's session, dialling it if this pool has none open. */
+  async use<T>(node: string, connection: Connection, work: (session: SshSession) => Promise<T>): Promise<T> {
+    const key = `${node}|${connection.user}@${connection.host}:${connection.port}|${connection.hostKey ?? ""}`;
+    let entry = this.entries.get(key);
+    if (!entry) {
+      this.stats.connections++;
+      entry = { session: SshSession.open(node, connection), busy: 0 };
+      this.entries.set(key, entry);
+      entry.session.catch(() => this.entries.delete(key));
+    }
+    const current = entry;
+    clearTimeout(current.timer);
+    current.busy++;
+    let session: SshSession | undefined;
+    let before = 0;
+    try {
+      session = await current.session;
+      before = session.commands;
+      return await work(session);
+    } finally {
+      if (session) this.stats.commands += session.commands - before;
+      if (--current.busy === 0) {
+        current.timer = setTimeout(() => this.drop(key), this.idleMs);
+        current.timer.unref();
+      }
+    }
+  }
+
+  private drop(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry || entry.busy > 0) return;
+    this.entries.delete(key);
+    void entry.session.then((session) => session.close(), () => undefined);
+  }
+
+  /** Closes every connection now. */
+  async closeAll(): Promise<void> {
+    const entries = [...this.entries.values()];
+    this.entries.clear();
+    for (const entry of entries) clearTimeout(entry.timer);
+    await Promise.all(entries.map((entry) => entry.session.then((session) => session.close(), () => undefined)));
+  }
+}

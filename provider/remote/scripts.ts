@@ -1,0 +1,184 @@
+/**
+ * The shell scripts that run on a node. Constant text: arguments arrive as positional
+ * parameters (validated and quoted by the caller), secrets only on stdin or produced on the
+ * node. Every script is idempotent and leaves nothing half-written: files are staged in a
+ * private folder and renamed into place.
+ */
+
+/** First line of every config file we write; files without it are not ours to touch. */
+export const MANAGED_MARKER = "# Managed by pulumi-wireguard-fabric: changes here are overwritten.";
+
+const PRELUDE = `set -eu
+command -v wg >/dev/null 2>&1 || { echo "wireguard-tools is not installed (no wg command)" >&2; exit 127; }
+umask 077
+`;
+
+/** args: keyDir iface. Prints the public key; generates the private key only if none exists. */
+export const ENSURE_KEY = `${PRELUDE}dir=$1 iface=$2
+mkdir -p "$dir"
+key="$dir/$iface.key"
+if [ ! -s "$key" ]; then
+  wg genkey > "$key.tmp"
+  mv -f "$key.tmp" "$key"
+fi
+pub=$(wg pubkey < "$key")
+if [ "$(cat "$dir/$iface.pub" 2>/dev/null || true)" != "$pub" ]; then
+  printf '%s\\n' "$pub" > "$dir/$iface.pub.tmp"
+  mv -f "$dir/$iface.pub.tmp" "$dir/$iface.pub"
+fi
+printf '%s\\n' "$pub"
+`;
+
+/** args: keyDir iface. */
+export const REMOVE_KEY = `set -eu
+dir=$1 iface=$2
+rm -f "$dir/$iface.key" "$dir/$iface.pub" "$dir/$iface.key.tmp" "$dir/$iface.pub.tmp"
+rmdir "$dir" 2>/dev/null || true
+`;
+
+// Where each apply mode keeps the config: wg-quick's folder, or beside the keys for ifupdown2.
+const CONF_PATH = `case $mode in
+  ifupdown2) conf="$dir/$iface.conf" ;;
+  *) conf="/etc/wireguard/$iface.conf" ;;
+esac
+stanza_path="/etc/network/interfaces.d/wg-fabric-$iface"
+is_ours() { [ ! -e "$1" ] || [ "$(head -n 1 "$1")" = "${MANAGED_MARKER}" ]; }
+`;
+
+/**
+ * args: keyDir iface mode; stdin: "<config bytes>\\n<config><ifupdown2 stanza>".
+ * Inserts the node's own private key, writes the config if it differs and brings it live
+ * without dropping tunnels. Prints "changed=0|1".
+ */
+export const INSTALL = `${PRELUDE}dir=$1 iface=$2 mode=$3
+${CONF_PATH}key="$dir/$iface.key"
+[ -s "$key" ] || { echo "no private key at $key: the interface key must be created first" >&2; exit 3; }
+is_ours "$conf" || { echo "$conf exists and was not written by pulumi-wireguard-fabric; move it away to let us manage $iface" >&2; exit 5; }
+stage="$dir/.staging-$iface"
+rm -rf "$stage"
+mkdir -p "$stage"
+trap 'rm -rf "$stage"' EXIT
+read -r length
+head -c "$length" > "$stage/body"
+cat > "$stage/stanza"
+# the private key is read by awk from its file: it never appears in an argument or on the wire
+{ printf '%s\\n' "${MANAGED_MARKER}"
+  awk -v keyfile="$key" '{ print } $0 == "[Interface]" && !done { getline k < keyfile; print "PrivateKey = " k; done = 1 }' "$stage/body"
+} > "$stage/$iface.conf"
+changed=1
+if [ -f "$conf" ] && cmp -s "$conf" "$stage/$iface.conf"; then changed=0; fi
+is_up() { ip link show dev "$iface" >/dev/null 2>&1; }
+
+sync_addresses() {
+  want=$(sed -n 's/^[[:space:]]*Address[[:space:]]*=[[:space:]]*//p' "$stage/$iface.conf" | tr ',' '\\n' | tr -d ' \\t')
+  have=$(ip -o addr show dev "$iface" scope global | awk '{ print $4 }')
+  # deletions first: removing a subnet's primary address also removes the secondaries
+  for a in $have; do printf '%s\\n' "$want" | grep -qxF "$a" || ip addr del "$a" dev "$iface"; done
+  for a in $want; do printf '%s\\n' "$have" | grep -qxF "$a" || ip addr add "$a" dev "$iface"; done
+}
+
+# wg-quick routes every AllowedIP not already covered by a route on the interface; syncconf
+# does not, so add the new ones and drop those wg-quick added for peers that are gone.
+sync_routes() {
+  want=$(wg show "$iface" allowed-ips | cut -f 2- | tr ' \\t' '\\n\\n' | grep -v -e '^$' -e '^(none)$' -e '/0$' || true)
+  for r in $want; do
+    [ -n "$(ip route show dev "$iface" match "$r" 2>/dev/null)" ] || ip route add "$r" dev "$iface"
+  done
+  for family in -4 -6; do
+    ip "$family" route show dev "$iface" proto boot | awk '{ print $1 }' | while read -r r; do
+      case $r in */*) full=$r ;; *:*) full=$r/128 ;; *) full=$r/32 ;; esac
+      printf '%s\\n' "$want" | grep -qxF "$full" || ip "$family" route del "$r" dev "$iface"
+    done
+  done
+}
+
+sync_mtu() {
+  mtu=$(sed -n 's/^[[:space:]]*MTU[[:space:]]*=[[:space:]]*//p' "$stage/$iface.conf")
+  [ -z "$mtu" ] || ip link set dev "$iface" mtu "$mtu"
+}
+
+case $mode in
+  wg-quick)
+    mkdir -p /etc/wireguard
+    if is_up; then
+      if [ "$changed" = 1 ]; then
+        # a config wg-quick cannot strip or wg cannot parse stops here: syncconf never sees
+        # an empty or partial config (that would drop every live peer)
+        wg-quick strip "$stage/$iface.conf" > "$stage/stripped"
+        grep -q '^\\[Interface\\]' "$stage/stripped" || { echo "stripped config of $iface is empty; not applied" >&2; exit 4; }
+        wg syncconf "$iface" "$stage/stripped"
+        sync_addresses
+        sync_routes
+        sync_mtu
+      fi
+    else
+      wg-quick up "$stage/$iface.conf" >&2
+    fi
+    [ "$changed" = 0 ] || mv -f "$stage/$iface.conf" "$conf"
+    ;;
+  ifupdown2)
+    command -v ifreload >/dev/null 2>&1 || { echo "ifupdown2 is not installed (no ifreload command)" >&2; exit 127; }
+    is_ours "$stanza_path" || { echo "$stanza_path exists and was not written by pulumi-wireguard-fabric" >&2; exit 5; }
+    { printf '%s\\n' "${MANAGED_MARKER}"; cat "$stage/stanza"; } > "$stage/stanza.full"
+    if [ "$changed" = 1 ] && is_up; then wg syncconf "$iface" "$stage/$iface.conf"; fi
+    [ "$changed" = 0 ] || mv -f "$stage/$iface.conf" "$conf"
+    if ! cmp -s "$stage/stanza.full" "$stanza_path"; then
+      mkdir -p /etc/network/interfaces.d
+      chmod 0644 "$stage/stanza.full"
+      mv -f "$stage/stanza.full" "$stanza_path"
+      changed=1
+    fi
+    [ "$changed" = 0 ] && is_up || ifreload -a >&2
+    ;;
+  none)
+    mkdir -p "$(dirname "$conf")"
+    [ "$changed" = 0 ] || mv -f "$stage/$iface.conf" "$conf"
+    ;;
+esac
+echo "changed=$changed"
+`;
+
+/** args: keyDir iface mode. Takes the interface down and removes the config files we wrote. */
+export const REMOVE = `set -eu
+dir=$1 iface=$2 mode=$3
+${CONF_PATH}if ip link show dev "$iface" >/dev/null 2>&1; then
+  if [ "$mode" = ifupdown2 ] && command -v ifdown >/dev/null 2>&1; then ifdown "$iface" >&2 || true; fi
+  if [ "$mode" = wg-quick ] && [ -f "$conf" ]; then wg-quick down "$conf" >&2 || true; fi
+  ! ip link show dev "$iface" >/dev/null 2>&1 || ip link delete dev "$iface"
+fi
+for f in "$conf" "$stanza_path"; do
+  if is_ours "$f"; then rm -f "$f"; fi
+done
+rm -rf "$dir/.staging-$iface"
+`;
+
+/**
+ * args: keyDir iface mode. What is on the node now, one fact a line (tab separated):
+ * key present|absent, pub, digest of the config without its PrivateKey line, whether it is
+ * ours, and the running interface (listen port, addresses, peers). The first line of
+ * \`wg show dump\` holds the private key: awk skips it on the node, and pre-shared keys are
+ * dropped too.
+ */
+export const INSPECT = `set -eu
+dir=$1 iface=$2 mode=$3
+${CONF_PATH}command -v wg >/dev/null 2>&1 || { echo "wireguard-tools is not installed (no wg command)" >&2; exit 127; }
+if [ -s "$dir/$iface.key" ]; then
+  printf 'key\\tpresent\\n'
+  printf 'pub\\t%s\\n' "$(wg pubkey < "$dir/$iface.key")"
+else
+  printf 'key\\tabsent\\n'
+fi
+if [ -f "$conf" ]; then
+  printf 'digest\\t%s\\n' "$(grep -v '^PrivateKey = ' "$conf" | sha256sum | cut -d ' ' -f 1)"
+  if is_ours "$conf"; then printf 'ours\\tyes\\n'; else printf 'ours\\tno\\n'; fi
+fi
+if ip link show dev "$iface" >/dev/null 2>&1; then
+  printf 'up\\tyes\\n'
+  printf 'listen\\t%s\\n' "$(wg show "$iface" listen-port 2>/dev/null || true)"
+  printf 'public\\t%s\\n' "$(wg show "$iface" public-key 2>/dev/null || true)"
+  ip -o addr show dev "$iface" scope global | awk '{ print "addr\\t" $4 }'
+  wg show "$iface" dump | awk -F '\\t' 'NR > 1 { print "peer\\t" $1 "\\t" $3 "\\t" $4 "\\t" $5 "\\t" $6 "\\t" $7 "\\t" $8 }'
+else
+  printf 'up\\tno\\n'
+fi
+`;

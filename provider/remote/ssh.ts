@@ -1,0 +1,163 @@
+import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import type { Duplex } from "node:stream";
+import type { Connection } from "../model";
+import { RemoteError } from "./errors";
+
+/** Result of one remote command. */
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Sees every byte that crosses an SSH channel (tests use it to prove what never does). */
+export type ChannelTap = (direction: "sent" | "received", data: Buffer) => void;
+
+let channelTap: ChannelTap | undefined;
+
+/** Installs (or removes, with undefined) the {@link ChannelTap}. */
+export function setChannelTap(tap: ChannelTap | undefined): void {
+  channelTap = tap;
+}
+
+/** `ssh-ed25519 AAAA…` from the raw key blob the server sent. */
+export function formatHostKey(blob: Buffer): string {
+  const typeLength = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
+  const type = blob.subarray(4, 4 + typeLength).toString("latin1") || "unknown";
+  return `${type} ${blob.toString("base64")}`;
+}
+
+/** The key blob of a pinned host key in OpenSSH form (`type base64 [comment]`). */
+function pinnedBlob(hostKey: string): Buffer {
+  const parts = hostKey.trim().split(/\s+/);
+  const base64 = parts.length >= 2 ? parts[1] : parts[0];
+  return Buffer.from(base64 ?? "", "base64");
+}
+
+/** An open SSH connection to one node. */
+export class SshSession {
+  private constructor(
+    private readonly client: Client,
+    private readonly proxy: Client | undefined,
+    readonly node: string,
+    readonly host: string,
+  ) {}
+
+  /** Commands run on this session so far. */
+  commands = 0;
+
+  /**
+   * Dials `connection` (through its proxy, if any), verifying the pinned host key before any
+   * authentication or command. Network failures are retried up to `dialErrorLimit` times;
+   * a refused login or a host key mismatch is not.
+   */
+  static async open(node: string, connection: Connection): Promise<SshSession> {
+    const host = `${connection.user}@${connection.host}:${connection.port}`;
+    let proxy: Client | undefined;
+    let sock: Duplex | undefined;
+    if (connection.proxy) {
+      const jump = connection.proxy;
+      proxy = await dial(node, `${jump.user}@${jump.host}:${jump.port} (proxy)`, jump, undefined);
+      sock = await new Promise<Duplex>((resolve, reject) =>
+        proxy?.forwardOut("127.0.0.1", 0, connection.host, connection.port, (error, stream) =>
+          error ? reject(new RemoteError("unreachable", node, host, `proxy could not reach it: ${error.message}`)) : resolve(stream),
+        ),
+      );
+    }
+    const client = await dial(node, host, connection, sock);
+    return new SshSession(client, proxy, node, host);
+  }
+
+  /** Runs `command`, feeding `stdin` (secrets travel here, never on a command line). */
+  exec(command: string, stdin?: string): Promise<CommandResult> {
+    this.commands++;
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
+        if (error) return reject(new RemoteError("unreachable", this.node, this.host, `could not start a command: ${error.message}`));
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        channel.on("data", (data: Buffer) => {
+          channelTap?.("received", data);
+          out.push(data);
+        });
+        channel.stderr.on("data", (data: Buffer) => {
+          channelTap?.("received", data);
+          err.push(data);
+        });
+        let code = -1;
+        channel.on("exit", (exitCode: number | null) => (code = exitCode ?? -1));
+        channel.on("close", () => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+        channelTap?.("sent", Buffer.from(command));
+        if (stdin !== undefined) {
+          channelTap?.("sent", Buffer.from(stdin));
+          channel.end(stdin);
+        } else {
+          channel.end();
+        }
+      });
+    });
+  }
+
+  /** Closes the connection (and its proxy). */
+  close(): void {
+    this.client.end();
+    this.proxy?.end();
+  }
+}
+
+type Dialable = Pick<
+  Connection,
+  "host" | "port" | "user" | "password" | "privateKey" | "privateKeyPassword" | "agentSocketPath" | "dialErrorLimit" | "perDialTimeout" | "hostKey"
+>;
+
+async function dial(node: string, host: string, connection: Dialable, sock: Duplex | undefined): Promise<Client> {
+  const attempts = Math.max(1, connection.dialErrorLimit);
+  let last: RemoteError | undefined;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      return await dialOnce(node, host, connection, sock);
+    } catch (error) {
+      if (!(error instanceof RemoteError) || error.kind !== "unreachable" || sock) throw error;
+      last = error;
+      if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2000)));
+    }
+  }
+  throw new RemoteError("unreachable", node, host, `${last?.message.replace(/^node \S+ \(\S+\): /, "")} (after ${attempts} attempts)`);
+}
+
+function dialOnce(node: string, host: string, connection: Dialable, sock: Duplex | undefined): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let mismatch: string | undefined;
+    const pinned = connection.hostKey ? pinnedBlob(connection.hostKey) : undefined;
+    const config: ConnectConfig = {
+      host: connection.host,
+      port: connection.port,
+      username: connection.user,
+      password: connection.password,
+      privateKey: connection.privateKey,
+      passphrase: connection.privateKeyPassword,
+      agent: connection.agentSocketPath,
+      sock,
+      readyTimeout: connection.perDialTimeout * 1000,
+      keepaliveInterval: 10_000,
+      hostVerifier: (key: Buffer) => {
+        if (!pinned || pinned.equals(key)) return true;
+        mismatch = formatHostKey(key);
+        return false;
+      },
+    };
+    client.once("ready", () => resolve(client));
+    client.once("error", (error: Error & { level?: string }) => {
+      client.end();
+      if (mismatch) {
+        reject(new RemoteError("host-key", node, host, `host key mismatch: pinned ${connection.hostKey?.trim()}, but the server presented ${mismatch}; nothing was run`));
+      } else if (error.level === "client-authentication") {
+        reject(new RemoteError("auth", node, host, `authentication refused for user ${connection.user}: ${error.message}`));
+      } else {
+        reject(new RemoteError("unreachable", node, host, `cannot connect: ${error.message}`));
+      }
+    });
+    client.connect(config);
+  });
+}

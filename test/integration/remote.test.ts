@@ -1,0 +1,217 @@
+import * as assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { renderWgQuick, resolveInterfaces } from "../../provider/fabric";
+import { connectionSchema, parseFabricOrThrow, type Connection, type Fabric } from "../../provider/model";
+import { configDigest, converge, driftOf, RemoteError, RemoteNode, SessionPool, setChannelTap } from "../../provider/remote";
+import { Lab } from "../../lab/lab";
+import { KEYS } from "../unit/helpers";
+
+const NODES = ["elementalist", "occultist", "mage"];
+
+/** The RFC topology on lab addresses, peered both ways; `withMage` adds a third node to the mesh. */
+function labSpec(lab: Lab, options: { withMage?: boolean; occultistIp?: string } = {}): Fabric {
+  const internal = (name: string, ip: string, peers: string[]) => ({
+    role: "internal" as const,
+    endpoint: lab.host(name).ip,
+    interfaces: { wg0: { listenPort: 50000, ip } },
+    peers: peers.map((node) => ({ type: "internal" as const, node, nodeIface: "wg0", iface: "wg0" })),
+  });
+  const occultistIp = options.occultistIp ?? "198.51.100.2/24";
+  return parseFabricOrThrow({
+    name: "vpn",
+    nodes: {
+      elementalist: { ...internal("elementalist", "198.51.100.1/24", ["occultist", ...(options.withMage ? ["mage"] : [])]), allowedIps: ["203.0.113.128/25"] },
+      occultist: {
+        ...internal("occultist", occultistIp, ["elementalist", ...(options.withMage ? ["mage"] : [])]),
+        peers: [
+          { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" },
+          { type: "external", node: "berserker", iface: "wg0" },
+          ...(options.withMage ? [{ type: "internal" as const, node: "mage", nodeIface: "wg0", iface: "wg0" }] : []),
+        ],
+      },
+      ...(options.withMage ? { mage: internal("mage", "198.51.100.3/24", ["elementalist", "occultist"]) } : {}),
+      berserker: { role: "external", endpoint: "198.18.0.99:51337", allowedIps: ["203.0.113.0/25"], publicKey: KEYS.berserker },
+    },
+  });
+}
+
+function connections(lab: Lab): Record<string, Connection> {
+  return Object.fromEntries(lab.hosts.map((host) => [host.name, connectionSchema.parse({ ...host.connection, dialErrorLimit: 2, perDialTimeout: 3 })]));
+}
+
+/** Files under `dir` (recursively) that contain `needle`. */
+function filesContaining(dir: string, needle: string, skip: (file: string) => boolean): string[] {
+  const found: string[] = [];
+  const walk = (current: string): void => {
+    let entries: string[];
+    try {
+      entries = readdirSync(current);
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const file = path.join(current, entry);
+      if (skip(file)) continue;
+      let stat;
+      try {
+        stat = statSync(file);
+      } catch {
+        continue;
+      }
+      if (stat.isDirectory()) walk(file);
+      else if (stat.isFile() && stat.size < 50_000_000 && readFileSync(file).includes(needle)) found.push(file);
+    }
+  };
+  walk(dir);
+  return found;
+}
+
+describe("remote operations on the lab", function () {
+  this.timeout(120_000);
+  let lab: Lab;
+  let pool: SessionPool;
+  const wire: Buffer[] = [];
+
+  before(async () => {
+    lab = await Lab.start(NODES, { name: "wgfr", subnet: 0 });
+    pool = new SessionPool(60_000);
+    setChannelTap((_direction, data) => wire.push(Buffer.from(data)));
+  });
+
+  after(async () => {
+    setChannelTap(undefined);
+    await pool?.closeAll();
+    lab?.stop();
+  });
+
+  const privateKeyOf = (node: string): string => lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.key").trim();
+  const publicKeyOf = (privateKey: string): string => execFileSync("wg", ["pubkey"], { input: privateKey, encoding: "utf8" }).trim();
+
+  it("converges the RFC topology: keys made on the nodes, configs applied, a ping crosses the tunnel", async () => {
+    const result = await converge(labSpec(lab), connections(lab), pool);
+    assert.deepEqual(result.changed, ["elementalist/wg0", "occultist/wg0"]);
+    for (const node of ["elementalist", "occultist"]) {
+      assert.equal(result.publicKeys.get(`${node}/wg0`), publicKeyOf(privateKeyOf(node)));
+      const mode = statSync(path.join(lab.host(node).dir, "wireguard/proxmox/wg0.key")).mode & 0o777;
+      assert.equal(mode, 0o600, "the private key is readable by root only");
+    }
+    assert.ok(lab.ping("occultist", "198.51.100.1", 5) >= 4, "pings cross the WireGuard tunnel");
+    assert.equal(pool.stats.connections, 2, "one connection per node");
+    assert.equal(pool.stats.commands, 4, "two commands per interface");
+  });
+
+  it("a second run changes nothing: same keys, no file rewritten", async () => {
+    const files = ["wireguard/proxmox/wg0.key", "wireguard/proxmox/wg0.pub", "wireguard/wg0.conf"];
+    const before = Object.fromEntries(
+      ["elementalist", "occultist"].flatMap((node) => files.map((f) => [`${node}/${f}`, statSync(path.join(lab.host(node).dir, f)).mtimeMs])),
+    );
+    const keys = { elementalist: privateKeyOf("elementalist"), occultist: privateKeyOf("occultist") };
+    const result = await converge(labSpec(lab), connections(lab), pool);
+    assert.deepEqual(result.changed, []);
+    const after = Object.fromEntries(Object.keys(before).map((key) => [key, statSync(path.join(lab.host(key.split("/")[0]!).dir, key.slice(key.indexOf("/") + 1))).mtimeMs]));
+    assert.deepEqual(after, before);
+    assert.deepEqual({ elementalist: privateKeyOf("elementalist"), occultist: privateKeyOf("occultist") }, keys);
+  });
+
+  it("adds a peer to running interfaces while a ping through an existing tunnel loses nothing", async () => {
+    const pinger = spawn("ip", ["netns", "exec", lab.host("occultist").netns, "ping", "-n", "-q", "-c", "40", "-i", "0.1", "-W", "1", "198.51.100.1"], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    pinger.stdout.on("data", (data: Buffer) => (output += data.toString()));
+    const done = new Promise<void>((resolve) => pinger.on("close", () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const result = await converge(labSpec(lab, { withMage: true }), connections(lab), pool);
+    assert.deepEqual(result.changed, ["elementalist/wg0", "mage/wg0", "occultist/wg0"]);
+    await done;
+    assert.match(output, /40 packets transmitted, 40 received, 0% packet loss/);
+    assert.ok(lab.ping("mage", "198.51.100.1") >= 2, "the new node reaches elementalist");
+    assert.ok(lab.ping("mage", "198.51.100.2") >= 2, "the new node reaches occultist");
+  });
+
+  it("changes an interface address without a restart", async () => {
+    const wgPid = lab.exec("occultist", "sh", ["-c", "pgrep -f 'wireguard-go wg0' | head -n 1"]).trim();
+    await converge(labSpec(lab, { withMage: true, occultistIp: "198.51.100.12/24" }), connections(lab), pool);
+    assert.ok(lab.ping("elementalist", "198.51.100.12") >= 2, "the new address answers through the tunnel");
+    assert.equal(lab.ping("elementalist", "198.51.100.2", 1), 0, "the old address is gone");
+    assert.equal(lab.exec("occultist", "sh", ["-c", "pgrep -f 'wireguard-go wg0' | head -n 1"]).trim(), wgPid, "the same wireguard-go process");
+  });
+
+  it("a config that fails to parse leaves the live peers untouched", async () => {
+    const fabric = labSpec(lab, { withMage: true, occultistIp: "198.51.100.12/24" });
+    const view = resolveInterfaces(fabric).find((v) => v.id === "elementalist/wg0")!;
+    const peersBefore = await pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).status(view.keyDir, "wg0", "wg-quick"));
+    const broken = "[Interface]\nListenPort = 50000\nAddress = 198.51.100.1/24\n\n[Peer]\nPublicKey = not-a-key\nAllowedIPs = 10.0.0.0/8\n";
+    await assert.rejects(
+      pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).install(view.keyDir, "wg0", "wg-quick", broken)),
+      (error: unknown) => error instanceof RemoteError && error.kind === "command" && /node elementalist \(root@198\.18\.0\.1:22\): applying wg0 failed/.test(error.message),
+    );
+    const peersAfter = await pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).status(view.keyDir, "wg0", "wg-quick"));
+    const summary = (status: typeof peersBefore) => status?.peers.map((p) => `${p.publicKey} ${p.allowedIps.join(",")}`).sort();
+    assert.equal(summary(peersBefore)?.length, 2);
+    assert.deepEqual(summary(peersAfter), summary(peersBefore));
+    assert.ok(lab.ping("elementalist", "198.51.100.12") >= 2);
+    assert.doesNotMatch(lab.readNodeFile("elementalist", "/etc/wireguard/wg0.conf"), /not-a-key/, "the file on disk is still the good one");
+  });
+
+  it("a peer removed by hand on the running interface shows up as drift", async () => {
+    const fabric = labSpec(lab, { withMage: true, occultistIp: "198.51.100.12/24" });
+    const { publicKeys } = await converge(fabric, connections(lab), pool);
+    const view = resolveInterfaces(fabric).find((v) => v.id === "occultist/wg0")!;
+    const digest = configDigest(renderWgQuick(view, { publicKeys }));
+    const inspect = () => pool.use("occultist", connections(lab).occultist!, (s) => new RemoteNode(s).inspect(view.keyDir, "wg0", "wg-quick"));
+    assert.deepEqual(driftOf(view, publicKeys, digest, await inspect()), []);
+    await pool.use("occultist", connections(lab).occultist!, (s) => s.exec(`wg set wg0 peer ${publicKeys.get("mage/wg0")} remove`));
+    assert.deepEqual(driftOf(view, publicKeys, digest, await inspect()), ["peer mage/wg0 is missing on the running interface"]);
+  });
+
+  it("no private key ever crossed the wire, nor reached a local file", () => {
+    const sent = Buffer.concat(wire);
+    assert.ok(sent.length > 1000, "the tap saw the traffic");
+    for (const node of NODES) {
+      const key = privateKeyOf(node);
+      assert.equal(sent.includes(key), false, `${node}'s private key crossed the wire`);
+      const nodeDirs = lab.hosts.map((h) => h.dir);
+      const skip = (file: string) => nodeDirs.some((d) => file.startsWith(`${d}/`)) || file.includes("node_modules") || file.startsWith("/proc");
+      assert.deepEqual(filesContaining(path.resolve(__dirname, "../../.."), key, skip), [], "no local file of the project holds it");
+      assert.deepEqual(filesContaining(tmpdir(), key, skip), [], "no temp file holds it");
+    }
+  });
+
+  it("refuses a hostile interface name before any command runs", async () => {
+    const before = wire.length;
+    await assert.rejects(
+      pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).ensureKey("/etc/wireguard/proxmox", "wg0;touch /tmp/pwned")),
+      (error: unknown) => error instanceof RemoteError && error.kind === "invalid-argument" && /interface name "wg0;touch \/tmp\/pwned" is 20 characters/.test(error.message),
+    );
+    assert.equal(wire.length, before, "nothing was sent");
+    assert.equal(existsSync("/tmp/pwned"), false);
+  });
+
+  it("a pinned host key that does not match stops before any command", async () => {
+    const before = wire.length;
+    const wrong = connectionSchema.parse({ ...lab.host("elementalist").connection, hostKey: lab.host("occultist").connection.hostKey, dialErrorLimit: 1 });
+    const fresh = new SessionPool();
+    await assert.rejects(
+      fresh.use("elementalist", wrong, (s) => new RemoteNode(s).ensureKey("/etc/wireguard/proxmox", "wg9")),
+      (error: unknown) =>
+        error instanceof RemoteError &&
+        error.kind === "host-key" &&
+        error.message.includes(`pinned ${lab.host("occultist").connection.hostKey}, but the server presented ${lab.host("elementalist").connection.hostKey}`),
+    );
+    assert.equal(wire.length, before, "nothing was sent");
+    assert.equal(existsSync(path.join(lab.host("elementalist").dir, "wireguard/proxmox/wg9.key")), false);
+    await fresh.closeAll();
+  });
+
+  it("a node whose sshd is down gives a clear error naming it", async () => {
+    lab.stopSshd("mage");
+    const fresh = new SessionPool();
+    await assert.rejects(
+      fresh.use("mage", connections(lab).mage!, (s) => new RemoteNode(s).ensureKey("/etc/wireguard/proxmox", "wg0")),
+      (error: unknown) => error instanceof RemoteError && error.kind === "unreachable" && /^node mage \(root@198\.18\.0\.3:22\): cannot connect: connect ECONNREFUSED 198\.18\.0\.3:22 \(after 2 attempts\)$/.test(error.message),
+    );
+    await fresh.closeAll();
+  });
+});
