@@ -101,12 +101,34 @@ export class Lab {
     }
   }
 
+  /** Starts `count` pings (interval in seconds) in the background; resolves to ping's summary output. */
+  pingInBackground(from: string, address: string, count: number, intervalSeconds: number): Promise<string> {
+    const child = spawn("ip", ["netns", "exec", this.host(from).netns, "ping", "-n", "-q", "-c", String(count), "-i", String(intervalSeconds), "-W", "1", address], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (data: Buffer) => (output += data.toString()));
+    return new Promise((resolve) => child.on("close", () => resolve(output)));
+  }
+
   /** Reads a file as the node sees it, from the node's private folders (e.g. its keys). */
   readNodeFile(name: string, nodePath: string): string {
     const host = this.host(name);
     const mapped = nodePath.replace(/^\/etc\/wireguard(?=\/|$)/, `${host.dir}/wireguard`).replace(/^\/run(?=\/|$)/, `${host.dir}/run`);
     if (mapped === nodePath) throw new Error(`${nodePath} is not in a node's private folders`);
     return readFileSync(mapped, "utf8");
+  }
+
+  /** How many SSH connections the host's sshd has accepted so far (from its log). */
+  sshConnections(name: string): number {
+    const log = path.join(this.host(name).dir, "sshd.log");
+    if (!existsSync(log)) return 0;
+    return (readFileSync(log, "utf8").match(/^.*Connection from .* port \d+ on /gm) ?? []).length;
+  }
+
+  /** SSH connections accepted by all hosts together. */
+  totalSshConnections(): number {
+    return this.hosts.reduce((sum, host) => sum + this.sshConnections(host.name), 0);
   }
 
   /** Stops sshd on one host (to test unreachable nodes); {@link Lab.stop} still cleans up. */
@@ -181,7 +203,7 @@ export class Lab {
         "PidFile /run/sshd.pid",
         "MaxSessions 100",
         "MaxStartups 100:30:200",
-        "LogLevel ERROR",
+        "LogLevel VERBOSE",
         "SetEnv WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1",
         "",
       ].join("\n"),
@@ -192,7 +214,7 @@ export class Lab {
       [
         "netns", "exec", netns,
         "unshare", "--mount", "--propagation", "private",
-        "sh", "-c", 'mount --bind "$1/run" /run && mount --bind "$1/wireguard" /etc/wireguard && exec /usr/sbin/sshd -D -e -f "$1/sshd_config"',
+        "sh", "-c", 'mount --bind "$1/run" /run && mount --bind "$1/wireguard" /etc/wireguard && exec /usr/sbin/sshd -D -E "$1/sshd.log" -f "$1/sshd_config"',
         "lab-node", dir,
       ],
       { detached: true, stdio: ["ignore", "ignore", "ignore"] },

@@ -29,6 +29,10 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   cp package-lock.json "$stamp"
 fi
 
+# The dynamic providers load their implementation by the package's own name, as they would
+# from a user's node_modules; here the package is this checkout.
+ln -sfn .. node_modules/pulumi-wireguard-fabric
+
 log "building TypeScript"
 npx tsc -p tsconfig.json >&2
 

@@ -5,3 +5,4 @@ export * from "./render";
 export * from "./resolve";
 export * from "./section-config";
 export * from "./validate";
+export * from "./read-config";

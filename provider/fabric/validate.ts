@@ -16,6 +16,7 @@ export function validateFabric(fabric: Fabric): Problem[] {
   for (const [name, node] of internal) {
     checkListenPorts(name, node, report);
     node.peers.forEach((peer, index) => checkPeerReference(fabric, name, node, peer, index, report));
+    checkDuplicatePeers(name, node, report);
     checkAllowedIpOverlaps(fabric, name, node, report);
   }
   checkPeeringsAreMutual(internal, report);
@@ -120,6 +121,17 @@ function checkPeerReference(fabric: Fabric, name: string, node: InternalNode, pe
       `${keyId(peer.node, peer.nodeIface)} has no listenPort, so the endpoint needs a port (e.g. "${endpoint.host}:51820")`,
     );
   }
+}
+
+function checkDuplicatePeers(name: string, node: InternalNode, report: Report): void {
+  const first = new Map<string, number>();
+  node.peers.forEach((peer, index) => {
+    const target = peer.type === "internal" ? keyId(peer.node, peer.nodeIface) : peer.node;
+    const key = `${peer.iface}|${target}`;
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, index);
+    else report(`${name}: peers[${index}]`, `${target} is already a peer of ${peer.iface} (peers[${earlier}]); list each peer once per interface`);
+  });
 }
 
 interface Claim {

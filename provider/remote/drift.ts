@@ -1,41 +1,38 @@
-import type { InterfaceView, PublicKeys } from "../fabric";
+import type { DeclaredInterface } from "../fabric";
 import type { InterfaceInspection } from "./node";
 
 /**
- * How the node differs from what the fabric declares, one readable line per difference
- * (empty when in sync). The file can say one thing and the running interface another,
- * so both are compared.
+ * How the node differs from what we wrote, one readable line per difference (empty when in
+ * sync). The file can say one thing and the running interface another, so both are compared:
+ * the file by digest, the interface against the declared config.
  */
-export function driftOf(view: InterfaceView, publicKeys: PublicKeys, expectedDigest: string | undefined, found: InterfaceInspection): string[] {
+export function driftOf(
+  declared: DeclaredInterface,
+  expected: { readonly digest: string; readonly publicKey?: string; readonly running: boolean },
+  found: InterfaceInspection,
+): string[] {
   const drift: string[] = [];
   if (!found.keyPresent) drift.push("the private key is missing on the node");
-  const ownKey = publicKeys.get(view.id);
-  if (found.publicKey && ownKey && found.publicKey !== ownKey) drift.push(`the key on the node has public key ${found.publicKey}, not ${ownKey}`);
-  if (expectedDigest !== undefined && found.configDigest !== expectedDigest) {
-    drift.push(found.configDigest === undefined ? "the config file is missing" : "the config file was changed on the node");
-  }
-  if (view.applyMode === "none") return drift;
+  else if (expected.publicKey && found.publicKey !== expected.publicKey) drift.push(`the key on the node now has public key ${found.publicKey}, not ${expected.publicKey}`);
+  if (found.configDigest === undefined) drift.push("the config file is missing");
+  else if (found.configDigest !== expected.digest) drift.push("the config file was changed on the node");
+  if (!expected.running) return drift;
   const running = found.running;
-  if (!running) {
-    drift.push(`interface ${view.iface} is down`);
-    return drift;
-  }
-  if (view.listenPort !== undefined && running.listenPort !== view.listenPort) drift.push(`listens on ${running.listenPort ?? "no port"}, not ${view.listenPort}`);
-  if (view.address && !running.addresses.includes(view.address.toString())) drift.push(`address ${view.address.toString()} is not on the interface`);
-  const runningPeers = new Map(running.peers.map((peer) => [peer.publicKey, peer]));
-  const declared = new Set<string>();
-  for (const peer of view.peers) {
-    const key = peer.key.kind === "external" ? peer.key.key : publicKeys.get(peer.key.id);
-    if (!key) continue;
-    declared.add(key);
-    const live = runningPeers.get(key);
-    if (!live) {
-      drift.push(`peer ${peer.label} is missing on the running interface`);
+  if (!running) return [...drift, "the interface is down"];
+  if (declared.listenPort !== undefined && running.listenPort !== declared.listenPort) drift.push(`it listens on port ${running.listenPort ?? "(none)"}, not ${declared.listenPort}`);
+  for (const address of declared.addresses) if (!running.addresses.includes(address)) drift.push(`address ${address} is not on the interface`);
+  const live = new Map(running.peers.map((peer) => [peer.publicKey, peer]));
+  for (const peer of declared.peers) {
+    const runningPeer = live.get(peer.publicKey);
+    live.delete(peer.publicKey);
+    if (!runningPeer) {
+      drift.push(`peer ${peer.publicKey} is missing on the running interface`);
       continue;
     }
-    const want = [...(peer.hostRoute ? [peer.hostRoute] : []), ...peer.allowedIps].map(String).sort();
-    if (want.join(",") !== [...live.allowedIps].sort().join(",")) drift.push(`peer ${peer.label} has AllowedIPs ${live.allowedIps.join(", ") || "(none)"}, not ${want.join(", ")}`);
+    const want = [...peer.allowedIps].sort().join(", ");
+    const have = [...runningPeer.allowedIps].sort().join(", ");
+    if (want !== have) drift.push(`peer ${peer.publicKey} has AllowedIPs ${have || "(none)"}, not ${want}`);
   }
-  for (const key of runningPeers.keys()) if (!declared.has(key)) drift.push(`the running interface has an undeclared peer ${key}`);
+  for (const key of live.keys()) drift.push(`the running interface has a peer ${key} that is not declared`);
   return drift;
 }

@@ -1,0 +1,87 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { types } from "@pulumi/command";
+import type { ApplyMode } from "../model";
+
+// The handlers are serialized into state: each is one line that loads the implementation by
+// the package's own name, so no code, credential or key is captured in the closure.
+const keyProvider: pulumi.dynamic.ResourceProvider = {
+  check: (olds, news) => (require("pulumi-wireguard-fabric/dynamic/key-impl") as typeof import("./key-impl")).check(olds, news),
+  diff: (id, olds, news) => (require("pulumi-wireguard-fabric/dynamic/key-impl") as typeof import("./key-impl")).diff(id, olds, news),
+  create: (inputs) => (require("pulumi-wireguard-fabric/dynamic/key-impl") as typeof import("./key-impl")).create(inputs),
+  update: (id, olds, news) => (require("pulumi-wireguard-fabric/dynamic/key-impl") as typeof import("./key-impl")).update(id, olds, news),
+  read: (id, props) => (require("pulumi-wireguard-fabric/dynamic/key-impl") as typeof import("./key-impl")).read(id, props),
+  delete: (id, props) => (require("pulumi-wireguard-fabric/dynamic/key-impl") as typeof import("./key-impl")).remove(id, props),
+};
+
+const configProvider: pulumi.dynamic.ResourceProvider = {
+  check: (olds, news) => (require("pulumi-wireguard-fabric/dynamic/config-impl") as typeof import("./config-impl")).check(olds, news),
+  diff: (id, olds, news) => (require("pulumi-wireguard-fabric/dynamic/config-impl") as typeof import("./config-impl")).diff(id, olds, news),
+  create: (inputs) => (require("pulumi-wireguard-fabric/dynamic/config-impl") as typeof import("./config-impl")).create(inputs),
+  update: (id, olds, news) => (require("pulumi-wireguard-fabric/dynamic/config-impl") as typeof import("./config-impl")).update(id, olds, news),
+  read: (id, props) => (require("pulumi-wireguard-fabric/dynamic/config-impl") as typeof import("./config-impl")).read(id, props),
+  delete: (id, props) => (require("pulumi-wireguard-fabric/dynamic/config-impl") as typeof import("./config-impl")).remove(id, props),
+};
+
+/** A connection as the dynamic resources receive it: `@pulumi/command`'s shape plus `hostKey`. */
+export type ConnectionInput = pulumi.Input<types.input.remote.ConnectionArgs>;
+
+/** Arguments of {@link InterfaceKey}. */
+export interface InterfaceKeyArgs {
+  readonly node: pulumi.Input<string>;
+  readonly iface: pulumi.Input<string>;
+  readonly keyDir: pulumi.Input<string>;
+  /** Secret: how to reach the node. */
+  readonly connection: ConnectionInput;
+  /** Change to rotate the key (the old key is deleted first). */
+  readonly rotation?: pulumi.Input<string>;
+}
+
+/** The key pair of one interface, generated on the node; only the public key is an output. */
+export class InterfaceKey extends pulumi.dynamic.Resource {
+  /** The interface's public key. */
+  declare readonly publicKey: pulumi.Output<string>;
+
+  constructor(name: string, args: InterfaceKeyArgs, opts?: pulumi.CustomResourceOptions) {
+    super(keyProvider, name, { ...args, publicKey: undefined }, { ...opts, additionalSecretOutputs: ["connection"] });
+  }
+}
+
+/** Arguments of {@link InterfaceConfig}. */
+export interface InterfaceConfigArgs {
+  readonly node: pulumi.Input<string>;
+  readonly iface: pulumi.Input<string>;
+  readonly keyDir: pulumi.Input<string>;
+  readonly applyMode: pulumi.Input<ApplyMode>;
+  /** Secret: how to reach the node. */
+  readonly connection: ConnectionInput;
+  /** The interface's own public key (a new key makes the node rewrite its file). */
+  readonly publicKey: pulumi.Input<string>;
+  /** Rendered config without PrivateKey (secret when it holds pre-shared keys). */
+  readonly config: pulumi.Input<string>;
+  /** ifupdown2 stanza; empty in other modes. */
+  readonly stanza: pulumi.Input<string>;
+}
+
+/** Tunnel status of an interface after refresh. */
+export interface InterfaceStatus {
+  readonly state: string;
+  readonly peers: readonly { publicKey: string; endpoint?: string; latestHandshake: number; rxBytes: number; txBytes: number }[];
+}
+
+/** One interface's config, written on the node and applied. */
+export class InterfaceConfig extends pulumi.dynamic.Resource {
+  /** sha256 of the file on the node without its PrivateKey line. */
+  declare readonly digest: pulumi.Output<string>;
+  /** Differences refresh found on the node; empty when in sync. */
+  declare readonly drift: pulumi.Output<string[]>;
+  /** Interface state and per-peer handshakes and counters (filled by refresh). */
+  declare readonly status: pulumi.Output<InterfaceStatus>;
+
+  constructor(name: string, args: InterfaceConfigArgs, opts?: pulumi.CustomResourceOptions & { secretConfig?: boolean }) {
+    const { secretConfig, ...rest } = opts ?? {};
+    super(configProvider, name, { ...args, digest: undefined, drift: undefined, status: undefined }, {
+      ...rest,
+      additionalSecretOutputs: ["connection", ...(secretConfig ? ["config"] : [])],
+    });
+  }
+}

@@ -1,0 +1,54 @@
+import type { ExternalNodeArgs } from "./args";
+import { formatEndpoint, type Fabric as FabricModel } from "./model";
+
+/** One internal interface as another fabric sees it: everything needed to peer with it. */
+export interface ExportedInterface {
+  readonly node: string;
+  readonly iface: string;
+  readonly publicKey: string;
+  /** `host:port` (the interface's listen port unless the node endpoint has one). */
+  readonly endpoint?: string;
+  /** The interface address as a host route, then the node's allowed IPs. */
+  readonly allowedIps: readonly string[];
+}
+
+/** The public view of a fabric, for the RFC's cross-cluster use: no secret, no private key. */
+export interface ExportedPeers {
+  readonly fabric: string;
+  /** By `node/iface`. */
+  readonly interfaces: Readonly<Record<string, ExportedInterface>>;
+}
+
+/** The public view of `fabric`, given the public keys generated on its nodes. */
+export function exportPeers(fabric: FabricModel, publicKeys: Readonly<Record<string, string>>): ExportedPeers {
+  const interfaces: Record<string, ExportedInterface> = {};
+  for (const [nodeName, node] of Object.entries(fabric.nodes)) {
+    if (node.role !== "internal") continue;
+    for (const [ifaceName, iface] of Object.entries(node.interfaces)) {
+      const id = `${nodeName}/${ifaceName}`;
+      const publicKey = publicKeys[id];
+      if (!publicKey) continue;
+      interfaces[id] = {
+        node: nodeName,
+        iface: ifaceName,
+        publicKey,
+        ...(node.endpoint ? { endpoint: formatEndpoint(node.endpoint, iface.listenPort) } : {}),
+        allowedIps: [...(iface.ip ? [iface.ip.hostRoute().toString()] : []), ...node.allowedIps.map(String)],
+      };
+    }
+  }
+  return { fabric: fabric.name, interfaces };
+}
+
+/**
+ * External node definitions for every interface another fabric exported, named
+ * `<fabric>-<node>-<iface>`: spread them into `nodes` and add peers to them.
+ */
+export function externalNodesFrom(exported: ExportedPeers): Record<string, ExternalNodeArgs> {
+  return Object.fromEntries(
+    Object.values(exported.interfaces).map((entry) => [
+      `${exported.fabric}-${entry.node}-${entry.iface}`,
+      { role: "external" as const, endpoint: entry.endpoint, allowedIps: [...entry.allowedIps], publicKey: entry.publicKey },
+    ]),
+  );
+}
