@@ -6,6 +6,7 @@ export * from "./args";
 export { InterfaceConfig, InterfaceKey, type InterfaceConfigArgs, type InterfaceKeyArgs, type InterfaceStatus } from "./dynamic/resources";
 export * from "./exported-peers";
 export { Fabric, type SectionConfigFabricArgs } from "./fabric-resource";
+export * from "./mesh";
 export { ExternalNode, InternalNode, Peer } from "./nodes";
 export {
   fullMesh,

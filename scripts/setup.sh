@@ -34,7 +34,7 @@ fi
 ln -sfn .. node_modules/pulumi-wireguard-fabric
 
 log "building TypeScript"
-npx tsc -p tsconfig.json >&2
+npm run --silent build >&2
 
 if [ "${1:-}" = "--engine" ]; then
   bin=$(bash scripts/pulumi-engine.sh)

@@ -16,10 +16,14 @@ export function engineEnv(workDir: string): Record<string, string> {
   };
 }
 
-/** A stack of an inline program in a fresh folder inside the checkout (the dynamic provider resolves the package from there). */
-export async function inlineStack(project: string, stack: string, program: PulumiFn): Promise<{ stack: Stack; workDir: string }> {
-  const workDir = path.join(ROOT, `${project}-${stack}`);
-  rmSync(workDir, { recursive: true, force: true });
+/**
+ * A stack of an inline program in a fresh folder inside the checkout (the dynamic provider
+ * resolves the package from there). Stacks given the same `workDir` share one backend, so
+ * they can reference each other.
+ */
+export async function inlineStack(project: string, stack: string, program: PulumiFn, shared?: string): Promise<{ stack: Stack; workDir: string }> {
+  const workDir = shared ?? path.join(ROOT, `${project}-${stack}`);
+  if (!shared) rmSync(workDir, { recursive: true, force: true });
   mkdirSync(path.join(workDir, "state"), { recursive: true });
   const env = engineEnv(workDir);
   const created = await LocalWorkspace.createStack(
@@ -29,14 +33,37 @@ export async function inlineStack(project: string, stack: string, program: Pulum
   return { stack: created, workDir };
 }
 
-/** Runs an example's compiled index.js afresh as an inline program; its exports are the stack outputs. */
+/**
+ * An example's program, run as Pulumi would run it: its compiled index.js is loaded afresh;
+ * its exports are the outputs, or, when it exports a function, what that returns.
+ */
 export function exampleProgram(example: string): PulumiFn {
   const file = path.resolve(__dirname, `../../examples/${example}/index.js`);
   return async () => {
     delete require.cache[file];
-    const exports = require(file) as Record<string, unknown> & { ready?: Promise<Record<string, unknown>> };
-    return exports.ready ? await exports.ready : { ...exports };
+    const loaded = require(file) as Record<string, unknown> | (() => Promise<Record<string, unknown>>);
+    return typeof loaded === "function" ? await loaded() : { ...loaded };
   };
+}
+
+/** The project name of an example, from its Pulumi.yaml. */
+export function exampleProject(example: string): string {
+  const yaml = readFileSync(path.resolve(__dirname, `../../../examples/${example}/Pulumi.yaml`), "utf8");
+  const name = /^name:\s*(\S+)/m.exec(yaml)?.[1];
+  if (!name) throw new Error(`examples/${example}/Pulumi.yaml has no name`);
+  return name;
+}
+
+/** A stack running an example, with its config set (values marked secret stay secret). */
+export async function exampleStack(
+  example: string,
+  stackName: string,
+  config: Record<string, { value: string; secret?: boolean }>,
+  shared?: string,
+): Promise<{ stack: Stack; workDir: string }> {
+  const created = await inlineStack(exampleProject(example), stackName, exampleProgram(example), shared);
+  await created.stack.setAllConfig(config);
+  return created;
 }
 
 /** `pulumi stack export [--show-secrets]`, through the real CLI. */

@@ -1,0 +1,21 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as wg from "pulumi-wireguard-fabric";
+
+const config = new pulumi.Config();
+const hosts = config.requireObject<Record<string, { host: string; hostKey?: string }>>("hosts");
+const sshPrivateKey = config.requireSecret("sshPrivateKey");
+
+const mesh = new wg.Fabric("mesh", {
+  nodes: wg.meshNodes(
+    Object.fromEntries(
+      Object.entries(hosts).map(([name, host], i) => [
+        name,
+        { connection: { host: host.host, user: "root", privateKey: sshPrivateKey, hostKey: host.hostKey }, endpoint: host.host, ip: `10.99.0.${i + 1}/24` },
+      ]),
+    ),
+    { iface: "wgmesh", listenPort: 51820 },
+  ),
+});
+
+export const publicKeys = mesh.publicKeys;
+export const configs = mesh.configs;
