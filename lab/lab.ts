@@ -32,6 +32,8 @@ export interface LabOptions {
   readonly name?: string;
   /** Third octet of the lab's 198.18.X.0/24 (default 0), so labs can coexist. */
   readonly subnet?: number;
+  /** Hosts on which wireguard-tools look uninstalled (`wg` and `wg-quick` hidden in their mount namespace). */
+  readonly withoutWireguardTools?: readonly string[];
 }
 
 const REQUIRED_COMMANDS = ["ip", "sshd", "ssh-keygen", "wg", "wg-quick", "wireguard-go", "unshare", "ping"];
@@ -132,13 +134,28 @@ export class Lab {
   }
 
   /** Stops sshd on one host (to test unreachable nodes); {@link Lab.stop} still cleans up. */
-  stopSshd(name: string): void {
+  async stopSshd(name: string): Promise<void> {
     const host = this.host(name);
     try {
       process.kill(host.pid, "SIGKILL");
     } catch {
       // already gone
     }
+    // returns once the port refuses connections
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      const refused = await new Promise<boolean>((resolve) => {
+        const socket = net.connect({ host: host.ip, port: 22 });
+        socket.once("connect", () => {
+          socket.destroy();
+          resolve(false);
+        });
+        socket.once("error", () => resolve(true));
+      });
+      if (refused) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`sshd of ${name} still accepts connections`);
   }
 
   /**
@@ -164,7 +181,9 @@ export class Lab {
     sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "wg-fabric-lab", "-f", clientKey]);
     const lab = new Lab(name, bridge, [], dir);
     try {
-      for (const [index, hostName] of names.entries()) lab.hosts.push(lab.startHost(hostName, index, subnet, clientKey));
+      for (const [index, hostName] of names.entries()) {
+        lab.hosts.push(lab.startHost(hostName, index, subnet, clientKey, options.withoutWireguardTools?.includes(hostName) ?? false));
+      }
       await Promise.all(lab.hosts.map((host) => waitForPort(host.ip, 22, 10_000)));
     } catch (error) {
       lab.stop();
@@ -173,7 +192,7 @@ export class Lab {
     return lab;
   }
 
-  private startHost(hostName: string, index: number, subnet: number, clientKey: string): LabHost {
+  private startHost(hostName: string, index: number, subnet: number, clientKey: string, hideWireguardTools: boolean): LabHost {
     const netns = `${this.name}-${hostName}`.slice(0, 30);
     const veth = `${this.name}v${index}`;
     const ip = `198.18.${subnet}.${index + 1}`;
@@ -214,8 +233,11 @@ export class Lab {
       [
         "netns", "exec", netns,
         "unshare", "--mount", "--propagation", "private",
-        "sh", "-c", 'mount --bind "$1/run" /run && mount --bind "$1/wireguard" /etc/wireguard && exec /usr/sbin/sshd -D -E "$1/sshd.log" -f "$1/sshd_config"',
-        "lab-node", dir,
+        "sh", "-c",
+        'mount --bind "$1/run" /run && mount --bind "$1/wireguard" /etc/wireguard && ' +
+          'if [ "$2" = hide ]; then for t in /usr/bin/wg /usr/bin/wg-quick; do mount --bind /dev/null "$t"; done; fi && ' +
+          'exec /usr/sbin/sshd -D -E "$1/sshd.log" -f "$1/sshd_config"',
+        "lab-node", dir, hideWireguardTools ? "hide" : "keep",
       ],
       { detached: true, stdio: ["ignore", "ignore", "ignore"] },
     );

@@ -29,9 +29,14 @@ export class SessionPool {
     let entry = this.entries.get(key);
     if (!entry) {
       this.stats.connections++;
-      entry = { session: SshSession.open(node, connection), busy: 0 };
-      this.entries.set(key, entry);
-      entry.session.catch(() => this.entries.delete(key));
+      const created: Entry = { session: SshSession.open(node, connection), busy: 0 };
+      // a failed dial or a dropped link is forgotten, so the next use dials anew
+      const forget = (): void => {
+        if (this.entries.get(key) === created) this.entries.delete(key);
+      };
+      created.session.then((session) => session.whenClosed(forget), forget);
+      this.entries.set(key, created);
+      entry = created;
     }
     const current = entry;
     clearTimeout(current.timer);

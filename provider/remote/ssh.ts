@@ -43,6 +43,11 @@ export class SshSession {
     readonly host: string,
   ) {}
 
+  /** Calls `listener` when the connection drops or is closed. */
+  whenClosed(listener: () => void): void {
+    this.client.on("close", listener);
+  }
+
   /** Commands run on this session so far. */
   commands = 0;
 
@@ -147,8 +152,16 @@ function dialOnce(node: string, host: string, connection: Dialable, sock: Duplex
         return false;
       },
     };
-    client.once("ready", () => resolve(client));
-    client.once("error", (error: Error & { level?: string }) => {
+    let settled = false;
+    client.once("ready", () => {
+      settled = true;
+      resolve(client);
+    });
+    // ssh2 may emit several errors (and more after "ready", when a link drops): keep a listener
+    // for the client's whole life so none is left unhandled; the first one before ready decides.
+    client.on("error", (error: Error & { level?: string }) => {
+      if (settled) return;
+      settled = true;
       client.end();
       if (mismatch) {
         reject(new RemoteError("host-key", node, host, `host key mismatch: pinned ${connection.hostKey?.trim()}, but the server presented ${mismatch}; nothing was run`));

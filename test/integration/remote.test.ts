@@ -10,6 +10,7 @@ import { Lab } from "../../lab/lab";
 import { KEYS } from "../unit/helpers";
 
 const NODES = ["elementalist", "occultist", "mage"];
+const ALL_HOSTS = [...NODES, "bare"];
 
 /** The RFC topology on lab addresses, peered both ways; `withMage` adds a third node to the mesh. */
 function labSpec(lab: Lab, options: { withMage?: boolean; occultistIp?: string } = {}): Fabric {
@@ -76,7 +77,7 @@ describe("remote operations on the lab", function () {
   const wire: Buffer[] = [];
 
   before(async () => {
-    lab = await Lab.start(NODES, { name: "wgfr", subnet: 0 });
+    lab = await Lab.start(ALL_HOSTS, { name: "wgfr", subnet: 0, withoutWireguardTools: ["bare"] });
     pool = new SessionPool(60_000);
     setChannelTap((_direction, data) => wire.push(Buffer.from(data)));
   });
@@ -206,8 +207,15 @@ describe("remote operations on the lab", function () {
     await fresh.closeAll();
   });
 
+  it("a node without wireguard-tools gives a clear error naming it", async () => {
+    await assert.rejects(
+      pool.use("bare", connections(lab).bare!, (s) => new RemoteNode(s).ensureKey("/etc/wireguard/proxmox", "wg0")),
+      (error: unknown) => error instanceof RemoteError && error.kind === "missing-tools" && error.message === "node bare (root@198.18.0.4:22): wireguard-tools is not installed (no wg command)",
+    );
+  });
+
   it("a node whose sshd is down gives a clear error naming it", async () => {
-    lab.stopSshd("mage");
+    await lab.stopSshd("mage");
     const fresh = new SessionPool();
     await assert.rejects(
       fresh.use("mage", connections(lab).mage!, (s) => new RemoteNode(s).ensureKey("/etc/wireguard/proxmox", "wg0")),
