@@ -49,7 +49,7 @@ export class InternalNode extends pulumi.ComponentResource {
     for (const view of args.interfaces) {
       keys[view.iface] = new InterfaceKey(
         `${name}-${view.iface}-key`,
-        { node: view.node, iface: view.iface, keyDir: view.keyDir, connection: this.connection, rotation: args.keyRotation?.[view.iface] },
+        { node: view.node, iface: view.iface, keyDir: view.keyDir, owner: view.owner, connection: this.connection, rotation: args.keyRotation?.[view.iface] },
         { parent: this },
       );
     }
@@ -89,6 +89,7 @@ export class InternalNode extends pulumi.ComponentResource {
           node: view.node,
           iface: view.iface,
           keyDir: view.keyDir,
+          owner: view.owner,
           applyMode: view.applyMode,
           connection: this.connection,
           publicKey: keyOf(view.id),

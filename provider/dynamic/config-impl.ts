@@ -15,15 +15,15 @@ export async function check(_olds: ConfigInputs, news: ConfigInputs): Promise<pu
  * mode are a different interface: replace it.
  */
 export async function diff(_id: string, olds: ConfigOutputs, news: ConfigInputs): Promise<pulumi.dynamic.DiffResult> {
-  const replaces = changedKeys(olds, news, ["node", "iface", "keyDir", "applyMode"]);
+  const replaces = changedKeys(olds, news, ["node", "iface", "keyDir", "owner", "applyMode"]);
   const changed = changedKeys(olds, news, ["config", "stanza", "publicKey", "connection"]);
   const drifted = (olds.drift ?? []).length > 0;
   return { changes: replaces.length > 0 || changed.length > 0 || drifted, replaces, deleteBeforeReplace: true };
 }
 
 async function install(inputs: ConfigInputs): Promise<ConfigOutputs> {
-  await onNode(inputs.node, inputs.connection, (node) => node.install(inputs.keyDir, inputs.iface, inputs.applyMode, inputs.config, inputs.stanza));
-  return { ...inputs, digest: configDigest(inputs.config), drift: [], status: { state: inputs.applyMode === "none" ? "written" : "up", peers: [] } };
+  await onNode(inputs.node, inputs.connection, (node) => node.install(inputs, inputs.applyMode, inputs.config, inputs.stanza));
+  return { ...inputs, digest: configDigest(inputs.config, inputs.owner), drift: [], status: { state: inputs.applyMode === "none" ? "written" : "up", peers: [] } };
 }
 
 /** Writes the config (the node adds its private key) and brings it live. */
@@ -38,7 +38,7 @@ export async function update(_id: string, _olds: ConfigOutputs, news: ConfigInpu
 
 /** Drift (file and running interface against what we wrote) and tunnel status. */
 export async function read(id: string, props: ConfigOutputs): Promise<pulumi.dynamic.ReadResult<ConfigOutputs>> {
-  const found = await onNode(props.node, props.connection, (node) => node.inspect(props.keyDir, props.iface, props.applyMode));
+  const found = await onNode(props.node, props.connection, (node) => node.inspect(props, props.applyMode));
   const drift = driftOf(readConfig(props.config), { digest: props.digest, publicKey: props.publicKey, running: props.applyMode !== "none" }, found);
   const peers = (found.running?.peers ?? []).map(({ publicKey, endpoint, latestHandshake, rxBytes, txBytes }) => ({
     publicKey,
@@ -52,5 +52,5 @@ export async function read(id: string, props: ConfigOutputs): Promise<pulumi.dyn
 
 /** Takes the interface down and removes its config files. */
 export async function remove(_id: string, props: ConfigOutputs): Promise<void> {
-  await onNode(props.node, props.connection, (node) => node.remove(props.keyDir, props.iface, props.applyMode));
+  await onNode(props.node, props.connection, (node) => node.remove(props, props.applyMode));
 }

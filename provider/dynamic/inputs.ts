@@ -6,11 +6,15 @@ export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 const maybeUnknown = <T extends z.ZodType>(schema: T) => z.union([z.literal(UNKNOWN), schema]);
 
+const ownerSchema = z.string().regex(/^[A-Za-z0-9_=+.\/-]{1,200}$/, { message: "must be fabric/node/iface" });
+
 /** Inputs of an interface key resource. */
 export const keyInputsSchema = z.object({
   node: nameSchema,
   iface: ifnameSchema,
   keyDir: keyDirSchema,
+  /** `fabric/node/iface`: a renamed node or fabric takes the key over instead of deleting it. */
+  owner: ownerSchema,
   connection: maybeUnknown(connectionSchema),
   /** Change it to generate a new key (the old one is deleted first). */
   rotation: z.string().optional(),
@@ -27,6 +31,7 @@ export const configInputsSchema = z.object({
   node: nameSchema,
   iface: ifnameSchema,
   keyDir: keyDirSchema,
+  owner: ownerSchema,
   applyMode: z.enum(APPLY_MODES),
   connection: maybeUnknown(connectionSchema),
   /** The interface's own public key: a new key means the node must rewrite the file with it. */

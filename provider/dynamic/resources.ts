@@ -30,6 +30,8 @@ export interface InterfaceKeyArgs {
   readonly node: pulumi.Input<string>;
   readonly iface: pulumi.Input<string>;
   readonly keyDir: pulumi.Input<string>;
+  /** `fabric/node/iface`: a renamed node or fabric on the same host takes the key over. */
+  readonly owner: pulumi.Input<string>;
   /** Secret: how to reach the node. */
   readonly connection: ConnectionInput;
   /** Change to rotate the key (the old key is deleted first). */
@@ -51,6 +53,8 @@ export interface InterfaceConfigArgs {
   readonly node: pulumi.Input<string>;
   readonly iface: pulumi.Input<string>;
   readonly keyDir: pulumi.Input<string>;
+  /** `fabric/node/iface`: a renamed node or fabric on the same host takes the files over. */
+  readonly owner: pulumi.Input<string>;
   readonly applyMode: pulumi.Input<ApplyMode>;
   /** Secret: how to reach the node. */
   readonly connection: ConnectionInput;

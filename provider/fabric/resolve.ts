@@ -45,6 +45,8 @@ export interface InterfaceView {
   readonly iface: string;
   /** `node/iface`. */
   readonly id: string;
+  /** `fabric/node/iface`: who manages the interface's files on the node. */
+  readonly owner: string;
   readonly listenPort?: number;
   readonly address?: Cidr;
   readonly mtu?: number;
@@ -142,6 +144,7 @@ function resolveNode(
     node: nodeName,
     iface: ifaceName,
     id: keyId(nodeName, ifaceName),
+    owner: `${fabric.name}/${keyId(nodeName, ifaceName)}`,
     listenPort: iface.listenPort,
     address: iface.ip,
     mtu: iface.mtu,

@@ -28,13 +28,13 @@ export async function converge(fabric: Fabric, connections: Readonly<Record<stri
   const onNode = <T>(view: InterfaceView, work: (node: RemoteNode) => Promise<T>): Promise<T> =>
     pool.use(view.node, connectionOf(connections, view.node), (session) => work(new RemoteNode(session)));
 
-  const keys = await Promise.all(views.map((view) => onNode(view, (node) => node.ensureKey(view.keyDir, view.iface))));
+  const keys = await Promise.all(views.map((view) => onNode(view, (node) => node.ensureKey(view))));
   const publicKeys = new Map(views.map((view, i) => [view.id, keys[i] as WgKey]));
   const changed: string[] = [];
   await Promise.all(
     views.map(async (view) => {
       const files = renderNodeFiles(view, { publicKeys });
-      const result = await onNode(view, (node) => node.install(view.keyDir, view.iface, view.applyMode, files.config, files.stanza));
+      const result = await onNode(view, (node) => node.install(view, view.applyMode, files.config, files.stanza));
       if (result.changed) changed.push(view.id);
     }),
   );

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { APPLY_MODES, ifnameProblem, isWgKey, keyDirSchema, type ApplyMode, type WgKey } from "../model";
 import { RemoteError } from "./errors";
-import { ENSURE_KEY, INSPECT, INSTALL, MANAGED_MARKER, REMOVE, REMOVE_KEY } from "./scripts";
+import { ENSURE_KEY, INSPECT, INSTALL, managedMarker, REMOVE, REMOVE_KEY } from "./scripts";
 import { scriptCommand } from "./shell";
 import type { CommandResult, SshSession } from "./ssh";
 
@@ -38,10 +38,20 @@ export interface InterfaceInspection {
   readonly running?: RunningInterface;
 }
 
-/** The digest {@link InterfaceInspection.configDigest} has when the node holds exactly `rendered`. */
-export function configDigest(rendered: string): string {
-  return createHash("sha256").update(`${MANAGED_MARKER}\n${rendered}`).digest("hex");
+/** One interface on a node, and who it belongs to. */
+export interface InterfaceTarget {
+  readonly keyDir: string;
+  readonly iface: string;
+  /** `fabric/node/iface` of the resource managing it (see {@link managedMarker}). */
+  readonly owner: string;
 }
+
+/** The digest {@link InterfaceInspection.configDigest} has when the node holds exactly `rendered` for `owner`. */
+export function configDigest(rendered: string, owner: string): string {
+  return createHash("sha256").update(`${managedMarker(owner)}\n${rendered}`).digest("hex");
+}
+
+const OWNER_PATTERN = /^[A-Za-z0-9_=+.\/-]{1,200}$/;
 
 function checkIface(node: string, host: string, iface: string): void {
   const problem = ifnameProblem(iface);
@@ -81,25 +91,28 @@ export class RemoteNode {
     return result;
   }
 
-  private check(iface: string, keyDir?: string, mode?: string): void {
-    checkIface(this.node, this.session.host, iface);
-    if (keyDir !== undefined) checkKeyDir(this.node, this.session.host, keyDir);
-    if (mode !== undefined) checkMode(this.node, this.session.host, mode);
+  /** Validates every argument before anything is sent; returns them in script order. */
+  private args(target: InterfaceTarget, mode?: string): string[] {
+    const { node, host } = this.session;
+    checkIface(node, host, target.iface);
+    checkKeyDir(node, host, target.keyDir);
+    if (!OWNER_PATTERN.test(target.owner)) throw new RemoteError("invalid-argument", node, host, `owner "${target.owner}" is not a fabric/node/iface name; nothing was run`);
+    if (mode === undefined) return [target.keyDir, target.iface, target.owner];
+    checkMode(node, host, mode);
+    return [target.keyDir, target.iface, mode, target.owner];
   }
 
   /** Generates the interface's key on the node unless one exists; returns only the public key. */
-  async ensureKey(keyDir: string, iface: string): Promise<WgKey> {
-    this.check(iface, keyDir);
-    const { stdout } = await this.run(`creating the key of ${iface}`, ENSURE_KEY, [keyDir, iface]);
+  async ensureKey(target: InterfaceTarget): Promise<WgKey> {
+    const { stdout } = await this.run(`creating the key of ${target.iface}`, ENSURE_KEY, this.args(target));
     const key = stdout.trim();
     if (!isWgKey(key)) throw new RemoteError("command", this.node, this.session.host, `wg pubkey printed "${key}", not a key`);
     return key;
   }
 
-  /** Deletes the interface's key files. */
-  async removeKey(keyDir: string, iface: string): Promise<void> {
-    this.check(iface, keyDir);
-    await this.run(`removing the key of ${iface}`, REMOVE_KEY, [keyDir, iface]);
+  /** Deletes the interface's key files, unless another owner has adopted them. */
+  async removeKey(target: InterfaceTarget): Promise<void> {
+    await this.run(`removing the key of ${target.iface}`, REMOVE_KEY, this.args(target));
   }
 
   /**
@@ -107,32 +120,30 @@ export class RemoteNode {
    * `mode`, in one command. `stanza` is the ifupdown2 stanza (ifupdown2 mode only).
    * Returns whether anything changed on the node.
    */
-  async install(keyDir: string, iface: string, mode: ApplyMode, rendered: string, stanza = ""): Promise<{ changed: boolean }> {
-    this.check(iface, keyDir, mode);
+  async install(target: InterfaceTarget, mode: ApplyMode, rendered: string, stanza = ""): Promise<{ changed: boolean }> {
+    const args = this.args(target, mode);
     if (/^\s*PrivateKey\s*=/m.test(rendered)) {
       throw new RemoteError("invalid-argument", this.node, this.session.host, "a rendered config must not carry a PrivateKey; the node adds its own");
     }
     const body = Buffer.from(rendered, "utf8");
-    const { stdout } = await this.run(`applying ${iface}`, INSTALL, [keyDir, iface, mode], `${body.length}\n${rendered}${stanza}`);
+    const { stdout } = await this.run(`applying ${target.iface}`, INSTALL, args, `${body.length}\n${rendered}${stanza}`);
     return { changed: /changed=1/.test(stdout) };
   }
 
   /** Takes the interface down and removes the config files we wrote (keys stay: see removeKey). */
-  async remove(keyDir: string, iface: string, mode: ApplyMode): Promise<void> {
-    this.check(iface, keyDir, mode);
-    await this.run(`removing ${iface}`, REMOVE, [keyDir, iface, mode]);
+  async remove(target: InterfaceTarget, mode: ApplyMode): Promise<void> {
+    await this.run(`removing ${target.iface}`, REMOVE, this.args(target, mode));
   }
 
   /** What is on the node now: key, config digest, and the running interface. */
-  async inspect(keyDir: string, iface: string, mode: ApplyMode): Promise<InterfaceInspection> {
-    this.check(iface, keyDir, mode);
-    const { stdout } = await this.run(`inspecting ${iface}`, INSPECT, [keyDir, iface, mode]);
+  async inspect(target: InterfaceTarget, mode: ApplyMode): Promise<InterfaceInspection> {
+    const { stdout } = await this.run(`inspecting ${target.iface}`, INSPECT, this.args(target, mode));
     return parseInspection(stdout);
   }
 
   /** The running interface's peers and counters, or undefined when it is down. */
-  async status(keyDir: string, iface: string, mode: ApplyMode): Promise<RunningInterface | undefined> {
-    return (await this.inspect(keyDir, iface, mode)).running;
+  async status(target: InterfaceTarget, mode: ApplyMode): Promise<RunningInterface | undefined> {
+    return (await this.inspect(target, mode)).running;
   }
 }
 

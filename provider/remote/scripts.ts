@@ -5,16 +5,27 @@
  * private folder and renamed into place.
  */
 
-/** First line of every config file we write; files without it are not ours to touch. */
-export const MANAGED_MARKER = "# Managed by pulumi-wireguard-fabric: changes here are overwritten.";
+/** How every config file we write begins; files that don't are not ours to touch. */
+export const MANAGED_PREFIX = "# Managed by pulumi-wireguard-fabric";
+
+/**
+ * The first line of a config file written for `owner` (`fabric/node/iface`): a renamed node
+ * or fabric takes the file over, and the old owner's delete then leaves it alone.
+ */
+export function managedMarker(owner: string): string {
+  return `${MANAGED_PREFIX} for ${owner}: changes here are overwritten.`;
+}
 
 const PRELUDE = `set -eu
 command -v wg >/dev/null 2>&1 || { echo "wireguard-tools is not installed (no wg command)" >&2; exit 127; }
 umask 077
 `;
 
-/** args: keyDir iface. Prints the public key; generates the private key only if none exists. */
-export const ENSURE_KEY = `${PRELUDE}dir=$1 iface=$2
+/**
+ * args: keyDir iface owner. Prints the public key; generates the private key only if none
+ * exists (an existing one is adopted) and records its owner.
+ */
+export const ENSURE_KEY = `${PRELUDE}dir=$1 iface=$2 owner=$3
 mkdir -p "$dir"
 key="$dir/$iface.key"
 if [ ! -s "$key" ]; then
@@ -26,13 +37,18 @@ if [ "$(cat "$dir/$iface.pub" 2>/dev/null || true)" != "$pub" ]; then
   printf '%s\\n' "$pub" > "$dir/$iface.pub.tmp"
   mv -f "$dir/$iface.pub.tmp" "$dir/$iface.pub"
 fi
+[ "$(cat "$dir/$iface.owner" 2>/dev/null || true)" = "$owner" ] || printf '%s\\n' "$owner" > "$dir/$iface.owner"
 printf '%s\\n' "$pub"
 `;
 
-/** args: keyDir iface. */
+/** args: keyDir iface owner. Deletes the key unless another owner has taken it over. */
 export const REMOVE_KEY = `set -eu
-dir=$1 iface=$2
-rm -f "$dir/$iface.key" "$dir/$iface.pub" "$dir/$iface.key.tmp" "$dir/$iface.pub.tmp"
+dir=$1 iface=$2 owner=$3
+if [ -e "$dir/$iface.owner" ] && [ "$(cat "$dir/$iface.owner")" != "$owner" ]; then
+  echo "kept $dir/$iface.key: it now belongs to $(cat "$dir/$iface.owner")" >&2
+  exit 0
+fi
+rm -f "$dir/$iface.key" "$dir/$iface.pub" "$dir/$iface.owner" "$dir/$iface.key.tmp" "$dir/$iface.pub.tmp"
 rmdir "$dir" 2>/dev/null || true
 `;
 
@@ -42,15 +58,17 @@ const CONF_PATH = `case $mode in
   *) conf="/etc/wireguard/$iface.conf" ;;
 esac
 stanza_path="/etc/network/interfaces.d/wg-fabric-$iface"
-is_ours() { [ ! -e "$1" ] || [ "$(head -n 1 "$1")" = "${MANAGED_MARKER}" ]; }
+marker="${MANAGED_PREFIX} for $owner: changes here are overwritten."
+is_ours() { [ ! -e "$1" ] || case "$(head -n 1 "$1")" in "${MANAGED_PREFIX}"*) true ;; *) false ;; esac; }
+is_mine() { [ -e "$1" ] && [ "$(head -n 1 "$1")" = "$marker" ]; }
 `;
 
 /**
- * args: keyDir iface mode; stdin: "<config bytes>\\n<config><ifupdown2 stanza>".
+ * args: keyDir iface mode owner; stdin: "<config bytes>\\n<config><ifupdown2 stanza>".
  * Inserts the node's own private key, writes the config if it differs and brings it live
  * without dropping tunnels. Prints "changed=0|1".
  */
-export const INSTALL = `${PRELUDE}dir=$1 iface=$2 mode=$3
+export const INSTALL = `${PRELUDE}dir=$1 iface=$2 mode=$3 owner=$4
 ${CONF_PATH}key="$dir/$iface.key"
 [ -s "$key" ] || { echo "no private key at $key: the interface key must be created first" >&2; exit 3; }
 is_ours "$conf" || { echo "$conf exists and was not written by pulumi-wireguard-fabric; move it away to let us manage $iface" >&2; exit 5; }
@@ -62,7 +80,7 @@ read -r length
 head -c "$length" > "$stage/body"
 cat > "$stage/stanza"
 # the private key is read by awk from its file: it never appears in an argument or on the wire
-{ printf '%s\\n' "${MANAGED_MARKER}"
+{ printf '%s\\n' "$marker"
   awk -v keyfile="$key" '{ print } $0 == "[Interface]" && !done { getline k < keyfile; print "PrivateKey = " k; done = 1 }' "$stage/body"
 } > "$stage/$iface.conf"
 changed=1
@@ -119,7 +137,7 @@ case $mode in
   ifupdown2)
     command -v ifreload >/dev/null 2>&1 || { echo "ifupdown2 is not installed (no ifreload command)" >&2; exit 127; }
     is_ours "$stanza_path" || { echo "$stanza_path exists and was not written by pulumi-wireguard-fabric" >&2; exit 5; }
-    { printf '%s\\n' "${MANAGED_MARKER}"; cat "$stage/stanza"; } > "$stage/stanza.full"
+    { printf '%s\\n' "$marker"; cat "$stage/stanza"; } > "$stage/stanza.full"
     if [ "$changed" = 1 ] && is_up; then wg syncconf "$iface" "$stage/$iface.conf"; fi
     [ "$changed" = 0 ] || mv -f "$stage/$iface.conf" "$conf"
     if ! cmp -s "$stage/stanza.full" "$stanza_path"; then
@@ -138,29 +156,36 @@ esac
 echo "changed=$changed"
 `;
 
-/** args: keyDir iface mode. Takes the interface down and removes the config files we wrote. */
+/**
+ * args: keyDir iface mode owner. Takes the interface down and removes its config files, unless
+ * another owner (a renamed node or fabric) has taken the interface over.
+ */
 export const REMOVE = `set -eu
-dir=$1 iface=$2 mode=$3
-${CONF_PATH}if ip link show dev "$iface" >/dev/null 2>&1; then
+dir=$1 iface=$2 mode=$3 owner=$4
+${CONF_PATH}if [ -e "$conf" ] && ! is_mine "$conf"; then
+  echo "left $iface alone: $conf now belongs to someone else" >&2
+  exit 0
+fi
+if ip link show dev "$iface" >/dev/null 2>&1; then
   if [ "$mode" = ifupdown2 ] && command -v ifdown >/dev/null 2>&1; then ifdown "$iface" >&2 || true; fi
   if [ "$mode" = wg-quick ] && [ -f "$conf" ]; then wg-quick down "$conf" >&2 || true; fi
   ! ip link show dev "$iface" >/dev/null 2>&1 || ip link delete dev "$iface"
 fi
 for f in "$conf" "$stanza_path"; do
-  if is_ours "$f"; then rm -f "$f"; fi
+  if is_mine "$f"; then rm -f "$f"; fi
 done
 rm -rf "$dir/.staging-$iface"
 `;
 
 /**
- * args: keyDir iface mode. What is on the node now, one fact a line (tab separated):
+ * args: keyDir iface mode owner. What is on the node now, one fact a line (tab separated):
  * key present|absent, pub, digest of the config without its PrivateKey line, whether it is
  * ours, and the running interface (listen port, addresses, peers). The first line of
  * \`wg show dump\` holds the private key: awk skips it on the node, and pre-shared keys are
  * dropped too.
  */
 export const INSPECT = `set -eu
-dir=$1 iface=$2 mode=$3
+dir=$1 iface=$2 mode=$3 owner=$4
 ${CONF_PATH}command -v wg >/dev/null 2>&1 || { echo "wireguard-tools is not installed (no wg command)" >&2; exit 127; }
 if [ -s "$dir/$iface.key" ]; then
   printf 'key\\tpresent\\n'

@@ -142,6 +142,22 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     assert.ok(lab.ping("mage", "198.51.100.2", 5) >= 3, "mage's tunnel works with its new key");
   });
 
+  it("renaming a node is a replacement in preview; on the same host the new name takes the key over", async () => {
+    const before = keyOnNode("mage");
+    const { mage, ...rest } = nodes;
+    nodes = { ...rest, mage2: mage! };
+    const occultist = nodes.occultist as wg.InternalNodeArgs;
+    nodes.occultist = { ...occultist, peers: occultist.peers!.map((peer) => (peer.node === "mage" ? { ...peer, node: "mage2" } : peer)) };
+    const preview = await stack.preview(log.options);
+    assert.match(preview.stdout, /\+ +pulumi-nodejs:dynamic:Resource +vpn-mage2-wg0-key +create/);
+    assert.match(preview.stdout, /- +pulumi-nodejs:dynamic:Resource +vpn-mage-wg0-key +delete/);
+    const up = await stack.up(log.options);
+    assert.equal(up.summary.result, "succeeded");
+    assert.equal(keyOnNode("mage"), before, "the key was adopted, and the old name's delete left it");
+    assert.equal((up.outputs.publicKeys!.value as Record<string, string>)["mage2/wg0"], before);
+    assert.ok(lab.ping("mage", "198.51.100.2", 3) >= 2, "the tunnel still works after the rename");
+  });
+
   it("no private key in the exported state, the outputs or the engine's logs", async () => {
     privateKeys().forEach((key) => seenPrivateKeys.add(key));
     assert.ok(seenPrivateKeys.size >= 4, "keys of every node, before and after the regeneration");

@@ -142,13 +142,13 @@ describe("remote operations on the lab", function () {
   it("a config that fails to parse leaves the live peers untouched", async () => {
     const fabric = labSpec(lab, { withMage: true, occultistIp: "198.51.100.12/24" });
     const view = resolveInterfaces(fabric).find((v) => v.id === "elementalist/wg0")!;
-    const peersBefore = await pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).status(view.keyDir, "wg0", "wg-quick"));
+    const peersBefore = await pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).status(view, "wg-quick"));
     const broken = "[Interface]\nListenPort = 50000\nAddress = 198.51.100.1/24\n\n[Peer]\nPublicKey = not-a-key\nAllowedIPs = 10.0.0.0/8\n";
     await assert.rejects(
-      pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).install(view.keyDir, "wg0", "wg-quick", broken)),
+      pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).install(view, "wg-quick", broken)),
       (error: unknown) => error instanceof RemoteError && error.kind === "command" && /node elementalist \(root@198\.18\.0\.1:22\): applying wg0 failed/.test(error.message),
     );
-    const peersAfter = await pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).status(view.keyDir, "wg0", "wg-quick"));
+    const peersAfter = await pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).status(view, "wg-quick"));
     const summary = (status: typeof peersBefore) => status?.peers.map((p) => `${p.publicKey} ${p.allowedIps.join(",")}`).sort();
     assert.equal(summary(peersBefore)?.length, 2);
     assert.deepEqual(summary(peersAfter), summary(peersBefore));
@@ -161,8 +161,8 @@ describe("remote operations on the lab", function () {
     const { publicKeys } = await converge(fabric, connections(lab), pool);
     const view = resolveInterfaces(fabric).find((v) => v.id === "occultist/wg0")!;
     const rendered = renderWgQuick(view, { publicKeys });
-    const expected = { digest: configDigest(rendered), publicKey: publicKeys.get("occultist/wg0"), running: true };
-    const inspect = () => pool.use("occultist", connections(lab).occultist!, (s) => new RemoteNode(s).inspect(view.keyDir, "wg0", "wg-quick"));
+    const expected = { digest: configDigest(rendered, view.owner), publicKey: publicKeys.get("occultist/wg0"), running: true };
+    const inspect = () => pool.use("occultist", connections(lab).occultist!, (s) => new RemoteNode(s).inspect(view, "wg-quick"));
     assert.deepEqual(driftOf(readConfig(rendered), expected, await inspect()), []);
     await pool.use("occultist", connections(lab).occultist!, (s) => s.exec(`wg set wg0 peer ${publicKeys.get("mage/wg0")} remove`));
     assert.deepEqual(driftOf(readConfig(rendered), expected, await inspect()), [`peer ${publicKeys.get("mage/wg0")} is missing on the running interface`]);
@@ -184,7 +184,7 @@ describe("remote operations on the lab", function () {
   it("refuses a hostile interface name before any command runs", async () => {
     const before = wire.length;
     await assert.rejects(
-      pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).ensureKey("/etc/wireguard/proxmox", "wg0;touch /tmp/pwned")),
+      pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0;touch /tmp/pwned", owner: "vpn/elementalist/x" })),
       (error: unknown) => error instanceof RemoteError && error.kind === "invalid-argument" && /interface name "wg0;touch \/tmp\/pwned" is 20 characters/.test(error.message),
     );
     assert.equal(wire.length, before, "nothing was sent");
@@ -196,7 +196,7 @@ describe("remote operations on the lab", function () {
     const wrong = connectionSchema.parse({ ...lab.host("elementalist").connection, hostKey: lab.host("occultist").connection.hostKey, dialErrorLimit: 1 });
     const fresh = new SessionPool();
     await assert.rejects(
-      fresh.use("elementalist", wrong, (s) => new RemoteNode(s).ensureKey("/etc/wireguard/proxmox", "wg9")),
+      fresh.use("elementalist", wrong, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg9", owner: "vpn/elementalist/wg9" })),
       (error: unknown) =>
         error instanceof RemoteError &&
         error.kind === "host-key" &&
@@ -209,7 +209,7 @@ describe("remote operations on the lab", function () {
 
   it("a node without wireguard-tools gives a clear error naming it", async () => {
     await assert.rejects(
-      pool.use("bare", connections(lab).bare!, (s) => new RemoteNode(s).ensureKey("/etc/wireguard/proxmox", "wg0")),
+      pool.use("bare", connections(lab).bare!, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "vpn/x/wg0" })),
       (error: unknown) => error instanceof RemoteError && error.kind === "missing-tools" && error.message === "node bare (root@198.18.0.4:22): wireguard-tools is not installed (no wg command)",
     );
   });
@@ -218,7 +218,7 @@ describe("remote operations on the lab", function () {
     await lab.stopSshd("mage");
     const fresh = new SessionPool();
     await assert.rejects(
-      fresh.use("mage", connections(lab).mage!, (s) => new RemoteNode(s).ensureKey("/etc/wireguard/proxmox", "wg0")),
+      fresh.use("mage", connections(lab).mage!, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "vpn/x/wg0" })),
       (error: unknown) => error instanceof RemoteError && error.kind === "unreachable" && /^node mage \(root@198\.18\.0\.3:22\): cannot connect: connect ECONNREFUSED 198\.18\.0\.3:22 \(after 2 attempts\)$/.test(error.message),
     );
     await fresh.closeAll();
