@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { connectionSchema, parseFabricOrThrow } from "../provider/model";
 import { converge, RemoteNode, SessionPool } from "../provider/remote";
+import { engineEnv } from "./engine-env";
 import { Lab } from "./lab";
 
 const LAB = "wgfd";
@@ -19,13 +20,7 @@ const WORK = path.resolve(__dirname, "../../.lab/demo");
 const EXAMPLE = path.resolve(__dirname, "../examples/rfc/index.js");
 
 function env(): Record<string, string> {
-  return {
-    PULUMI_HOME: path.join(WORK, "home"),
-    PULUMI_BACKEND_URL: `file://${path.join(WORK, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: "demo-passphrase",
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-  };
+  return engineEnv(WORK, path.join(WORK, "home"), "demo-passphrase");
 }
 
 async function demoStack(): Promise<Stack> {

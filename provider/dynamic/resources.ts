@@ -2,25 +2,28 @@ import * as pulumi from "@pulumi/pulumi";
 import type { types } from "@pulumi/command";
 import type { ApplyMode } from "../model";
 
-// The handlers are serialized into state: each is one line that loads the implementation by
-// the package's own name, so no code, credential or key is captured in the closure.
-const keyProvider: pulumi.dynamic.ResourceProvider = {
-  check: (olds, news) => (require("pulumi-wireguard-fabric/dynamic/key-impl") as typeof import("./key-impl")).check(olds, news),
-  diff: (id, olds, news) => (require("pulumi-wireguard-fabric/dynamic/key-impl") as typeof import("./key-impl")).diff(id, olds, news),
-  create: (inputs) => (require("pulumi-wireguard-fabric/dynamic/key-impl") as typeof import("./key-impl")).create(inputs),
-  update: (id, olds, news) => (require("pulumi-wireguard-fabric/dynamic/key-impl") as typeof import("./key-impl")).update(id, olds, news),
-  read: (id, props) => (require("pulumi-wireguard-fabric/dynamic/key-impl") as typeof import("./key-impl")).read(id, props),
-  delete: (id, props) => (require("pulumi-wireguard-fabric/dynamic/key-impl") as typeof import("./key-impl")).remove(id, props),
+type Implementation = Required<Pick<pulumi.dynamic.ResourceProvider, "check" | "diff" | "create" | "update" | "read">> & {
+  remove(id: string, props: unknown): Promise<void>;
 };
 
-const configProvider: pulumi.dynamic.ResourceProvider = {
-  check: (olds, news) => (require("pulumi-wireguard-fabric/dynamic/config-impl") as typeof import("./config-impl")).check(olds, news),
-  diff: (id, olds, news) => (require("pulumi-wireguard-fabric/dynamic/config-impl") as typeof import("./config-impl")).diff(id, olds, news),
-  create: (inputs) => (require("pulumi-wireguard-fabric/dynamic/config-impl") as typeof import("./config-impl")).create(inputs),
-  update: (id, olds, news) => (require("pulumi-wireguard-fabric/dynamic/config-impl") as typeof import("./config-impl")).update(id, olds, news),
-  read: (id, props) => (require("pulumi-wireguard-fabric/dynamic/config-impl") as typeof import("./config-impl")).read(id, props),
-  delete: (id, props) => (require("pulumi-wireguard-fabric/dynamic/config-impl") as typeof import("./config-impl")).remove(id, props),
-};
+/**
+ * A provider whose handlers are serialized into state: each is one line that loads the
+ * implementation by the package's own name (`module`, the only captured value), so no code,
+ * credential or key is captured in the closure.
+ */
+function providerLoading(module: string): pulumi.dynamic.ResourceProvider {
+  return {
+    check: (olds, news) => (require(module) as Implementation).check(olds, news),
+    diff: (id, olds, news) => (require(module) as Implementation).diff(id, olds, news),
+    create: (inputs) => (require(module) as Implementation).create(inputs),
+    update: (id, olds, news) => (require(module) as Implementation).update(id, olds, news),
+    read: (id, props) => (require(module) as Implementation).read(id, props),
+    delete: (id, props) => (require(module) as Implementation).remove(id, props),
+  };
+}
+
+const keyProvider = providerLoading("pulumi-wireguard-fabric/dynamic/key-impl");
+const configProvider = providerLoading("pulumi-wireguard-fabric/dynamic/config-impl");
 
 /** A connection as the dynamic resources receive it: `@pulumi/command`'s shape plus `hostKey`. */
 export type ConnectionInput = pulumi.Input<types.input.remote.ConnectionArgs>;

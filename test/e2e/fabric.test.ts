@@ -171,6 +171,12 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
       assert.equal(log.text.includes(key), false, "a private key is in the engine's logs");
     }
     assert.doesNotMatch(exportState(stack, workDir, false), /BEGIN OPENSSH PRIVATE KEY/, "the SSH key is stored as a secret");
+    const providers = [...exported.matchAll(/"__provider": "((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
+    assert.ok(providers.length >= 4);
+    for (const provider of providers) {
+      assert.ok(provider.length < 4000, `a serialized provider of ${provider.length} characters`);
+      assert.match(provider, /pulumi-wireguard-fabric\/dynamic\/(key|config)-impl/, "it loads the implementation by name");
+    }
     const onDisk = stateFiles(workDir);
     assert.match(onDisk, /"ciphertext"/);
     assert.doesNotMatch(onDisk, /BEGIN OPENSSH PRIVATE KEY/, "the state files hold the SSH key encrypted only");

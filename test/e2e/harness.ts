@@ -2,18 +2,13 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, type PulumiFn, type Stack } from "@pulumi/pulumi/automation";
+import { engineEnv as labEngineEnv } from "../../lab/engine-env";
 
 const ROOT = path.resolve(__dirname, "../../../.lab/pulumi");
 
-/** The engine's environment: local state, our own PULUMI_HOME, no plugin downloads or update checks. */
+/** The engine's environment for a test stack in `workDir`. */
 export function engineEnv(workDir: string): Record<string, string> {
-  return {
-    PULUMI_HOME: path.join(ROOT, "home"),
-    PULUMI_BACKEND_URL: `file://${path.join(workDir, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: "lab-passphrase",
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-  };
+  return labEngineEnv(workDir, path.join(ROOT, "home"), "lab-passphrase");
 }
 
 /**
