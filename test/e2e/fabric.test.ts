@@ -28,12 +28,18 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     peers: peers.map((node) => ({ type: "internal" as const, node, nodeIface: "wg0", iface: "wg0" })),
     ...extra,
   });
+  // elementalist and occultist share a pre-shared key, given as a secret
+  const PSK = "Wq1sVSW/i4sTk/jcJ/F5DCYDyXbyGXQzu4MSPdQWavM=";
   const rfcNodes = (): Nodes => ({
-    elementalist: internal("elementalist", "198.51.100.1/24", ["occultist"], { allowedIps: ["203.0.113.128/25"] }),
+    elementalist: {
+      ...internal("elementalist", "198.51.100.1/24", []),
+      allowedIps: ["203.0.113.128/25"],
+      peers: [{ type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0", presharedKey: pulumi.secret(PSK) }],
+    },
     occultist: {
       ...internal("occultist", "198.51.100.2/24", ["elementalist"]),
       peers: [
-        { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" },
+        { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0", presharedKey: pulumi.secret(PSK) },
         { type: "external", node: "berserker", iface: "wg0" },
       ],
     },
@@ -98,7 +104,9 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     assert.deepEqual(keys, { "elementalist/wg0": keyOnNode("elementalist"), "occultist/wg0": keyOnNode("occultist") });
     assert.ok(lab.ping("occultist", "198.51.100.1", 5) >= 4);
     assert.match(up.outputs.sectionConfig!.value as string, new RegExp(`interfaces name=wg0,listen_port=50000,public_key=${keys["occultist/wg0"]!.replace(/[+/]/g, "\\$&")},ip=198.51.100.2/24`));
-    assert.equal(up.outputs.connection, undefined);
+    assert.equal(up.outputs.configs!.secret, true, "configs holding a pre-shared key are secret");
+    assert.match((up.outputs.configs!.value as Record<string, string>)["occultist/wg0"]!, new RegExp(`PresharedKey = ${PSK.replace(/[+/]/g, "\\$&")}`));
+    assert.doesNotMatch(up.outputs.sectionConfig!.value as string, /preshared/);
   });
 
   it("a second up changes nothing and opens no SSH connection", async () => {
@@ -164,13 +172,21 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     const exported = exportState(stack, workDir, true);
     assert.match(exported, /BEGIN OPENSSH PRIVATE KEY/, "the export really shows secrets");
     const outputs = JSON.stringify(await stack.outputs());
-    assert.ok(log.text.length > 10_000, "the verbose engine log was captured");
+    assert.ok(log.debug.length > 10_000, "the verbose engine log was captured");
+    assert.ok(log.output.length > 1_000, "the engine's output was captured");
     for (const key of seenPrivateKeys) {
       assert.equal(exported.includes(key), false, "a private key is in the state");
       assert.equal(outputs.includes(key), false, "a private key is in the outputs");
-      assert.equal(log.text.includes(key), false, "a private key is in the engine's logs");
+      assert.equal(log.output.includes(key), false, "a private key is in the engine's output");
+      assert.equal(log.debug.includes(key), false, "a private key is in the engine's debug logs");
     }
-    assert.doesNotMatch(exportState(stack, workDir, false), /BEGIN OPENSSH PRIVATE KEY/, "the SSH key is stored as a secret");
+    const plain = exportState(stack, workDir, false);
+    assert.doesNotMatch(plain, /BEGIN OPENSSH PRIVATE KEY/, "the SSH key is stored as a secret");
+    assert.equal(plain.includes(PSK), false, "the pre-shared key is stored as a secret");
+    // Secrets we hand the engine (SSH key, pre-shared key) stay out of its output; its -v=9
+    // debug logs dump RPC payloads with secrets, as Pulumi documents. Private keys are in neither.
+    assert.equal(log.output.includes(PSK), false, "the pre-shared key is not in the engine's output");
+    assert.doesNotMatch(log.output, /BEGIN OPENSSH PRIVATE KEY/, "the SSH key is not in the engine's output");
     const providers = [...exported.matchAll(/"__provider": "((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
     assert.ok(providers.length >= 4);
     for (const provider of providers) {
@@ -180,6 +196,7 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     const onDisk = stateFiles(workDir);
     assert.match(onDisk, /"ciphertext"/);
     assert.doesNotMatch(onDisk, /BEGIN OPENSSH PRIVATE KEY/, "the state files hold the SSH key encrypted only");
+    assert.equal(onDisk.includes(PSK), false, "the state files hold the pre-shared key encrypted only");
   });
 
   it("destroy leaves no key, config or interface of the fabric on any node", async () => {

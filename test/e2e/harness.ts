@@ -75,14 +75,17 @@ export function stateFiles(workDir: string): string {
   return files.map((file) => readFileSync(file, "utf8")).join("\n");
 }
 
-/** Collects everything the engine prints (stdout and its verbose logs on stderr). */
+/** Collects what the engine prints: its output, and its verbose (-v=9) debug logs apart. */
 export class EngineLog {
-  text = "";
+  /** What a user sees. */
+  output = "";
+  /** The engine's debug logs, which dump RPC payloads (Pulumi's own secrets included). */
+  debug = "";
   /** Options for up/preview/refresh/destroy that feed this log. */
   get options() {
     return {
-      onOutput: (out: string) => (this.text += out),
-      onError: (err: string) => (this.text += err),
+      onOutput: (out: string) => (this.output += out),
+      onError: (err: string) => (this.debug += err),
       logToStdErr: true,
       logVerbosity: 9,
       logFlow: true,

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { readConfig, renderWgQuick, resolveInterfaces } from "../../provider/fabric";
@@ -212,6 +212,20 @@ describe("remote operations on the lab", function () {
       pool.use("bare", connections(lab).bare!, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "vpn/x/wg0" })),
       (error: unknown) => error instanceof RemoteError && error.kind === "missing-tools" && error.message === "node bare (root@198.18.0.4:22): wireguard-tools is not installed (no wg command)",
     );
+  });
+
+  it("a refused login gives a clear error naming node and user", async () => {
+    const keyFile = path.join(tmpdir(), `wgf-stranger-${process.pid}`);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
+    const stranger = connectionSchema.parse({ ...lab.host("occultist").connection, privateKey: readFileSync(keyFile, "utf8"), dialErrorLimit: 1 });
+    rmSync(keyFile);
+    rmSync(`${keyFile}.pub`);
+    const fresh = new SessionPool();
+    await assert.rejects(
+      fresh.use("occultist", stranger, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "vpn/occultist/wg0" })),
+      (error: unknown) => error instanceof RemoteError && error.kind === "auth" && /^node occultist \(root@198\.18\.0\.2:22\): authentication refused for user root/.test(error.message),
+    );
+    await fresh.closeAll();
   });
 
   it("a node whose sshd is down gives a clear error naming it", async () => {
