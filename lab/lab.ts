@@ -6,7 +6,7 @@
  * name, also what a crashed run left behind. Needs root.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 
@@ -116,7 +116,10 @@ export class Lab {
   /** Reads a file as the node sees it, from the node's private folders (e.g. its keys). */
   readNodeFile(name: string, nodePath: string): string {
     const host = this.host(name);
-    const mapped = nodePath.replace(/^\/etc\/wireguard(?=\/|$)/, `${host.dir}/wireguard`).replace(/^\/run(?=\/|$)/, `${host.dir}/run`);
+    const mapped = nodePath
+      .replace(/^\/etc\/wireguard(?=\/|$)/, `${host.dir}/wireguard`)
+      .replace(/^\/etc\/network(?=\/|$)/, `${host.dir}/network`)
+      .replace(/^\/run(?=\/|$)/, `${host.dir}/run`);
     if (mapped === nodePath) throw new Error(`${nodePath} is not in a node's private folders`);
     return readFileSync(mapped, "utf8");
   }
@@ -173,6 +176,7 @@ export class Lab {
     const dir = path.join(ROOT, name);
     mkdirSync(dir, { recursive: true });
     mkdirSync("/etc/wireguard", { recursive: true });
+    mkdirSync("/etc/network", { recursive: true });
     const bridge = `${name}br`;
     sh("ip", ["link", "add", bridge, "type", "bridge"]);
     sh("ip", ["addr", "add", `198.18.${subnet}.254/24`, "dev", bridge]);
@@ -197,7 +201,10 @@ export class Lab {
     const veth = `${this.name}v${index}`;
     const ip = `198.18.${subnet}.${index + 1}`;
     const dir = path.join(this.dir, hostName);
-    for (const sub of ["run/sshd", "wireguard"]) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
+    for (const sub of ["run/sshd", "run/network", "wireguard", "network/interfaces.d"]) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
+    // a private /etc/network, for ifupdown2 mode: the node's own interfaces only
+    writeFileSync(path.join(dir, "network/interfaces"), "auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n");
+    if (existsSync("/etc/network/ifupdown2")) cpSync("/etc/network/ifupdown2", path.join(dir, "network/ifupdown2"), { recursive: true });
     sh("ip", ["netns", "add", netns]);
     sh("ip", ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns]);
     sh("ip", ["link", "set", veth, "master", this.bridge, "up"]);
@@ -234,7 +241,7 @@ export class Lab {
         "netns", "exec", netns,
         "unshare", "--mount", "--propagation", "private",
         "sh", "-c",
-        'mount --bind "$1/run" /run && mount --bind "$1/wireguard" /etc/wireguard && ' +
+        'mount --bind "$1/run" /run && mount --bind "$1/wireguard" /etc/wireguard && mount --bind "$1/network" /etc/network && ' +
           'if [ "$2" = hide ]; then for t in /usr/bin/wg /usr/bin/wg-quick; do mount --bind /dev/null "$t"; done; fi && ' +
           'exec /usr/sbin/sshd -D -E "$1/sshd.log" -f "$1/sshd_config"',
         "lab-node", dir, hideWireguardTools ? "hide" : "keep",

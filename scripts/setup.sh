@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine, reusing what is there:
-# Debian packages (wireguard-tools, wireguard-go, openssh-server, iproute2, ping), npm packages
-# (npm ci), the TypeScript build, and (with --engine) the Pulumi engine.
-# Prints `export PATH=…` lines for the engine on stdout when --engine is given.
+# Debian packages (wireguard-tools, wireguard-go, openssh-server, iproute2, ping; with --tests
+# also ifupdown2, for the lab's ifupdown2 mode, unless classic ifupdown runs this machine's
+# network), npm packages (npm ci), the TypeScript build, and (with --engine) the Pulumi engine.
+# Prints an `export PATH=…` line for the engine on stdout when --engine is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 DEBIAN_PACKAGES=(wireguard-tools wireguard-go openssh-server iproute2 iputils-ping)
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+if [[ " $* " == *" --tests "* ]]; then
+  # ifupdown2 replaces classic ifupdown: never do that to a machine whose network it runs
+  if installed ifupdown; then
+    log "ifupdown is installed: not replacing it with ifupdown2 (the ifupdown2 lab test will fail)"
+  else
+    DEBIAN_PACKAGES+=(ifupdown2)
+  fi
+fi
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  installed "$pkg" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
@@ -36,7 +46,7 @@ ln -sfn .. node_modules/pulumi-wireguard-fabric
 log "building TypeScript"
 npm run --silent build >&2
 
-if [ "${1:-}" = "--engine" ]; then
+if [[ " $* " == *" --engine "* ]]; then
   bin=$(bash scripts/pulumi-engine.sh)
   echo "export PATH=\"$bin:\$PATH\""
 fi

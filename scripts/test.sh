@@ -4,6 +4,6 @@
 # engine. Installs what is missing first. Extra arguments go to mocha (e.g. --grep).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-eval "$(bash scripts/setup.sh --engine)"
+eval "$(bash scripts/setup.sh --engine --tests)"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 exec npx mocha "dist/test/**/*.test.js" "$@"

@@ -11,16 +11,18 @@ export function setconfPath(keyDir: string, iface: string): string {
 }
 
 /**
- * An /etc/network/interfaces stanza as Proxmox writes for its fabrics: the link is created and
- * configured with `wg setconf` from the file beside the keys, and the peers' AllowedIPs outside
- * the interface's own subnet get routes (wg-quick would add them; ifupdown2 does not).
+ * An /etc/network/interfaces stanza as Proxmox writes for its fabrics: the link is created (by
+ * the kernel, else by wireguard-go, as wg-quick does) and configured with `wg setconf` from the
+ * file beside the keys, and the peers' AllowedIPs outside the interface's own subnet get
+ * routes (wg-quick would add them; ifupdown2 does not).
  */
 export function renderIfupdown2(view: InterfaceView): string {
   const { iface } = view;
   const lines = [`auto ${iface}`, `iface ${iface} inet${view.address?.family === 6 ? "6" : ""} static`];
   if (view.address) lines.push(`\taddress ${view.address.toString()}`);
   if (view.mtu !== undefined) lines.push(`\tmtu ${view.mtu}`);
-  lines.push(`\tpre-up ip link add dev ${iface} type wireguard`);
+  // the userspace fallback is wg-quick's, for hosts without the kernel module (containers)
+  lines.push(`\tpre-up ip link add dev ${iface} type wireguard || wireguard-go ${iface}`);
   lines.push(`\tpre-up wg setconf ${iface} ${setconfPath(view.keyDir, iface)}`);
   const seen = new Set<string>();
   for (const peer of view.peers) {

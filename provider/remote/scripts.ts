@@ -146,7 +146,11 @@ case $mode in
       mv -f "$stage/stanza.full" "$stanza_path"
       changed=1
     fi
-    [ "$changed" = 0 ] && is_up || ifreload -a >&2
+    if [ "$changed" = 1 ] || ! is_up; then
+      ifreload -a >&2
+      # ifreload reports success even when a pre-up command failed: check the result
+      is_up || { echo "ifreload -a did not bring $iface up; see the stanza in $stanza_path" >&2; exit 6; }
+    fi
     ;;
   none)
     mkdir -p "$(dirname "$conf")"

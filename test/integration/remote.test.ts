@@ -168,6 +168,48 @@ describe("remote operations on the lab", function () {
     assert.deepEqual(driftOf(readConfig(rendered), expected, await inspect()), [`peer ${publicKeys.get("mage/wg0")} is missing on the running interface`]);
   });
 
+  it("ifupdown2 mode: stanza and setconf file, ifreload brings the link up, re-runs change nothing, remove tears it down", async () => {
+    assert.doesNotThrow(() => execFileSync("sh", ["-c", "command -v ifreload"]), "ifupdown2 is needed (scripts/setup.sh --tests installs it)");
+    const ifupdownFabric = (extraRoute: boolean): Fabric =>
+      parseFabricOrThrow({
+        name: "ifup",
+        applyMode: "ifupdown2",
+        nodes: {
+          elementalist: {
+            role: "internal",
+            endpoint: lab.host("elementalist").ip,
+            interfaces: { wg5: { listenPort: 50005, ip: "10.55.0.1/24" } },
+            peers: [{ type: "internal", node: "occultist", nodeIface: "wg5", iface: "wg5", ...(extraRoute ? { allowedIps: ["10.56.0.0/16"] } : {}) }],
+          },
+          occultist: {
+            role: "internal",
+            endpoint: lab.host("occultist").ip,
+            interfaces: { wg5: { listenPort: 50005, ip: "10.55.0.2/24" } },
+            peers: [{ type: "internal", node: "elementalist", nodeIface: "wg5", iface: "wg5" }],
+          },
+        },
+      });
+    const first = await converge(ifupdownFabric(false), connections(lab), pool);
+    assert.deepEqual(first.changed, ["elementalist/wg5", "occultist/wg5"]);
+    assert.match(lab.readNodeFile("occultist", "/etc/network/interfaces.d/wg-fabric-wg5"), /^# Managed by pulumi-wireguard-fabric for ifup\/occultist\/wg5: .*\nauto wg5\niface wg5 inet static\n\taddress 10\.55\.0\.2\/24\n/);
+    assert.match(lab.readNodeFile("occultist", "/etc/wireguard/proxmox/wg5.conf"), /^# Managed by .*\n\[Interface\]\nPrivateKey = .*\nListenPort = 50005\n/);
+    assert.ok(lab.ping("occultist", "10.55.0.1") >= 2, "ping through the ifupdown2-managed tunnel");
+    assert.deepEqual((await converge(ifupdownFabric(false), connections(lab), pool)).changed, []);
+    const wgPid = lab.exec("elementalist", "sh", ["-c", "pgrep -f 'wireguard-go wg5' | head -n 1"]).trim();
+    assert.deepEqual((await converge(ifupdownFabric(true), connections(lab), pool)).changed, ["elementalist/wg5"]);
+    assert.match(lab.exec("elementalist", "ip", ["route", "show", "dev", "wg5"]), /10\.56\.0\.0\/16/, "ifreload added the new route");
+    assert.equal(lab.exec("elementalist", "sh", ["-c", "pgrep -f 'wireguard-go wg5' | head -n 1"]).trim(), wgPid, "no restart");
+    for (const view of resolveInterfaces(ifupdownFabric(true))) {
+      await pool.use(view.node, connections(lab)[view.node]!, async (s) => {
+        const node = new RemoteNode(s);
+        await node.remove(view, "ifupdown2");
+        await node.removeKey(view);
+      });
+      assert.throws(() => lab.exec(view.node, "ip", ["link", "show", "wg5"]));
+      assert.equal(existsSync(path.join(lab.host(view.node).dir, "network/interfaces.d/wg-fabric-wg5")), false);
+    }
+  });
+
   it("no private key ever crossed the wire, nor reached a local file", () => {
     const sent = Buffer.concat(wire);
     assert.ok(sent.length > 1000, "the tap saw the traffic");

@@ -116,7 +116,7 @@ describe("renderers", () => {
         "auto wg0",
         "iface wg0 inet static",
         "\taddress 198.51.100.2/24",
-        "\tpre-up ip link add dev wg0 type wireguard",
+        "\tpre-up ip link add dev wg0 type wireguard || wireguard-go wg0",
         "\tpre-up wg setconf wg0 /etc/wireguard/proxmox/wg0.conf",
         "\tup ip route replace 203.0.113.128/25 dev wg0",
         "\tup ip route replace 203.0.113.0/25 dev wg0",
