@@ -72,6 +72,11 @@ export const INSTALL = `${PRELUDE}dir=$1 iface=$2 mode=$3 owner=$4
 ${CONF_PATH}key="$dir/$iface.key"
 [ -s "$key" ] || { echo "no private key at $key: the interface key must be created first" >&2; exit 3; }
 is_ours "$conf" || { echo "$conf exists and was not written by pulumi-wireguard-fabric; move it away to let us manage $iface" >&2; exit 5; }
+is_up() { ip link show dev "$iface" >/dev/null 2>&1; }
+if is_up && [ ! -e "$conf" ]; then
+  echo "$iface is up but was not set up by pulumi-wireguard-fabric (no $conf); take it down to let us manage it" >&2
+  exit 5
+fi
 stage="$dir/.staging-$iface"
 rm -rf "$stage"
 mkdir -p "$stage"
@@ -85,7 +90,6 @@ cat > "$stage/stanza"
 } > "$stage/$iface.conf"
 changed=1
 if [ -f "$conf" ] && cmp -s "$conf" "$stage/$iface.conf"; then changed=0; fi
-is_up() { ip link show dev "$iface" >/dev/null 2>&1; }
 
 sync_addresses() {
   want=$(sed -n 's/^[[:space:]]*Address[[:space:]]*=[[:space:]]*//p' "$stage/$iface.conf" | tr ',' '\\n' | tr -d ' \\t')
@@ -128,11 +132,14 @@ case $mode in
         sync_addresses
         sync_routes
         sync_mtu
+        mv -f "$stage/$iface.conf" "$conf"
       fi
     else
-      wg-quick up "$stage/$iface.conf" >&2
+      # in place first: a failed up (say, an endpoint that does not resolve yet) is retried
+      # by the next run, which finds the same file and the interface still down
+      [ "$changed" = 0 ] || mv -f "$stage/$iface.conf" "$conf"
+      wg-quick up "$conf" >&2
     fi
-    [ "$changed" = 0 ] || mv -f "$stage/$iface.conf" "$conf"
     ;;
   ifupdown2)
     command -v ifreload >/dev/null 2>&1 || { echo "ifupdown2 is not installed (no ifreload command)" >&2; exit 127; }
@@ -166,8 +173,8 @@ echo "changed=$changed"
  */
 export const REMOVE = `set -eu
 dir=$1 iface=$2 mode=$3 owner=$4
-${CONF_PATH}if [ -e "$conf" ] && ! is_mine "$conf"; then
-  echo "left $iface alone: $conf now belongs to someone else" >&2
+${CONF_PATH}if ! is_mine "$conf" && ! is_mine "$stanza_path"; then
+  echo "left $iface alone: no config of $owner for it (gone, or taken over by another owner)" >&2
   exit 0
 fi
 if ip link show dev "$iface" >/dev/null 2>&1; then

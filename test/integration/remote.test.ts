@@ -210,6 +210,23 @@ describe("remote operations on the lab", function () {
     }
   });
 
+  it("an interface set up by someone else is neither taken over nor removed", async () => {
+    const target = { keyDir: "/etc/wireguard/proxmox", iface: "wg7", owner: "vpn/occultist/wg7" };
+    await pool.use("occultist", connections(lab).occultist!, async (s) => {
+      const node = new RemoteNode(s);
+      assert.equal((await s.exec("wireguard-go wg7 && wg set wg7 listen-port 50007")).code, 0);
+      await node.ensureKey(target);
+      await assert.rejects(
+        node.install(target, "wg-quick", "[Interface]\nListenPort = 50009\n"),
+        /node occultist \(root@198\.18\.0\.2:22\): applying wg7 failed \(exit 5\): wg7 is up but was not set up by pulumi-wireguard-fabric/,
+      );
+      await node.remove(target, "wg-quick");
+      await node.removeKey(target);
+      assert.match((await s.exec("wg show wg7 listen-port")).stdout, /^50007$/m, "still up, still theirs");
+      await s.exec("ip link delete dev wg7");
+    });
+  });
+
   it("no private key ever crossed the wire, nor reached a local file", () => {
     const sent = Buffer.concat(wire);
     assert.ok(sent.length > 1000, "the tap saw the traffic");
