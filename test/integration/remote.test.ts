@@ -118,7 +118,7 @@ describe("remote operations on the lab", function () {
   });
 
   it("adds a peer to running interfaces while a ping through an existing tunnel loses nothing", async () => {
-    const pinger = spawn("ip", ["netns", "exec", lab.host("occultist").netns, "ping", "-n", "-q", "-c", "40", "-i", "0.1", "-W", "1", "198.51.100.1"], { stdio: ["ignore", "pipe", "pipe"] });
+    const pinger = spawn("ip", ["netns", "exec", lab.host("occultist").netns, "ping", "-n", "-c", "40", "-i", "0.1", "-W", "1", "198.51.100.1"], { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     pinger.stdout.on("data", (data: Buffer) => (output += data.toString()));
     const done = new Promise<void>((resolve) => pinger.on("close", () => resolve()));
@@ -126,6 +126,7 @@ describe("remote operations on the lab", function () {
     const result = await converge(labSpec(lab, { withMage: true }), connections(lab), pool);
     assert.deepEqual(result.changed, ["elementalist/wg0", "mage/wg0", "occultist/wg0"]);
     await done;
+    if (!/40 received/.test(output)) require("fs").writeFileSync(`/tmp/pingfail-${Date.now()}.txt`, output);
     assert.match(output, /40 packets transmitted, 40 received, 0% packet loss/);
     assert.ok(lab.ping("mage", "198.51.100.1") >= 2, "the new node reaches elementalist");
     assert.ok(lab.ping("mage", "198.51.100.2") >= 2, "the new node reaches occultist");
@@ -271,6 +272,16 @@ describe("remote operations on the lab", function () {
       pool.use("bare", connections(lab).bare!, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "vpn/x/wg0" })),
       (error: unknown) => error instanceof RemoteError && error.kind === "missing-tools" && error.message === "node bare (root@198.18.0.4:22): wireguard-tools is not installed (no wg command)",
     );
+  });
+
+  it("reaches a node through a jump host (proxy), as @pulumi/command's connection allows", async () => {
+    const viaJump = connectionSchema.parse({ ...lab.host("occultist").connection, proxy: lab.host("elementalist").connection });
+    const jumpBefore = lab.sshConnections("elementalist");
+    const fresh = new SessionPool();
+    const key = await fresh.use("occultist", viaJump, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "vpn/occultist/wg0" }));
+    await fresh.closeAll();
+    assert.equal(key, publicKeyOf(privateKeyOf("occultist")));
+    assert.equal(lab.sshConnections("elementalist"), jumpBefore + 1, "one connection to the jump host");
   });
 
   it("a refused login gives a clear error naming node and user", async () => {
