@@ -124,6 +124,21 @@ export class Lab {
     return readFileSync(mapped, "utf8");
   }
 
+  /** PIDs of the processes in a host's network namespace whose command line contains `text`. */
+  processes(name: string, text: string): number[] {
+    return sh("ip", ["netns", "pids", this.host(name).netns])
+      .split("\n")
+      .filter(Boolean)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").includes(text);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  }
+
   /** How many SSH connections the host's sshd has accepted so far (from its log). */
   sshConnections(name: string): number {
     const log = path.join(this.host(name).dir, "sshd.log");

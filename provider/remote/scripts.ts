@@ -114,6 +114,59 @@ sync_routes() {
   done
 }
 
+# Applies to a live interface only what differs from its running state (wg syncconf would
+# re-set every peer's AllowedIPs, an instant in which live tunnels drop packets): changed or
+# new peers and [Interface] values go in one "wg addconf", which parses the whole file before
+# changing anything; peers no longer declared are removed after it succeeded.
+sync_peers() {
+  wg showconf "$iface" > "$stage/running"
+  awk -v changed="$stage/changed" -v removed="$stage/removed" '
+    function field(line) { sub(/^[^=]*=[ \\t]*/, "", line); sub(/[ \\t]+$/, "", line); return line }
+    function sorted(list,   n, i, j, t, a, out) {
+      n = split(list, a, /[ \\t]*,[ \\t]*/)
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+      out = ""; for (i = 1; i <= n; i++) if (a[i] != "") out = out "," a[i]
+      return out
+    }
+    function close_peer() {
+      if (key == "") return
+      ips[f, key] = sorted(ips[f, key])
+      if (f == 2) { order[++count] = key; block[key] = raw }
+      key = ""; raw = ""
+    }
+    FNR == 1 { close_peer(); f++; section = "" }
+    /^[ \\t]*\\[Interface\\]/ { close_peer(); section = "interface"; next }
+    /^[ \\t]*\\[Peer\\]/ { close_peer(); section = "peer"; raw = "[Peer]\\n"; next }
+    /=/ {
+      name = tolower($0); sub(/[ \\t]*=.*/, "", name); sub(/^[ \\t]+/, "", name)
+      if (section == "interface") { own[f, name] = field($0); if (f == 2) ownline[name] = $0; next }
+      if (section != "peer") next
+      raw = raw $0 "\\n"
+      if (name == "publickey") { key = field($0); seen[f, key] = 1 }
+      else if (name == "allowedips") ips[f, key] = ips[f, key] "," field($0)
+      else if (name == "endpoint") endpoint[f, key] = field($0)
+      else if (name == "presharedkey") psk[f, key] = field($0)
+      else if (name == "persistentkeepalive") keepalive[f, key] = (field($0) == "off" ? "0" : field($0))
+    }
+    END {
+      close_peer()
+      out = ""
+      for (name in ownline) if (own[2, name] != own[1, name]) out = out ownline[name] "\\n"
+      if (out != "") out = "[Interface]\\n" out
+      for (i = 1; i <= count; i++) {
+        k = order[i]
+        same = seen[1, k] && ips[1, k] == ips[2, k] && psk[1, k] == psk[2, k] && (keepalive[1, k] + 0) == (keepalive[2, k] + 0) && (endpoint[2, k] == "" || endpoint[2, k] == endpoint[1, k])
+        if (!same) out = out "\\n" block[k]
+      }
+      printf "%s", out > changed
+      printf "" > removed
+      for (pair in seen) { split(pair, part, SUBSEP); if (part[1] == 1 && !seen[2, part[2]]) print part[2] > removed }
+    }
+  ' "$stage/running" "$stage/stripped"
+  [ ! -s "$stage/changed" ] || wg addconf "$iface" "$stage/changed"
+  while read -r peer; do wg set "$iface" peer "$peer" remove; done < "$stage/removed"
+}
+
 sync_mtu() {
   mtu=$(sed -n 's/^[[:space:]]*MTU[[:space:]]*=[[:space:]]*//p' "$stage/$iface.conf")
   [ -z "$mtu" ] || ip link set dev "$iface" mtu "$mtu"
@@ -124,11 +177,11 @@ case $mode in
     mkdir -p /etc/wireguard
     if is_up; then
       if [ "$changed" = 1 ]; then
-        # a config wg-quick cannot strip or wg cannot parse stops here: syncconf never sees
-        # an empty or partial config (that would drop every live peer)
+        # a config wg-quick cannot strip or wg cannot parse stops here: the interface never
+        # sees an empty or partial config (that would drop every live peer)
         wg-quick strip "$stage/$iface.conf" > "$stage/stripped"
         grep -q '^\\[Interface\\]' "$stage/stripped" || { echo "stripped config of $iface is empty; not applied" >&2; exit 4; }
-        wg syncconf "$iface" "$stage/stripped"
+        sync_peers
         sync_addresses
         sync_routes
         sync_mtu
@@ -145,7 +198,10 @@ case $mode in
     command -v ifreload >/dev/null 2>&1 || { echo "ifupdown2 is not installed (no ifreload command)" >&2; exit 127; }
     is_ours "$stanza_path" || { echo "$stanza_path exists and was not written by pulumi-wireguard-fabric" >&2; exit 5; }
     { printf '%s\\n' "$marker"; cat "$stage/stanza"; } > "$stage/stanza.full"
-    if [ "$changed" = 1 ] && is_up; then wg syncconf "$iface" "$stage/$iface.conf"; fi
+    if [ "$changed" = 1 ] && is_up; then
+      cp "$stage/$iface.conf" "$stage/stripped"
+      sync_peers
+    fi
     [ "$changed" = 0 ] || mv -f "$stage/$iface.conf" "$conf"
     if ! cmp -s "$stage/stanza.full" "$stanza_path"; then
       mkdir -p /etc/network/interfaces.d
