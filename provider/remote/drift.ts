@@ -15,6 +15,7 @@ export function driftOf(
   if (!found.keyPresent) drift.push("the private key is missing on the node");
   else if (expected.publicKey && found.publicKey !== expected.publicKey) drift.push(`the key on the node now has public key ${found.publicKey}, not ${expected.publicKey}`);
   if (found.configDigest === undefined) drift.push("the config file is missing");
+  else if (found.configIsOurs === false) drift.push("the config file was replaced by one we did not write");
   else if (found.configDigest !== expected.digest) drift.push("the config file was changed on the node");
   if (!expected.running) return drift;
   const running = found.running;

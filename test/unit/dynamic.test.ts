@@ -64,6 +64,10 @@ describe("drift", () => {
       `peer ${KEYS.elementalist} is missing on the running interface`,
       `the running interface has a peer ${KEYS.berserker} that is not declared`,
     ]);
+    assert.deepEqual(driftOf(readConfig(rendered), { ...expected, running: false }, parseInspection("key\tpresent\npub\tx\ndigest\tabc\nours\tno\nup\tno\n")), [
+      `the key on the node now has public key x, not ${KEYS.occultist}`,
+      "the config file was replaced by one we did not write",
+    ]);
     assert.deepEqual(driftOf(readConfig(rendered), expected, parseInspection("key\tabsent\nup\tno\n")), [
       "the private key is missing on the node",
       "the config file is missing",
