@@ -1,7 +1,8 @@
 /**
  * `pulumi up` through the real engine on the lab: wall time and SSH connections of an up from
  * nothing, a no-op up and an up that adds one peer, for full meshes of N nodes.
- *   npm run build && node dist/bench/converge.js [N …]    (root, engine on PATH; default 3 10 25)
+ *   npm run build && node dist/bench/converge.js [--no-peer-components] [N …]
+ * (root, engine on PATH; default 3 10 25).
  */
 import { rmSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
@@ -29,7 +30,7 @@ async function bench(n: number): Promise<void> {
       const first = nodes.n0 as wg.InternalNodeArgs;
       nodes.n0 = { ...first, peers: [...(first.peers ?? []), { type: "external", node: "ext", iface: "wg0" }] };
     }
-    const fabric = new wg.Fabric("bench", { nodes });
+    const fabric = new wg.Fabric("bench", { nodes, peerComponents: !process.argv.includes("--no-peer-components") });
     return { publicKeys: fabric.publicKeys };
   };
   const { stack, workDir } = await inlineStack("wgfabric-bench", `mesh${n}`, program);
@@ -55,6 +56,6 @@ async function bench(n: number): Promise<void> {
 }
 
 void (async () => {
-  const sizes = process.argv.slice(2).map(Number);
+  const sizes = process.argv.slice(2).filter((arg) => !arg.startsWith("--")).map(Number);
   for (const n of sizes.length > 0 ? sizes : [3, 10, 25]) await bench(n);
 })();

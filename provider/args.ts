@@ -79,6 +79,11 @@ export interface FabricArgs {
   readonly keyDir?: string;
   /** `wg-quick` (default), `ifupdown2` or `none` (write only). */
   readonly applyMode?: ApplyMode;
+  /**
+   * Show each peer as a `Peer` component in the resource tree (default true). A full mesh of
+   * n nodes has n·(n-1) of them; turn them off for large fabrics (configs are the same).
+   */
+  readonly peerComponents?: boolean;
 }
 
 /** A parsed model back in argument form (for fabrics read from a fabrics.cfg). */

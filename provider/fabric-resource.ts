@@ -100,7 +100,12 @@ export class Fabric extends pulumi.ComponentResource {
       const raw = args.nodes[nodeName] as InternalNodeArgs;
       nodes[nodeName] = new InternalNode(
         `${name}-${nodeName}`,
-        { interfaces: views.filter((view) => view.node === nodeName), connection: split.connections.get(nodeName) as pulumi.Input<ConnectionArgs>, keyRotation: raw.keyRotation },
+        {
+          interfaces: views.filter((view) => view.node === nodeName),
+          connection: split.connections.get(nodeName) as pulumi.Input<ConnectionArgs>,
+          keyRotation: raw.keyRotation,
+          peerComponents: args.peerComponents,
+        },
         { parent: this },
       );
     }

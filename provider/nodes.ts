@@ -20,6 +20,8 @@ export interface InternalNodeResourceArgs {
   readonly connection: pulumi.Input<ConnectionArgs>;
   /** Per interface: a value whose change rotates the key. */
   readonly keyRotation?: Readonly<Record<string, string>>;
+  /** Add a {@link Peer} component per peer (default true). */
+  readonly peerComponents?: boolean;
 }
 
 /**
@@ -33,8 +35,8 @@ export class InternalNode extends pulumi.ComponentResource {
   readonly keys: Readonly<Record<string, InterfaceKey>>;
   /** The config resource of each interface, by interface name (after {@link InternalNode.configure}). */
   readonly configs: Record<string, InterfaceConfig> = {};
-  /** Rendered configs (no private key), by interface name. */
-  renderedConfigs: Record<string, pulumi.Output<string>> = {};
+  /** Rendered configs (no private key), by interface name (after {@link InternalNode.configure}). */
+  readonly renderedConfigs: Record<string, pulumi.Output<string>> = {};
 
   private readonly connection: pulumi.Output<ConnectionArgs>;
 
@@ -98,6 +100,7 @@ export class InternalNode extends pulumi.ComponentResource {
         },
         { parent: this, secretConfig: psks.length > 0 },
       );
+      if (this.args.peerComponents === false) continue;
       for (const peer of view.peers) {
         new Peer(`${this.name}-${view.iface}-${peer.label.replace("/", "-")}`, { iface: view.iface, peer }, { parent: this });
       }

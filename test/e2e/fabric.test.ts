@@ -17,6 +17,7 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
   let stack: Stack;
   let workDir: string;
   let nodes: Nodes;
+  let peerComponents = true;
   const log = new EngineLog();
 
   const connection = (name: string) => ({ ...lab.host(name).connection, privateKey: pulumi.secret(lab.host(name).connection.privateKey) });
@@ -46,7 +47,7 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     berserker: { role: "external", endpoint: "198.18.1.99:51337", allowedIps: ["203.0.113.0/25"], publicKey: KEYS.berserker },
   });
   const program = async () => {
-    const fabric = new wg.Fabric("vpn", { nodes });
+    const fabric = new wg.Fabric("vpn", { nodes, peerComponents });
     return { publicKeys: fabric.publicKeys, configs: fabric.configs, sectionConfig: fabric.sectionConfig, status: fabric.status, drift: fabric.drift, exportedPeers: fabric.exportedPeers };
   };
   const keyOnNode = (node: string) => execFileSync("wg", ["pubkey"], { input: lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.key"), encoding: "utf8" }).trim();
@@ -94,6 +95,10 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     assert.equal(preview.changeSummary.create, 12);
     assert.match(preview.stdout, /vpn-occultist-wg0-key/);
     assert.match(preview.stdout, /vpn-occultist-wg0-berserker/);
+    peerComponents = false;
+    const lean = await stack.preview(log.options);
+    peerComponents = true;
+    assert.equal(lean.changeSummary.create, 9, "without the 3 Peer components");
     assert.equal(lab.totalSshConnections(), before);
   });
 
