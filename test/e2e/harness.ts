@@ -17,6 +17,11 @@ export function engineEnv(workDir: string): Record<string, string> {
  * they can reference each other.
  */
 export async function inlineStack(project: string, stack: string, program: PulumiFn, shared?: string): Promise<{ stack: Stack; workDir: string }> {
+  try {
+    execFileSync("sh", ["-c", "command -v pulumi"], { stdio: "ignore" });
+  } catch {
+    throw new Error('the Pulumi engine is not on PATH: run the tests with "npm test", or export PATH="$(bash scripts/pulumi-engine.sh):$PATH"');
+  }
   const workDir = shared ?? path.join(ROOT, `${project}-${stack}`);
   if (!shared) rmSync(workDir, { recursive: true, force: true });
   mkdirSync(path.join(workDir, "state"), { recursive: true });
