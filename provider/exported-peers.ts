@@ -1,4 +1,5 @@
 import type { ExternalNodeArgs } from "./args";
+import { keyId } from "./fabric";
 import { formatEndpoint, type Fabric as FabricModel } from "./model";
 
 /** One internal interface as another fabric sees it: everything needed to peer with it. */
@@ -25,7 +26,7 @@ export function exportPeers(fabric: FabricModel, publicKeys: Readonly<Record<str
   for (const [nodeName, node] of Object.entries(fabric.nodes)) {
     if (node.role !== "internal") continue;
     for (const [ifaceName, iface] of Object.entries(node.interfaces)) {
-      const id = `${nodeName}/${ifaceName}`;
+      const id = keyId(nodeName, ifaceName);
       const publicKey = publicKeys[id];
       if (!publicKey) continue;
       interfaces[id] = {

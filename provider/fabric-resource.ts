@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { argsFromModel, type ConnectionArgs, type FabricArgs, type InternalNodeArgs } from "./args";
 import type { InterfaceStatus } from "./dynamic/resources";
 import { exportPeers, type ExportedPeers } from "./exported-peers";
-import { keyId, parseSectionConfig, resolveInterfaces, validateFabric, writeFabricSections } from "./fabric";
+import { keyId, parseSectionConfig, peerLabel, resolveInterfaces, validateFabric, writeFabricSections } from "./fabric";
 import { FabricError, formatProblem, isWgKey, parseFabric, type Fabric as FabricModel, type Problem } from "./model";
 import { ExternalNode, InternalNode, pskId, statusOf, type PresharedKeys } from "./nodes";
 
@@ -44,8 +44,7 @@ function splitArgs(name: string, args: FabricArgs): SplitArgs {
         if (typeof presharedKey === "string" && !isWgKey(presharedKey)) {
           problems.push({ severity: "error", where: `${nodeName}: peers[${index}]: presharedKey`, message: "is not a WireGuard key (32 bytes of base64, as `wg genpsk` prints)" });
         }
-        const label = peer.type === "internal" ? keyId(peer.node, peer.nodeIface) : peer.node;
-        presharedKeys.set(pskId(nodeName, peer.iface, label), pulumi.secret(presharedKey));
+        presharedKeys.set(pskId(nodeName, peer.iface, peerLabel(peer)), pulumi.secret(presharedKey));
       }
       return plain;
     });

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionArgs } from "./args";
 import { InterfaceConfig, InterfaceKey, type InterfaceStatus } from "./dynamic/resources";
-import { renderNodeFiles, type InterfaceView, type PeerView } from "./fabric";
+import { renderNodeFiles, routesOf, type InterfaceView, type PeerView } from "./fabric";
 import { isWgKey, type WgKey } from "./model";
 
 /** A pre-shared key input, by {@link pskId}. */
@@ -122,7 +122,7 @@ export class Peer extends pulumi.ComponentResource {
     super("wireguard-fabric:index:Peer", name, {}, opts);
     this.peer = args.peer.label;
     this.endpoint = args.peer.endpoint;
-    this.allowedIps = [...(args.peer.hostRoute ? [args.peer.hostRoute] : []), ...args.peer.allowedIps].map(String);
+    this.allowedIps = routesOf(args.peer).map(String);
     this.registerOutputs({ peer: this.peer, endpoint: this.endpoint, allowedIps: this.allowedIps });
   }
 }

@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { readConfig } from "../fabric";
+import { keyId, readConfig } from "../fabric";
 import { configDigest, driftOf } from "../remote";
 import { changedKeys, checkFailures, configInputsSchema, type ConfigInputs, type ConfigOutputs } from "./inputs";
 import { onNode } from "./session";
@@ -28,7 +28,7 @@ async function install(inputs: ConfigInputs): Promise<ConfigOutputs> {
 
 /** Writes the config (the node adds its private key) and brings it live. */
 export async function create(inputs: ConfigInputs): Promise<pulumi.dynamic.CreateResult<ConfigOutputs>> {
-  return { id: `${inputs.node}/${inputs.iface}`, outs: await install(inputs) };
+  return { id: keyId(inputs.node, inputs.iface), outs: await install(inputs) };
 }
 
 /** Rewrites and re-applies; a running interface is synced, not restarted. */

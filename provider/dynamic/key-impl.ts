@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { keyId } from "../fabric";
 import { changedKeys, checkFailures, keyInputsSchema, type KeyInputs, type KeyOutputs } from "./inputs";
 import { onNode } from "./session";
 
@@ -17,7 +18,7 @@ export async function diff(_id: string, olds: KeyOutputs, news: KeyInputs): Prom
 /** Generates the key on the node (or adopts the one there); only the public key comes back. */
 export async function create(inputs: KeyInputs): Promise<pulumi.dynamic.CreateResult<KeyOutputs>> {
   const publicKey = await onNode(inputs.node, inputs.connection, (node) => node.ensureKey(inputs));
-  return { id: `${inputs.node}/${inputs.iface}`, outs: { ...inputs, publicKey } };
+  return { id: keyId(inputs.node, inputs.iface), outs: { ...inputs, publicKey } };
 }
 
 /** Only the connection changed: nothing to do on the node. */

@@ -1,4 +1,4 @@
-import type { InterfaceView } from "./resolve";
+import { routesOf, type InterfaceView } from "./resolve";
 
 /** Where the ifupdown2 stanza of an interface is written. */
 export function ifupdown2StanzaPath(iface: string): string {
@@ -26,7 +26,7 @@ export function renderIfupdown2(view: InterfaceView): string {
   lines.push(`\tpre-up wg setconf ${iface} ${setconfPath(view.keyDir, iface)}`);
   const seen = new Set<string>();
   for (const peer of view.peers) {
-    for (const route of [...(peer.hostRoute ? [peer.hostRoute] : []), ...peer.allowedIps]) {
+    for (const route of routesOf(peer)) {
       const text = route.toString();
       if (seen.has(text) || (view.address && view.address.network().overlaps(route) && route.prefix >= view.address.prefix)) continue;
       seen.add(text);

@@ -8,6 +8,11 @@ export function keyId(node: string, iface: string): string {
   return `${node}/${iface}`;
 }
 
+/** How a peer is named in configs, errors and outputs: `node/iface` when internal, the node when external. */
+export function peerLabel(peer: { readonly type: "internal" | "external"; readonly node: string; readonly nodeIface?: string }): string {
+  return peer.type === "internal" && peer.nodeIface !== undefined ? keyId(peer.node, peer.nodeIface) : peer.node;
+}
+
 /** The public keys a fabric already records (a Proxmox fabrics.cfg stores them on interfaces). */
 export function recordedPublicKeys(fabric: Fabric): Map<string, WgKey> {
   const keys = new Map<string, WgKey>();

@@ -9,7 +9,7 @@ import {
   type Peer,
   type WgKey,
 } from "../model";
-import { keyId } from "./keys";
+import { keyId, peerLabel } from "./keys";
 
 /** Whose public key a peer stanza carries. */
 export type PeerKeySource = { readonly kind: "internal"; readonly id: string } | { readonly kind: "external"; readonly key: WgKey };
@@ -37,6 +37,11 @@ type BaseView = Omit<PeerView, "overridden">;
 interface Base {
   readonly view: PeerView;
   readonly port?: number;
+}
+
+/** Everything routed to a peer: the host route of its interface, then its allowed IPs. */
+export function routesOf(peer: PeerView): Cidr[] {
+  return [...(peer.hostRoute ? [peer.hostRoute] : []), ...peer.allowedIps];
 }
 
 /** Everything needed to render, write and apply one interface of an internal node. */
@@ -70,7 +75,7 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
   if (!target || target.role !== peer.type) return undefined;
   if (target.role === "external") {
     const view: BaseView = {
-      label: peer.node,
+      label: peerLabel(peer),
       key: { kind: "external", key: target.publicKey },
       allowedIps: target.allowedIps,
       endpoint: target.endpoint && formatEndpoint(target.endpoint),
@@ -82,7 +87,7 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
   const iface = target.interfaces[peer.nodeIface];
   if (!iface) return undefined;
   const view: BaseView = {
-    label: keyId(peer.node, peer.nodeIface),
+    label: peerLabel(peer),
     key: { kind: "internal", id: keyId(peer.node, peer.nodeIface) },
     hostRoute: iface.ip?.hostRoute(),
     allowedIps: target.allowedIps,
@@ -129,7 +134,7 @@ function resolveNode(
 ): InterfaceView[] {
   const peersByIface = new Map<string, PeerView[]>();
   for (const peer of node.peers) {
-    const cacheKey = peer.type === "internal" ? `${peer.node}/${peer.nodeIface}` : peer.node;
+    const cacheKey = peerLabel(peer);
     let base = shared.get(cacheKey);
     if (!base) {
       base = basePeer(fabric, peer);

@@ -9,6 +9,7 @@ import {
   type Peer,
   type Problem,
 } from "../model";
+import { keyId } from "./keys";
 
 /**
  * Proxmox VE's `fabrics.cfg` (section config) for WireGuard fabrics, in the RFC's syntax:
@@ -259,7 +260,7 @@ function nodeSection(fabric: Fabric, name: string, node: FabricNode, options: Wr
   if (node.role === "external") add("public_key", node.publicKey);
   if (node.role === "internal") {
     for (const [ifaceName, iface] of Object.entries(node.interfaces)) {
-      add("interfaces", interfaceLine(ifaceName, iface, options.publicKeys?.get(`${name}/${ifaceName}`)));
+      add("interfaces", interfaceLine(ifaceName, iface, options.publicKeys?.get(keyId(name, ifaceName))));
     }
     for (const peer of node.peers) add("peers", peerLine(peer, options));
     add("key_dir", node.keyDir);

@@ -1,5 +1,5 @@
 import type { Cidr, Fabric, InternalNode, Peer, Problem } from "../model";
-import { keyId } from "./keys";
+import { keyId, peerLabel } from "./keys";
 
 type Report = (where: string, message: string, severity?: Problem["severity"]) => void;
 
@@ -126,7 +126,7 @@ function checkPeerReference(fabric: Fabric, name: string, node: InternalNode, pe
 function checkDuplicatePeers(name: string, node: InternalNode, report: Report): void {
   const first = new Map<string, number>();
   node.peers.forEach((peer, index) => {
-    const target = peer.type === "internal" ? keyId(peer.node, peer.nodeIface) : peer.node;
+    const target = peerLabel(peer);
     const key = `${peer.iface}|${target}`;
     const earlier = first.get(key);
     if (earlier === undefined) first.set(key, index);
@@ -147,12 +147,11 @@ function checkAllowedIpOverlaps(fabric: Fabric, name: string, node: InternalNode
     const target = fabric.nodes[peer.node];
     if (!target || target.role !== peer.type) return;
     const routes: Cidr[] = [...(peer.allowedIps ?? target.allowedIps)];
-    let label = peer.node;
     if (peer.type === "internal" && target.role === "internal") {
       const ip = target.interfaces[peer.nodeIface]?.ip;
       if (ip) routes.push(ip.hostRoute());
-      label = keyId(peer.node, peer.nodeIface);
     }
+    const label = peerLabel(peer);
     let claims = claimsByIface.get(peer.iface);
     if (!claims) claimsByIface.set(peer.iface, (claims = []));
     for (const route of routes) claims.push({ route, index, label });
