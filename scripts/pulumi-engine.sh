@@ -38,7 +38,8 @@ EOF
 # the `replace` directives of its go.mod.
 _engine_go_build() {
   local module="$1" package="$2" output="$3"
-  local work="$_engine_dir/src/$(basename "$output")"
+  local work
+  work="$_engine_dir/src/$(basename "$output")"
   mkdir -p "$work"
   _engine_log "fetching $module@$WG_FABRIC_ENGINE_VERSION"
   local gomod

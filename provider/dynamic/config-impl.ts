@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { keyId, readConfig } from "../fabric";
-import { configDigest, driftOf } from "../remote";
+import { keyId } from "../fabric";
+import { configDigest, driftOf, stanzaDigest } from "../remote";
 import { changedKeys, checkFailures, configInputsSchema, type ConfigInputs, type ConfigOutputs } from "./inputs";
 import { onNode } from "./session";
 
@@ -22,7 +22,7 @@ export async function diff(_id: string, olds: ConfigOutputs, news: ConfigInputs)
 }
 
 async function install(inputs: ConfigInputs): Promise<ConfigOutputs> {
-  await onNode(inputs.node, inputs.connection, (node) => node.install(inputs, inputs.applyMode, inputs.config, inputs.stanza));
+  await onNode(inputs.node, inputs.connection, (node) => node.sync(inputs, inputs.applyMode, inputs.config, inputs.stanza));
   return { ...inputs, digest: configDigest(inputs.config, inputs.owner), drift: [], status: { state: inputs.applyMode === "none" ? "written" : "up", peers: [] } };
 }
 
@@ -31,23 +31,34 @@ export async function create(inputs: ConfigInputs): Promise<pulumi.dynamic.Creat
   return { id: keyId(inputs.node, inputs.iface), outs: await install(inputs) };
 }
 
-/** Rewrites and re-applies; a running interface is synced, not restarted. */
+/** Rewrites and re-applies: only the steps that make the running interface match, never a restart. */
 export async function update(_id: string, _olds: ConfigOutputs, news: ConfigInputs): Promise<pulumi.dynamic.UpdateResult<ConfigOutputs>> {
   return { outs: await install(news) };
 }
 
-/** Drift (file and running interface against what we wrote) and tunnel status. */
+/**
+ * Drift (files, and every step the next `up` would take to make the running interface match)
+ * and tunnel status.
+ */
 export async function read(id: string, props: ConfigOutputs): Promise<pulumi.dynamic.ReadResult<ConfigOutputs>> {
-  const found = await onNode(props.node, props.connection, (node) => node.inspect(props, props.applyMode));
-  const drift = driftOf(readConfig(props.config), { digest: props.digest, publicKey: props.publicKey, running: props.applyMode !== "none" }, found);
-  const peers = (found.running?.peers ?? []).map(({ publicKey, endpoint, latestHandshake, rxBytes, txBytes }) => ({
+  const { found, plan } = await onNode(props.node, props.connection, async (node) => {
+    const inspection = await node.inspect(props, props.applyMode, props.config);
+    return { found: inspection, plan: node.plan(inspection, props.applyMode, props.config, props.stanza, props.publicKey) };
+  });
+  const expected = {
+    digest: props.digest,
+    publicKey: props.publicKey,
+    stanzaDigest: props.applyMode === "ifupdown2" ? stanzaDigest(props.stanza, props.owner) : undefined,
+  };
+  const drift = driftOf(found, expected, plan);
+  const peers = found.live.peers.map(({ publicKey, endpoint, latestHandshake, rxBytes, txBytes }) => ({
     publicKey,
     ...(endpoint ? { endpoint } : {}),
     latestHandshake,
     rxBytes,
     txBytes,
   }));
-  return { id, props: { ...props, drift, status: { state: found.running ? "up" : "down", peers } } };
+  return { id, props: { ...props, drift, status: { state: found.live.link?.up ? "up" : "down", peers } } };
 }
 
 /** Takes the interface down and removes its config files. */

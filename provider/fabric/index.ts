@@ -5,4 +5,6 @@ export * from "./render";
 export * from "./resolve";
 export * from "./section-config";
 export * from "./validate";
-export * from "./read-config";
+export * from "./declared";
+export * from "./paths";
+export * from "./sync-plan";

@@ -12,6 +12,8 @@ export function ifnameProblem(name: string): string | undefined {
   if (name.length > IFNAMSIZ_MAX) return `"${name}" is ${name.length} characters; Linux allows at most ${IFNAMSIZ_MAX}`;
   if (name === "." || name === "..") return `"${name}" is not allowed by Linux`;
   if (!IFNAME_PATTERN.test(name)) return `"${name}" may only contain letters, digits and _ = + . -`;
+  // ip, wg and ifup take it as an argument: "-a" would be an option (ifdown -a takes every interface down)
+  if (!/^[a-zA-Z0-9]/.test(name)) return `"${name}" must start with a letter or digit`;
   return undefined;
 }
 

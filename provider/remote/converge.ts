@@ -19,8 +19,8 @@ function connectionOf(connections: Readonly<Record<string, Connection>>, node: s
 
 /**
  * Brings every internal interface of a validated fabric to its declared state without Pulumi:
- * keys first on all nodes (one command per interface), then configs (one more command per
- * interface), over one SSH connection per node from `pool`. The Pulumi resources do the same
+ * keys first on all nodes (one command per interface), then configs (one command to inspect
+ * each interface, one more where anything differs), over one SSH connection per node from `pool`. The Pulumi resources do the same
  * work split into resources; tests and benchmarks use this directly.
  */
 export async function converge(fabric: Fabric, connections: Readonly<Record<string, Connection>>, pool: SessionPool): Promise<ConvergeResult> {
@@ -34,7 +34,7 @@ export async function converge(fabric: Fabric, connections: Readonly<Record<stri
   await Promise.all(
     views.map(async (view) => {
       const files = renderNodeFiles(view, { publicKeys });
-      const result = await onNode(view, (node) => node.install(view, view.applyMode, files.config, files.stanza));
+      const result = await onNode(view, (node) => node.sync(view, view.applyMode, files.config, files.stanza));
       if (result.changed) changed.push(view.id);
     }),
   );

@@ -1,39 +1,28 @@
-import type { DeclaredInterface } from "../fabric";
-import type { InterfaceInspection } from "./node";
+import { describeOp, type SyncPlan } from "../fabric";
+import type { Inspection } from "./contract";
+
+/** What the node should hold for an interface, as recorded when it was last applied. */
+export interface ExpectedFiles {
+  /** {@link configDigest} of the rendered config. */
+  readonly digest: string;
+  /** {@link stanzaDigest} of the ifupdown2 stanza (ifupdown2 mode only). */
+  readonly stanzaDigest?: string;
+  /** The interface's public key, from its key resource. */
+  readonly publicKey?: string;
+}
 
 /**
- * How the node differs from what we wrote, one readable line per difference (empty when in
- * sync). The file can say one thing and the running interface another, so both are compared:
- * the file by digest, the interface against the declared config.
+ * How the node differs from the declaration, one readable line per difference (empty when in
+ * sync): its key and files, then every step of the plan that would bring the running interface
+ * back (the same {@link planSync} that `up` executes, so "no drift" and "nothing to do" agree).
  */
-export function driftOf(
-  declared: DeclaredInterface,
-  expected: { readonly digest: string; readonly publicKey?: string; readonly running: boolean },
-  found: InterfaceInspection,
-): string[] {
+export function driftOf(found: Inspection, expected: ExpectedFiles, plan: SyncPlan): string[] {
   const drift: string[] = [];
   if (!found.keyPresent) drift.push("the private key is missing on the node");
   else if (expected.publicKey && found.publicKey !== expected.publicKey) drift.push(`the key on the node now has public key ${found.publicKey}, not ${expected.publicKey}`);
   if (found.configDigest === undefined) drift.push("the config file is missing");
   else if (found.configIsOurs === false) drift.push("the config file was replaced by one we did not write");
   else if (found.configDigest !== expected.digest) drift.push("the config file was changed on the node");
-  if (!expected.running) return drift;
-  const running = found.running;
-  if (!running) return [...drift, "the interface is down"];
-  if (declared.listenPort !== undefined && running.listenPort !== declared.listenPort) drift.push(`it listens on port ${running.listenPort ?? "(none)"}, not ${declared.listenPort}`);
-  for (const address of declared.addresses) if (!running.addresses.includes(address)) drift.push(`address ${address} is not on the interface`);
-  const live = new Map(running.peers.map((peer) => [peer.publicKey, peer]));
-  for (const peer of declared.peers) {
-    const runningPeer = live.get(peer.publicKey);
-    live.delete(peer.publicKey);
-    if (!runningPeer) {
-      drift.push(`peer ${peer.publicKey} is missing on the running interface`);
-      continue;
-    }
-    const want = [...peer.allowedIps].sort().join(", ");
-    const have = [...runningPeer.allowedIps].sort().join(", ");
-    if (want !== have) drift.push(`peer ${peer.publicKey} has AllowedIPs ${have || "(none)"}, not ${want}`);
-  }
-  for (const key of live.keys()) drift.push(`the running interface has a peer ${key} that is not declared`);
-  return drift;
+  if (expected.stanzaDigest !== undefined && found.stanzaDigest !== expected.stanzaDigest) drift.push("the ifupdown2 stanza is missing or was changed");
+  return [...drift, ...plan.ops.map(describeOp), ...plan.notes];
 }

@@ -34,6 +34,12 @@ function pinnedBlob(hostKey: string): Buffer {
   return Buffer.from(base64 ?? "", "base64");
 }
 
+/** Channels open at once on one connection: OpenSSH refuses more than `MaxSessions` (10 by default). */
+export const MAX_CHANNELS = 8;
+
+/** How long one remote command may run before it is abandoned with an error naming it. */
+export const COMMAND_TIMEOUT_MS = 120_000;
+
 /** An open SSH connection to one node. */
 export class SshSession {
   private constructor(
@@ -50,6 +56,9 @@ export class SshSession {
 
   /** Commands run on this session so far. */
   commands = 0;
+
+  private open = 0;
+  private readonly waiting: (() => void)[] = [];
 
   /**
    * Dials `connection` (through its proxy, if any), verifying the pinned host key before any
@@ -73,12 +82,30 @@ export class SshSession {
     return new SshSession(client, proxy, node, host);
   }
 
-  /** Runs `command`, feeding `stdin` (secrets travel here, never on a command line). */
-  exec(command: string, stdin?: string): Promise<CommandResult> {
+  /**
+   * Runs `command`, feeding `stdin` (secrets travel here, never on a command line). At most
+   * {@link MAX_CHANNELS} run at once; the rest wait their turn. `what` names the command in errors.
+   */
+  async exec(command: string, stdin?: string, what = "a command", timeoutMs = COMMAND_TIMEOUT_MS): Promise<CommandResult> {
     this.commands++;
+    if (this.open >= MAX_CHANNELS) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.open++;
+    try {
+      return await this.execNow(command, stdin, what, timeoutMs);
+    } finally {
+      this.open--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private execNow(command: string, stdin: string | undefined, what: string, timeoutMs: number): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
-        if (error) return reject(new RemoteError("unreachable", this.node, this.host, `could not start a command: ${error.message}`));
+        if (error) return reject(new RemoteError("unreachable", this.node, this.host, `could not start ${what}: ${error.message}`));
+        const timer = setTimeout(() => {
+          channel.close();
+          reject(new RemoteError("command", this.node, this.host, `${what} did not finish within ${timeoutMs / 1000} s; abandoned`));
+        }, timeoutMs);
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         channel.on("data", (data: Buffer) => {
@@ -91,7 +118,10 @@ export class SshSession {
         });
         let code = -1;
         channel.on("exit", (exitCode: number | null) => (code = exitCode ?? -1));
-        channel.on("close", () => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+        channel.on("close", () => {
+          clearTimeout(timer);
+          resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
+        });
         channelTap?.("sent", Buffer.from(command));
         if (stdin !== undefined) {
           channelTap?.("sent", Buffer.from(stdin));

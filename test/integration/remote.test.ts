@@ -1,11 +1,11 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { readConfig, renderWgQuick, resolveInterfaces } from "../../provider/fabric";
+import { renderWgQuick, resolveInterfaces } from "../../provider/fabric";
 import { connectionSchema, parseFabricOrThrow, type Connection, type Fabric } from "../../provider/model";
-import { configDigest, converge, driftOf, RemoteError, RemoteNode, SessionPool, setChannelTap } from "../../provider/remote";
+import { configDigest, converge, driftOf, nodeScript, RemoteError, RemoteNode, scriptCommand, SessionPool, setChannelTap, type SshSession } from "../../provider/remote";
 import { Lab } from "../../lab/lab";
 import { KEYS } from "../unit/helpers";
 
@@ -101,7 +101,7 @@ describe("remote operations on the lab", function () {
     }
     assert.ok(lab.ping("occultist", "198.51.100.1", 5) >= 4, "pings cross the WireGuard tunnel");
     assert.equal(pool.stats.connections, 2, "one connection per node");
-    assert.equal(pool.stats.commands, 4, "two commands per interface");
+    assert.equal(pool.stats.commands, 6, "three commands per new interface: key, inspect, apply");
   });
 
   it("a second run changes nothing: same keys, no file rewritten", async () => {
@@ -140,36 +140,55 @@ describe("remote operations on the lab", function () {
     assert.deepEqual(lab.processes("occultist", "wireguard-go wg0"), wgPids, "the same wireguard-go process");
   });
 
-  it("a config that fails to parse leaves the live peers untouched", async () => {
+  it("a config that does not parse is refused before anything is sent; a plan that fails stops at its step, peers and file untouched", async () => {
     const fabric = labSpec(lab, { withMage: true, occultistIp: "198.51.100.12/24" });
     const view = resolveInterfaces(fabric).find((v) => v.id === "elementalist/wg0")!;
-    const peersBefore = await pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).status(view, "wg-quick"));
+    const onElementalist = <T>(work: (node: RemoteNode, session: SshSession) => Promise<T>) => pool.use("elementalist", connections(lab).elementalist!, (s) => work(new RemoteNode(s), s));
+    const peers = async () => (await onElementalist((node) => node.inspect(view, "wg-quick"))).live.peers.map((p) => `${p.publicKey} ${p.allowedIps.join(",")}`).sort();
+    const before = await peers();
+    const file = lab.readNodeFile("elementalist", "/etc/wireguard/wg0.conf");
+    assert.equal(before.length, 2);
+    const sent = wire.length;
     const broken = "[Interface]\nListenPort = 50000\nAddress = 198.51.100.1/24\n\n[Peer]\nPublicKey = not-a-key\nAllowedIPs = 10.0.0.0/8\n";
     await assert.rejects(
-      pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).install(view, "wg-quick", broken)),
-      (error: unknown) => error instanceof RemoteError && error.kind === "command" && /node elementalist \(root@198\.18\.0\.1:22\): applying wg0 failed/.test(error.message),
+      onElementalist((node) => node.sync(view, "wg-quick", broken)),
+      (error: unknown) => error instanceof RemoteError && error.kind === "invalid-argument" && /line 6: PublicKey is not a WireGuard key; nothing was sent/.test(error.message),
     );
-    const peersAfter = await pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).status(view, "wg-quick"));
-    const summary = (status: typeof peersBefore) => status?.peers.map((p) => `${p.publicKey} ${p.allowedIps.join(",")}`).sort();
-    assert.equal(summary(peersBefore)?.length, 2);
-    assert.deepEqual(summary(peersAfter), summary(peersBefore));
+    assert.equal(wire.length, sent, "nothing was sent");
+
+    // a listen port another interface holds: the first step fails, the rest never runs
+    await onElementalist((_, s) => s.exec("wireguard-go wg8 && wg set wg8 listen-port 50099"));
+    const current = file.split("\n").slice(1).filter((line) => !line.startsWith("PrivateKey")).join("\n");
+    const clash = `${current.replace("ListenPort = 50000", "ListenPort = 50099")}\n[Peer]\nPublicKey = ${KEYS.berserker}\nAllowedIPs = 10.99.0.0/16\n`;
+    await assert.rejects(
+      onElementalist((node) => node.sync(view, "wg-quick", clash)),
+      (error: unknown) => error instanceof RemoteError && error.kind === "command" && /applying wg0 failed \(exit 4\): step failed: wg set wg0 listen-port 50099 \(.*Address already in use/.test(error.message),
+    );
+    await onElementalist((_, s) => s.exec("ip link delete dev wg8"));
+    assert.deepEqual(await peers(), before, "no peer was added or removed");
+    assert.equal((await onElementalist((node) => node.inspect(view, "wg-quick"))).live.listenPort, 50000, "still listening on its port");
+    assert.equal(lab.readNodeFile("elementalist", "/etc/wireguard/wg0.conf"), file, "the file on disk is still the good one");
     assert.ok(lab.ping("elementalist", "198.51.100.12") >= 2);
-    assert.doesNotMatch(lab.readNodeFile("elementalist", "/etc/wireguard/wg0.conf"), /not-a-key/, "the file on disk is still the good one");
   });
 
-  it("a peer removed by hand on the running interface shows up as drift", async () => {
+  it("a peer removed by hand on the running interface shows up as drift, from the same plan up would run", async () => {
     const fabric = labSpec(lab, { withMage: true, occultistIp: "198.51.100.12/24" });
     const { publicKeys } = await converge(fabric, connections(lab), pool);
     const view = resolveInterfaces(fabric).find((v) => v.id === "occultist/wg0")!;
     const rendered = renderWgQuick(view, { publicKeys });
-    const expected = { digest: configDigest(rendered, view.owner), publicKey: publicKeys.get("occultist/wg0"), running: true };
-    const inspect = () => pool.use("occultist", connections(lab).occultist!, (s) => new RemoteNode(s).inspect(view, "wg-quick"));
-    assert.deepEqual(driftOf(readConfig(rendered), expected, await inspect()), []);
+    const expected = { digest: configDigest(rendered, view.owner), publicKey: publicKeys.get("occultist/wg0") };
+    const drift = () =>
+      pool.use("occultist", connections(lab).occultist!, async (s) => {
+        const node = new RemoteNode(s);
+        const found = await node.inspect(view, "wg-quick", rendered);
+        return driftOf(found, expected, node.plan(found, "wg-quick", rendered, ""));
+      });
+    assert.deepEqual(await drift(), []);
     await pool.use("occultist", connections(lab).occultist!, (s) => s.exec(`wg set wg0 peer ${publicKeys.get("mage/wg0")} remove`));
-    assert.deepEqual(driftOf(readConfig(rendered), expected, await inspect()), [`peer ${publicKeys.get("mage/wg0")} is missing on the running interface`]);
+    assert.deepEqual(await drift(), [`peer ${publicKeys.get("mage/wg0")} needs endpoint 198.18.0.3:50000, AllowedIPs 198.51.100.3/32`]);
   });
 
-  it("ifupdown2 mode: stanza and setconf file, ifreload brings the link up, re-runs change nothing, remove tears it down", async () => {
+  it("ifupdown2 mode: stanza and setconf file, ifup of that interface only, live changes by the planner, remove tears it down", async () => {
     assert.doesNotThrow(() => execFileSync("sh", ["-c", "command -v ifreload"]), "ifupdown2 is needed (scripts/setup.sh --tests installs it)");
     const ifupdownFabric = (extraRoute: boolean): Fabric =>
       parseFabricOrThrow({
@@ -190,6 +209,8 @@ describe("remote operations on the lab", function () {
           },
         },
       });
+    // a pending edit of the host's own network config: ours must never apply it (ifreload -a would)
+    writeFileSync(path.join(lab.host("elementalist").dir, "network/interfaces.d/pending"), "auto dummy7\niface dummy7 inet manual\n\tpre-up ip link add dummy7 type dummy\n");
     const first = await converge(ifupdownFabric(false), connections(lab), pool);
     assert.deepEqual(first.changed, ["elementalist/wg5", "occultist/wg5"]);
     assert.match(lab.readNodeFile("occultist", "/etc/network/interfaces.d/wg-fabric-wg5"), /^# Managed by pulumi-wireguard-fabric for ifup\/occultist\/wg5: .*\nauto wg5\niface wg5 inet static\n\taddress 10\.55\.0\.2\/24\n/);
@@ -199,8 +220,10 @@ describe("remote operations on the lab", function () {
     const wgPids = lab.processes("elementalist", "wireguard-go wg5");
     assert.equal(wgPids.length, 1);
     assert.deepEqual((await converge(ifupdownFabric(true), connections(lab), pool)).changed, ["elementalist/wg5"]);
-    assert.match(lab.exec("elementalist", "ip", ["route", "show", "dev", "wg5"]), /10\.56\.0\.0\/16/, "ifreload added the new route");
+    assert.match(lab.exec("elementalist", "ip", ["route", "show", "dev", "wg5"]), /10\.56\.0\.0\/16/, "the planner added the new route");
     assert.deepEqual(lab.processes("elementalist", "wireguard-go wg5"), wgPids, "no restart");
+    assert.throws(() => lab.exec("elementalist", "ip", ["link", "show", "dummy7"]), "the unrelated pending stanza was not applied");
+    rmSync(path.join(lab.host("elementalist").dir, "network/interfaces.d/pending"));
     for (const view of resolveInterfaces(ifupdownFabric(true))) {
       await pool.use(view.node, connections(lab)[view.node]!, async (s) => {
         const node = new RemoteNode(s);
@@ -219,7 +242,7 @@ describe("remote operations on the lab", function () {
       assert.equal((await s.exec("wireguard-go wg7 && wg set wg7 listen-port 50007")).code, 0);
       await node.ensureKey(target);
       await assert.rejects(
-        node.install(target, "wg-quick", "[Interface]\nListenPort = 50009\n"),
+        node.sync(target, "wg-quick", "[Interface]\nListenPort = 50009\n"),
         /node occultist \(root@198\.18\.0\.2:22\): applying wg7 failed \(exit 5\): wg7 is up but was not set up by pulumi-wireguard-fabric/,
       );
       await node.remove(target, "wg-quick");
@@ -250,6 +273,23 @@ describe("remote operations on the lab", function () {
     );
     assert.equal(wire.length, before, "nothing was sent");
     assert.equal(existsSync("/tmp/pwned"), false);
+  });
+
+  it("refuses an interface name that looks like an option (ifdown -a), in TypeScript and again on the node", async () => {
+    const before = wire.length;
+    await assert.rejects(
+      pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).remove({ keyDir: "/etc/wireguard/proxmox", iface: "-a", owner: "vpn/elementalist/x" }, "ifupdown2")),
+      /interface name "-a" must start with a letter or digit; nothing was run/,
+    );
+    assert.equal(wire.length, before, "nothing was sent");
+    const args = ["-a", "/etc/wireguard/proxmox", "ifupdown2", "vpn/elementalist/x", "/etc/wireguard/proxmox/-a.conf", "/etc/network/interfaces.d/wg-fabric--a", "x"];
+    for (const script of ["remove", "apply", "inspect", "ensure-key", "remove-key"] as const) {
+      const result = await pool.use("elementalist", connections(lab).elementalist!, (s) => s.exec(scriptCommand(nodeScript(script), args)));
+      assert.deepEqual([result.code, result.stderr.trim()], [2, "refusing interface name '-a'"], script);
+    }
+    const keyDirArgs = ["wg0", "tmp", "none", "vpn/elementalist/x", "/x", "/y", "x"];
+    const result = await pool.use("elementalist", connections(lab).elementalist!, (s) => s.exec(scriptCommand(nodeScript("ensure-key"), keyDirArgs)));
+    assert.deepEqual([result.code, result.stderr.trim()], [2, "refusing key folder 'tmp': not an absolute path"]);
   });
 
   it("a pinned host key that does not match stops before any command", async () => {

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as configImpl from "../../provider/dynamic/config-impl";
 import type { ConfigInputs, ConfigOutputs, KeyInputs, KeyOutputs } from "../../provider/dynamic/inputs";
 import * as keyImpl from "../../provider/dynamic/key-impl";
-import { readConfig } from "../../provider/fabric";
+import { parseDeclared, planSync } from "../../provider/fabric";
 import type { WgKey } from "../../provider/model";
 import { driftOf, parseInspection } from "../../provider/remote";
 import { KEYS } from "./helpers";
@@ -43,35 +43,35 @@ describe("dynamic providers (pure parts: check and diff open no connection)", ()
 
 describe("drift", () => {
   const rendered = `[Interface]\nListenPort = 50000\nAddress = 198.51.100.2/24\n\n[Peer]\nPublicKey = ${KEYS.elementalist}\nAllowedIPs = 198.51.100.1/32\nEndpoint = 192.0.2.1:50000\nAllowedIPs = 203.0.113.128/25\n`;
-  const inspection = (peers: string, extra = "") =>
-    parseInspection(`key\tpresent\npub\t${KEYS.occultist}\ndigest\tabc\nours\tyes\nup\tyes\nlisten\t50000\npublic\t${KEYS.occultist}\naddr\t198.51.100.2/24\n${peers}${extra}`);
-  const expected = { digest: "abc", publicKey: KEYS.occultist, running: true };
+  const upRecords = (peers: string) =>
+    [
+      `link\t[{"ifname":"wg0","flags":["UP"],"mtu":1420}]`,
+      `addr\t[{"addr_info":[{"family":"inet","local":"198.51.100.2","prefixlen":24,"scope":"global"}]}]`,
+      `route4\t[{"dst":"203.0.113.128/25","protocol":"boot"}]`,
+      "route6\t[]",
+      "listen\t50000",
+      `public\t${KEYS.occultist}`,
+      peers,
+    ].join("\n");
+  const inspection = (files: string, running: string) => parseInspection(`${files}\n${running}\n`);
+  const files = `key\tpresent\npub\t${KEYS.occultist}\ndigest\tabc\nours\tyes`;
+  const expected = { digest: "abc", publicKey: KEYS.occultist };
+  const driftFor = (found: ReturnType<typeof parseInspection>, mode: "wg-quick" | "none" = "wg-quick") =>
+    driftOf(found, expected, planSync(parseDeclared(rendered), found.live, { mode, publicKey: KEYS.occultist }));
 
-  it("reads back what a config declares", () => {
-    assert.deepEqual(readConfig(rendered), {
-      listenPort: 50000,
-      addresses: ["198.51.100.2/24"],
-      peers: [{ publicKey: KEYS.elementalist, allowedIps: ["198.51.100.1/32", "203.0.113.128/25"], endpoint: "192.0.2.1:50000" }],
-    });
-  });
-
-  it("is empty when node and declaration agree, and names each difference otherwise", () => {
-    const peer = `peer\t${KEYS.elementalist}\t192.0.2.1:50000\t198.51.100.1/32,203.0.113.128/25\t1700000000\t100\t200\toff\n`;
-    assert.deepEqual(driftOf(readConfig(rendered), expected, inspection(peer)), []);
-    const stranger = `peer\t${KEYS.berserker}\t(none)\t10.0.0.0/8\t0\t0\t0\toff\n`;
-    assert.deepEqual(driftOf(readConfig(rendered), { ...expected, digest: "other" }, inspection(stranger)), [
+  it("is empty when node and declaration agree, and names each difference otherwise (from the same plan up executes)", () => {
+    const peer = `peer\t${KEYS.elementalist}\t(none)\t192.0.2.1:50000\t198.51.100.1/32,203.0.113.128/25\t1700000000\t100\t200\toff`;
+    assert.deepEqual(driftFor(inspection(files, upRecords(peer))), []);
+    const stranger = `peer\t${KEYS.berserker}\t(none)\t(none)\t10.0.0.0/8\t0\t0\t0\toff`;
+    assert.deepEqual(driftOf(inspection(files, upRecords(stranger)), { ...expected, digest: "other" }, planSync(parseDeclared(rendered), inspection(files, upRecords(stranger)).live, { mode: "wg-quick" })), [
       "the config file was changed on the node",
-      `peer ${KEYS.elementalist} is missing on the running interface`,
-      `the running interface has a peer ${KEYS.berserker} that is not declared`,
+      `peer ${KEYS.elementalist} needs endpoint 192.0.2.1:50000, AllowedIPs 198.51.100.1/32, 203.0.113.128/25`,
+      `peer ${KEYS.berserker} is not declared (or must be added anew)`,
     ]);
-    assert.deepEqual(driftOf(readConfig(rendered), { ...expected, running: false }, parseInspection("key\tpresent\npub\tx\ndigest\tabc\nours\tno\nup\tno\n")), [
+    assert.deepEqual(driftFor(inspection("key\tpresent\npub\tx\ndigest\tabc\nours\tno", ""), "none"), [
       `the key on the node now has public key x, not ${KEYS.occultist}`,
       "the config file was replaced by one we did not write",
     ]);
-    assert.deepEqual(driftOf(readConfig(rendered), expected, parseInspection("key\tabsent\nup\tno\n")), [
-      "the private key is missing on the node",
-      "the config file is missing",
-      "the interface is down",
-    ]);
+    assert.deepEqual(driftFor(inspection("key\tabsent", "")).slice(0, 3), ["the private key is missing on the node", "the config file is missing", "the interface does not exist"]);
   });
 });

@@ -116,6 +116,7 @@ describe("renderers", () => {
         "auto wg0",
         "iface wg0 inet static",
         "\taddress 198.51.100.2/24",
+        "\tmtu 1420",
         "\tpre-up ip link add dev wg0 type wireguard || wireguard-go wg0",
         "\tpre-up wg setconf wg0 /etc/wireguard/proxmox/wg0.conf",
         "\tup ip route replace 203.0.113.128/25 dev wg0",

@@ -1,0 +1,139 @@
+import { Cidr, isWgKey, parseEndpoint, type WgKey } from "../model";
+
+/** A peer as an interface's config declares it: what the running interface must hold. */
+export interface DeclaredPeer {
+  readonly publicKey: WgKey;
+  readonly presharedKey?: WgKey;
+  /** `host:port` as written (brackets around IPv6); a hostname is resolved on the node. */
+  readonly endpoint?: string;
+  /** Canonical networks (`10.0.0.0/24`, `fd00::/64`, host routes as /32 or /128), each once. */
+  readonly allowedIps: readonly string[];
+  readonly persistentKeepalive?: number;
+}
+
+/** What one interface's config declares: the state `wg-quick up` of that file would produce. */
+export interface DeclaredInterface {
+  readonly listenPort?: number;
+  /** Interface addresses with prefix, host bits kept (`198.51.100.2/24`). */
+  readonly addresses: readonly string[];
+  readonly mtu?: number;
+  readonly peers: readonly DeclaredPeer[];
+}
+
+/** Thrown for a config that is not one we could have rendered; nothing has been sent. */
+export class DeclaredConfigError extends Error {
+  constructor(detail: string) {
+    super(`the config does not parse: ${detail}`);
+    this.name = "DeclaredConfigError";
+  }
+}
+
+function cidrOf(text: string, what: string, route: boolean): string {
+  const parsed = Cidr.parse(text);
+  if (typeof parsed === "string") throw new DeclaredConfigError(`${what}: ${parsed}`);
+  return (route ? parsed.network() : parsed).toString();
+}
+
+function numberOf(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new DeclaredConfigError(`${what} "${text}" is not a number from ${min} to ${max}`);
+  return Number(text);
+}
+
+function keyOf(text: string, what: string): WgKey {
+  // the value may be a pre-shared key: never quote it
+  if (!isWgKey(text)) throw new DeclaredConfigError(`${what} is not a WireGuard key`);
+  return text;
+}
+
+/**
+ * Reads an interface config in wg(8) or wg-quick(8) format (as our renderers write it) into what
+ * it declares, checking every value: a config that would not load stops here, before anything
+ * is sent to the node. AllowedIPs lines add up, as in wg(8).
+ */
+export function parseDeclared(text: string): DeclaredInterface {
+  let listenPort: number | undefined;
+  let mtu: number | undefined;
+  const addresses: string[] = [];
+  type Draft = { publicKey?: WgKey; presharedKey?: WgKey; endpoint?: string; allowedIps: string[]; persistentKeepalive?: number };
+  const peers: Draft[] = [];
+  let section = "";
+  text.split("\n").forEach((raw, index) => {
+    const line = raw.replace(/#.*/, "").trim();
+    if (line === "") return;
+    const where = `line ${index + 1}`;
+    if (line.startsWith("[")) {
+      section = line.toLowerCase();
+      if (section === "[peer]") peers.push({ allowedIps: [] });
+      else if (section !== "[interface]") throw new DeclaredConfigError(`${where}: unknown section ${line}`);
+      return;
+    }
+    const eq = line.indexOf("=");
+    if (eq < 0 || section === "") throw new DeclaredConfigError(`${where}: not a "Key = value" line of a section`);
+    const key = line.slice(0, eq).trim().toLowerCase();
+    const value = line.slice(eq + 1).trim();
+    const list = value.split(",").map((item) => item.trim()).filter(Boolean);
+    const peer = peers[peers.length - 1];
+    if (section === "[interface]") {
+      if (key === "listenport") listenPort = numberOf(value, `${where}: ListenPort`, 1, 65535);
+      else if (key === "address") addresses.push(...list.map((item) => cidrOf(item, `${where}: Address`, false)));
+      else if (key === "mtu") mtu = numberOf(value, `${where}: MTU`, 576, 65535);
+      else if (key === "privatekey") throw new DeclaredConfigError(`${where}: a PrivateKey must not be sent; the node adds its own`);
+      else throw new DeclaredConfigError(`${where}: unknown [Interface] key ${line.slice(0, eq).trim()}`);
+    } else if (peer) {
+      if (key === "publickey") peer.publicKey = keyOf(value, `${where}: PublicKey`);
+      else if (key === "presharedkey") peer.presharedKey = keyOf(value, `${where}: PresharedKey`);
+      else if (key === "endpoint") {
+        const parsed = parseEndpoint(value);
+        if (typeof parsed === "string" || parsed.port === undefined) throw new DeclaredConfigError(`${where}: Endpoint "${value}" is not host:port`);
+        peer.endpoint = value;
+      } else if (key === "allowedips") peer.allowedIps.push(...list.map((item) => cidrOf(item, `${where}: AllowedIPs`, true)));
+      else if (key === "persistentkeepalive") peer.persistentKeepalive = value === "off" ? undefined : numberOf(value, `${where}: PersistentKeepalive`, 0, 65535) || undefined;
+      else throw new DeclaredConfigError(`${where}: unknown [Peer] key ${line.slice(0, eq).trim()}`);
+    }
+  });
+  const seen = new Set<string>();
+  const declared = peers.map((peer, index) => {
+    if (!peer.publicKey) throw new DeclaredConfigError(`[Peer] number ${index + 1} has no PublicKey`);
+    if (seen.has(peer.publicKey)) throw new DeclaredConfigError(`peer ${peer.publicKey} is listed twice`);
+    seen.add(peer.publicKey);
+    return { ...peer, publicKey: peer.publicKey, allowedIps: [...new Set(peer.allowedIps)] };
+  });
+  return { listenPort, addresses, mtu, peers: declared };
+}
+
+/**
+ * What an interface's files declare together: in ifupdown2 mode the setconf file has the peers
+ * and the stanza the addresses and MTU (its `address` and `mtu` lines).
+ */
+export function parseDeclaredFiles(config: string, stanza: string): DeclaredInterface {
+  const declared = parseDeclared(config);
+  if (stanza.trim() === "") return declared;
+  const values = (key: string): string[] => [...stanza.matchAll(new RegExp(`^\\s+${key}\\s+(\\S+)\\s*$`, "gm"))].map((match) => match[1] as string);
+  const mtu = values("mtu")[0];
+  return {
+    ...declared,
+    addresses: [...declared.addresses, ...values("address").map((text) => cidrOf(text, "stanza: address", false))],
+    mtu: mtu === undefined ? declared.mtu : numberOf(mtu, "stanza: mtu", 576, 65535),
+  };
+}
+
+/**
+ * The routes `wg-quick up` adds for an interface: every AllowedIP of its peers once, except
+ * default routes (wg-quick handles /0 with policy routing, which we do not manage) and
+ * prefixes inside one of the interface's own subnets (the kernel routes those already).
+ */
+export function routedPrefixes(addresses: readonly Cidr[], allowedIps: Iterable<Cidr>): Cidr[] {
+  const routes = new Map<string, Cidr>();
+  for (const route of allowedIps) {
+    if (route.prefix === 0) continue;
+    if (addresses.some((subnet) => subnet.overlaps(route) && route.prefix >= subnet.prefix)) continue;
+    routes.set(route.toString(), route);
+  }
+  return [...routes.values()];
+}
+
+/** {@link routedPrefixes} of a declared interface, as canonical text. */
+export function declaredRoutes(declared: DeclaredInterface): string[] {
+  const allowed = declared.peers.flatMap((peer) => peer.allowedIps.map((text) => Cidr.of(text)));
+  return routedPrefixes(declared.addresses.map((address) => Cidr.of(address)), allowed).map(String);
+}

@@ -1,0 +1,245 @@
+/**
+ * The one contract between TypeScript and the shell scripts that run on a node
+ * (`scripts/*.sh`): which scripts there are, their positional arguments, the records they
+ * read on stdin and the records they print. Scripts are constant text of ours; every value
+ * reaches them as a quoted argument or on stdin, never spliced into code.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import {
+  configPath,
+  DEFAULT_WG_MTU,
+  ifupdown2StanzaPath,
+  parseDeclared,
+  type DeclaredInterface,
+  type LiveInterface,
+  type LivePeer,
+  type SyncOp,
+} from "../fabric";
+import { parseEndpoint, type ApplyMode } from "../model";
+
+/** How every file we write begins; files that don't are not ours to touch. */
+export const MANAGED_PREFIX = "# Managed by pulumi-wireguard-fabric";
+
+/**
+ * The first line of a file written for `owner` (`fabric/node/iface`): a renamed node or fabric
+ * takes the file over, and the old owner's delete then leaves it alone.
+ */
+export function managedMarker(owner: string): string {
+  return `${MANAGED_PREFIX} for ${owner}: changes here are overwritten.`;
+}
+
+/** The scripts in `scripts/`, by file name without `.sh`. */
+export type NodeScript = "ensure-key" | "remove-key" | "inspect" | "apply" | "remove";
+
+// Each script starts by sourcing common.sh (so shellcheck follows it); on the wire it is inlined.
+const SOURCE_COMMON = '. "${0%/*}/common.sh"';
+const SCRIPT_DIR = path.join(__dirname, "scripts");
+const loaded = new Map<NodeScript, string>();
+
+/** The text of a node script as it runs: common.sh inlined, our marker prefix filled in. */
+export function nodeScript(name: NodeScript): string {
+  let text = loaded.get(name);
+  if (text === undefined) {
+    const common = readFileSync(path.join(SCRIPT_DIR, "common.sh"), "utf8").replace("@MANAGED_PREFIX@", MANAGED_PREFIX);
+    const own = readFileSync(path.join(SCRIPT_DIR, `${name}.sh`), "utf8");
+    if (!own.includes(SOURCE_COMMON)) throw new Error(`scripts/${name}.sh does not source common.sh`);
+    text = own.replace(SOURCE_COMMON, () => common);
+    loaded.set(name, text);
+  }
+  return text;
+}
+
+/** One interface on a node, and who it belongs to. */
+export interface InterfaceTarget {
+  readonly keyDir: string;
+  readonly iface: string;
+  /** `fabric/node/iface` of the resource managing it (see {@link managedMarker}). */
+  readonly owner: string;
+}
+
+/** The positional arguments every script takes (common.sh reads them in this order). */
+export function scriptArgs(target: InterfaceTarget, mode: ApplyMode): string[] {
+  return [
+    target.iface,
+    target.keyDir,
+    mode,
+    target.owner,
+    configPath(mode, target.keyDir, target.iface),
+    ifupdown2StanzaPath(target.iface),
+    managedMarker(target.owner),
+  ];
+}
+
+/** stdin as the scripts read it: `NAME LENGTH\n` then LENGTH bytes, for each record. */
+export function encodeRecords(records: readonly (readonly [string, string])[]): string {
+  return records.map(([name, body]) => `${name} ${Buffer.byteLength(body, "utf8")}\n${body}`).join("");
+}
+
+/**
+ * A plan as apply.sh reads it: one step a line, fields tab-separated. Pre-shared keys are not
+ * in the plan: they go in records `psk.N` (returned in order), which the line names.
+ */
+export function encodePlan(ops: readonly SyncOp[]): { plan: string; presharedKeys: string[] } {
+  const presharedKeys: string[] = [];
+  const lines = ops.map((op) => {
+    switch (op.op) {
+      case "listen-port":
+        return op.previous === undefined ? `${op.op}\t${op.port}` : `${op.op}\t${op.port}\t${op.previous}`;
+      case "mtu":
+        return `${op.op}\t${op.mtu}`;
+      case "addr-add":
+      case "addr-del":
+      case "route-replace":
+      case "route-del":
+        return `${op.op}\t${op.cidr}`;
+      case "peer-remove":
+        return `${op.op}\t${op.publicKey}`;
+      case "peer": {
+        const fields = [op.op, op.publicKey];
+        if (op.presharedKey === null) fields.push("psk=-");
+        else if (op.presharedKey !== undefined) fields.push(`psk=${presharedKeys.push(op.presharedKey) - 1}`);
+        if (op.endpoint !== undefined) fields.push(`endpoint=${op.endpoint}`);
+        if (op.persistentKeepalive !== undefined) fields.push(`keepalive=${op.persistentKeepalive || "off"}`);
+        if (op.allowedIps !== undefined) fields.push(`allowed=${op.allowedIps.join(",")}`);
+        return fields.join("\t");
+      }
+      default:
+        return op.op;
+    }
+  });
+  return { plan: lines.map((line) => `${line}\n`).join(""), presharedKeys };
+}
+
+/** What inspect.sh needs on stdin: the endpoint hosts of `declared`, names to resolve apart. */
+export function encodeEndpointHosts(declared: DeclaredInterface): string {
+  const lines = new Set<string>();
+  for (const peer of declared.peers) {
+    const endpoint = peer.endpoint === undefined ? undefined : parseEndpoint(peer.endpoint);
+    if (endpoint === undefined || typeof endpoint === "string") continue;
+    lines.add(`${endpoint.kind === "hostname" ? "resolve" : "address"} ${endpoint.host}`);
+  }
+  return [...lines].map((line) => `${line}\n`).join("");
+}
+
+/** The digest inspect.sh reports for a config file that holds exactly `rendered` for `owner`. */
+export function configDigest(rendered: string, owner: string): string {
+  return createHash("sha256").update(`${managedMarker(owner)}\n${rendered}`).digest("hex");
+}
+
+/** The digest inspect.sh reports for an ifupdown2 stanza file holding `stanza` for `owner`. */
+export function stanzaDigest(stanza: string, owner: string): string {
+  return configDigest(stanza, owner);
+}
+
+/** What is on a node for one interface: its files, and the running interface. */
+export interface Inspection {
+  readonly keyPresent: boolean;
+  /** Derived from the key file on the node. */
+  readonly publicKey?: string;
+  /** sha256 of the config file without its PrivateKey line; undefined when there is no file. */
+  readonly configDigest?: string;
+  /** False when a config file exists that we did not write. */
+  readonly configIsOurs?: boolean;
+  /** sha256 of the ifupdown2 stanza file (ifupdown2 mode), if there is one. */
+  readonly stanzaDigest?: string;
+  readonly live: LiveInterface;
+}
+
+function json<T>(text: string | undefined, fallback: T): T {
+  try {
+    return text ? (JSON.parse(text) as T) : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+type IpAddr = { addr_info?: { family?: string; local?: string; prefixlen?: number; scope?: string }[] };
+type IpRoute = { dst?: string; protocol?: string; type?: string };
+type IpLink = { flags?: string[]; mtu?: number };
+
+// Routes we add are `boot` (ip's default) or `static`; the kernel's and routing daemons' stay theirs.
+const MANAGED_ROUTE_PROTOCOLS = new Set(["boot", "static"]);
+
+function routesOf(entries: IpRoute[], family: 4 | 6): string[] {
+  return entries
+    .filter((route) => route.dst && route.dst !== "default" && MANAGED_ROUTE_PROTOCOLS.has(route.protocol ?? "boot") && (route.type ?? "unicast") === "unicast")
+    .map((route) => {
+      const dst = route.dst as string;
+      return dst.includes("/") ? dst : `${dst}/${family === 4 ? 32 : 128}`;
+    });
+}
+
+function peerOf(fields: string[]): LivePeer {
+  const [publicKey = "", psk, endpoint, allowed, handshake, rx, tx, keepalive] = fields;
+  return {
+    publicKey,
+    ...(psk && psk !== "(none)" ? { presharedKeyDigest: psk } : {}),
+    ...(endpoint && endpoint !== "(none)" ? { endpoint } : {}),
+    allowedIps: allowed && allowed !== "(none)" ? allowed.split(",") : [],
+    ...(keepalive && keepalive !== "off" && keepalive !== "0" ? { persistentKeepalive: Number(keepalive) } : {}),
+    latestHandshake: Number(handshake ?? 0),
+    rxBytes: Number(rx ?? 0),
+    txBytes: Number(tx ?? 0),
+  };
+}
+
+/**
+ * Parses inspect.sh's records. The MTU wg-quick would pick is worked out here as wg-quick does:
+ * the largest path MTU towards the endpoints, else the default route's device's, else 1500;
+ * minus 80 for WireGuard's overhead.
+ */
+export function parseInspection(text: string): Inspection {
+  const single = new Map<string, string[]>();
+  const peers: LivePeer[] = [];
+  const conf: string[] = [];
+  const resolved: Record<string, string[]> = {};
+  const pathMtus: number[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const [tag = "", ...fields] = line.split("\t");
+    if (tag === "peer") peers.push(peerOf(fields));
+    else if (tag === "conf") conf.push(fields.join("\t"));
+    else if (tag === "resolved") resolved[fields[0] ?? ""] = (fields[1] ?? "").split(" ").filter(Boolean);
+    else if (tag === "path-mtu" && Number(fields[1]) > 0) pathMtus.push(Number(fields[1]));
+    else single.set(tag, fields);
+  }
+  const value = (tag: string): string | undefined => single.get(tag)?.[0];
+  const link = json<IpLink[]>(value("link"), [])[0];
+  const addresses = json<IpAddr[]>(value("addr"), [])
+    .flatMap((entry) => entry.addr_info ?? [])
+    .filter((info) => info.scope === "global" && info.local && info.prefixlen !== undefined)
+    .map((info) => `${info.local}/${info.prefixlen}`);
+  const routes = [...routesOf(json<IpRoute[]>(value("route4"), []), 4), ...routesOf(json<IpRoute[]>(value("route6"), []), 6)];
+  const defaultMtu = Number(value("default-mtu") ?? 0);
+  const baseMtu = pathMtus.length > 0 ? Math.max(...pathMtus) : defaultMtu > 0 ? defaultMtu : 1500;
+  let previous: DeclaredInterface | undefined;
+  try {
+    previous = conf.length > 0 ? parseDeclared(conf.join("\n")) : undefined;
+  } catch {
+    previous = undefined; // a file we cannot read back says nothing about earlier declarations
+  }
+  const unit = value("unit");
+  const listen = value("listen");
+  return {
+    keyPresent: value("key") === "present",
+    publicKey: value("pub"),
+    configDigest: value("digest"),
+    configIsOurs: single.has("ours") ? value("ours") === "yes" : undefined,
+    stanzaDigest: value("stanza-digest"),
+    live: {
+      link: link ? { up: (link.flags ?? []).includes("UP"), mtu: link.mtu ?? DEFAULT_WG_MTU } : undefined,
+      publicKey: value("public") || undefined,
+      listenPort: listen && listen !== "0" ? Number(listen) : undefined,
+      peers,
+      addresses,
+      routes,
+      // masked, static and the like are the operator's choice: only enabled/disabled are ours to act on
+      unit: unit === "enabled" || unit === "disabled" ? unit : undefined,
+      resolved,
+      autoMtu: baseMtu - 80,
+      previous,
+    },
+  };
+}

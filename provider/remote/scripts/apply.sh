@@ -1,0 +1,152 @@
+# shellcheck source=common.sh
+. "${0%/*}/common.sh"
+# Executes a plan made by planSync (TypeScript decides; this only runs it), then writes the
+# interface's files. stdin: records "NAME LENGTH\n" + LENGTH bytes: `config` (no PrivateKey:
+# the node inserts its own), `stanza` (ifupdown2 mode), `plan` (one step a line, fields
+# tab-separated) and `psk.N` (pre-shared keys the plan refers to). Each command is logged on
+# stderr as wg-quick does; the first that fails stops the run, naming the command and its
+# error. The config file of a running interface is replaced only once it matches. Prints
+# "changed=0|1" (1 when a step ran or a file was rewritten).
+need wg wireguard-tools
+[ -s "$key" ] || die 3 "no private key at $key: the interface key must be created first"
+is_ours "$conf" || die 5 "$conf exists and was not written by pulumi-wireguard-fabric; move it away to let us manage $iface"
+[ "$mode" != ifupdown2 ] || is_ours "$stanza_path" || die 5 "$stanza_path exists and was not written by pulumi-wireguard-fabric"
+# a link with no config of ours was set up by someone else: neither taken over nor changed
+if link_exists && [ ! -e "$conf" ]; then
+  die 5 "$iface is up but was not set up by pulumi-wireguard-fabric (no $conf); take it down to let us manage it"
+fi
+
+mkdir -p "$key_dir"
+stage=$(mktemp -d "$key_dir/.stage.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+while read -r name length; do
+  case $name in config | stanza | plan | psk.[0-9] | psk.[0-9][0-9] | psk.[0-9][0-9][0-9]) ;; *) die 2 "unexpected stdin record '$name'" ;; esac
+  case $length in '' | *[!0-9]*) die 2 "record $name has no length" ;; esac
+  head -c "$length" >"$stage/$name"
+done
+for name in config stanza plan; do [ -f "$stage/$name" ] || : >"$stage/$name"; done
+
+# The file as the node keeps it: our marker, then its own private key after [Interface]. The
+# private key is read by awk from its file: it is never an argument nor on the wire.
+{
+  printf '%s\n' "$marker"
+  awk -v keyfile="$key" '{ print } $0 == "[Interface]" && !done { getline k < keyfile; print "PrivateKey = " k; done = 1 }' "$stage/config"
+} >"$stage/$iface.conf"
+if [ "$mode" = wg-quick ]; then
+  need wg-quick wireguard-tools
+  # what the boot unit will load must load: a config wg-quick refuses stops here, before any change
+  wg-quick strip "$stage/$iface.conf" >/dev/null 2>"$stage/err" || die 4 "wg-quick refuses the config of $iface: $(cat "$stage/err")"
+fi
+[ "$mode" != ifupdown2 ] || { printf '%s\n' "$marker"; cat "$stage/stanza"; } >"$stage/stanza.full"
+
+restore_port=""
+run() {
+  printf '[#] %s\n' "$*" >&2
+  if ! "$@" </dev/null >"$stage/out" 2>&1; then
+    # wireguard-go lets go of its port before it binds the new one: never leave it listening nowhere
+    [ -z "$restore_port" ] || wg set "$iface" listen-port "$restore_port" >/dev/null 2>&1 || true
+    die 4 "step failed: $* ($(tr '\n' ' ' <"$stage/out"))"
+  fi
+  cat "$stage/out" >&2
+}
+
+changed=0
+# Replaces a file by its staged version when they differ (flushed first, then renamed); a
+# staged file already moved into place is done.
+put() {
+  if [ -e "$1" ] && ! cmp -s "$1" "$2"; then
+    mkdir -p "${2%/*}"
+    chmod "$3" "$1"
+    sync "$1"
+    mv -f "$1" "$2"
+    changed=1
+  fi
+}
+install_files() {
+  case $mode in
+    wg-quick | none) put "$stage/$iface.conf" "$conf" 0600 ;;
+    ifupdown2)
+      put "$stage/$iface.conf" "$conf" 0600
+      put "$stage/stanza.full" "$stanza_path" 0644
+      ;;
+  esac
+}
+
+link_add() {
+  printf '[#] ip link add dev %s type wireguard\n' "$iface" >&2
+  ip link add dev "$iface" type wireguard 2>/dev/null && return 0
+  # no kernel module (a container, or the lab): the userspace implementation, as wg-quick does
+  run "${WG_QUICK_USERSPACE_IMPLEMENTATION:-wireguard-go}" "$iface"
+}
+
+family() { case $1 in *:*) echo -6 ;; *) echo -4 ;; esac; }
+
+# A peer step: its public key, then the fields to set, each NAME=VALUE.
+peer() {
+  pub=$1
+  shift
+  count=$#
+  while [ "$count" -gt 0 ]; do
+    field=$1
+    shift
+    count=$((count - 1))
+    case $field in
+      psk=-) set -- "$@" preshared-key /dev/null ;;
+      psk=*) set -- "$@" preshared-key "$stage/psk.${field#psk=}" ;;
+      endpoint=*) set -- "$@" endpoint "${field#endpoint=}" ;;
+      keepalive=*) set -- "$@" persistent-keepalive "${field#keepalive=}" ;;
+      allowed=*) set -- "$@" allowed-ips "${field#allowed=}" ;;
+      *) die 2 "unexpected peer field '$field'" ;;
+    esac
+  done
+  run wg set "$iface" peer "$pub" "$@"
+}
+
+# wg resolves endpoint names with retries for about a minute by default: keep that short
+export WG_ENDPOINT_RESOLUTION_RETRIES="${WG_ENDPOINT_RESOLUTION_RETRIES:-3}"
+steps=0
+while IFS= read -r line; do
+  [ -n "$line" ] || continue
+  steps=$((steps + 1))
+  old_ifs=$IFS
+  IFS=$tab
+  set -f
+  # shellcheck disable=SC2086 # split on tabs: the step's fields
+  set -- $line
+  set +f
+  IFS=$old_ifs
+  step=$1
+  shift
+  case $step in
+    link-add)
+      # a new interface has no earlier file to keep: write it first, so the link is known as ours
+      install_files
+      link_add
+      ;;
+    ifup)
+      need ifup ifupdown2
+      install_files
+      run ifup "$iface"
+      link_exists || die 6 "ifup did not bring $iface up; see the stanza in $stanza_path"
+      ;;
+    link-up) run ip link set dev "$iface" up ;;
+    private-key) run wg set "$iface" private-key "$key" ;;
+    listen-port)
+      restore_port=${2:-}
+      run wg set "$iface" listen-port "$1"
+      restore_port=""
+      ;;
+    mtu) run ip link set dev "$iface" mtu "$1" ;;
+    addr-del) run ip address del "$1" dev "$iface" ;;
+    addr-add) run ip address add "$1" dev "$iface" ;;
+    route-replace) run ip "$(family "$1")" route replace "$1" dev "$iface" ;;
+    route-del) run ip "$(family "$1")" route del "$1" dev "$iface" ;;
+    peer) peer "$@" ;;
+    peer-remove) run wg set "$iface" peer "$1" remove ;;
+    unit-enable) run systemctl enable "wg-quick@$iface" ;;
+    *) die 2 "unknown step '$step'" ;;
+  esac
+done <"$stage/plan"
+install_files
+[ "$steps" -eq 0 ] || changed=1
+echo "changed=$changed"

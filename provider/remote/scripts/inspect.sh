@@ -1,0 +1,61 @@
+# shellcheck source=common.sh
+. "${0%/*}/common.sh"
+# Reports what is on the node for one interface, one tab-separated record a line (parsed by
+# contract.ts): key files, the config file (its digest, and its lines without PrivateKey and
+# PresharedKey), the link, the running WireGuard interface (wg show dump without its first
+# line, which holds the private key; pre-shared keys as sha256 only), addresses and routes
+# as ip -j prints them, the boot unit, and per endpoint host read on stdin what it resolves
+# to and the MTU of the path towards it.
+need wg wireguard-tools
+record() { printf '%s' "$1"; shift; for field in "$@"; do printf '\t%s' "$field"; done; printf '\n'; }
+sha() { sha256sum | cut -d ' ' -f 1; }
+
+if [ -s "$key" ]; then
+  record key present
+  record pub "$(wg pubkey <"$key")"
+else
+  record key absent
+fi
+if [ -f "$conf" ]; then
+  record digest "$(grep -v '^PrivateKey = ' "$conf" | sha)"
+  if is_ours "$conf"; then record ours yes; else record ours no; fi
+  grep -v -e '^PrivateKey' -e '^PresharedKey' "$conf" | sed 's/^/conf\t/'
+fi
+[ "$mode" != ifupdown2 ] || [ ! -f "$stanza_path" ] || record stanza-digest "$(sha <"$stanza_path")"
+if link_exists; then
+  record link "$(ip -j link show dev "$iface")"
+  record addr "$(ip -j address show dev "$iface")"
+  record route4 "$(ip -j -4 route show dev "$iface" table main)"
+  record route6 "$(ip -j -6 route show dev "$iface" table main)"
+  if wg show "$iface" listen-port >/dev/null 2>&1; then
+    record listen "$(wg show "$iface" listen-port)"
+    record public "$(wg show "$iface" public-key)"
+    wg show "$iface" dump | tail -n +2 | while IFS="$tab" read -r pub psk endpoint allowed handshake rx tx keepalive; do
+      [ "$psk" = "(none)" ] || psk=$(printf '%s' "$psk" | sha)
+      record peer "$pub" "$psk" "$endpoint" "$allowed" "$handshake" "$rx" "$tx" "$keepalive"
+    done
+  fi
+fi
+if has_systemd; then
+  record unit "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null || true)"
+fi
+
+# The MTU of the path to an address, read as wg-quick reads it: the route's mtu, else its device's.
+path_mtu() {
+  out=$(ip route get "$1" 2>/dev/null | tr "\n" " ") || return 0
+  case $out in *" mtu "*) mtu=${out##* mtu }; printf '%s' "${mtu%% *}"; return 0 ;; esac
+  case $out in *" dev "*) dev=${out##* dev }; cat "/sys/class/net/${dev%% *}/mtu" 2>/dev/null || true ;; esac
+}
+default=$(ip route show default 2>/dev/null | head -n 1)
+case $default in *" dev "*) dev=${default##* dev }; record default-mtu "$(cat "/sys/class/net/${dev%% *}/mtu" 2>/dev/null || true)" ;; esac
+# stdin: "resolve NAME" or "address IP" lines, one per endpoint host
+while read -r kind host; do
+  case $host in '' | -* | *[!a-zA-Z0-9.:-]*) continue ;; esac
+  addresses=$host
+  if [ "$kind" = resolve ]; then
+    # what the name resolves to here, in the resolver's order (wg takes the first), bounded in time
+    addresses=$(timeout 5 getent ahosts "$host" 2>/dev/null | awk '!seen[$1]++ { print $1 }' || true)
+    record resolved "$host" "$(printf '%s' "$addresses" | tr '\n' ' ')"
+  fi
+  for address in $addresses; do record path-mtu "$address" "$(path_mtu "$address")"; done
+done

@@ -1,0 +1,19 @@
+# shellcheck source=common.sh
+. "${0%/*}/common.sh"
+# Takes the interface down, disables its boot unit and removes the files we wrote for this
+# owner; an interface another owner took over (or someone else set up) is left alone.
+if ! is_mine "$conf" && ! is_mine "$stanza_path"; then
+  echo "left $iface alone: no config of $owner for it (gone, or taken over by another owner)" >&2
+  exit 0
+fi
+if link_exists; then
+  if [ "$mode" = ifupdown2 ] && command -v ifdown >/dev/null 2>&1; then ifdown "$iface" >&2 || true; fi
+  if [ "$mode" = wg-quick ] && command -v wg-quick >/dev/null 2>&1; then wg-quick down "$conf" >&2 || true; fi
+  ! link_exists || ip link delete dev "$iface"
+fi
+if has_systemd && [ "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null || true)" = enabled ]; then
+  systemctl disable "wg-quick@$iface" >&2
+fi
+for file in "$conf" "$stanza_path"; do
+  if is_mine "$file"; then rm -f "$file"; fi
+done

@@ -1,0 +1,422 @@
+import * as assert from "node:assert/strict";
+import {
+  parseDeclared,
+  planSync,
+  presharedKeyDigest,
+  type DeclaredInterface,
+  type DeclaredPeer,
+  type LiveInterface,
+  type LivePeer,
+  type SyncOp,
+} from "../../provider/fabric";
+import type { WgKey } from "../../provider/model";
+import { encodePlan, parseInspection } from "../../provider/remote";
+import { KEYS } from "./helpers";
+
+const PSK = "cGxhbnRlZC1wcmVzaGFyZWQta2V5LTMyLWJ5dGVzIT0=" as WgKey;
+const OWN = KEYS.occultist;
+
+function live(overrides: Partial<LiveInterface> = {}): LiveInterface {
+  return {
+    link: { up: true, mtu: 1420 },
+    publicKey: OWN,
+    listenPort: 50000,
+    peers: [],
+    addresses: ["198.51.100.2/24"],
+    routes: [],
+    resolved: {},
+    autoMtu: 1420,
+    ...overrides,
+  };
+}
+
+function livePeer(publicKey: string, overrides: Partial<LivePeer> = {}): LivePeer {
+  return { publicKey, allowedIps: [], latestHandshake: 0, rxBytes: 0, txBytes: 0, ...overrides };
+}
+
+function declared(peers: DeclaredPeer[], overrides: Partial<DeclaredInterface> = {}): DeclaredInterface {
+  return { listenPort: 50000, addresses: ["198.51.100.2/24"], peers, ...overrides };
+}
+
+const plan = (d: DeclaredInterface, l: LiveInterface, mode: "wg-quick" | "ifupdown2" | "none" = "wg-quick") => planSync(d, l, { mode, publicKey: OWN }).ops;
+
+describe("planSync: the steps that make the running interface equal the declaration", () => {
+  const elementalist: DeclaredPeer = { publicKey: KEYS.elementalist as WgKey, endpoint: "192.0.2.1:50000", allowedIps: ["198.51.100.1/32", "10.234.0.0/16"] };
+  const elementalistLive = livePeer(KEYS.elementalist, { endpoint: "192.0.2.1:50000", allowedIps: ["198.51.100.1/32", "10.234.0.0/16"] });
+
+  it("is empty when the node already matches", () => {
+    assert.deepEqual(plan(declared([elementalist]), live({ peers: [elementalistLive], routes: ["10.234.0.0/16"] })), []);
+  });
+
+  it("narrowing an allowed network replaces the route before deleting the wider one (no gap, no clear-text leak)", () => {
+    const narrowed = { ...elementalist, allowedIps: ["198.51.100.1/32", "10.234.0.0/24"] };
+    assert.deepEqual(plan(declared([narrowed]), live({ peers: [elementalistLive], routes: ["10.234.0.0/16"] })), [
+      { op: "peer", publicKey: KEYS.elementalist, allowedIps: ["198.51.100.1/32", "10.234.0.0/24"] },
+      { op: "route-replace", cidr: "10.234.0.0/24" },
+      { op: "route-del", cidr: "10.234.0.0/16" },
+    ]);
+  });
+
+  it("a removed pre-shared key and keepalive are cleared explicitly, nothing else of the peer is touched", () => {
+    const running = livePeer(KEYS.elementalist, { ...elementalistLive, presharedKeyDigest: presharedKeyDigest(PSK), persistentKeepalive: 25 });
+    assert.deepEqual(plan(declared([elementalist]), live({ peers: [running], routes: ["10.234.0.0/16"] })), [
+      { op: "peer", publicKey: KEYS.elementalist, presharedKey: null, persistentKeepalive: 0 },
+    ]);
+    const withPsk = { ...elementalist, presharedKey: PSK, persistentKeepalive: 25 };
+    assert.deepEqual(plan(declared([withPsk]), live({ peers: [elementalistLive], routes: ["10.234.0.0/16"] })), [
+      { op: "peer", publicKey: KEYS.elementalist, presharedKey: PSK, persistentKeepalive: 25 },
+    ]);
+    assert.deepEqual(plan(declared([withPsk]), live({ peers: [running], routes: ["10.234.0.0/16"] })), [], "same key: no step");
+  });
+
+  it("a removed endpoint re-adds the peer (WireGuard cannot unset one); an endpoint the peer roamed to or taught us is kept", () => {
+    const noEndpoint = { ...elementalist, endpoint: undefined };
+    const previous = declared([elementalist]);
+    assert.deepEqual(plan(declared([noEndpoint]), live({ peers: [elementalistLive], routes: ["10.234.0.0/16"], previous })), [
+      { op: "peer-remove", publicKey: KEYS.elementalist },
+      { op: "peer", publicKey: KEYS.elementalist, allowedIps: ["198.51.100.1/32", "10.234.0.0/16"] },
+    ]);
+    const learned = declared([noEndpoint]);
+    assert.deepEqual(plan(learned, live({ peers: [elementalistLive], routes: ["10.234.0.0/16"], previous: learned })), [], "learned from a handshake");
+    const roamed = livePeer(KEYS.elementalist, { ...elementalistLive, endpoint: "192.0.2.77:41000" });
+    assert.deepEqual(plan(declared([elementalist]), live({ peers: [roamed], routes: ["10.234.0.0/16"], previous })), [], "roamed, declaration unchanged");
+    const moved = { ...elementalist, endpoint: "192.0.2.9:50000" };
+    assert.deepEqual(plan(declared([moved]), live({ peers: [roamed], routes: ["10.234.0.0/16"], previous })), [
+      { op: "peer", publicKey: KEYS.elementalist, endpoint: "192.0.2.9:50000" },
+    ]);
+  });
+
+  it("hostname endpoints are compared by what they resolve to on the node; an unresolvable one never blocks the rest", () => {
+    const named = { ...elementalist, endpoint: "elementalist.example:50000" };
+    const resolved = { "elementalist.example": ["192.0.2.1", "2001:db8::1"] };
+    assert.deepEqual(plan(declared([named]), live({ peers: [elementalistLive], routes: ["10.234.0.0/16"], resolved })), []);
+    const berserker: DeclaredPeer = { publicKey: KEYS.berserker as WgKey, endpoint: "berserker:51337", allowedIps: ["203.0.113.0/25"] };
+    const result = planSync(declared([named, berserker]), live({ peers: [elementalistLive], routes: ["10.234.0.0/16"], resolved }), { mode: "wg-quick", publicKey: OWN });
+    assert.deepEqual(result.ops, [
+      { op: "peer", publicKey: KEYS.berserker, allowedIps: ["203.0.113.0/25"] },
+      { op: "route-replace", cidr: "203.0.113.0/25" },
+    ]);
+    assert.deepEqual(result.notes, [`peer ${KEYS.berserker}: endpoint berserker:51337 does not resolve on the node; left unset until it does`]);
+  });
+
+  it("IPv6: routes by exact prefix per family, host routes inside the interface's subnet left to the kernel", () => {
+    const peer: DeclaredPeer = { publicKey: KEYS.elementalist as WgKey, endpoint: "[2001:db8::1]:50000", allowedIps: ["fd00::1/128", "fd20:1::/64", "10.9.0.0/24"] };
+    const running = live({
+      addresses: ["fd00::2/64"],
+      peers: [livePeer(KEYS.elementalist, { endpoint: "[2001:db8::1]:50000", allowedIps: ["fd00::1/128", "fd20::/48", "10.9.0.0/24"] })],
+      routes: ["fd20::/48", "10.9.0.0/24", "fd00::1/128"],
+    });
+    assert.deepEqual(plan(declared([peer], { addresses: ["fd00::2/64"] }), running), [
+      { op: "peer", publicKey: KEYS.elementalist, allowedIps: ["fd00::1/128", "fd20:1::/64", "10.9.0.0/24"] },
+      { op: "route-replace", cidr: "fd20:1::/64" },
+      { op: "route-del", cidr: "fd20::/48" },
+      { op: "route-del", cidr: "fd00::1/128" },
+    ]);
+  });
+
+  it("a missing link is created and filled step by step (wg-quick), brought up by ifup (ifupdown2), left alone (none)", () => {
+    const absent = live({ link: undefined, publicKey: undefined, listenPort: undefined, addresses: [], unit: "disabled", autoMtu: 1380 });
+    assert.deepEqual(plan(declared([elementalist]), absent), [
+      { op: "link-add" },
+      { op: "private-key" },
+      { op: "listen-port", port: 50000 },
+      { op: "mtu", mtu: 1380 },
+      { op: "addr-add", cidr: "198.51.100.2/24" },
+      { op: "link-up" },
+      { op: "peer", publicKey: KEYS.elementalist, endpoint: "192.0.2.1:50000", allowedIps: ["198.51.100.1/32", "10.234.0.0/16"] },
+      { op: "route-replace", cidr: "10.234.0.0/16" },
+      { op: "unit-enable" },
+    ]);
+    assert.deepEqual(plan(declared([elementalist]), absent, "ifupdown2"), [{ op: "ifup" }]);
+    assert.deepEqual(plan(declared([elementalist]), absent, "none"), []);
+  });
+
+  it("adds and changes come before removals; an address moves out before the new one comes in", () => {
+    const stranger = livePeer(KEYS.berserker, { allowedIps: ["10.234.0.0/16"] });
+    assert.deepEqual(plan(declared([elementalist], { addresses: ["198.51.100.12/24"], mtu: 1400 }), live({ peers: [stranger], routes: ["10.234.0.0/16"] })), [
+      { op: "mtu", mtu: 1400 },
+      { op: "addr-del", cidr: "198.51.100.2/24" },
+      { op: "addr-add", cidr: "198.51.100.12/24" },
+      { op: "peer", publicKey: KEYS.elementalist, endpoint: "192.0.2.1:50000", allowedIps: ["198.51.100.1/32", "10.234.0.0/16"] },
+      { op: "peer-remove", publicKey: KEYS.berserker },
+    ]);
+  });
+
+  it("the plan on the wire names pre-shared keys by record, never by value", () => {
+    const { plan: text, presharedKeys } = encodePlan([
+      { op: "peer", publicKey: KEYS.elementalist, presharedKey: PSK, persistentKeepalive: 0, allowedIps: [] },
+      { op: "peer", publicKey: KEYS.berserker, presharedKey: null, endpoint: "[2001:db8::1]:51337" },
+      { op: "route-del", cidr: "fd20::/48" },
+    ]);
+    assert.equal(text, `peer\t${KEYS.elementalist}\tpsk=0\tkeepalive=off\tallowed=\npeer\t${KEYS.berserker}\tpsk=-\tendpoint=[2001:db8::1]:51337\nroute-del\tfd20::/48\n`);
+    assert.deepEqual(presharedKeys, [PSK]);
+  });
+});
+
+describe("parseInspection: what inspect.sh reports", () => {
+  it("reads ip -j and wg show dump records; only our routes count, host routes get their prefix", () => {
+    const text = [
+      "key\tpresent",
+      `pub\t${OWN}`,
+      "digest\tabc",
+      "ours\tyes",
+      "conf\t# Managed by pulumi-wireguard-fabric for vpn/occultist/wg0: changes here are overwritten.",
+      "conf\t[Interface]",
+      "conf\tListenPort = 50000",
+      "conf\t[Peer]",
+      `conf\tPublicKey = ${KEYS.elementalist}`,
+      "conf\tEndpoint = 192.0.2.1:50000",
+      `link\t[{"ifindex":5,"ifname":"wg0","flags":["POINTOPOINT","NOARP","UP","LOWER_UP"],"mtu":1380}]`,
+      `addr\t[{"ifname":"wg0","addr_info":[{"family":"inet","local":"198.51.100.2","prefixlen":24,"scope":"global"},{"family":"inet6","local":"fe80::1","prefixlen":64,"scope":"link"}]}]`,
+      `route4\t[{"dst":"198.51.100.0/24","protocol":"kernel","scope":"link"},{"dst":"10.234.0.0/24","scope":"link","flags":[]},{"dst":"10.1.0.0/16","protocol":"bgp"},{"dst":"198.51.100.9","scope":"link"}]`,
+      `route6\t[{"dst":"fd20::/64","protocol":"boot"},{"dst":"fe80::/64","protocol":"kernel"},{"dst":"fd00::9","protocol":"static"}]`,
+      "listen\t50000",
+      `public\t${OWN}`,
+      `peer\t${KEYS.elementalist}\t${presharedKeyDigest(PSK)}\t192.0.2.1:50000\t198.51.100.1/32,10.234.0.0/24\t1700000000\t10\t20\t25`,
+      `peer\t${KEYS.berserker}\t(none)\t(none)\t(none)\t0\t0\t0\toff`,
+      "unit\tdisabled",
+      "path-mtu\t192.0.2.1\t1500",
+      "path-mtu\t192.0.2.2\t9000",
+      "resolved\tberserker\t",
+      "default-mtu\t1500",
+    ].join("\n");
+    const found = parseInspection(text);
+    assert.deepEqual(found.live.link, { up: true, mtu: 1380 });
+    assert.deepEqual(found.live.addresses, ["198.51.100.2/24"]);
+    assert.deepEqual(found.live.routes, ["10.234.0.0/24", "198.51.100.9/32", "fd20::/64", "fd00::9/128"]);
+    assert.deepEqual(found.live.peers[0], {
+      publicKey: KEYS.elementalist,
+      presharedKeyDigest: presharedKeyDigest(PSK),
+      endpoint: "192.0.2.1:50000",
+      allowedIps: ["198.51.100.1/32", "10.234.0.0/24"],
+      persistentKeepalive: 25,
+      latestHandshake: 1700000000,
+      rxBytes: 10,
+      txBytes: 20,
+    });
+    assert.deepEqual(found.live.peers[1], livePeer(KEYS.berserker));
+    assert.equal(found.live.unit, "disabled");
+    assert.equal(found.live.autoMtu, 9000 - 80, "the largest path MTU towards the endpoints, minus 80");
+    assert.deepEqual(found.live.resolved, { berserker: [] });
+    assert.deepEqual(found.live.previous?.peers.map((p) => p.endpoint), ["192.0.2.1:50000"]);
+    assert.equal(found.configDigest, "abc");
+    assert.equal(parseInspection("key\tabsent\ndefault-mtu\t1500\n").live.autoMtu, 1420);
+    assert.equal(parseInspection("key\tabsent\n").live.link, undefined);
+  });
+});
+
+describe("parseDeclared: a config that would not load stops before anything is sent", () => {
+  for (const [name, text, message] of [
+    ["a bad key", "[Interface]\n[Peer]\nPublicKey = not-a-key\n", /line 3: PublicKey is not a WireGuard key/],
+    ["a private key", "[Interface]\nPrivateKey = x\n", /a PrivateKey must not be sent/],
+    ["an unknown key", "[Interface]\nTable = off\n", /unknown \[Interface\] key Table/],
+    ["a bad route", `[Interface]\n[Peer]\nPublicKey = ${KEYS.berserker}\nAllowedIPs = 10.0.0.0/33\n`, /AllowedIPs: "10.0.0.0\/33": an IPv4 prefix length is at most 32/],
+    ["a peer twice", `[Peer]\nPublicKey = ${KEYS.berserker}\n[Peer]\nPublicKey = ${KEYS.berserker}\n`, /listed twice/],
+  ] as const) {
+    it(`refuses ${name}`, () => assert.throws(() => parseDeclared(text), message));
+  }
+
+  it("never quotes a pre-shared key it refuses", () => {
+    assert.throws(
+      () => parseDeclared(`[Peer]\nPublicKey = ${KEYS.berserker}\nPresharedKey = ${PSK.slice(0, 40)}\n`),
+      (error: Error) => !error.message.includes(PSK.slice(0, 40)) && /PresharedKey is not a WireGuard key/.test(error.message),
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Exploring: random declarations against random running states. Each plan is executed by a
+// simulator of WireGuard and iproute2 written here, independently of the planner; afterwards
+// the simulated interface must hold exactly what the declaration says, and a second plan must
+// be empty.
+
+/** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const POOL_KEYS = [KEYS.elementalist, KEYS.occultist, KEYS.berserker, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA="];
+const POOL_ROUTES = ["10.1.0.0/16", "10.1.0.0/24", "10.2.0.0/24", "198.51.100.7/32", "fd20::/64", "fd20::/48", "fd21::1/128", "10.3.0.0/16"];
+
+function randomState(random: () => number): { declared: DeclaredInterface; running: LiveInterface } {
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+  const some = <T>(list: readonly T[]): T[] => list.filter(() => random() < 0.3);
+  // each route belongs to one peer at most, as validation guarantees
+  const routes = [...POOL_ROUTES].sort(() => random() - 0.5);
+  const peers: DeclaredPeer[] = some(POOL_KEYS).map((publicKey) => ({
+    publicKey: publicKey as WgKey,
+    allowedIps: routes.splice(0, Math.floor(random() * 3)),
+    ...(random() < 0.4 ? { presharedKey: PSK } : {}),
+    ...(random() < 0.5 ? { endpoint: pick(["192.0.2.1:1", "192.0.2.2:2", "[2001:db8::1]:3"]) } : {}),
+    ...(random() < 0.4 ? { persistentKeepalive: pick([5, 25]) } : {}),
+  }));
+  const declared: DeclaredInterface = {
+    listenPort: pick([undefined, 50000, 50001]),
+    addresses: some(["198.51.100.2/24", "198.51.100.3/24", "fd00::2/64"]),
+    mtu: pick([undefined, 1380, 1420]),
+    peers,
+  };
+  const livePeers: LivePeer[] = some(POOL_KEYS).map((publicKey) =>
+    livePeer(publicKey, {
+      allowedIps: some(POOL_ROUTES),
+      ...(random() < 0.4 ? { presharedKeyDigest: presharedKeyDigest(PSK) } : {}),
+      ...(random() < 0.5 ? { endpoint: pick(["192.0.2.1:1", "192.0.2.9:9"]) } : {}),
+      ...(random() < 0.4 ? { persistentKeepalive: pick([5, 25]) } : {}),
+    }),
+  );
+  const exists = random() < 0.8;
+  const running: LiveInterface = {
+    link: exists ? { up: random() < 0.8, mtu: pick([1380, 1420, 1500]) } : undefined,
+    publicKey: exists ? pick([OWN, KEYS.berserker]) : undefined,
+    listenPort: exists ? pick([50000, 50002]) : undefined,
+    peers: exists ? livePeers : [],
+    addresses: exists ? some(["198.51.100.2/24", "198.51.100.9/24", "fd00::9/64"]) : [],
+    routes: exists ? some(POOL_ROUTES) : [],
+    unit: pick([undefined, "enabled", "disabled"] as const),
+    resolved: {},
+    autoMtu: 1420,
+    previous: random() < 0.5 ? declared : undefined,
+  };
+  return { declared, running };
+}
+
+/** Executes `ops` as the kernel, wireguard-go and systemctl would. */
+function simulate(start: LiveInterface, ops: readonly SyncOp[]): LiveInterface {
+  let state = { ...start, peers: start.peers.map((p) => ({ ...p })) as LivePeer[] };
+  for (const op of ops) {
+    const link = state.link;
+    if (op.op !== "link-add" && !link) throw new Error(`${op.op} on a missing link`);
+    switch (op.op) {
+      case "link-add":
+        if (link) throw new Error("link-add on an existing link");
+        state = { ...state, link: { up: false, mtu: 1420 }, peers: [], addresses: [], routes: [], listenPort: 40000, publicKey: undefined };
+        break;
+      case "ifup":
+        throw new Error("ifup in wg-quick mode");
+      case "link-up":
+        state = { ...state, link: { ...link!, up: true } };
+        break;
+      case "private-key":
+        state = { ...state, publicKey: OWN };
+        break;
+      case "listen-port":
+        state = { ...state, listenPort: op.port };
+        break;
+      case "mtu":
+        state = { ...state, link: { ...link!, mtu: op.mtu } };
+        break;
+      case "addr-add":
+        if (state.addresses.includes(op.cidr)) throw new Error(`address ${op.cidr} exists`);
+        state = { ...state, addresses: [...state.addresses, op.cidr] };
+        break;
+      case "addr-del":
+        if (!state.addresses.includes(op.cidr)) throw new Error(`address ${op.cidr} does not exist`);
+        state = { ...state, addresses: state.addresses.filter((a) => a !== op.cidr) };
+        break;
+      case "route-replace":
+        if (!link!.up) throw new Error("route on a down link");
+        state = { ...state, routes: [...state.routes.filter((r) => r !== op.cidr), op.cidr] };
+        break;
+      case "route-del":
+        if (!state.routes.includes(op.cidr)) throw new Error(`route ${op.cidr} does not exist`);
+        state = { ...state, routes: state.routes.filter((r) => r !== op.cidr) };
+        break;
+      case "peer-remove":
+        state = { ...state, peers: state.peers.filter((p) => p.publicKey !== op.publicKey) };
+        break;
+      case "unit-enable":
+        state = { ...state, unit: "enabled" };
+        break;
+      case "peer": {
+        let peer = state.peers.find((p) => p.publicKey === op.publicKey);
+        if (!peer) state.peers.push((peer = livePeer(op.publicKey)));
+        const index = state.peers.indexOf(peer);
+        const next: { -readonly [K in keyof LivePeer]: LivePeer[K] } = { ...peer };
+        if (op.presharedKey === null) delete next.presharedKeyDigest;
+        else if (op.presharedKey !== undefined) next.presharedKeyDigest = presharedKeyDigest(op.presharedKey);
+        if (op.endpoint !== undefined) next.endpoint = op.endpoint;
+        if (op.persistentKeepalive !== undefined) {
+          if (op.persistentKeepalive === 0) delete next.persistentKeepalive;
+          else next.persistentKeepalive = op.persistentKeepalive;
+        }
+        if (op.allowedIps !== undefined) {
+          next.allowedIps = [...op.allowedIps];
+          // WireGuard: an AllowedIP belongs to one peer; setting it on one takes it from another
+          for (const other of state.peers) if (other !== peer) (other as { allowedIps: readonly string[] }).allowedIps = other.allowedIps.filter((a) => !op.allowedIps!.includes(a));
+        }
+        state.peers[index] = next;
+        break;
+      }
+    }
+  }
+  return state;
+}
+
+/** What the running interface must hold for `d`, worked out here from the wg-quick(8) rules. */
+function expectedOf(d: DeclaredInterface, start: LiveInterface) {
+  const covered = (route: string): boolean =>
+    d.addresses.some((address) => {
+      const [net, bits] = address.split("/") as [string, string];
+      const [routeNet, routeBits] = route.split("/") as [string, string];
+      if (net.includes(":") !== routeNet.includes(":") || Number(routeBits) < Number(bits)) return false;
+      return net.includes(":") ? routeNet.startsWith(net.split("::")[0] as string) : routeNet.split(".").slice(0, 3).join(".") === net.split(".").slice(0, 3).join(".");
+    });
+  return {
+    link: { up: true, mtu: d.mtu ?? 1420 },
+    addresses: [...d.addresses].sort(),
+    routes: [...new Set(d.peers.flatMap((p) => p.allowedIps))].filter((r) => !covered(r)).sort(),
+    peers: d.peers
+      .map((p) => ({
+        key: p.publicKey,
+        psk: p.presharedKey !== undefined,
+        keepalive: p.persistentKeepalive ?? 0,
+        allowed: [...p.allowedIps].sort().join(","),
+      }))
+      .sort((a, b) => a.key.localeCompare(b.key)),
+    unit: start.unit === undefined ? undefined : "enabled",
+  };
+}
+
+function observed(s: LiveInterface) {
+  return {
+    link: s.link,
+    addresses: [...s.addresses].sort(),
+    routes: [...s.routes].sort(),
+    peers: s.peers
+      .map((p) => ({ key: p.publicKey, psk: p.presharedKeyDigest !== undefined, keepalive: p.persistentKeepalive ?? 0, allowed: [...p.allowedIps].sort().join(",") }))
+      .sort((a, b) => a.key.localeCompare(b.key)),
+    unit: s.unit,
+  };
+}
+
+describe("planSync explored: 500 random declarations against random running states", () => {
+  const seed = Number(process.env.WGF_PLAN_SEED ?? Date.now() % 1_000_000);
+  it(`converges in one plan and then plans nothing (seed ${seed}; replay with WGF_PLAN_SEED=${seed})`, () => {
+    const random = prng(seed);
+    for (let round = 0; round < 500; round++) {
+      const { declared: d, running } = randomState(random);
+      const context = `seed ${seed}, round ${round}`;
+      const first = planSync(d, running, { mode: "wg-quick", publicKey: OWN });
+      const after = simulate(running, first.ops);
+      assert.deepEqual(observed(after), expectedOf(d, running), `${context}: state after the plan`);
+      assert.equal(after.publicKey, OWN, `${context}: own key`);
+      if (d.listenPort !== undefined) assert.equal(after.listenPort, d.listenPort, `${context}: listen port`);
+      if (!running.previous) {
+        // nothing declared before: every declared endpoint is set (a roamed one is kept only while the declaration stands)
+        for (const peer of d.peers) if (peer.endpoint) assert.equal(after.peers.find((p) => p.publicKey === peer.publicKey)?.endpoint, peer.endpoint, `${context}: endpoint`);
+      }
+      const second = planSync(d, { ...after, previous: d }, { mode: "wg-quick", publicKey: OWN });
+      assert.deepEqual(second.ops, [], `${context}: a second plan must be empty`);
+      const removals = first.ops.findIndex((op) => op.op === "peer-remove" && !d.peers.some((p) => p.publicKey === op.publicKey));
+      const lastChange = first.ops.map((op) => op.op).lastIndexOf("peer");
+      if (removals >= 0) assert.ok(removals > lastChange || !first.ops.slice(removals).some((op) => op.op === "peer"), `${context}: removals after additions`);
+    }
+  });
+});
