@@ -93,6 +93,11 @@ export class Lab {
     return sh("ip", ["netns", "exec", this.host(name).netns, command, ...args]);
   }
 
+  /** Runs a command as the node sees the world: its network and mount namespaces (its /run, /etc/wireguard). */
+  nodeExec(name: string, command: string, args: readonly string[]): string {
+    return sh("nsenter", ["-t", String(this.host(name).pid), "-m", "-n", command, ...args]);
+  }
+
   /** Sends `count` pings from host `from` to `address`, bounded to about a second each; returns packets received. */
   ping(from: string, address: string, count = 3, intervalSeconds = 0.2): number {
     try {
@@ -106,12 +111,22 @@ export class Lab {
 
   /** Starts `count` pings (interval in seconds) in the background; resolves to ping's summary output. */
   pingInBackground(from: string, address: string, count: number, intervalSeconds: number): Promise<string> {
-    const child = spawn("ip", ["netns", "exec", this.host(from).netns, "ping", "-n", "-q", "-c", String(count), "-i", String(intervalSeconds), "-W", "1", address], {
+    // ping's own -w deadline bounds it in time as well as in count
+    const deadline = String(Math.ceil(count * intervalSeconds) + 5);
+    const child = spawn("ip", ["netns", "exec", this.host(from).netns, "ping", "-n", "-q", "-c", String(count), "-i", String(intervalSeconds), "-W", "1", "-w", deadline, address], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
     child.stdout.on("data", (data: Buffer) => (output += data.toString()));
     return new Promise((resolve) => child.on("close", () => resolve(output)));
+  }
+
+  /** Pings once a second until the first answer, for at most `seconds`; resolves to the seconds it took, or undefined. */
+  async pingUntilAnswer(from: string, address: string, seconds: number): Promise<number | undefined> {
+    const started = Date.now();
+    const child = spawn("ip", ["netns", "exec", this.host(from).netns, "ping", "-n", "-q", "-c", "1", "-W", "1", "-w", String(seconds), address], { stdio: "ignore" });
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    return code === 0 ? Math.round((Date.now() - started) / 1000) : undefined;
   }
 
   /** Reads a file as the node sees it, from the node's private folders (e.g. its keys). */

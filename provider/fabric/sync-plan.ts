@@ -176,10 +176,17 @@ function planAddresses(declared: DeclaredInterface, running: LiveInterface): Syn
   ];
 }
 
-/** Routes by exact prefix: the new ones first, so narrowing a route never leaves a gap, then the stale. */
-function planRoutes(declared: DeclaredInterface, running: LiveInterface): SyncOp[] {
+/**
+ * Routes by exact prefix: the new ones first, so narrowing a route never leaves a gap, then the
+ * stale. Linux deletes a device's IPv4 routes with its last IPv4 address, so when `addresses`
+ * takes every IPv4 address away for a moment, those routes count as gone and are added back.
+ */
+function planRoutes(declared: DeclaredInterface, running: LiveInterface, addresses: readonly SyncOp[]): SyncOp[] {
+  const deleted = new Set(addresses.flatMap((op) => (op.op === "addr-del" ? [op.cidr] : [])));
+  const live4 = running.addresses.filter((a) => Cidr.of(a).family === 4);
+  const flushed4 = live4.length > 0 && live4.every((a) => deleted.has(Cidr.of(a).toString()));
   const want = new Set(declaredRoutes(declared));
-  const have = new Set(running.routes.map((r) => Cidr.of(r).network().toString()));
+  const have = new Set(running.routes.map((r) => Cidr.of(r)).filter((r) => !(flushed4 && r.family === 4)).map((r) => r.network().toString()));
   return [
     ...[...want].filter((r) => !have.has(r)).map((cidr): SyncOp => ({ op: "route-replace", cidr })),
     ...[...have].filter((r) => !want.has(r)).map((cidr): SyncOp => ({ op: "route-del", cidr })),
@@ -214,10 +221,11 @@ export function planSync(declared: DeclaredInterface, running: LiveInterface, op
   }
   const mtu = declared.mtu ?? running.autoMtu;
   if (running.link?.mtu !== mtu) ops.push({ op: "mtu", mtu });
-  ops.push(...planAddresses(declared, running));
+  const addresses = planAddresses(declared, running);
+  ops.push(...addresses);
   if (!running.link?.up) ops.push({ op: "link-up" });
   ops.push(...planPeers(declared, running, notes));
-  ops.push(...planRoutes(declared, running));
+  ops.push(...planRoutes(declared, running, addresses));
   if (options.mode === "wg-quick" && running.unit === "disabled") ops.push({ op: "unit-enable" });
   return { ops, notes };
 }

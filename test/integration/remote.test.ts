@@ -117,6 +117,30 @@ describe("remote operations on the lab", function () {
     assert.deepEqual({ elementalist: privateKeyOf("elementalist"), occultist: privateKeyOf("occultist") }, keys);
   });
 
+  it("boot: wg-quick@wg0 is enabled (real systemctl); what boot loads equals the live state; a lost link comes back with its key", async () => {
+    const fabric = labSpec(lab);
+    const view = resolveInterfaces(fabric).find((v) => v.id === "occultist/wg0")!;
+    const rendered = renderWgQuick(view, { publicKeys: (await converge(fabric, connections(lab), pool)).publicKeys });
+    const planned = () =>
+      pool.use("occultist", connections(lab).occultist!, async (s) => {
+        const node = new RemoteNode(s);
+        return node.plan(await node.inspect(view, "wg-quick", rendered), "wg-quick", rendered, "").ops;
+      });
+    assert.equal(lab.nodeExec("occultist", "systemctl", ["is-enabled", "wg-quick@wg0"]).trim(), "enabled");
+    const key = privateKeyOf("occultist");
+    // what the boot unit runs (ExecStart=wg-quick up %i), on the file we wrote: nothing left to do
+    lab.nodeExec("occultist", "ip", ["link", "delete", "dev", "wg0"]);
+    lab.nodeExec("occultist", "sh", ["-c", "WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wg-quick up wg0 2>/dev/null"]);
+    assert.deepEqual(await planned(), [], "the interface wg-quick brought up from our file is the declared one");
+    assert.ok(lab.ping("occultist", "198.51.100.1", 3) >= 2, "and it carries traffic");
+    // a reboot without the unit (or a deleted link): the next converge restores it, same key
+    lab.nodeExec("occultist", "ip", ["link", "delete", "dev", "wg0"]);
+    assert.deepEqual((await converge(fabric, connections(lab), pool)).changed, ["occultist/wg0"]);
+    assert.equal(privateKeyOf("occultist"), key, "the same key");
+    assert.deepEqual(await planned(), []);
+    assert.ok(lab.ping("occultist", "198.51.100.1", 5) >= 3, "the tunnel is back");
+  });
+
   it("adds a peer to running interfaces while a ping through an existing tunnel loses nothing", async () => {
     const pinger = spawn("ip", ["netns", "exec", lab.host("occultist").netns, "ping", "-n", "-q", "-c", "40", "-i", "0.1", "-W", "1", "198.51.100.1"], { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";

@@ -40,3 +40,20 @@ export function problemsOf(input: unknown, options: { publicKeysAreOutputs?: boo
   if (Array.isArray(parsed)) return parsed.map(formatProblem);
   return validateFabric(parsed).map(formatProblem);
 }
+
+/** A small deterministic PRNG (mulberry32): exploring tests print their seed so a failure can be replayed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The seed of an exploring test: from `envName` to replay one, else new each run. */
+export function seedFrom(envName: string): number {
+  return Number(process.env[envName] ?? Date.now() % 1_000_000);
+}

@@ -11,7 +11,7 @@ import {
 } from "../../provider/fabric";
 import type { WgKey } from "../../provider/model";
 import { encodePlan, parseInspection } from "../../provider/remote";
-import { KEYS } from "./helpers";
+import { KEYS, prng, seedFrom } from "./helpers";
 
 const PSK = "cGxhbnRlZC1wcmVzaGFyZWQta2V5LTMyLWJ5dGVzIT0=" as WgKey;
 const OWN = KEYS.occultist;
@@ -99,6 +99,16 @@ describe("planSync: the steps that make the running interface equal the declarat
     assert.deepEqual(result.notes, [`peer ${KEYS.berserker}: endpoint berserker:51337 does not resolve on the node; left unset until it does`]);
   });
 
+  it("a new IPv4 address puts back the IPv4 routes Linux drops with the last old address (IPv6 routes stay)", () => {
+    const running = live({ addresses: ["198.51.100.2/24", "fd00::2/64"], peers: [elementalistLive], routes: ["10.234.0.0/16", "fd20::/64"] });
+    const moved = { ...elementalist, allowedIps: [...elementalist.allowedIps, "fd20::/64"] };
+    assert.deepEqual(plan(declared([moved], { addresses: ["198.51.100.12/24", "fd00::2/64"] }), { ...running, peers: [{ ...elementalistLive, allowedIps: moved.allowedIps }] }), [
+      { op: "addr-del", cidr: "198.51.100.2/24" },
+      { op: "addr-add", cidr: "198.51.100.12/24" },
+      { op: "route-replace", cidr: "10.234.0.0/16" },
+    ]);
+  });
+
   it("IPv6: routes by exact prefix per family, host routes inside the interface's subnet left to the kernel", () => {
     const peer: DeclaredPeer = { publicKey: KEYS.elementalist as WgKey, endpoint: "[2001:db8::1]:50000", allowedIps: ["fd00::1/128", "fd20:1::/64", "10.9.0.0/24"] };
     const running = live({
@@ -139,6 +149,7 @@ describe("planSync: the steps that make the running interface equal the declarat
       { op: "addr-add", cidr: "198.51.100.12/24" },
       { op: "peer", publicKey: KEYS.elementalist, endpoint: "192.0.2.1:50000", allowedIps: ["198.51.100.1/32", "10.234.0.0/16"] },
       { op: "peer-remove", publicKey: KEYS.berserker },
+      { op: "route-replace", cidr: "10.234.0.0/16" },
     ]);
   });
 
@@ -230,18 +241,6 @@ describe("parseDeclared: a config that would not load stops before anything is s
 // the simulated interface must hold exactly what the declaration says, and a second plan must
 // be empty.
 
-/** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const POOL_KEYS = [KEYS.elementalist, KEYS.occultist, KEYS.berserker, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA="];
 const POOL_ROUTES = ["10.1.0.0/16", "10.1.0.0/24", "10.2.0.0/24", "198.51.100.7/32", "fd20::/64", "fd20::/48", "fd21::1/128", "10.3.0.0/16"];
 
@@ -316,10 +315,14 @@ function simulate(start: LiveInterface, ops: readonly SyncOp[]): LiveInterface {
         if (state.addresses.includes(op.cidr)) throw new Error(`address ${op.cidr} exists`);
         state = { ...state, addresses: [...state.addresses, op.cidr] };
         break;
-      case "addr-del":
+      case "addr-del": {
         if (!state.addresses.includes(op.cidr)) throw new Error(`address ${op.cidr} does not exist`);
-        state = { ...state, addresses: state.addresses.filter((a) => a !== op.cidr) };
+        const addresses = state.addresses.filter((a) => a !== op.cidr);
+        // Linux: a device's IPv4 routes go with its last IPv4 address
+        const flushed = !op.cidr.includes(":") && !addresses.some((a) => !a.includes(":"));
+        state = { ...state, addresses, routes: flushed ? state.routes.filter((r) => r.includes(":")) : state.routes };
         break;
+      }
       case "route-replace":
         if (!link!.up) throw new Error("route on a down link");
         state = { ...state, routes: [...state.routes.filter((r) => r !== op.cidr), op.cidr] };
@@ -397,7 +400,7 @@ function observed(s: LiveInterface) {
 }
 
 describe("planSync explored: 500 random declarations against random running states", () => {
-  const seed = Number(process.env.WGF_PLAN_SEED ?? Date.now() % 1_000_000);
+  const seed = seedFrom("WGF_PLAN_SEED");
   it(`converges in one plan and then plans nothing (seed ${seed}; replay with WGF_PLAN_SEED=${seed})`, () => {
     const random = prng(seed);
     for (let round = 0; round < 500; round++) {

@@ -1,0 +1,164 @@
+/**
+ * Reads what a lab node really runs (wg show all dump, ip -j addr/route/link, its config files
+ * and boot units) and compares it with a model's expected state. Used by the model-based tests.
+ */
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import type { Lab } from "../../lab/lab";
+import { IFACES, type ExpectedIface, type Model, type NodeAddresses, type Tunnel } from "./fabric-model";
+
+interface ObservedPeer {
+  readonly psk?: string;
+  readonly endpoint?: string;
+  readonly allowedIps: string[];
+  readonly keepalive?: number;
+}
+
+interface ObservedIface {
+  publicKey: string;
+  port: number;
+  peers: Map<string, ObservedPeer>;
+  addresses: string[];
+  routes: string[];
+  mtu?: number;
+  up: boolean;
+}
+
+type IpAddr = { ifname: string; addr_info: { local: string; prefixlen: number; scope: string }[] };
+type IpRoute = { dst: string; dev?: string; protocol?: string };
+type IpLink = { ifname: string; mtu: number; flags: string[] };
+
+/** Every WireGuard interface a node runs, with its addresses, routes and link. */
+export function observe(lab: Lab, node: string): Map<string, ObservedIface> {
+  const found = new Map<string, ObservedIface>();
+  // the interface lines of this dump hold private keys: they are read here and never printed
+  for (const line of lab.nodeExec(node, "wg", ["show", "all", "dump"]).split("\n").filter(Boolean)) {
+    const fields = line.split("\t");
+    const iface = fields[0] as string;
+    if (fields.length === 5) {
+      found.set(iface, { publicKey: fields[2] as string, port: Number(fields[3]), peers: new Map(), addresses: [], routes: [], up: false });
+    } else {
+      const [, key, psk, endpoint, allowed, , , , keepalive] = fields;
+      found.get(iface)?.peers.set(key as string, {
+        ...(psk !== "(none)" ? { psk } : {}),
+        ...(endpoint !== "(none)" ? { endpoint } : {}),
+        allowedIps: allowed === "(none)" ? [] : (allowed as string).split(",").sort(),
+        ...(keepalive !== "off" ? { keepalive: Number(keepalive) } : {}),
+      });
+    }
+  }
+  for (const entry of JSON.parse(lab.nodeExec(node, "ip", ["-j", "address", "show"])) as IpAddr[]) {
+    const iface = found.get(entry.ifname);
+    if (iface) iface.addresses = entry.addr_info.filter((a) => a.scope === "global").map((a) => `${a.local}/${a.prefixlen}`);
+  }
+  for (const family of ["-4", "-6"]) {
+    for (const route of JSON.parse(lab.nodeExec(node, "ip", ["-j", family, "route", "show", "table", "main"])) as IpRoute[]) {
+      const iface = route.dev ? found.get(route.dev) : undefined;
+      if (!iface || route.protocol === "kernel") continue;
+      iface.routes.push(route.dst.includes("/") ? route.dst : `${route.dst}/${family === "-4" ? 32 : 128}`);
+    }
+  }
+  for (const link of JSON.parse(lab.nodeExec(node, "ip", ["-j", "link", "show"])) as IpLink[]) {
+    const iface = found.get(link.ifname);
+    if (iface) Object.assign(iface, { mtu: link.mtu, up: link.flags.includes("UP") });
+  }
+  return found;
+}
+
+/** The endpoints a node's config file declares, by peer public key. */
+function fileEndpoints(lab: Lab, node: string, iface: string): Map<string, string | undefined> {
+  const text = lab.readNodeFile(node, `/etc/wireguard/${iface}.conf`);
+  const endpoints = new Map<string, string | undefined>();
+  for (const section of text.split("[Peer]").slice(1)) {
+    const key = /^PublicKey = (\S+)$/m.exec(section)?.[1] as string;
+    endpoints.set(key, /^Endpoint = (\S+)$/m.exec(section)?.[1]);
+  }
+  return endpoints;
+}
+
+/**
+ * Every difference between what the nodes run and what the model says, one line each. The
+ * public key of `node/iface` is read from the node's own key folder.
+ */
+export function compareLive(lab: Lab, model: Model, expected: Map<string, ExpectedIface>, addresses: Readonly<Record<string, NodeAddresses>>): string[] {
+  const problems: string[] = [];
+  const keyOf = (node: string, iface: string): string => lab.readNodeFile(node, `/etc/wireguard/proxmox/${iface}.pub`).trim();
+  for (const node of model.names) {
+    const running = observe(lab, node);
+    const declared = IFACES.filter((iface) => expected.has(`${node}/${iface}`));
+    const unexpected = [...running.keys()].filter((iface) => !declared.includes(iface as never));
+    if (unexpected.length > 0) problems.push(`${node}: runs ${unexpected.join(", ")}, which is not declared`);
+    for (const iface of IFACES) {
+      const unit = path.join(lab.host(node).dir, `systemd/multi-user.target.wants/wg-quick@${iface}.service`);
+      if (existsSync(unit) !== declared.includes(iface)) problems.push(`${node}/${iface}: wg-quick@${iface} is ${existsSync(unit) ? "still" : "not"} enabled for boot`);
+    }
+    for (const iface of declared) {
+      const id = `${node}/${iface}`;
+      const want = expected.get(id) as ExpectedIface;
+      const have = running.get(iface);
+      if (!have) {
+        problems.push(`${id}: not running`);
+        continue;
+      }
+      const check = (what: string, actual: unknown, wanted: unknown): void => {
+        if (JSON.stringify(actual) !== JSON.stringify(wanted)) problems.push(`${id}: ${what} is ${JSON.stringify(actual)}, not ${JSON.stringify(wanted)}`);
+      };
+      check("public key", have.publicKey, keyOf(node, iface));
+      check("listen port", have.port, want.port);
+      check("link up", have.up, true);
+      check("MTU", have.mtu, want.mtu);
+      check("addresses", have.addresses, [want.address]);
+      check("routes", [...have.routes].sort(), want.routes);
+      const endpoints = fileEndpoints(lab, node, iface);
+      const wantKeys = new Map(want.peers.map((peer) => [keyOf(peer.node, iface), peer]));
+      check("peers", [...have.peers.keys()].sort(), [...wantKeys.keys()].sort());
+      for (const [key, peer] of wantKeys) {
+        const live = have.peers.get(key);
+        if (!live) continue;
+        const label = `peer ${peer.node}/${iface}`;
+        check(`${label} pre-shared key`, live.psk !== undefined ? (live.psk === peer.psk ? "declared" : "another") : "none", peer.psk ? "declared" : "none");
+        check(`${label} keepalive`, live.keepalive ?? 0, peer.keepalive ?? 0);
+        check(`${label} AllowedIPs`, live.allowedIps, peer.allowedIps);
+        check(`${label} endpoint in the file`, endpoints.get(key), peer.endpoint?.declared);
+        // WireGuard follows a peer that roams (the lab nodes answer from their primary address),
+        // so the live endpoint must point at the peer's node and port, not at one address of it
+        const hosts = peer.endpoint?.hosts ?? [(addresses[peer.node] as NodeAddresses).primary, (addresses[peer.node] as NodeAddresses).secondary];
+        const port = peer.endpoint?.port ?? expected.get(`${peer.node}/${iface}`)?.port;
+        if (live.endpoint !== undefined && !hosts.some((host) => live.endpoint === `${host}:${port}`)) check(`${label} endpoint`, live.endpoint, `one of ${hosts.join(", ")} at port ${port}`);
+        if (peer.endpoint && live.endpoint === undefined) check(`${label} endpoint`, "none", peer.endpoint.declared);
+      }
+    }
+  }
+  return problems;
+}
+
+/** What pinging every tunnel found. */
+export interface TunnelCheck {
+  /** Tunnels that never answered. */
+  readonly dead: string[];
+  /** Tunnels that answered only after a new handshake (the peer's session was reset), with the wait. */
+  readonly recovered: string[];
+}
+
+/**
+ * Pings every tunnel at once (3 pings). One that does not answer gets up to `graceSeconds` more:
+ * where one side lost its session (a node rebooted, a peer re-added to clear its endpoint) the
+ * other keeps sending on its old session until WireGuard's rekey timeout (about 15 s) makes it
+ * shake hands anew.
+ */
+export async function checkTunnels(lab: Lab, tunnels: readonly Tunnel[], graceSeconds = 25): Promise<TunnelCheck> {
+  const label = (t: Tunnel): string => `${t.from} -> ${t.to}/${t.iface} (${t.address})`;
+  const first = await Promise.all(tunnels.map((t) => lab.pingInBackground(t.from, t.address, 3, 0.2)));
+  const silent = tunnels.filter((_, i) => Number(/(\d+) received/.exec(first[i] ?? "")?.[1] ?? 0) === 0);
+  const waits = await Promise.all(silent.map((t) => lab.pingUntilAnswer(t.from, t.address, graceSeconds)));
+  return {
+    dead: silent.filter((_, i) => waits[i] === undefined).map(label),
+    recovered: silent.flatMap((t, i) => (waits[i] === undefined ? [] : [`${label(t)} after ${waits[i]} s`])),
+  };
+}
+
+/** Packets lost by a finished background ping, from its summary. */
+export function lostPackets(summary: string): number {
+  const match = /(\d+) packets transmitted, (\d+) received/.exec(summary);
+  return match ? Number(match[1]) - Number(match[2]) : Number.NaN;
+}

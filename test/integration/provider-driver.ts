@@ -1,0 +1,98 @@
+/**
+ * Drives the dynamic providers as the engine does for `pulumi up --refresh`, without the engine:
+ * read (refresh) every config, create new keys, then create or update configs (update only when
+ * diff says so), then delete what left the program, configs before keys. Model-based tests use it
+ * to run many edits quickly through the same code the engine calls.
+ */
+import * as assert from "node:assert/strict";
+import * as configImpl from "../../provider/dynamic/config-impl";
+import type { ConfigInputs, ConfigOutputs, KeyInputs, KeyOutputs } from "../../provider/dynamic/inputs";
+import * as keyImpl from "../../provider/dynamic/key-impl";
+import { renderNodeFiles, resolveInterfaces } from "../../provider/fabric";
+import type { Connection, Fabric, WgKey } from "../../provider/model";
+
+/** What one converge did. */
+export interface DriverRun {
+  readonly created: string[];
+  readonly updated: string[];
+  readonly deleted: string[];
+  /** Drift refresh found, by `node/iface`. */
+  readonly drift: Record<string, string[]>;
+}
+
+export class ProviderDriver {
+  private readonly keys = new Map<string, KeyOutputs>();
+  private readonly configs = new Map<string, ConfigOutputs>();
+
+  constructor(private readonly connections: Readonly<Record<string, Connection>>) {}
+
+  async converge(fabric: Fabric): Promise<DriverRun> {
+    const run: DriverRun = { created: [], updated: [], deleted: [], drift: {} };
+    await Promise.all(
+      [...this.configs].map(async ([id, outs]) => {
+        const read = await configImpl.read(id, outs);
+        const props = read.props as ConfigOutputs;
+        if (props.drift.length > 0) run.drift[id] = props.drift;
+        this.configs.set(id, props);
+      }),
+    );
+    const views = resolveInterfaces(fabric);
+    await Promise.all(
+      views
+        .filter((view) => !this.keys.has(view.id))
+        .map(async (view) => {
+          const inputs: KeyInputs = { node: view.node, iface: view.iface, keyDir: view.keyDir, owner: view.owner, connection: this.connections[view.node] as Connection };
+          assert.deepEqual((await keyImpl.check(inputs, inputs)).failures, []);
+          this.keys.set(view.id, (await keyImpl.create(inputs)).outs as KeyOutputs);
+        }),
+    );
+    const publicKeys = new Map([...this.keys].map(([id, key]) => [id, key.publicKey as WgKey]));
+    await Promise.all(
+      views.map(async (view) => {
+        const files = renderNodeFiles(view, { publicKeys });
+        const inputs: ConfigInputs = {
+          node: view.node,
+          iface: view.iface,
+          keyDir: view.keyDir,
+          owner: view.owner,
+          applyMode: view.applyMode,
+          connection: this.connections[view.node] as Connection,
+          publicKey: publicKeys.get(view.id) as WgKey,
+          config: files.config,
+          stanza: files.stanza,
+        };
+        assert.deepEqual((await configImpl.check(inputs, inputs)).failures, []);
+        const olds = this.configs.get(view.id);
+        if (!olds) {
+          this.configs.set(view.id, (await configImpl.create(inputs)).outs as ConfigOutputs);
+          run.created.push(view.id);
+          return;
+        }
+        const diff = await configImpl.diff(view.id, olds, inputs);
+        assert.deepEqual(diff.replaces, [], `${view.id} would be replaced`);
+        if (!diff.changes) return;
+        this.configs.set(view.id, (await configImpl.update(view.id, olds, inputs)).outs as ConfigOutputs);
+        run.updated.push(view.id);
+      }),
+    );
+    const wanted = new Set(views.map((view) => view.id));
+    for (const [id, outs] of [...this.configs].filter(([id]) => !wanted.has(id))) {
+      await configImpl.remove(id, outs);
+      this.configs.delete(id);
+      run.deleted.push(id);
+    }
+    for (const [id, key] of [...this.keys].filter(([id]) => !wanted.has(id))) {
+      await keyImpl.remove(id, key);
+      this.keys.delete(id);
+    }
+    return run;
+  }
+
+  /** Deletes everything, as `pulumi destroy` does. */
+  async destroy(): Promise<void> {
+    for (const [id, outs] of this.configs) await configImpl.remove(id, outs);
+    for (const [id, key] of this.keys) await keyImpl.remove(id, key);
+    this.configs.clear();
+    this.keys.clear();
+  }
+}
