@@ -1,8 +1,8 @@
 /**
  * A local lab of real hosts on this machine: per node a network namespace on a bridge in
  * 198.18.0.0/15 (RFC 2544 benchmark range), its own mount namespace (private /run,
- * /etc/wireguard, /etc/network and /etc/systemd/system, so wireguard-go sockets, keys, configs
- * and boot units are not shared) and its own sshd, with OpenSSH's defaults (MaxSessions 10). wg-quick
+ * /etc/wireguard, /etc/network, /etc/systemd/system and /root, so wireguard-go sockets, keys,
+ * configs, boot units and the host's shell start-up files are not shared) and its own sshd, with OpenSSH's defaults (MaxSessions 10). wg-quick
  * falls back to wireguard-go (no kernel module here). Everything is torn down by PID and by
  * name, also what a crashed run left behind. Needs root.
  */
@@ -232,7 +232,7 @@ export class Lab {
     const veth = `${this.name}v${index}`;
     const ip = `198.18.${subnet}.${index + 1}`;
     const dir = path.join(this.dir, hostName);
-    for (const sub of ["run/sshd", "run/network", "wireguard", "network/interfaces.d", "systemd"]) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
+    for (const sub of ["run/sshd", "run/network", "wireguard", "network/interfaces.d", "systemd", "root"]) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
     // a private /etc/network, for ifupdown2 mode: the node's own interfaces only
     writeFileSync(path.join(dir, "network/interfaces"), "auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n");
     if (existsSync("/etc/network/ifupdown2")) cpSync("/etc/network/ifupdown2", path.join(dir, "network/ifupdown2"), { recursive: true });
@@ -271,7 +271,7 @@ export class Lab {
         "unshare", "--mount", "--propagation", "private",
         "sh", "-c",
         'mount --bind "$1/run" /run && mount --bind "$1/wireguard" /etc/wireguard && mount --bind "$1/network" /etc/network && ' +
-          'mount --bind "$1/systemd" /etc/systemd/system && ' +
+          'mount --bind "$1/systemd" /etc/systemd/system && mount --bind "$1/root" /root && ' +
           'if [ "$2" = hide ]; then for t in /usr/bin/wg /usr/bin/wg-quick; do mount --bind /dev/null "$t"; done; fi && ' +
           'exec /usr/sbin/sshd -D -E "$1/sshd.log" -f "$1/sshd_config"',
         "lab-node", dir, hideWireguardTools ? "hide" : "keep",

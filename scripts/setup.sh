@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine, reusing what is there:
 # Debian packages (wireguard-tools, wireguard-go, openssh-server, iproute2, ping; with --tests
-# also ifupdown2, for the lab's ifupdown2 mode, unless classic ifupdown runs this machine's
-# network), npm packages (npm ci), the TypeScript build, and (with --engine) the Pulumi engine.
+# also shellcheck, systemd and util-linux, and ifupdown2 for the lab's ifupdown2 mode unless
+# classic ifupdown runs this machine's network), npm packages (npm ci), the TypeScript build, and (with --engine) the Pulumi engine.
 # Prints an `export PATH=…` line for the engine on stdout when --engine is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,9 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 DEBIAN_PACKAGES=(wireguard-tools wireguard-go openssh-server iproute2 iputils-ping)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 if [[ " $* " == *" --tests "* ]]; then
+  # shellcheck checks the node scripts; systemctl (it enables units without systemd running)
+  # proves the boot units; nsenter (util-linux) reads a lab node's own view
+  DEBIAN_PACKAGES+=(shellcheck systemd util-linux)
   # ifupdown2 replaces classic ifupdown: never do that to a machine whose network it runs
   if installed ifupdown; then
     log "ifupdown is installed: not replacing it with ifupdown2 (the ifupdown2 lab test will fail)"

@@ -59,17 +59,21 @@ export interface InterfaceTarget {
   readonly owner: string;
 }
 
-/** The positional arguments every script takes (common.sh reads them in this order). */
+/** The positional arguments every script takes, by the name common.sh gives them, in order. */
+export const SCRIPT_ARGUMENTS = ["iface", "key_dir", "mode", "owner", "conf", "stanza_path", "marker"] as const;
+
+/** The values of {@link SCRIPT_ARGUMENTS} for one interface. */
 export function scriptArgs(target: InterfaceTarget, mode: ApplyMode): string[] {
-  return [
-    target.iface,
-    target.keyDir,
+  const values: Record<(typeof SCRIPT_ARGUMENTS)[number], string> = {
+    iface: target.iface,
+    key_dir: target.keyDir,
     mode,
-    target.owner,
-    configPath(mode, target.keyDir, target.iface),
-    ifupdown2StanzaPath(target.iface),
-    managedMarker(target.owner),
-  ];
+    owner: target.owner,
+    conf: configPath(mode, target.keyDir, target.iface),
+    stanza_path: ifupdown2StanzaPath(target.iface),
+    marker: managedMarker(target.owner),
+  };
+  return SCRIPT_ARGUMENTS.map((name) => values[name]);
 }
 
 /** stdin as the scripts read it: `NAME LENGTH\n` then LENGTH bytes, for each record. */
@@ -77,39 +81,63 @@ export function encodeRecords(records: readonly (readonly [string, string])[]): 
   return records.map(([name, body]) => `${name} ${Buffer.byteLength(body, "utf8")}\n${body}`).join("");
 }
 
+/** The fields of one peer in a `wg` line: `peer=KEY` first, then what to set or `remove`. */
+function peerClauses(op: Extract<SyncOp, { op: "peer" | "peer-remove" }>, presharedKeys: string[]): string[] {
+  if (op.op === "peer-remove") return [`peer=${op.publicKey}`, "remove"];
+  const fields = [`peer=${op.publicKey}`];
+  if (op.presharedKey === null) fields.push("psk=-");
+  else if (op.presharedKey !== undefined) fields.push(`psk=${presharedKeys.push(op.presharedKey) - 1}`);
+  if (op.endpoint !== undefined) fields.push(`endpoint=${op.endpoint}`);
+  if (op.persistentKeepalive !== undefined) fields.push(`keepalive=${op.persistentKeepalive || "off"}`);
+  if (op.allowedIps !== undefined) fields.push(`allowed=${op.allowedIps.join(",")}`);
+  return fields;
+}
+
 /**
- * A plan as apply.sh reads it: one step a line, fields tab-separated. Pre-shared keys are not
- * in the plan: they go in records `psk.N` (returned in order), which the line names.
+ * A plan as apply.sh reads it: one command a line, fields tab-separated. Consecutive peer steps
+ * become one `wg` line (one `wg set` for all of them; a peer removed and added back starts a
+ * new line), consecutive address and route steps one `ip` line (one `ip -batch`), so a new
+ * interface with a hundred peers costs a handful of processes, not hundreds. Pre-shared keys
+ * are not in the plan: they go in records `psk.N` (returned in order), which the line names.
  */
 export function encodePlan(ops: readonly SyncOp[]): { plan: string; presharedKeys: string[] } {
   const presharedKeys: string[] = [];
-  const lines = ops.map((op) => {
+  const lines: string[][] = [];
+  let open: { kind: "wg" | "ip"; fields: string[]; keys: Set<string> } | undefined;
+  const group = (kind: "wg" | "ip", fields: string[], key?: string): void => {
+    if (!open || open.kind !== kind || (key !== undefined && open.keys.has(key))) {
+      open = { kind, fields: [kind], keys: new Set() };
+      lines.push(open.fields);
+    }
+    open.fields.push(...fields);
+    if (key !== undefined) open.keys.add(key);
+  };
+  for (const op of ops) {
     switch (op.op) {
-      case "listen-port":
-        return op.previous === undefined ? `${op.op}\t${op.port}` : `${op.op}\t${op.port}\t${op.previous}`;
-      case "mtu":
-        return `${op.op}\t${op.mtu}`;
+      case "peer":
+      case "peer-remove":
+        group("wg", peerClauses(op, presharedKeys), op.publicKey);
+        break;
       case "addr-add":
       case "addr-del":
       case "route-replace":
       case "route-del":
-        return `${op.op}\t${op.cidr}`;
-      case "peer-remove":
-        return `${op.op}\t${op.publicKey}`;
-      case "peer": {
-        const fields = [op.op, op.publicKey];
-        if (op.presharedKey === null) fields.push("psk=-");
-        else if (op.presharedKey !== undefined) fields.push(`psk=${presharedKeys.push(op.presharedKey) - 1}`);
-        if (op.endpoint !== undefined) fields.push(`endpoint=${op.endpoint}`);
-        if (op.persistentKeepalive !== undefined) fields.push(`keepalive=${op.persistentKeepalive || "off"}`);
-        if (op.allowedIps !== undefined) fields.push(`allowed=${op.allowedIps.join(",")}`);
-        return fields.join("\t");
-      }
+        group("ip", [`${op.op}=${op.cidr}`]);
+        break;
+      case "listen-port":
+        open = undefined;
+        lines.push(op.previous === undefined ? [op.op, String(op.port)] : [op.op, String(op.port), String(op.previous)]);
+        break;
+      case "mtu":
+        open = undefined;
+        lines.push([op.op, String(op.mtu)]);
+        break;
       default:
-        return op.op;
+        open = undefined;
+        lines.push([op.op]);
     }
-  });
-  return { plan: lines.map((line) => `${line}\n`).join(""), presharedKeys };
+  }
+  return { plan: lines.map((fields) => `${fields.join("\t")}\n`).join(""), presharedKeys };
 }
 
 /** What inspect.sh needs on stdin: the endpoint hosts of `declared`, names to resolve apart. */
@@ -157,7 +185,7 @@ function json<T>(text: string | undefined, fallback: T): T {
 
 type IpAddr = { addr_info?: { family?: string; local?: string; prefixlen?: number; scope?: string }[] };
 type IpRoute = { dst?: string; protocol?: string; type?: string };
-type IpLink = { flags?: string[]; mtu?: number };
+type IpLink = { ifname?: string; flags?: string[]; mtu?: number };
 
 // Routes we add are `boot` (ip's default) or `static`; the kernel's and routing daemons' stay theirs.
 const MANAGED_ROUTE_PROTOCOLS = new Set(["boot", "static"]);
@@ -195,14 +223,14 @@ export function parseInspection(text: string): Inspection {
   const peers: LivePeer[] = [];
   const conf: string[] = [];
   const resolved: Record<string, string[]> = {};
-  const pathMtus: number[] = [];
+  const paths: string[] = [];
   for (const line of text.split("\n")) {
     if (line === "") continue;
     const [tag = "", ...fields] = line.split("\t");
     if (tag === "peer") peers.push(peerOf(fields));
     else if (tag === "conf") conf.push(fields.join("\t"));
     else if (tag === "resolved") resolved[fields[0] ?? ""] = (fields[1] ?? "").split(" ").filter(Boolean);
-    else if (tag === "path-mtu" && Number(fields[1]) > 0) pathMtus.push(Number(fields[1]));
+    else if (tag === "path") paths.push(fields.join("\t"));
     else single.set(tag, fields);
   }
   const value = (tag: string): string | undefined => single.get(tag)?.[0];
@@ -212,7 +240,11 @@ export function parseInspection(text: string): Inspection {
     .filter((info) => info.scope === "global" && info.local && info.prefixlen !== undefined)
     .map((info) => `${info.local}/${info.prefixlen}`);
   const routes = [...routesOf(json<IpRoute[]>(value("route4"), []), 4), ...routesOf(json<IpRoute[]>(value("route6"), []), 6)];
-  const defaultMtu = Number(value("default-mtu") ?? 0);
+  const linkMtus = new Map(json<IpLink[]>(value("links"), []).map((l) => [l.ifname, l.mtu]));
+  // as wg-quick reads a route: its own mtu, else its device's
+  const routeMtu = (route: string): number => Number(/ mtu (\d+)/.exec(route)?.[1] ?? linkMtus.get(/ dev (\S+)/.exec(route)?.[1] ?? "") ?? 0);
+  const pathMtus = paths.map(routeMtu).filter((mtu) => mtu > 0);
+  const defaultMtu = routeMtu(value("default") ?? "");
   const baseMtu = pathMtus.length > 0 ? Math.max(...pathMtus) : defaultMtu > 0 ? defaultMtu : 1500;
   let previous: DeclaredInterface | undefined;
   try {

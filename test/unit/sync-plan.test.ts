@@ -153,14 +153,32 @@ describe("planSync: the steps that make the running interface equal the declarat
     ]);
   });
 
-  it("the plan on the wire names pre-shared keys by record, never by value", () => {
+  it("the plan on the wire: one wg set for consecutive peers, one ip -batch for addresses and routes, pre-shared keys by record", () => {
     const { plan: text, presharedKeys } = encodePlan([
+      { op: "listen-port", port: 50001, previous: 50000 },
+      { op: "addr-del", cidr: "198.51.100.2/24" },
+      { op: "addr-add", cidr: "198.51.100.12/24" },
+      { op: "link-up" },
       { op: "peer", publicKey: KEYS.elementalist, presharedKey: PSK, persistentKeepalive: 0, allowedIps: [] },
+      { op: "peer-remove", publicKey: KEYS.berserker },
       { op: "peer", publicKey: KEYS.berserker, presharedKey: null, endpoint: "[2001:db8::1]:51337" },
+      { op: "route-replace", cidr: "10.9.0.0/24" },
       { op: "route-del", cidr: "fd20::/48" },
     ]);
-    assert.equal(text, `peer\t${KEYS.elementalist}\tpsk=0\tkeepalive=off\tallowed=\npeer\t${KEYS.berserker}\tpsk=-\tendpoint=[2001:db8::1]:51337\nroute-del\tfd20::/48\n`);
+    assert.equal(
+      text,
+      [
+        "listen-port\t50001\t50000",
+        "ip\taddr-del=198.51.100.2/24\taddr-add=198.51.100.12/24",
+        "link-up",
+        `wg\tpeer=${KEYS.elementalist}\tpsk=0\tkeepalive=off\tallowed=\tpeer=${KEYS.berserker}\tremove`,
+        `wg\tpeer=${KEYS.berserker}\tpsk=-\tendpoint=[2001:db8::1]:51337`,
+        "ip\troute-replace=10.9.0.0/24\troute-del=fd20::/48",
+        "",
+      ].join("\n"),
+    );
     assert.deepEqual(presharedKeys, [PSK]);
+    assert.ok(!text.includes(PSK));
   });
 });
 
@@ -186,10 +204,12 @@ describe("parseInspection: what inspect.sh reports", () => {
       `peer\t${KEYS.elementalist}\t${presharedKeyDigest(PSK)}\t192.0.2.1:50000\t198.51.100.1/32,10.234.0.0/24\t1700000000\t10\t20\t25`,
       `peer\t${KEYS.berserker}\t(none)\t(none)\t(none)\t0\t0\t0\toff`,
       "unit\tdisabled",
-      "path-mtu\t192.0.2.1\t1500",
-      "path-mtu\t192.0.2.2\t9000",
+      "path\t192.0.2.1 dev eth0 src 192.0.2.2 uid 0 \\    cache ",
+      "path\t192.0.2.9 via 192.0.2.1 dev eth1 src 192.0.2.2 uid 0 \\    cache ",
+      "path\t192.0.2.7 dev eth0 src 192.0.2.2 uid 0 \\    cache expires 300sec mtu 1280",
       "resolved\tberserker\t",
-      "default-mtu\t1500",
+      "default\tdefault via 192.0.2.1 dev eth0",
+      `links\t[{"ifname":"eth0","mtu":1500},{"ifname":"eth1","mtu":9000}]`,
     ].join("\n");
     const found = parseInspection(text);
     assert.deepEqual(found.live.link, { up: true, mtu: 1380 });
@@ -211,7 +231,8 @@ describe("parseInspection: what inspect.sh reports", () => {
     assert.deepEqual(found.live.resolved, { berserker: [] });
     assert.deepEqual(found.live.previous?.peers.map((p) => p.endpoint), ["192.0.2.1:50000"]);
     assert.equal(found.configDigest, "abc");
-    assert.equal(parseInspection("key\tabsent\ndefault-mtu\t1500\n").live.autoMtu, 1420);
+    assert.equal(parseInspection(`key\tabsent\ndefault\tdefault via 192.0.2.1 dev eth1\nlinks\t[{"ifname":"eth1","mtu":9000}]\n`).live.autoMtu, 8920, "no endpoint: the default route's");
+    assert.equal(parseInspection("key\tabsent\n").live.autoMtu, 1420, "nothing known: 1500 - 80");
     assert.equal(parseInspection("key\tabsent\n").live.link, undefined);
   });
 });

@@ -2,8 +2,8 @@
 . "${0%/*}/common.sh"
 # Executes a plan made by planSync (TypeScript decides; this only runs it), then writes the
 # interface's files. stdin: records "NAME LENGTH\n" + LENGTH bytes: `config` (no PrivateKey:
-# the node inserts its own), `stanza` (ifupdown2 mode), `plan` (one step a line, fields
-# tab-separated) and `psk.N` (pre-shared keys the plan refers to). Each command is logged on
+# the node inserts its own), `stanza` (ifupdown2 mode), `plan` (one command a line, fields
+# tab-separated, see encodePlan) and `psk.N` (pre-shared keys the plan refers to). Each command is logged on
 # stderr as wg-quick does; the first that fails stops the run, naming the command and its
 # error. The config file of a running interface is replaced only once it matches. Prints
 # "changed=0|1" (1 when a step ran or a file was rewritten).
@@ -79,27 +79,41 @@ link_add() {
   run "${WG_QUICK_USERSPACE_IMPLEMENTATION:-wireguard-go}" "$iface"
 }
 
-family() { case $1 in *:*) echo -6 ;; *) echo -4 ;; esac; }
-
-# A peer step: its public key, then the fields to set, each NAME=VALUE.
-peer() {
-  pub=$1
-  shift
+# A `wg` line: one wg set for several peers, each `peer=KEY` then its fields or `remove`.
+wg_set() {
   count=$#
   while [ "$count" -gt 0 ]; do
     field=$1
     shift
     count=$((count - 1))
     case $field in
+      peer=*) set -- "$@" peer "${field#peer=}" ;;
+      remove) set -- "$@" remove ;;
       psk=-) set -- "$@" preshared-key /dev/null ;;
       psk=*) set -- "$@" preshared-key "$stage/psk.${field#psk=}" ;;
       endpoint=*) set -- "$@" endpoint "${field#endpoint=}" ;;
       keepalive=*) set -- "$@" persistent-keepalive "${field#keepalive=}" ;;
       allowed=*) set -- "$@" allowed-ips "${field#allowed=}" ;;
-      *) die 2 "unexpected peer field '$field'" ;;
+      *) die 2 "unexpected wg field '$field'" ;;
     esac
   done
-  run wg set "$iface" peer "$pub" "$@"
+  run wg set "$iface" "$@"
+}
+
+# An `ip` line: address and route steps, run by one ip -batch (ip infers each family).
+ip_batch() {
+  : >"$stage/batch"
+  for field in "$@"; do
+    case $field in
+      addr-add=*) printf 'address add %s dev %s\n' "${field#*=}" "$iface" ;;
+      addr-del=*) printf 'address del %s dev %s\n' "${field#*=}" "$iface" ;;
+      route-replace=*) printf 'route replace %s dev %s\n' "${field#*=}" "$iface" ;;
+      route-del=*) printf 'route del %s dev %s\n' "${field#*=}" "$iface" ;;
+      *) die 2 "unexpected ip field '$field'" ;;
+    esac >>"$stage/batch"
+  done
+  printf '[#] ip -batch: %s\n' "$(tr '\n' ';' <"$stage/batch")" >&2
+  ip -batch "$stage/batch" </dev/null >"$stage/out" 2>&1 || die 4 "step failed: ip -batch: $(tr '\n' ';' <"$stage/batch") ($(tr '\n' ' ' <"$stage/out"))"
 }
 
 # wg resolves endpoint names with retries for about a minute by default: keep that short
@@ -137,12 +151,8 @@ while IFS= read -r line; do
       restore_port=""
       ;;
     mtu) run ip link set dev "$iface" mtu "$1" ;;
-    addr-del) run ip address del "$1" dev "$iface" ;;
-    addr-add) run ip address add "$1" dev "$iface" ;;
-    route-replace) run ip "$(family "$1")" route replace "$1" dev "$iface" ;;
-    route-del) run ip "$(family "$1")" route del "$1" dev "$iface" ;;
-    peer) peer "$@" ;;
-    peer-remove) run wg set "$iface" peer "$1" remove ;;
+    wg) wg_set "$@" ;;
+    ip) ip_batch "$@" ;;
     unit-enable) run systemctl enable "wg-quick@$iface" ;;
     *) die 2 "unknown step '$step'" ;;
   esac

@@ -5,7 +5,7 @@
 # PresharedKey), the link, the running WireGuard interface (wg show dump without its first
 # line, which holds the private key; pre-shared keys as sha256 only), addresses and routes
 # as ip -j prints them, the boot unit, and per endpoint host read on stdin what it resolves
-# to and the MTU of the path towards it.
+# to and the route towards it.
 need wg wireguard-tools
 record() { printf '%s' "$1"; shift; for field in "$@"; do printf '\t%s' "$field"; done; printf '\n'; }
 sha() { sha256sum | cut -d ' ' -f 1; }
@@ -40,22 +40,23 @@ if has_systemd; then
   record unit "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null || true)"
 fi
 
-# The MTU of the path to an address, read as wg-quick reads it: the route's mtu, else its device's.
-path_mtu() {
-  out=$(ip route get "$1" 2>/dev/null | tr "\n" " ") || return 0
-  case $out in *" mtu "*) mtu=${out##* mtu }; printf '%s' "${mtu%% *}"; return 0 ;; esac
-  case $out in *" dev "*) dev=${out##* dev }; cat "/sys/class/net/${dev%% *}/mtu" 2>/dev/null || true ;; esac
-}
-default=$(ip route show default 2>/dev/null | head -n 1)
-case $default in *" dev "*) dev=${default##* dev }; record default-mtu "$(cat "/sys/class/net/${dev%% *}/mtu" 2>/dev/null || true)" ;; esac
-# stdin: "resolve NAME" or "address IP" lines, one per endpoint host
+# stdin: "resolve NAME" or "address IP" lines, one per endpoint host. A name is resolved here,
+# in the resolver's order (wg takes the first), bounded in time; then the routes towards every
+# address come from one ip -batch, with the MTU of every link and the default route, from
+# which contract.ts works out the MTU wg-quick would pick.
+probe=""
 while read -r kind host; do
   case $host in '' | -* | *[!a-zA-Z0-9.:-]*) continue ;; esac
   addresses=$host
   if [ "$kind" = resolve ]; then
-    # what the name resolves to here, in the resolver's order (wg takes the first), bounded in time
     addresses=$(timeout 5 getent ahosts "$host" 2>/dev/null | awk '!seen[$1]++ { print $1 }' || true)
     record resolved "$host" "$(printf '%s' "$addresses" | tr '\n' ' ')"
   fi
-  for address in $addresses; do record path-mtu "$address" "$(path_mtu "$address")"; done
+  probe="$probe $addresses"
 done
+if [ -n "${probe# }" ]; then
+  # shellcheck disable=SC2086 # one address a word
+  printf 'route get %s\n' $probe | ip -o -force -batch - 2>/dev/null | while IFS= read -r line; do record path "$line"; done
+fi
+record default "$(ip -o route show default 2>/dev/null | head -n 1)"
+record links "$(ip -j link show)"

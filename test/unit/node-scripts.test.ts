@@ -1,0 +1,28 @@
+import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { MANAGED_PREFIX, nodeScript, SCRIPT_ARGUMENTS, type NodeScript } from "../../provider/remote";
+
+const SCRIPTS: readonly NodeScript[] = ["ensure-key", "remove-key", "inspect", "apply", "remove"];
+
+describe("node scripts (provider/remote/scripts/*.sh) as they run on a node", () => {
+  for (const name of SCRIPTS) {
+    it(`${name}: parses (sh -n) and passes shellcheck as sent, common.sh inlined`, () => {
+      const text = nodeScript(name);
+      assert.ok(!text.includes('. "${0%/*}/common.sh"') && text.includes(MANAGED_PREFIX), "common.sh is inlined, the marker filled in");
+      execFileSync("sh", ["-n"], { input: text });
+      try {
+        execFileSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: text, encoding: "utf8" });
+      } catch (error) {
+        assert.fail(`shellcheck on ${name}.sh:\n${String((error as { stdout?: string }).stdout ?? error)}`);
+      }
+    });
+  }
+
+  it("common.sh reads the arguments in the order the contract sends them", () => {
+    const common = readFileSync(path.resolve(__dirname, "../../provider/remote/scripts/common.sh"), "utf8");
+    const assignment = SCRIPT_ARGUMENTS.map((name, i) => `${name}=$${i + 1}`).join(" ");
+    assert.ok(common.split("\n").includes(assignment), `common.sh must assign: ${assignment}`);
+  });
+});
