@@ -162,6 +162,12 @@ export class Lab {
     return (readFileSync(log, "utf8").match(/^.*Connection from .* port \d+ on /gm) ?? []).length;
   }
 
+  /** How many SSH logins the host's sshd has accepted (its own port probes are connections, not logins). */
+  sshLogins(name: string): number {
+    const log = path.join(this.host(name).dir, "sshd.log");
+    return existsSync(log) ? (readFileSync(log, "utf8").match(/^Accepted publickey for /gm) ?? []).length : 0;
+  }
+
   /** SSH connections accepted by all hosts together. */
   totalSshConnections(): number {
     return this.hosts.reduce((sum, host) => sum + this.sshConnections(host.name), 0);
@@ -263,6 +269,20 @@ export class Lab {
         "",
       ].join("\n"),
     );
+    const pid = Lab.spawnSshd(netns, dir, hideWireguardTools);
+    const hostKeyLine = readFileSync(`${hostKey}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+    return {
+      name: hostName,
+      netns,
+      ip,
+      pid,
+      dir,
+      connection: { host: ip, port: 22, user: "root", privateKey: readFileSync(clientKey, "utf8"), hostKey: hostKeyLine },
+    };
+  }
+
+  /** Starts a node's sshd in its namespaces (private mounts); returns sshd's PID, also kept in `dir/pid`. */
+  private static spawnSshd(netns: string, dir: string, hideWireguardTools: boolean): number {
     // ip netns exec, unshare and sh all exec: the PID we get is sshd's own.
     const child = spawn(
       "ip",
@@ -279,17 +299,40 @@ export class Lab {
       { detached: true, stdio: ["ignore", "ignore", "ignore"] },
     );
     child.unref();
-    if (!child.pid) throw new Error(`could not start sshd for ${hostName}`);
+    if (!child.pid) throw new Error(`could not start sshd in ${netns}`);
     writeFileSync(path.join(dir, "pid"), String(child.pid));
-    const hostKeyLine = readFileSync(`${hostKey}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
-    return {
-      name: hostName,
-      netns,
-      ip,
-      pid: child.pid,
-      dir,
-      connection: { host: ip, port: 22, user: "root", privateKey: readFileSync(clientKey, "utf8"), hostKey: hostKeyLine },
-    };
+    return child.pid;
+  }
+
+  /**
+   * Gives a node a new SSH host key, as a reinstall (or a machine in the middle) would, and
+   * restarts its sshd; returns the new key (`ssh-ed25519 AAAA…`). WireGuard keeps running.
+   */
+  async replaceHostKey(name: string): Promise<string> {
+    const host = this.host(name);
+    await this.stopSshd(name);
+    // open sessions end too, as on a reinstalled host: clients must dial anew and see the new key
+    for (const pid of this.processes(name, "sshd")) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    const hostKey = path.join(host.dir, "ssh_host_ed25519_key");
+    rmSync(hostKey, { force: true });
+    rmSync(`${hostKey}.pub`, { force: true });
+    sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", hostKey]);
+    const pid = Lab.spawnSshd(host.netns, host.dir, false);
+    const line = readFileSync(`${hostKey}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+    this.hosts[this.hosts.indexOf(host)] = { ...host, pid, connection: { ...host.connection, hostKey: line } };
+    await waitForPort(host.ip, 22, 10_000);
+    return line;
+  }
+
+  /** `SHA256:…` of a node's host key, as OpenSSH's ssh-keygen prints it. */
+  hostKeyFingerprint(name: string): string {
+    return sh("ssh-keygen", ["-lf", path.join(this.host(name).dir, "ssh_host_ed25519_key.pub")]).split(" ")[1] as string;
   }
 
   /** Tears the lab down: processes by PID and by namespace, then namespaces, links and files. */

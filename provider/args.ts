@@ -58,6 +58,12 @@ export interface InternalNodeArgs {
   readonly applyMode?: ApplyMode;
   /** Per interface: change the value to generate a new key (the old one is deleted). */
   readonly keyRotation?: Record<string, string>;
+  /**
+   * Accept the SSH host key the node presents now in place of the one recorded at first contact
+   * (its key changed on purpose, e.g. a reinstall), and record it. Set it for one `up`, then
+   * remove it. A pinned `connection.hostKey` always wins.
+   */
+  readonly acceptNewHostKey?: boolean;
 }
 
 /** A peer we don't manage: its public key is given. */

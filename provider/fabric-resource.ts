@@ -35,7 +35,7 @@ function splitArgs(name: string, args: FabricArgs): SplitArgs {
       nodes[nodeName] = node;
       continue;
     }
-    const { connection, keyRotation: _rotation, ...rest } = node as InternalNodeArgs;
+    const { connection, keyRotation: _rotation, acceptNewHostKey: _accept, ...rest } = node as InternalNodeArgs;
     if (connection === undefined) problems.push({ severity: "error", where: `${nodeName}: connection`, message: "is required for an internal node (how to reach it over SSH)" });
     else connections.set(nodeName, connection);
     const peers = (rest.peers ?? []).map((peer, index) => {
@@ -73,6 +73,8 @@ export class Fabric extends pulumi.ComponentResource {
   readonly drift: pulumi.Output<Record<string, string[]>>;
   /** The public view another stack imports as external nodes ({@link externalNodesFrom}). */
   readonly exportedPeers: pulumi.Output<ExportedPeers>;
+  /** Each internal node's SSH host key, pinned or recorded at first contact (trust on first use), by node. */
+  readonly hostKeys: pulumi.Output<Record<string, string>>;
   /** The node components, by name. */
   readonly nodes: Readonly<Record<string, InternalNode | ExternalNode>>;
   /** The validated model. */
@@ -104,9 +106,19 @@ export class Fabric extends pulumi.ComponentResource {
           connection: split.connections.get(nodeName) as pulumi.Input<ConnectionArgs>,
           keyRotation: raw.keyRotation,
           peerComponents: args.peerComponents,
+          acceptNewHostKey: raw.acceptNewHostKey,
         },
         { parent: this },
       );
+      pulumi.output(raw.connection).apply((connection) => {
+        if (!connection.hostKey) {
+          pulumi.log.warn(
+            `${nodeName}: connection has no hostKey: the key the node presents at first contact is recorded (output hostKeys) and required ` +
+              "on every later run; pin it in connection.hostKey to be safe from the first run too",
+            this,
+          );
+        }
+      });
     }
     this.nodes = nodes;
     const internal = Object.entries(nodes).filter((entry): entry is [string, InternalNode] => entry[1] instanceof InternalNode);
@@ -126,6 +138,7 @@ export class Fabric extends pulumi.ComponentResource {
     this.drift = pulumi.all(byId((node) => Object.fromEntries(Object.entries(node.configs).map(([iface, config]) => [iface, config.drift]))));
     this.sectionConfig = this.publicKeys.apply((keys) => `${writeFabricSections(parsed, { publicKeys: new Map(Object.entries(keys)), omitPresharedKeys: true })}\n`);
     this.exportedPeers = this.publicKeys.apply((keys) => exportPeers(parsed, keys));
+    this.hostKeys = pulumi.all(Object.fromEntries(internal.flatMap(([nodeName, node]) => (node.hostKey ? [[nodeName, node.hostKey]] : []))));
     this.registerOutputs({
       publicKeys: this.publicKeys,
       configs: this.configs,
@@ -133,6 +146,7 @@ export class Fabric extends pulumi.ComponentResource {
       status: this.status,
       drift: this.drift,
       exportedPeers: this.exportedPeers,
+      hostKeys: this.hostKeys,
     });
   }
 

@@ -22,6 +22,8 @@ export interface InternalNodeResourceArgs {
   readonly keyRotation?: Readonly<Record<string, string>>;
   /** Add a {@link Peer} component per peer (default true). */
   readonly peerComponents?: boolean;
+  /** Accept and record a host key other than the recorded one (see {@link InternalNodeArgs.acceptNewHostKey}). */
+  readonly acceptNewHostKey?: boolean;
 }
 
 /**
@@ -31,6 +33,8 @@ export interface InternalNodeResourceArgs {
 export class InternalNode extends pulumi.ComponentResource {
   /** Public keys of the node's interfaces, by interface name. */
   readonly publicKeys: pulumi.Output<Record<string, string>>;
+  /** The node's SSH host key: pinned, or recorded at first contact (undefined without interfaces). */
+  readonly hostKey?: pulumi.Output<string>;
   /** The key resource of each interface, by interface name. */
   readonly keys: Readonly<Record<string, InterfaceKey>>;
   /** The config resource of each interface, by interface name (after {@link InternalNode.configure}). */
@@ -51,12 +55,21 @@ export class InternalNode extends pulumi.ComponentResource {
     for (const view of args.interfaces) {
       keys[view.iface] = new InterfaceKey(
         `${name}-${view.iface}-key`,
-        { node: view.node, iface: view.iface, keyDir: view.keyDir, owner: view.owner, connection: this.connection, rotation: args.keyRotation?.[view.iface] },
+        {
+          node: view.node,
+          iface: view.iface,
+          keyDir: view.keyDir,
+          owner: view.owner,
+          connection: this.connection,
+          rotation: args.keyRotation?.[view.iface],
+          acceptNewHostKey: args.acceptNewHostKey,
+        },
         { parent: this },
       );
     }
     this.keys = keys;
     this.publicKeys = pulumi.all(Object.fromEntries(Object.entries(keys).map(([iface, key]) => [iface, key.publicKey])));
+    this.hostKey = Object.values(keys)[0]?.hostKey;
   }
 
   /**
@@ -97,6 +110,8 @@ export class InternalNode extends pulumi.ComponentResource {
           publicKey: keyOf(view.id),
           config,
           stanza: files.stanza,
+          hostKey: this.keys[view.iface]?.hostKey,
+          acceptNewHostKey: this.args.acceptNewHostKey,
         },
         { parent: this, secretConfig: psks.length > 0 },
       );

@@ -19,3 +19,5 @@ const mesh = new wg.Fabric("mesh", {
 
 export const publicKeys = mesh.publicKeys;
 export const configs = mesh.configs;
+/** Each node's SSH host key: pinned in config, or recorded at first contact. */
+export const hostKeys = mesh.hostKeys;

@@ -44,3 +44,5 @@ export const publicKeys = fabric.publicKeys;
 export const configs = fabric.configs;
 export const sectionConfig = fabric.sectionConfig;
 export const exportedPeers = fabric.exportedPeers;
+/** Each node's SSH host key: pinned in config, or recorded at first contact. */
+export const hostKeys = fabric.hostKeys;

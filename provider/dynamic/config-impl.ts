@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { keyId } from "../fabric";
 import { configDigest, driftOf, stanzaDigest } from "../remote";
-import { changedKeys, checkFailures, configInputsSchema, type ConfigInputs, type ConfigOutputs } from "./inputs";
+import { changedKeys, checkFailures, configInputsSchema, UNKNOWN, type ConfigInputs, type ConfigOutputs } from "./inputs";
 import { onNode } from "./session";
 
 /** Validates inputs at preview, before anything remote. */
@@ -16,13 +16,13 @@ export async function check(_olds: ConfigInputs, news: ConfigInputs): Promise<pu
  */
 export async function diff(_id: string, olds: ConfigOutputs, news: ConfigInputs): Promise<pulumi.dynamic.DiffResult> {
   const replaces = changedKeys(olds, news, ["node", "iface", "keyDir", "owner", "applyMode"]);
-  const changed = changedKeys(olds, news, ["config", "stanza", "publicKey", "connection"]);
+  const changed = changedKeys(olds, news, ["config", "stanza", "publicKey", "connection", "hostKey"]);
   const drifted = (olds.drift ?? []).length > 0;
   return { changes: replaces.length > 0 || changed.length > 0 || drifted, replaces, deleteBeforeReplace: true };
 }
 
 async function install(inputs: ConfigInputs): Promise<ConfigOutputs> {
-  await onNode(inputs.node, inputs.connection, (node) => node.sync(inputs, inputs.applyMode, inputs.config, inputs.stanza));
+  await onNode(inputs.node, inputs.connection, (node) => node.sync(inputs, inputs.applyMode, inputs.config, inputs.stanza), trustOf(inputs));
   return { ...inputs, digest: configDigest(inputs.config, inputs.owner), drift: [], status: { state: inputs.applyMode === "none" ? "written" : "up", peers: [] } };
 }
 
@@ -44,7 +44,7 @@ export async function read(id: string, props: ConfigOutputs): Promise<pulumi.dyn
   const { found, plan } = await onNode(props.node, props.connection, async (node) => {
     const inspection = await node.inspect(props, props.applyMode, props.config);
     return { found: inspection, plan: node.plan(inspection, props.applyMode, props.config, props.stanza, props.publicKey) };
-  });
+  }, trustOf(props));
   const expected = {
     digest: props.digest,
     publicKey: props.publicKey,
@@ -63,5 +63,10 @@ export async function read(id: string, props: ConfigOutputs): Promise<pulumi.dyn
 
 /** Takes the interface down and removes its config files. */
 export async function remove(_id: string, props: ConfigOutputs): Promise<void> {
-  await onNode(props.node, props.connection, (node) => node.remove(props, props.applyMode));
+  await onNode(props.node, props.connection, (node) => node.remove(props, props.applyMode), trustOf(props));
+}
+
+/** The host key the node must present: the one its key resource recorded (trust on first use). */
+function trustOf(inputs: ConfigInputs) {
+  return { recordedHostKey: inputs.hostKey === UNKNOWN ? undefined : inputs.hostKey, acceptNewHostKey: inputs.acceptNewHostKey };
 }

@@ -18,13 +18,19 @@ export const keyInputsSchema = z.object({
   connection: maybeUnknown(connectionSchema),
   /** Change it to generate a new key (the old one is deleted first). */
   rotation: z.string().optional(),
+  /** Accept (and record) a host key other than the recorded one: the node's key changed on purpose. */
+  acceptNewHostKey: z.boolean().optional(),
 });
 
 /** Parsed key inputs. */
 export type KeyInputs = z.output<typeof keyInputsSchema>;
 
 /** Outputs (and state) of an interface key resource. */
-export type KeyOutputs = KeyInputs & { publicKey: string };
+export type KeyOutputs = KeyInputs & {
+  publicKey: string;
+  /** The node's SSH host key: pinned, or recorded at first contact and checked on every later run. */
+  hostKey?: string;
+};
 
 /** Inputs of an interface config resource. */
 export const configInputsSchema = z.object({
@@ -40,6 +46,9 @@ export const configInputsSchema = z.object({
   config: maybeUnknown(z.string().refine((text) => !/^\s*PrivateKey\s*=/m.test(text), { message: "must not contain a PrivateKey line" })),
   /** The ifupdown2 stanza, empty in other modes. */
   stanza: maybeUnknown(z.string()),
+  /** The node's host key as its key resource recorded it (trust on first use). */
+  hostKey: maybeUnknown(z.string()).optional(),
+  acceptNewHostKey: z.boolean().optional(),
 });
 
 /** Parsed config inputs. */

@@ -11,29 +11,44 @@ export async function check(_olds: KeyInputs, news: KeyInputs): Promise<pulumi.d
 /** A new node, interface, key dir or rotation trigger means a new key: delete the old first. */
 export async function diff(_id: string, olds: KeyOutputs, news: KeyInputs): Promise<pulumi.dynamic.DiffResult> {
   const replaces = changedKeys(olds, news, ["node", "iface", "keyDir", "owner", "rotation"]);
-  const changes = replaces.length > 0 || changedKeys(olds, news, ["connection"]).length > 0;
+  const changes = replaces.length > 0 || changedKeys(olds, news, ["connection", "acceptNewHostKey"]).length > 0;
   return { changes, replaces, deleteBeforeReplace: true };
 }
 
-/** Generates the key on the node (or adopts the one there); only the public key comes back. */
+/**
+ * Generates the key on the node (or adopts the one there); only the public key comes back,
+ * with the host key the node presented (recorded at first contact unless pinned).
+ */
 export async function create(inputs: KeyInputs): Promise<pulumi.dynamic.CreateResult<KeyOutputs>> {
-  const publicKey = await onNode(inputs.node, inputs.connection, (node) => node.ensureKey(inputs));
-  return { id: keyId(inputs.node, inputs.iface), outs: { ...inputs, publicKey } };
+  const { publicKey, hostKey } = await onNode(inputs.node, inputs.connection, async (node) => ({ publicKey: await node.ensureKey(inputs), hostKey: node.hostKey }));
+  return { id: keyId(inputs.node, inputs.iface), outs: { ...inputs, publicKey, hostKey } };
 }
 
-/** Only the connection changed: nothing to do on the node. */
+/**
+ * Nothing changes on the node (the connection or the trust in its host key changed): the node
+ * is reached once to record the host key it presents, which must be the recorded one unless
+ * `acceptNewHostKey` is set.
+ */
 export async function update(_id: string, olds: KeyOutputs, news: KeyInputs): Promise<pulumi.dynamic.UpdateResult<KeyOutputs>> {
-  return { outs: { ...news, publicKey: olds.publicKey } };
+  const hostKey = await onNode(news.node, news.connection, async (node) => node.hostKey, trustOf(olds, news));
+  return { outs: { ...news, publicKey: olds.publicKey, hostKey } };
 }
 
-/** The key as it is on the node: gone (the next up makes a new one) or its current public key. */
+/**
+ * The key as it is on the node: gone (the next up makes a new one) or its current public key,
+ * and the host key (recorded now where state has none, as in stacks older than this record).
+ */
 export async function read(id: string, props: KeyOutputs): Promise<pulumi.dynamic.ReadResult<KeyOutputs>> {
-  const found = await onNode(props.node, props.connection, (node) => node.inspect(props, "none"));
+  const { found, hostKey } = await onNode(props.node, props.connection, async (node) => ({ found: await node.inspect(props, "none"), hostKey: node.hostKey }), trustOf(props, props));
   if (!found.keyPresent || !found.publicKey) return {};
-  return { id, props: { ...props, publicKey: found.publicKey } };
+  return { id, props: { ...props, publicKey: found.publicKey, hostKey } };
 }
 
 /** Deletes the key files on the node. */
 export async function remove(_id: string, props: KeyOutputs): Promise<void> {
-  await onNode(props.node, props.connection, (node) => node.removeKey(props));
+  await onNode(props.node, props.connection, (node) => node.removeKey(props), trustOf(props, props));
+}
+
+function trustOf(recorded: KeyOutputs, inputs: KeyInputs) {
+  return { recordedHostKey: recorded.hostKey, acceptNewHostKey: inputs.acceptNewHostKey };
 }

@@ -39,15 +39,19 @@ export interface InterfaceKeyArgs {
   readonly connection: ConnectionInput;
   /** Change to rotate the key (the old key is deleted first). */
   readonly rotation?: pulumi.Input<string>;
+  /** Accept and record a host key other than the recorded one (the node's key changed on purpose). */
+  readonly acceptNewHostKey?: pulumi.Input<boolean>;
 }
 
 /** The key pair of one interface, generated on the node; only the public key is an output. */
 export class InterfaceKey extends pulumi.dynamic.Resource {
   /** The interface's public key. */
   declare readonly publicKey: pulumi.Output<string>;
+  /** The node's SSH host key: pinned, or recorded at first contact and required on every later run. */
+  declare readonly hostKey: pulumi.Output<string>;
 
   constructor(name: string, args: InterfaceKeyArgs, opts?: pulumi.CustomResourceOptions) {
-    super(keyProvider, name, { ...args, publicKey: undefined }, { ...opts, additionalSecretOutputs: ["connection"] });
+    super(keyProvider, name, { ...args, publicKey: undefined, hostKey: undefined }, { ...opts, additionalSecretOutputs: ["connection"] });
   }
 }
 
@@ -67,6 +71,10 @@ export interface InterfaceConfigArgs {
   readonly config: pulumi.Input<string>;
   /** ifupdown2 stanza; empty in other modes. */
   readonly stanza: pulumi.Input<string>;
+  /** The node's host key as its {@link InterfaceKey} recorded it: the node must present it. */
+  readonly hostKey?: pulumi.Input<string>;
+  /** Accept a host key other than the recorded one (the node's key changed on purpose). */
+  readonly acceptNewHostKey?: pulumi.Input<boolean>;
 }
 
 /** Tunnel status of an interface after refresh. */

@@ -11,7 +11,10 @@ export const proxyConnectionSchema = z.strictObject({
   agentSocketPath: z.string().optional(),
   dialErrorLimit: z.number().int().default(10),
   perDialTimeout: z.number().int().min(1).default(15),
-  hostKey: z.string().optional(),
+  hostKey: z
+    .string()
+    .regex(/\S/, { message: "must not be empty: give the node's key (ssh-ed25519 AAAA…), or leave hostKey out to record it at first contact" })
+    .optional(),
 });
 
 /**

@@ -40,6 +40,11 @@ export class RemoteNode {
     return this.session.node;
   }
 
+  /** The host key the node presented on this connection. */
+  get hostKey(): string {
+    return this.session.hostKey;
+  }
+
   private fail(kind: "invalid-argument" | "command", detail: string): never {
     throw new RemoteError(kind, this.node, this.session.host, detail);
   }

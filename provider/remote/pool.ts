@@ -1,5 +1,5 @@
 import type { Connection } from "../model";
-import { SshSession } from "./ssh";
+import { hostKeyMismatch, sameHostKey, SshSession } from "./ssh";
 
 /** Counts of what a pool did, for benchmarks and tests. */
 export interface PoolStats {
@@ -14,8 +14,9 @@ interface Entry {
 }
 
 /**
- * One SSH connection per node, shared by every operation on it during a run. A connection
- * idle for `idleMs` is closed, so a finished run leaves nothing open.
+ * One SSH connection per node, shared by every operation on it during a run (whatever host key
+ * each expects: each is checked against the one the server presented). A connection idle for
+ * `idleMs` is closed, so a finished run leaves nothing open.
  */
 export class SessionPool {
   private readonly entries = new Map<string, Entry>();
@@ -23,13 +24,18 @@ export class SessionPool {
 
   constructor(private readonly idleMs = 5_000) {}
 
-  /** Runs `work` with the node's session, dialling it if this pool has none open. */
-  async use<T>(node: string, connection: Connection, work: (session: SshSession) => Promise<T>): Promise<T> {
-    const key = `${node}|${connection.user}@${connection.host}:${connection.port}|${connection.hostKey ?? ""}`;
+  /**
+   * Runs `work` with the node's session, dialling it if this pool has none open. The host key
+   * must be `connection.hostKey` (a pin) or else `recordedHostKey` (seen at first contact and
+   * kept in state); a new connection checks it before authenticating, a shared one before use.
+   */
+  async use<T>(node: string, connection: Connection, work: (session: SshSession) => Promise<T>, recordedHostKey?: string): Promise<T> {
+    const expected = connection.hostKey ?? recordedHostKey;
+    const key = `${node}|${connection.user}@${connection.host}:${connection.port}`;
     let entry = this.entries.get(key);
     if (!entry) {
       this.stats.connections++;
-      const created: Entry = { session: SshSession.open(node, connection), busy: 0 };
+      const created: Entry = { session: SshSession.open(node, { ...connection, hostKey: expected }), busy: 0 };
       // a failed dial or a dropped link is forgotten, so the next use dials anew
       const forget = (): void => {
         if (this.entries.get(key) === created) this.entries.delete(key);
@@ -45,6 +51,7 @@ export class SessionPool {
     let before = 0;
     try {
       session = await current.session;
+      if (expected !== undefined && !sameHostKey(expected, session.hostKey)) throw hostKeyMismatch(node, session.host, expected, session.hostKey);
       before = session.commands;
       return await work(session);
     } finally {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import type { Duplex } from "node:stream";
 import type { Connection } from "../model";
@@ -34,6 +35,28 @@ function pinnedBlob(hostKey: string): Buffer {
   return Buffer.from(base64 ?? "", "base64");
 }
 
+/** True when two host keys in OpenSSH form are the same key (comments aside). */
+export function sameHostKey(a: string, b: string): boolean {
+  return pinnedBlob(a).equals(pinnedBlob(b));
+}
+
+/** `ssh-ed25519 SHA256:…`, as `ssh-keygen -lf` and OpenSSH's warnings show a host key. */
+export function hostKeyFingerprint(hostKey: string): string {
+  const blob = pinnedBlob(hostKey);
+  return `${formatHostKey(blob).split(" ")[0]} SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
+}
+
+/** The error of a host key that is not the one pinned or recorded: nothing has been sent. */
+export function hostKeyMismatch(node: string, host: string, expected: string, presented: string): RemoteError {
+  return new RemoteError(
+    "host-key",
+    node,
+    host,
+    `host key mismatch: expected ${hostKeyFingerprint(expected)}, but the server presented ${hostKeyFingerprint(presented)} (${presented.trim()}); ` +
+      "nothing was run. If the node's key changed on purpose, pin the new key (connection.hostKey) or set acceptNewHostKey on the node for one run",
+  );
+}
+
 /** Channels open at once on one connection: OpenSSH refuses more than `MaxSessions` (10 by default). */
 export const MAX_CHANNELS = 8;
 
@@ -47,6 +70,8 @@ export class SshSession {
     private readonly proxy: Client | undefined,
     readonly node: string,
     readonly host: string,
+    /** The host key the server presented (`ssh-ed25519 AAAA…`), checked before authentication when pinned. */
+    readonly hostKey: string,
   ) {}
 
   /** Calls `listener` when the connection drops or is closed. */
@@ -62,7 +87,8 @@ export class SshSession {
 
   /**
    * Dials `connection` (through its proxy, if any), verifying the pinned host key before any
-   * authentication or command. Network failures are retried up to `dialErrorLimit` times;
+   * authentication or command (without a pin, the key presented is recorded in
+   * {@link SshSession.hostKey}). Network failures are retried up to `dialErrorLimit` times;
    * a refused login or a host key mismatch is not.
    */
   static async open(node: string, connection: Connection): Promise<SshSession> {
@@ -71,15 +97,15 @@ export class SshSession {
     let sock: Duplex | undefined;
     if (connection.proxy) {
       const jump = connection.proxy;
-      proxy = await dial(node, `${jump.user}@${jump.host}:${jump.port} (proxy)`, jump, undefined);
+      proxy = (await dial(node, `${jump.user}@${jump.host}:${jump.port} (proxy)`, jump, undefined)).client;
       sock = await new Promise<Duplex>((resolve, reject) =>
         proxy?.forwardOut("127.0.0.1", 0, connection.host, connection.port, (error, stream) =>
           error ? reject(new RemoteError("unreachable", node, host, `proxy could not reach it: ${error.message}`)) : resolve(stream),
         ),
       );
     }
-    const client = await dial(node, host, connection, sock);
-    return new SshSession(client, proxy, node, host);
+    const { client, hostKey } = await dial(node, host, connection, sock);
+    return new SshSession(client, proxy, node, host, hostKey);
   }
 
   /**
@@ -145,7 +171,7 @@ type Dialable = Pick<
   "host" | "port" | "user" | "password" | "privateKey" | "privateKeyPassword" | "agentSocketPath" | "dialErrorLimit" | "perDialTimeout" | "hostKey"
 >;
 
-async function dial(node: string, host: string, connection: Dialable, sock: Duplex | undefined): Promise<Client> {
+async function dial(node: string, host: string, connection: Dialable, sock: Duplex | undefined): Promise<{ client: Client; hostKey: string }> {
   const attempts = Math.max(1, connection.dialErrorLimit);
   let last: RemoteError | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -160,10 +186,11 @@ async function dial(node: string, host: string, connection: Dialable, sock: Dupl
   throw new RemoteError("unreachable", node, host, `${last?.message.replace(/^node \S+ \(\S+\): /, "")} (after ${attempts} attempts)`);
 }
 
-function dialOnce(node: string, host: string, connection: Dialable, sock: Duplex | undefined): Promise<Client> {
+function dialOnce(node: string, host: string, connection: Dialable, sock: Duplex | undefined): Promise<{ client: Client; hostKey: string }> {
   return new Promise((resolve, reject) => {
     const client = new Client();
-    let mismatch: string | undefined;
+    let presented = "";
+    let mismatch = false;
     const pinned = connection.hostKey ? pinnedBlob(connection.hostKey) : undefined;
     const config: ConnectConfig = {
       host: connection.host,
@@ -177,15 +204,15 @@ function dialOnce(node: string, host: string, connection: Dialable, sock: Duplex
       readyTimeout: connection.perDialTimeout * 1000,
       keepaliveInterval: 10_000,
       hostVerifier: (key: Buffer) => {
-        if (!pinned || pinned.equals(key)) return true;
-        mismatch = formatHostKey(key);
-        return false;
+        presented = formatHostKey(key);
+        mismatch = pinned !== undefined && !pinned.equals(key);
+        return !mismatch;
       },
     };
     let settled = false;
     client.once("ready", () => {
       settled = true;
-      resolve(client);
+      resolve({ client, hostKey: presented });
     });
     // ssh2 may emit several errors (and more after "ready", when a link drops): keep a listener
     // for the client's whole life so none is left unhandled; the first one before ready decides.
@@ -194,7 +221,7 @@ function dialOnce(node: string, host: string, connection: Dialable, sock: Duplex
       settled = true;
       client.end();
       if (mismatch) {
-        reject(new RemoteError("host-key", node, host, `host key mismatch: pinned ${connection.hostKey?.trim()}, but the server presented ${mismatch}; nothing was run`));
+        reject(hostKeyMismatch(node, host, connection.hostKey ?? "", presented));
       } else if (error.level === "client-authentication") {
         reject(new RemoteError("auth", node, host, `authentication refused for user ${connection.user}: ${error.message}`));
       } else {

@@ -20,15 +20,15 @@ describe("the examples, run by the engine against the lab", function () {
     for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  const hostsConfig = (names: string[]) => ({
-    hosts: { value: JSON.stringify(Object.fromEntries(names.map((n) => [n, { host: lab.host(n).ip, hostKey: lab.host(n).connection.hostKey }]))) },
+  const hostsConfig = (names: string[], pinned = true) => ({
+    hosts: { value: JSON.stringify(Object.fromEntries(names.map((n) => [n, { host: lab.host(n).ip, ...(pinned ? { hostKey: lab.host(n).connection.hostKey } : {}) }]))) },
     sshPrivateKey: { value: lab.host("elementalist").connection.privateKey, secret: true },
   });
 
-  async function upAndDestroy(stack: Stack, check: (outputs: Record<string, unknown>) => void): Promise<void> {
+  async function upAndDestroy(stack: Stack, check: (outputs: Record<string, unknown>, stdout: string) => void): Promise<void> {
     const up = await stack.up();
     assert.equal(up.summary.result, "succeeded");
-    check(Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value])));
+    check(Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value])), up.stdout);
     const destroy = await stack.destroy();
     assert.equal(destroy.summary.result, "succeeded");
   }
@@ -45,12 +45,15 @@ describe("the examples, run by the engine against the lab", function () {
     });
   });
 
-  it("full-mesh: every node reaches every other", async () => {
-    const { stack, workDir } = await exampleStack("full-mesh", "lab", hostsConfig(["elementalist", "occultist", "mage"]));
+  it("full-mesh: every node reaches every other; unpinned host keys are recorded at first contact, with a warning", async () => {
+    const names = ["elementalist", "occultist", "mage"];
+    const { stack, workDir } = await exampleStack("full-mesh", "lab", hostsConfig(names, false));
     workDirs.push(workDir);
-    await upAndDestroy(stack, () => {
+    await upAndDestroy(stack, (outputs, stdout) => {
       assert.ok(lab.ping("elementalist", "10.99.0.3") >= 2);
       assert.ok(lab.ping("mage", "10.99.0.2") >= 2);
+      assert.deepEqual(outputs.hostKeys, Object.fromEntries(names.map((n) => [n, lab.host(n).connection.hostKey])));
+      for (const name of names) assert.match(stdout, new RegExp(`${name}: connection has no hostKey: the key the node presents at first contact is recorded`));
     });
   });
 

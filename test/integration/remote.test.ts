@@ -325,7 +325,9 @@ describe("remote operations on the lab", function () {
       (error: unknown) =>
         error instanceof RemoteError &&
         error.kind === "host-key" &&
-        error.message.includes(`pinned ${lab.host("occultist").connection.hostKey}, but the server presented ${lab.host("elementalist").connection.hostKey}`),
+        error.message.includes(
+          `expected ssh-ed25519 ${lab.hostKeyFingerprint("occultist")}, but the server presented ssh-ed25519 ${lab.hostKeyFingerprint("elementalist")} (${lab.host("elementalist").connection.hostKey}); nothing was run`,
+        ),
     );
     assert.equal(wire.length, before, "nothing was sent");
     assert.equal(existsSync(path.join(lab.host("elementalist").dir, "wireguard/proxmox/wg9.key")), false);
