@@ -64,6 +64,12 @@ export interface InternalNodeArgs {
    * remove it. A pinned `connection.hostKey` always wins.
    */
   readonly acceptNewHostKey?: boolean;
+  /**
+   * Allow a default route (`0.0.0.0/0`, `::/0`) in its peers' AllowedIPs, which sends all its
+   * traffic, its SSH connection included, into the tunnel (refused otherwise). The planner
+   * installs no route for /0 (wg-quick's policy routing is not managed).
+   */
+  readonly fullTunnel?: boolean;
 }
 
 /** A peer we don't manage: its public key is given. */
@@ -120,6 +126,7 @@ export function argsFromModel(fabric: FabricModel, connections: Readonly<Record<
       })),
       keyDir: node.keyDir,
       applyMode: node.applyMode,
+      fullTunnel: node.fullTunnel,
     };
   }
   return { name: fabric.name, nodes, keyDir: fabric.keyDir, applyMode: fabric.applyMode };

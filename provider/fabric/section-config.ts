@@ -3,6 +3,7 @@ import {
   formatEndpoint,
   locate,
   parseFabric,
+  redactSecrets,
   type Fabric,
   type FabricNode,
   type Interface,
@@ -56,6 +57,7 @@ function camel(key: string): string {
 }
 
 function numeric(key: string, value: string): unknown {
+  if (key === "full_tunnel" && /^[01]$/.test(value)) return value === "1";
   return /^(listen_port|mtu|persistent_keepalive)$/.test(key) && /^\d+$/.test(value) ? Number(value) : value;
 }
 
@@ -77,7 +79,8 @@ function parsePropertyString(text: string): Raw | string {
 export function parseSectionConfig(text: string, file = "fabrics.cfg"): SectionConfig {
   const problems: Problem[] = [];
   const fail = (line: number, message: string): void => {
-    problems.push({ severity: "error", where: `${file}:${line}`, message });
+    // messages quote the offending line: never a pre-shared key in it
+    problems.push({ severity: "error", where: `${file}:${line}`, message: redactSecrets(message) });
   };
   const raws = new Map<string, RawFabric>();
   const fabricOf = (name: string): RawFabric => {
@@ -265,6 +268,7 @@ function nodeSection(fabric: Fabric, name: string, node: FabricNode, options: Wr
     for (const peer of node.peers) add("peers", peerLine(peer, options));
     add("key_dir", node.keyDir);
     add("apply_mode", node.applyMode);
+    if (node.fullTunnel) add("full_tunnel", 1);
   }
   add("role", node.role);
   return lines.join("\n");

@@ -1,4 +1,4 @@
-import type { Cidr, Fabric, InternalNode, Peer, Problem } from "../model";
+import { formatEndpoint, type Cidr, type Fabric, type InternalNode, type Peer, type Problem } from "../model";
 import { keyId, peerLabel } from "./keys";
 
 type Report = (where: string, message: string, severity?: Problem["severity"]) => void;
@@ -18,7 +18,9 @@ export function validateFabric(fabric: Fabric): Problem[] {
     node.peers.forEach((peer, index) => checkPeerReference(fabric, name, node, peer, index, report));
     checkDuplicatePeers(name, node, report);
     checkAllowedIpOverlaps(fabric, name, node, report);
+    checkDefaultRoutes(fabric, name, node, report);
   }
+  checkExternalEndpoints(fabric, report);
   checkPeeringsAreMutual(internal, report);
   return problems;
 }
@@ -61,6 +63,39 @@ function checkPeeringsAreMutual(internal: [string, InternalNode][], report: Repo
       }
     });
   }
+}
+
+/** An external node is no interface of ours: its endpoint cannot borrow a listen port, so it needs one. */
+function checkExternalEndpoints(fabric: Fabric, report: Report): void {
+  for (const [name, node] of Object.entries(fabric.nodes)) {
+    if (node.role === "external" && node.endpoint && node.endpoint.port === undefined) {
+      report(`${name}: endpoint`, `an external node's endpoint needs a port (e.g. "${formatEndpoint(node.endpoint, 51820)}")`);
+    }
+  }
+  for (const [name, node] of Object.entries(fabric.nodes)) {
+    if (node.role !== "internal") continue;
+    node.peers.forEach((peer, index) => {
+      if (peer.type === "external" && peer.endpoint && peer.endpoint.port === undefined) {
+        report(`${name}: peers[${index}]: endpoint`, `an external peer's endpoint needs a port (e.g. "${formatEndpoint(peer.endpoint, 51820)}")`);
+      }
+    });
+  }
+}
+
+/** A /0 in AllowedIPs sends every packet of the node into the tunnel, the SSH session included: only when asked. */
+function checkDefaultRoutes(fabric: Fabric, name: string, node: InternalNode, report: Report): void {
+  if (node.fullTunnel) return;
+  node.peers.forEach((peer, index) => {
+    const target = fabric.nodes[peer.node];
+    const routes = peer.allowedIps ?? (target && target.role === peer.type ? target.allowedIps : []);
+    for (const route of routes) {
+      if (route.prefix !== 0) continue;
+      report(
+        `${name}: peers[${index}]: allowedIps`,
+        `${route.toString()} would route all of ${name}'s traffic (its SSH connection too) to ${peerLabel(peer)}; set fullTunnel: true on ${name} if that is meant`,
+      );
+    }
+  });
 }
 
 /** True when `problems` holds an error (not just warnings). */

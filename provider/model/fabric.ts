@@ -25,7 +25,8 @@ const keepaliveSchema = z.number().int().min(0, "must be 0-65535 seconds").max(6
 export const keyDirSchema = z
   .string()
   .regex(/^\/[a-zA-Z0-9_./-]*$/, { message: "must be an absolute path of letters, digits and _ . / -" })
-  .refine((path) => !path.split("/").includes(".."), { message: "must not contain .." });
+  .refine((path) => !path.split("/").includes(".."), { message: "must not contain .." })
+  .refine((path) => path.split("/").some(Boolean), { message: "must be a folder of its own, not /" });
 
 /** Peer properties that override those of the referenced node (all but the public key). */
 const peerOverrides = {
@@ -76,6 +77,8 @@ export const internalNodeSchema = z.strictObject({
   peers: z.array(peerSchema).default([]),
   keyDir: keyDirSchema.optional(),
   applyMode: z.enum(APPLY_MODES).optional(),
+  /** Allow a default route (0.0.0.0/0, ::/0) in its peers' AllowedIPs: all its traffic may enter the tunnel. */
+  fullTunnel: z.boolean().optional(),
 });
 
 /** A peer we don't manage: its public key is given. */

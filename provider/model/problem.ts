@@ -8,6 +8,11 @@ export interface Problem {
   readonly message: string;
 }
 
+/** Text with every pre-shared key value (`preshared_key=…`, `PresharedKey = …`) blanked out, for errors that quote input. */
+export function redactSecrets(text: string): string {
+  return text.replace(/(preshared_?key\s*[=:]\s*)[^,;\s"]*/gi, "$1[redacted]");
+}
+
 /** `occultist: peers[1]: node "berserkr" is not defined in fabric "vpn"` */
 export function formatProblem(problem: Problem): string {
   const prefix = problem.severity === "warning" ? "warning: " : "";

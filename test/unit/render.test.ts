@@ -65,13 +65,13 @@ describe("renderers", () => {
     assert.doesNotThrow(() => wgQuickStrip("wg0", renderWgQuick(view(spec, "occultist/wg0"), { publicKeys: rfcKeys })));
   });
 
-  it("IPv6 endpoints with a port keep theirs; bare IPv6 endpoints of external nodes stay bare", () => {
+  it("IPv6 endpoints keep their port, in brackets; a bare internal one takes the listen port", () => {
     const spec = rfcSpec();
-    spec.nodes.elementalist.endpoint = "[2001:db8::1]:51000";
-    spec.nodes.berserker.endpoint = "2001:db8::9";
+    spec.nodes.elementalist.endpoint = "2001:db8::1";
+    spec.nodes.berserker.endpoint = "[2001:db8::9]:51337";
     const text = renderWg(view(spec, "occultist/wg0"), { publicKeys: rfcKeys });
-    assert.match(text, /Endpoint = \[2001:db8::1\]:51000\n/);
-    assert.match(text, /Endpoint = 2001:db8::9\n/);
+    assert.match(text, /Endpoint = \[2001:db8::1\]:50000\n/);
+    assert.match(text, /Endpoint = \[2001:db8::9\]:51337\n/);
   });
 
   it("peer overrides win over the node's values; the public key stays the node's", () => {

@@ -102,6 +102,19 @@ describe("Proxmox section config", () => {
     );
   });
 
+  it("never quotes a pre-shared key from a malformed line", () => {
+    const planted = "cGxhbnRlZC1wcmVzaGFyZWQta2V5LTMyLWJ5dGVzIT0=";
+    const found = problems(
+      ["wireguard_fabric: vpn", "wireguard_node: vpn_a", `\tpeers type=external,node=b,iface=wg0,preshared_key=${planted},broken`, `\tpreshared_key ${planted}`, "\trole internal"].join("\n"),
+    );
+    assert.deepEqual(found, [
+      'fabrics.cfg:3: "broken" in "type=external,node=b,iface=wg0,preshared_key=[redacted],broken" is not key=value',
+      "fabrics.cfg:2: a: interfaces: is required",
+      'fabrics.cfg:2: a: unknown field "presharedKey"',
+    ]);
+    assert.ok(!found.join("\n").includes(planted.slice(0, 20)));
+  });
+
   it("refuses nodes of a fabric that has no fabric section", () => {
     assert.deepEqual(problems("wireguard_node: other_a\n\trole external\n"), ['fabrics.cfg:1: fabric "other" has nodes but no "wireguard_fabric: other" section']);
   });

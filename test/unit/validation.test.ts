@@ -51,6 +51,14 @@ const BAD_INPUTS: [string, (spec: Spec) => void, string[]][] = [
   ["keepalive out of range", (s) => (s.nodes.occultist.peers[1].persistentKeepalive = 70000), ["occultist: peers[1]: persistentKeepalive: must be 0-65535 seconds"]],
   ["key dir relative", (s) => (s.nodes.occultist.keyDir = "etc/wireguard"), ["occultist: keyDir: must be an absolute path of letters, digits and _ . / -"]],
   ["key dir with ..", (s) => (s.nodes.occultist.keyDir = "/etc/../tmp"), ["occultist: keyDir: must not contain .."]],
+  ["key dir /", (s) => (s.nodes.occultist.keyDir = "/"), ["occultist: keyDir: must be a folder of its own, not /"]],
+  ["interface name that looks like an option", (s) => (s.nodes.occultist.interfaces = { "-a": { listenPort: 50000 } }), ['occultist: -a: interface name "-a" must start with a letter or digit']],
+  ["external endpoint without port", (s) => (s.nodes.berserker.endpoint = "berserker"), ['berserker: endpoint: an external node\'s endpoint needs a port (e.g. "berserker:51820")']],
+  ["external peer's endpoint override without port", (s) => (s.nodes.occultist.peers[1].endpoint = "198.18.0.9"), ['occultist: peers[1]: endpoint: an external peer\'s endpoint needs a port (e.g. "198.18.0.9:51820")']],
+  ["a default route without fullTunnel", (s) => (s.nodes.occultist.peers = [{ type: "external", node: "berserker", iface: "wg0", allowedIps: ["::/0"] }]), [
+    "occultist: peers[0]: allowedIps: ::/0 would route all of occultist's traffic (its SSH connection too) to berserker; set fullTunnel: true on occultist if that is meant",
+    'warning: elementalist: peers[0]: occultist/wg0 has no peer back to elementalist/wg0; the tunnel cannot come up until occultist lists { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" }',
+  ]],
   ["apply mode unknown", (s) => (s.nodes.occultist.applyMode = "systemd"), ['occultist: applyMode: Invalid option: expected one of "wg-quick"|"ifupdown2"|"none"']],
   ["endpoint needs a port when the interface has none", (s) => delete s.nodes.elementalist.interfaces.wg0.listenPort, ['occultist: peers[0]: endpoint: elementalist/wg0 has no listenPort, so the endpoint needs a port (e.g. "192.0.2.1:51820")']],
   ["public key given for an internal interface in a spec", (s) => (s.nodes.occultist.interfaces.wg0.publicKey = KEYS.occultist), ["occultist: wg0: publicKey: is generated on the node and is an output; remove it from the input"]],
@@ -84,5 +92,15 @@ describe("bad input is rejected with the exact problem", () => {
     assert.deepEqual(problemsOf(spec), [
       'warning: occultist: peers[0]: elementalist/wg0 has no peer back to occultist/wg0; the tunnel cannot come up until elementalist lists { type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }',
     ]);
+  });
+});
+
+describe("fullTunnel and secrets in errors", () => {
+  it("fullTunnel: true allows a default route on that node's peers", () => {
+    const spec = rfcSpec();
+    spec.nodes.occultist.peers = [{ type: "external", node: "berserker", iface: "wg0", allowedIps: ["0.0.0.0/0", "::/0"] }];
+    spec.nodes.elementalist.peers = [];
+    spec.nodes.occultist.fullTunnel = true;
+    assert.deepEqual(problemsOf(spec), []);
   });
 });
