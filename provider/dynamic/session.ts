@@ -1,8 +1,9 @@
 import { connectionSchema, type Connection } from "../model";
 import { RemoteNode, SessionPool } from "../remote";
 
-// One pool per provider process: every resource of a run shares one connection per node.
-const pool = new SessionPool(15_000);
+// One pool per provider process, which lives for one engine run: every resource of the run
+// shares one connection per node, kept while the run lasts (no reconnect in the middle of it).
+const pool = new SessionPool(10 * 60_000);
 
 /**
  * Runs `work` on the node over the shared pool. The node must present the pinned host key, or

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { renderWgQuick, resolveInterfaces } from "../../provider/fabric";
 import { connectionSchema, parseFabricOrThrow, type Connection, type Fabric } from "../../provider/model";
-import { configDigest, converge, driftOf, nodeScript, RemoteError, RemoteNode, scriptCommand, SessionPool, setChannelTap, type SshSession } from "../../provider/remote";
+import { configDigest, converge, driftOf, nodeScript, RemoteError, RemoteNode, scriptArgs, scriptCommand, SessionPool, setChannelTap, type SshSession } from "../../provider/remote";
 import { Lab } from "../../lab/lab";
 import { KEYS } from "../unit/helpers";
 
@@ -314,6 +314,50 @@ describe("remote operations on the lab", function () {
     const keyDirArgs = ["wg0", "tmp", "none", "vpn/elementalist/x", "/x", "/y", "x"];
     const result = await pool.use("elementalist", connections(lab).elementalist!, (s) => s.exec(scriptCommand(nodeScript("ensure-key"), keyDirArgs)));
     assert.deepEqual([result.code, result.stderr.trim()], [2, "refusing key folder 'tmp': not an absolute path"]);
+  });
+
+  it("refuses key folders others could write to (/tmp, a user's folder, a link into /tmp) and keys it did not make safely", async () => {
+    const onMage = <T>(work: (node: RemoteNode, session: SshSession) => Promise<T>) => pool.use("mage", connections(lab).mage!, (s) => work(new RemoteNode(s), s));
+    await onMage((_, s) => s.exec("mkdir -p /etc/wireguard/user/keys && chown -R 1000 /etc/wireguard/user && mkdir -p /tmp/wgf-lab-link && ln -sfn /tmp/wgf-lab-link /etc/wireguard/linked"));
+    for (const [keyDir, reason] of [
+      ["/tmp/wgf-lab-keys", "/tmp (mode 1777) is writable by group or others"],
+      ["/dev/shm/wgf", "/dev/shm (mode 1777) is writable by group or others"],
+      ["/etc/wireguard/user/keys", "/etc/wireguard/user/keys belongs to uid 1000, not root"],
+      ["/etc/wireguard/linked/keys", "/tmp/wgf-lab-link (mode 755) is writable by group or others"],
+    ]) {
+      const refused = onMage((node) => node.ensureKey({ keyDir: keyDir!, iface: "wg4", owner: "vpn/mage/wg4" }));
+      if (keyDir === "/etc/wireguard/linked/keys") {
+        // the link's target is root's but lies in /tmp: the check follows the link and reaches /tmp
+        await assert.rejects(refused, /refusing key folder \/etc\/wireguard\/linked\/keys: \/tmp \(mode 1777\) is writable by group or others/);
+      } else {
+        await assert.rejects(refused, new RegExp(`refusing key folder ${keyDir!.replace(/\//g, "\\/")}: ${reason!.replace(/[()/]/g, "\\$&")}`));
+      }
+    }
+    assert.equal(existsSync("/tmp/wgf-lab-keys"), false, "nothing was made there");
+    // a key someone else left readable: not adopted
+    await onMage((_, s) => s.exec("mkdir -p /etc/wireguard/proxmox && wg genkey > /etc/wireguard/proxmox/wg4.key && chmod 644 /etc/wireguard/proxmox/wg4.key"));
+    await assert.rejects(
+      onMage((node) => node.ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg4", owner: "vpn/mage/wg4" })),
+      /refusing to adopt \/etc\/wireguard\/proxmox\/wg4\.key: it is not root's own 0600 file \(0 644 regular file\)/,
+    );
+    await onMage((_, s) => s.exec("rm -rf /etc/wireguard/proxmox/wg4.key /etc/wireguard/user /etc/wireguard/linked /tmp/wgf-lab-link"));
+  });
+
+  it("one run at a time changes a node: a held lock is waited for, and a lock held too long names its holder", async () => {
+    const onMage = <T>(work: (node: RemoteNode, session: SshSession) => Promise<T>) => pool.use("mage", connections(lab).mage!, (s) => work(new RemoteNode(s), s));
+    const target = { keyDir: "/etc/wireguard/proxmox", iface: "wg4", owner: "vpn/mage/wg4" };
+    const holding = onMage((_, s) => s.exec("echo other/mage/wg0 > /run/lock/wg-fabric.lock.owner; flock /run/lock/wg-fabric.lock sleep 2"));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    await onMage((node) => node.ensureKey(target));
+    assert.ok(Date.now() - started >= 1500, "waited for the other run");
+    await holding;
+    const stuck = onMage((_, s) => s.exec("echo other/mage/wg0 > /run/lock/wg-fabric.lock.owner; flock /run/lock/wg-fabric.lock sleep 3"));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const result = await onMage((_, s) => s.exec(`WG_FABRIC_LOCK_WAIT=1 ${scriptCommand(nodeScript("remove-key"), scriptArgs(target, "none"))}`));
+    assert.deepEqual([result.code, result.stderr.trim()], [75, "another run is changing this node (held by other/mage/wg0); gave up after 1 s"]);
+    await stuck;
+    await onMage((node) => node.removeKey(target));
   });
 
   it("a pinned host key that does not match stops before any command", async () => {

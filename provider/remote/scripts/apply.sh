@@ -1,5 +1,7 @@
 # shellcheck source=common.sh
 . "${0%/*}/common.sh"
+check_key_dir
+lock_node
 # Executes a plan made by planSync (TypeScript decides; this only runs it), then writes the
 # interface's files. stdin: records "NAME LENGTH\n" + LENGTH bytes: `config` (no PrivateKey:
 # the node inserts its own), `stanza` (ifupdown2 mode), `plan` (one command a line, fields
@@ -42,7 +44,8 @@ fi
 restore_port=""
 run() {
   printf '[#] %s\n' "$*" >&2
-  if ! "$@" </dev/null >"$stage/out" 2>&1; then
+  # 9>&-: a daemon started here (wireguard-go) must not keep the node's lock
+  if ! "$@" </dev/null >"$stage/out" 2>&1 9>&-; then
     # wireguard-go lets go of its port before it binds the new one: never leave it listening nowhere
     [ -z "$restore_port" ] || wg set "$iface" listen-port "$restore_port" >/dev/null 2>&1 || true
     die 4 "step failed: $* ($(tr '\n' ' ' <"$stage/out"))"
@@ -74,7 +77,7 @@ install_files() {
 
 link_add() {
   printf '[#] ip link add dev %s type wireguard\n' "$iface" >&2
-  ip link add dev "$iface" type wireguard 2>/dev/null && return 0
+  ip link add dev "$iface" type wireguard 2>/dev/null 9>&- && return 0
   # no kernel module (a container, or the lab): the userspace implementation, as wg-quick does
   run "${WG_QUICK_USERSPACE_IMPLEMENTATION:-wireguard-go}" "$iface"
 }

@@ -24,3 +24,32 @@ is_ours() { [ ! -e "$1" ] || case "$(head -n 1 "$1")" in "$managed_prefix"*) tru
 is_mine() { [ -e "$1" ] && [ "$(head -n 1 "$1")" = "$marker" ]; }
 link_exists() { ip link show dev "$iface" >/dev/null 2>&1; }
 has_systemd() { command -v systemctl >/dev/null 2>&1 && [ -e /lib/systemd/system/wg-quick@.service ]; }
+
+# A key folder is safe when it and every folder above it belong to root and no one else may
+# write to them: otherwise another local user could plant a key or race a rename. Symbolic
+# links are followed to where they lead, and that path is checked.
+check_key_dir() {
+  dir=$key_dir
+  while [ ! -e "$dir" ]; do dir=${dir%/*}; [ -n "$dir" ] || dir=/; done
+  dir=$(readlink -f "$dir")
+  while :; do
+    info=$(stat -c '%u %a' "$dir")
+    uid=${info%% *} perm=${info#* }
+    [ "$uid" = 0 ] || die 2 "refusing key folder $key_dir: $dir belongs to uid $uid, not root"
+    [ $((0$perm & 022)) -eq 0 ] || die 2 "refusing key folder $key_dir: $dir (mode $perm) is writable by group or others"
+    [ "$dir" != / ] || break
+    dir=${dir%/*}
+    [ -n "$dir" ] || dir=/
+  done
+}
+
+# One run at a time changes a node: a lock for the whole node, waited for a bounded time, its
+# holder named when the wait runs out.
+lock_node() {
+  mkdir -p /run/lock
+  exec 9>>/run/lock/wg-fabric.lock
+  if ! flock -w "${WG_FABRIC_LOCK_WAIT:-60}" 9; then
+    die 75 "another run is changing this node (held by $(cat /run/lock/wg-fabric.lock.owner 2>/dev/null || echo unknown)); gave up after ${WG_FABRIC_LOCK_WAIT:-60} s"
+  fi
+  printf '%s\n' "$owner" >/run/lock/wg-fabric.lock.owner
+}

@@ -1,5 +1,7 @@
 # shellcheck source=common.sh
 . "${0%/*}/common.sh"
+check_key_dir
+lock_node
 # Deletes the interface's key files, unless another owner (a renamed node or fabric) took them over.
 if [ -e "$key_dir/$iface.owner" ] && [ "$(cat "$key_dir/$iface.owner")" != "$owner" ]; then
   echo "kept $key: it now belongs to $(cat "$key_dir/$iface.owner")" >&2

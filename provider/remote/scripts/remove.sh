@@ -1,5 +1,7 @@
 # shellcheck source=common.sh
 . "${0%/*}/common.sh"
+check_key_dir
+lock_node
 # Takes the interface down, disables its boot unit and removes the files we wrote for this
 # owner; an interface another owner took over (or someone else set up) is left alone.
 if ! is_mine "$conf" && ! is_mine "$stanza_path"; then
@@ -7,8 +9,8 @@ if ! is_mine "$conf" && ! is_mine "$stanza_path"; then
   exit 0
 fi
 if link_exists; then
-  if [ "$mode" = ifupdown2 ] && command -v ifdown >/dev/null 2>&1; then ifdown "$iface" >&2 || true; fi
-  if [ "$mode" = wg-quick ] && command -v wg-quick >/dev/null 2>&1; then wg-quick down "$conf" >&2 || true; fi
+  if [ "$mode" = ifupdown2 ] && command -v ifdown >/dev/null 2>&1; then ifdown "$iface" >&2 9>&- || true; fi
+  if [ "$mode" = wg-quick ] && command -v wg-quick >/dev/null 2>&1; then wg-quick down "$conf" >&2 9>&- || true; fi
   ! link_exists || ip link delete dev "$iface"
 fi
 if has_systemd && [ "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null || true)" = enabled ]; then
