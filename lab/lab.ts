@@ -330,6 +330,14 @@ export class Lab {
     return line;
   }
 
+  /** Starts a node's sshd again after {@link Lab.stopSshd}, same host key. */
+  async startSshd(name: string): Promise<void> {
+    const host = this.host(name);
+    const pid = Lab.spawnSshd(host.netns, host.dir, false);
+    this.hosts[this.hosts.indexOf(host)] = { ...host, pid };
+    await waitForPort(host.ip, 22, 10_000);
+  }
+
   /** `SHA256:…` of a node's host key, as OpenSSH's ssh-keygen prints it. */
   hostKeyFingerprint(name: string): string {
     return sh("ssh-keygen", ["-lf", path.join(this.host(name).dir, "ssh_host_ed25519_key.pub")]).split(" ")[1] as string;

@@ -1,4 +1,5 @@
 import type { Connection } from "../model";
+import { RemoteError } from "./errors";
 import { hostKeyMismatch, sameHostKey, SshSession } from "./ssh";
 
 /** Counts of what a pool did, for benchmarks and tests. */
@@ -30,8 +31,22 @@ export class SessionPool {
    * kept in state); a new connection checks it before authenticating, a shared one before use.
    */
   async use<T>(node: string, connection: Connection, work: (session: SshSession) => Promise<T>, recordedHostKey?: string): Promise<T> {
+    try {
+      return await this.useOnce(node, connection, work, recordedHostKey);
+    } catch (error) {
+      // a connection that dropped between two commands: nothing ran on it, dial anew once
+      if (!(error instanceof RemoteError) || error.kind !== "not-started") throw error;
+      return this.useOnce(node, connection, work, recordedHostKey);
+    }
+  }
+
+  private keyOf(node: string, connection: Connection): string {
+    return `${node}|${connection.user}@${connection.host}:${connection.port}`;
+  }
+
+  private async useOnce<T>(node: string, connection: Connection, work: (session: SshSession) => Promise<T>, recordedHostKey?: string): Promise<T> {
     const expected = connection.hostKey ?? recordedHostKey;
-    const key = `${node}|${connection.user}@${connection.host}:${connection.port}`;
+    const key = this.keyOf(node, connection);
     let entry = this.entries.get(key);
     if (!entry) {
       this.stats.connections++;
@@ -54,6 +69,10 @@ export class SessionPool {
       if (expected !== undefined && !sameHostKey(expected, session.hostKey)) throw hostKeyMismatch(node, session.host, expected, session.hostKey);
       before = session.commands;
       return await work(session);
+    } catch (error) {
+      // this connection is gone: whoever uses the node next dials anew
+      if (error instanceof RemoteError && error.kind === "not-started" && this.entries.get(key) === current) this.entries.delete(key);
+      throw error;
     } finally {
       if (session) this.stats.commands += session.commands - before;
       if (--current.busy === 0) {

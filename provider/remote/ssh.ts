@@ -60,8 +60,11 @@ export function hostKeyMismatch(node: string, host: string, expected: string, pr
 /** Channels open at once on one connection: OpenSSH refuses more than `MaxSessions` (10 by default). */
 export const MAX_CHANNELS = 8;
 
-/** How long one remote command may run before it is abandoned with an error naming it. */
-export const COMMAND_TIMEOUT_MS = 120_000;
+/** How long one remote command may run before it is abandoned with an error naming it (`WG_FABRIC_COMMAND_TIMEOUT`, seconds). */
+export function commandTimeoutMs(): number {
+  const seconds = Number(process.env.WG_FABRIC_COMMAND_TIMEOUT ?? 120);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : 120) * 1000;
+}
 
 /** An open SSH connection to one node. */
 export class SshSession {
@@ -112,7 +115,7 @@ export class SshSession {
    * Runs `command`, feeding `stdin` (secrets travel here, never on a command line). At most
    * {@link MAX_CHANNELS} run at once; the rest wait their turn. `what` names the command in errors.
    */
-  async exec(command: string, stdin?: string, what = "a command", timeoutMs = COMMAND_TIMEOUT_MS): Promise<CommandResult> {
+  async exec(command: string, stdin?: string, what = "a command", timeoutMs = commandTimeoutMs()): Promise<CommandResult> {
     this.commands++;
     if (this.open >= MAX_CHANNELS) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.open++;
@@ -127,8 +130,13 @@ export class SshSession {
   private execNow(command: string, stdin: string | undefined, what: string, timeoutMs: number): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
-        if (error) return reject(new RemoteError("unreachable", this.node, this.host, `could not start ${what}: ${error.message}`));
+        if (error) {
+          // no channel, so nothing ran: the connection is gone even if the socket has not said so yet
+          this.client.end();
+          return reject(new RemoteError("not-started", this.node, this.host, `could not start ${what}: ${error.message}`));
+        }
         const timer = setTimeout(() => {
+          channel.signal("KILL");
           channel.close();
           reject(new RemoteError("command", this.node, this.host, `${what} did not finish within ${timeoutMs / 1000} s; abandoned`));
         }, timeoutMs);

@@ -18,37 +18,56 @@ export interface DriverRun {
   readonly deleted: string[];
   /** Drift refresh found, by `node/iface`. */
   readonly drift: Record<string, string[]>;
+  /** What failed, by `node/iface` (a failed resource keeps its old state, as in the engine). */
+  readonly errors: string[];
 }
 
 export class ProviderDriver {
   private readonly keys = new Map<string, KeyOutputs>();
   private readonly configs = new Map<string, ConfigOutputs>();
 
-  constructor(private readonly connections: Readonly<Record<string, Connection>>) {}
+  constructor(private readonly connections: Record<string, Connection>) {}
 
-  async converge(fabric: Fabric): Promise<DriverRun> {
-    const run: DriverRun = { created: [], updated: [], deleted: [], drift: {} };
+  /** A new connection for a node (a re-pinned host key, say), for the next converge. */
+  setConnection(node: string, connection: Connection): void {
+    this.connections[node] = connection;
+  }
+
+  /** One `pulumi up --refresh`; throws only when `strict` and something failed. */
+  async converge(fabric: Fabric, strict = true): Promise<DriverRun> {
+    const run: DriverRun = { created: [], updated: [], deleted: [], drift: {}, errors: [] };
+    const attempt = async (id: string, work: () => Promise<void>): Promise<void> => {
+      try {
+        await work();
+      } catch (error) {
+        run.errors.push(`${id}: ${(error as Error).message}`);
+      }
+    };
     await Promise.all(
-      [...this.configs].map(async ([id, outs]) => {
-        const read = await configImpl.read(id, outs);
-        const props = read.props as ConfigOutputs;
-        if (props.drift.length > 0) run.drift[id] = props.drift;
-        this.configs.set(id, props);
-      }),
+      [...this.configs].map(([id, outs]) =>
+        attempt(id, async () => {
+          const read = await configImpl.read(id, { ...outs, connection: this.connections[outs.node] as Connection });
+          const props = read.props as ConfigOutputs;
+          if (props.drift.length > 0) run.drift[id] = props.drift;
+          this.configs.set(id, props);
+        }),
+      ),
     );
     const views = resolveInterfaces(fabric);
     await Promise.all(
       views
         .filter((view) => !this.keys.has(view.id))
-        .map(async (view) => {
-          const inputs: KeyInputs = { node: view.node, iface: view.iface, keyDir: view.keyDir, owner: view.owner, connection: this.connections[view.node] as Connection };
-          assert.deepEqual((await keyImpl.check(inputs, inputs)).failures, []);
-          this.keys.set(view.id, (await keyImpl.create(inputs)).outs as KeyOutputs);
-        }),
+        .map((view) =>
+          attempt(view.id, async () => {
+            const inputs: KeyInputs = { node: view.node, iface: view.iface, keyDir: view.keyDir, owner: view.owner, connection: this.connections[view.node] as Connection };
+            assert.deepEqual((await keyImpl.check(inputs, inputs)).failures, []);
+            this.keys.set(view.id, (await keyImpl.create(inputs)).outs as KeyOutputs);
+          }),
+        ),
     );
     const publicKeys = new Map([...this.keys].map(([id, key]) => [id, key.publicKey as WgKey]));
     await Promise.all(
-      views.map(async (view) => {
+      views.filter((view) => this.keys.has(view.id) && [...view.peers].every((peer) => peer.key.kind === "external" || publicKeys.has(peer.key.id))).map((view) => attempt(view.id, async () => {
         const files = renderNodeFiles(view, { publicKeys });
         const inputs: ConfigInputs = {
           node: view.node,
@@ -73,18 +92,23 @@ export class ProviderDriver {
         if (!diff.changes) return;
         this.configs.set(view.id, (await configImpl.update(view.id, olds, inputs)).outs as ConfigOutputs);
         run.updated.push(view.id);
-      }),
+      })),
     );
     const wanted = new Set(views.map((view) => view.id));
     for (const [id, outs] of [...this.configs].filter(([id]) => !wanted.has(id))) {
-      await configImpl.remove(id, outs);
-      this.configs.delete(id);
-      run.deleted.push(id);
+      await attempt(id, async () => {
+        await configImpl.remove(id, { ...outs, connection: this.connections[outs.node] as Connection });
+        this.configs.delete(id);
+        run.deleted.push(id);
+      });
     }
-    for (const [id, key] of [...this.keys].filter(([id]) => !wanted.has(id))) {
-      await keyImpl.remove(id, key);
-      this.keys.delete(id);
+    for (const [id, key] of [...this.keys].filter(([id]) => !wanted.has(id) && !this.configs.has(id))) {
+      await attempt(id, async () => {
+        await keyImpl.remove(id, { ...key, connection: this.connections[key.node] as Connection });
+        this.keys.delete(id);
+      });
     }
+    if (strict && run.errors.length > 0) throw new Error(`converge failed:\n${run.errors.join("\n")}`);
     return run;
   }
 
