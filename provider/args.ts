@@ -70,6 +70,12 @@ export interface InternalNodeArgs {
    * installs no route for /0 (wg-quick's policy routing is not managed).
    */
   readonly fullTunnel?: boolean;
+  /**
+   * Take over keys and config files on the node that another fabric (another stack) owns. A key
+   * someone else made without an owner (Proxmox, by hand) is adopted without it; adopted keys
+   * are left in place when this fabric is destroyed.
+   */
+  readonly adopt?: boolean;
 }
 
 /** A peer we don't manage: its public key is given. */

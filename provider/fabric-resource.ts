@@ -35,7 +35,7 @@ function splitArgs(name: string, args: FabricArgs): SplitArgs {
       nodes[nodeName] = node;
       continue;
     }
-    const { connection, keyRotation: _rotation, acceptNewHostKey: _accept, ...rest } = node as InternalNodeArgs;
+    const { connection, keyRotation: _rotation, acceptNewHostKey: _accept, adopt: _adopt, ...rest } = node as InternalNodeArgs;
     if (connection === undefined) problems.push({ severity: "error", where: `${nodeName}: connection`, message: "is required for an internal node (how to reach it over SSH)" });
     else connections.set(nodeName, connection);
     const peers = (rest.peers ?? []).map((peer, index) => {
@@ -107,6 +107,7 @@ export class Fabric extends pulumi.ComponentResource {
           keyRotation: raw.keyRotation,
           peerComponents: args.peerComponents,
           acceptNewHostKey: raw.acceptNewHostKey,
+          adopt: raw.adopt,
         },
         { parent: this },
       );

@@ -24,6 +24,8 @@ export interface InternalNodeResourceArgs {
   readonly peerComponents?: boolean;
   /** Accept and record a host key other than the recorded one (see {@link InternalNodeArgs.acceptNewHostKey}). */
   readonly acceptNewHostKey?: boolean;
+  /** Take over keys and files another fabric owns (see {@link InternalNodeArgs.adopt}). */
+  readonly adopt?: boolean;
 }
 
 /**
@@ -63,6 +65,7 @@ export class InternalNode extends pulumi.ComponentResource {
           connection: this.connection,
           rotation: args.keyRotation?.[view.iface],
           acceptNewHostKey: args.acceptNewHostKey,
+          adopt: args.adopt,
         },
         { parent: this },
       );
@@ -112,6 +115,7 @@ export class InternalNode extends pulumi.ComponentResource {
           stanza: files.stanza,
           hostKey: this.keys[view.iface]?.hostKey,
           acceptNewHostKey: this.args.acceptNewHostKey,
+          adopt: this.args.adopt,
         },
         { parent: this, secretConfig: psks.length > 0 },
       );

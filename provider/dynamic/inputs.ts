@@ -20,6 +20,8 @@ export const keyInputsSchema = z.object({
   rotation: z.string().optional(),
   /** Accept (and record) a host key other than the recorded one: the node's key changed on purpose. */
   acceptNewHostKey: z.boolean().optional(),
+  /** Take over a key another fabric owns on the node. */
+  adopt: z.boolean().optional(),
 });
 
 /** Parsed key inputs. */
@@ -49,6 +51,8 @@ export const configInputsSchema = z.object({
   /** The node's host key as its key resource recorded it (trust on first use). */
   hostKey: maybeUnknown(z.string()).optional(),
   acceptNewHostKey: z.boolean().optional(),
+  /** Take over config files another fabric owns on the node. */
+  adopt: z.boolean().optional(),
 });
 
 /** Parsed config inputs. */

@@ -41,6 +41,8 @@ export interface InterfaceKeyArgs {
   readonly rotation?: pulumi.Input<string>;
   /** Accept and record a host key other than the recorded one (the node's key changed on purpose). */
   readonly acceptNewHostKey?: pulumi.Input<boolean>;
+  /** Take over a key another fabric owns on the node. */
+  readonly adopt?: pulumi.Input<boolean>;
 }
 
 /** The key pair of one interface, generated on the node; only the public key is an output. */
@@ -75,6 +77,8 @@ export interface InterfaceConfigArgs {
   readonly hostKey?: pulumi.Input<string>;
   /** Accept a host key other than the recorded one (the node's key changed on purpose). */
   readonly acceptNewHostKey?: pulumi.Input<boolean>;
+  /** Take over config files another fabric owns on the node. */
+  readonly adopt?: pulumi.Input<boolean>;
 }
 
 /** Tunnel status of an interface after refresh. */

@@ -57,10 +57,12 @@ export interface InterfaceTarget {
   readonly iface: string;
   /** `fabric/node/iface` of the resource managing it (see {@link managedMarker}). */
   readonly owner: string;
+  /** Take over a key or files another fabric owns. */
+  readonly adopt?: boolean;
 }
 
 /** The positional arguments every script takes, by the name common.sh gives them, in order. */
-export const SCRIPT_ARGUMENTS = ["iface", "key_dir", "mode", "owner", "conf", "stanza_path", "marker"] as const;
+export const SCRIPT_ARGUMENTS = ["iface", "key_dir", "mode", "owner", "conf", "stanza_path", "marker", "adopt"] as const;
 
 /** The values of {@link SCRIPT_ARGUMENTS} for one interface. */
 export function scriptArgs(target: InterfaceTarget, mode: ApplyMode): string[] {
@@ -72,6 +74,7 @@ export function scriptArgs(target: InterfaceTarget, mode: ApplyMode): string[] {
     conf: configPath(mode, target.keyDir, target.iface),
     stanza_path: ifupdown2StanzaPath(target.iface),
     marker: managedMarker(target.owner),
+    adopt: target.adopt ? "yes" : "no",
   };
   return SCRIPT_ARGUMENTS.map((name) => values[name]);
 }

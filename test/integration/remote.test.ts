@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { renderWgQuick, resolveInterfaces } from "../../provider/fabric";
 import { connectionSchema, parseFabricOrThrow, type Connection, type Fabric } from "../../provider/model";
-import { configDigest, converge, driftOf, nodeScript, RemoteError, RemoteNode, scriptArgs, scriptCommand, SessionPool, setChannelTap, type SshSession } from "../../provider/remote";
+import { configDigest, converge, driftOf, managedMarker, nodeScript, RemoteError, RemoteNode, scriptArgs, scriptCommand, SessionPool, setChannelTap, type SshSession } from "../../provider/remote";
 import { Lab } from "../../lab/lab";
 import { KEYS } from "../unit/helpers";
 
@@ -306,12 +306,12 @@ describe("remote operations on the lab", function () {
       /interface name "-a" must start with a letter or digit; nothing was run/,
     );
     assert.equal(wire.length, before, "nothing was sent");
-    const args = ["-a", "/etc/wireguard/proxmox", "ifupdown2", "vpn/elementalist/x", "/etc/wireguard/proxmox/-a.conf", "/etc/network/interfaces.d/wg-fabric--a", "x"];
+    const args = ["-a", "/etc/wireguard/proxmox", "ifupdown2", "vpn/elementalist/x", "/etc/wireguard/proxmox/-a.conf", "/etc/network/interfaces.d/wg-fabric--a", "x", "no"];
     for (const script of ["remove", "apply", "inspect", "ensure-key", "remove-key"] as const) {
       const result = await pool.use("elementalist", connections(lab).elementalist!, (s) => s.exec(scriptCommand(nodeScript(script), args)));
       assert.deepEqual([result.code, result.stderr.trim()], [2, "refusing interface name '-a'"], script);
     }
-    const keyDirArgs = ["wg0", "tmp", "none", "vpn/elementalist/x", "/x", "/y", "x"];
+    const keyDirArgs = ["wg0", "tmp", "none", "vpn/elementalist/x", "/x", "/y", "x", "no"];
     const result = await pool.use("elementalist", connections(lab).elementalist!, (s) => s.exec(scriptCommand(nodeScript("ensure-key"), keyDirArgs)));
     assert.deepEqual([result.code, result.stderr.trim()], [2, "refusing key folder 'tmp': not an absolute path"]);
   });
@@ -341,6 +341,32 @@ describe("remote operations on the lab", function () {
       /refusing to adopt \/etc\/wireguard\/proxmox\/wg4\.key: it is not root's own 0600 file \(0 644 regular file\)/,
     );
     await onMage((_, s) => s.exec("rm -rf /etc/wireguard/proxmox/wg4.key /etc/wireguard/user /etc/wireguard/linked /tmp/wgf-lab-link"));
+  });
+
+  it("ownership: a key someone else made is adopted and left on delete; another fabric's key or config is taken only with adopt", async () => {
+    const onMage = <T>(work: (node: RemoteNode, session: SshSession) => Promise<T>) => pool.use("mage", connections(lab).mage!, (s) => work(new RemoteNode(s), s));
+    const keyDir = "/etc/wireguard/proxmox";
+    const keyFile = path.join(lab.host("mage").dir, "wireguard/proxmox/wg6.key");
+    // made by Proxmox (or by hand): root's, 0600, no owner of ours
+    await onMage((_, s) => s.exec(`umask 077; mkdir -p ${keyDir} && wg genkey > ${keyDir}/wg6.key`));
+    const theirs = publicKeyOf(readFileSync(keyFile, "utf8").trim());
+    assert.equal(await onMage((node) => node.ensureKey({ keyDir, iface: "wg6", owner: "vpn/mage/wg6" })), theirs, "adopted, not replaced");
+    await onMage((node) => node.removeKey({ keyDir, iface: "wg6", owner: "vpn/mage/wg6" }));
+    assert.equal(publicKeyOf(readFileSync(keyFile, "utf8").trim()), theirs, "an adopted key stays on delete");
+    // owned by another fabric (another stack): refused, then taken with adopt
+    await onMage((node) => node.ensureKey({ keyDir, iface: "wg6", owner: "site-b/mage/wg6", adopt: true }));
+    await assert.rejects(
+      onMage((node) => node.ensureKey({ keyDir, iface: "wg6", owner: "vpn/mage/wg6" })),
+      /\/etc\/wireguard\/proxmox\/wg6\.key belongs to site-b\/mage\/wg6 \(fabric site-b\); set adopt: true on the node to take it over/,
+    );
+    await onMage((_, s) => s.exec(`printf '%s\\n[Interface]\\nListenPort = 50006\\n' '${managedMarker("site-b/mage/wg6")}' > /etc/wireguard/wg6.conf`));
+    await assert.rejects(
+      onMage((node) => node.sync({ keyDir, iface: "wg6", owner: "vpn/mage/wg6" }, "none", "[Interface]\nListenPort = 50006\n")),
+      /\/etc\/wireguard\/wg6\.conf belongs to site-b\/mage\/wg6 \(fabric site-b\); set adopt: true/,
+    );
+    // a renamed node of the same fabric takes its key over without adopt
+    await onMage((node) => node.ensureKey({ keyDir, iface: "wg6", owner: "site-b/wizard/wg6" }));
+    await onMage((_, s) => s.exec(`rm -f /etc/wireguard/wg6.conf ${keyDir}/wg6.*`));
   });
 
   it("one run at a time changes a node: a held lock is waited for, and a lock held too long names its holder", async () => {

@@ -13,6 +13,8 @@ need wg wireguard-tools
 [ -s "$key" ] || die 3 "no private key at $key: the interface key must be created first"
 is_ours "$conf" || die 5 "$conf exists and was not written by pulumi-wireguard-fabric; move it away to let us manage $iface"
 [ "$mode" != ifupdown2 ] || is_ours "$stanza_path" || die 5 "$stanza_path exists and was not written by pulumi-wireguard-fabric"
+refuse_other_fabric "$conf"
+[ "$mode" != ifupdown2 ] || refuse_other_fabric "$stanza_path"
 # a link with no config of ours was set up by someone else: neither taken over nor changed
 if link_exists && [ ! -e "$conf" ]; then
   die 5 "$iface is up but was not set up by pulumi-wireguard-fabric (no $conf); take it down to let us manage it"

@@ -5,7 +5,7 @@
 # shellcheck disable=SC2034 # the variables are for the scripts this is put in front of
 set -eu
 umask 077
-iface=$1 key_dir=$2 mode=$3 owner=$4 conf=$5 stanza_path=$6 marker=$7
+iface=$1 key_dir=$2 mode=$3 owner=$4 conf=$5 stanza_path=$6 marker=$7 adopt=$8
 managed_prefix='@MANAGED_PREFIX@'
 key="$key_dir/$iface.key"
 tab=$(printf '\t')
@@ -18,10 +18,21 @@ case $iface in '' | -* | *[!a-zA-Z0-9_=+.-]*) die 2 "refusing interface name '$i
 case $key_dir in /*) ;; *) die 2 "refusing key folder '$key_dir': not an absolute path" ;; esac
 case $key_dir in *[!a-zA-Z0-9_./-]* | */../* | */..) die 2 "refusing key folder '$key_dir'" ;; esac
 case $mode in wg-quick | ifupdown2 | none) ;; *) die 2 "refusing apply mode '$mode'" ;; esac
+case $adopt in yes | no) ;; *) die 2 "refusing adopt '$adopt'" ;; esac
 
 # Files we wrote start with our marker; others are never overwritten or removed.
 is_ours() { [ ! -e "$1" ] || case "$(head -n 1 "$1")" in "$managed_prefix"*) true ;; *) false ;; esac; }
 is_mine() { [ -e "$1" ] && [ "$(head -n 1 "$1")" = "$marker" ]; }
+# The fabric of an owner (`fabric/node/iface`), and the owner a file of ours names in its marker.
+fabric_of() { printf '%s' "${1%%/*}"; }
+holder_of() { sed -n "1s|^$managed_prefix for \([^:]*\): .*\$|\1|p" "$1"; }
+# A file of another fabric (another stack) is not taken over unless the node says adopt.
+refuse_other_fabric() {
+  [ -e "$1" ] || return 0
+  holder=$(holder_of "$1")
+  [ -z "$holder" ] || [ "$(fabric_of "$holder")" = "$(fabric_of "$owner")" ] || [ "$adopt" = yes ] ||
+    die 5 "$1 belongs to $holder (fabric $(fabric_of "$holder")); set adopt: true on the node to take it over"
+}
 link_exists() { ip link show dev "$iface" >/dev/null 2>&1; }
 has_systemd() { command -v systemctl >/dev/null 2>&1 && [ -e /lib/systemd/system/wg-quick@.service ]; }
 

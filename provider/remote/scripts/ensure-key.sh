@@ -1,15 +1,30 @@
 # shellcheck source=common.sh
 . "${0%/*}/common.sh"
 # Prints the interface's public key. The private key is made here, under umask 077, only if
-# none exists (an existing one is adopted), and never leaves the node.
+# none exists, and never leaves the node. An existing key is adopted (recorded as such in its
+# .owner file, so our delete leaves it in place) when someone else made it (Proxmox, by hand),
+# taken over when another name of this fabric made it (a renamed node), and refused when
+# another fabric owns it, unless the node says adopt.
 need wg wireguard-tools
 check_key_dir
 lock_node
 mkdir -p "$key_dir"
+owner_file="$key_dir/$iface.owner"
+adopted=no
 if [ -e "$key" ]; then
   # adopt only a key that is root's own and readable by no one else (as Proxmox writes them)
   info=$(stat -c '%u %a %F' "$key")
   case $info in "0 600 regular file" | "0 400 regular file") ;; *) die 2 "refusing to adopt $key: it is not root's own 0600 file ($info)" ;; esac
+  if [ -e "$owner_file" ]; then
+    holder=$(head -n 1 "$owner_file")
+    if [ "$(fabric_of "$holder")" != "$(fabric_of "$owner")" ]; then
+      [ "$adopt" = yes ] || die 5 "$key belongs to $holder (fabric $(fabric_of "$holder")); set adopt: true on the node to take it over"
+      adopted=yes
+    fi
+    [ "$(sed -n 2p "$owner_file")" != adopted ] || adopted=yes
+  else
+    adopted=yes
+  fi
 fi
 if [ ! -s "$key" ]; then
   staged=$(mktemp "$key_dir/.key.XXXXXX")
@@ -24,5 +39,7 @@ if [ "$(cat "$key_dir/$iface.pub" 2>/dev/null || true)" != "$pub" ]; then
   chmod 0644 "$staged"
   mv -f "$staged" "$key_dir/$iface.pub"
 fi
-[ "$(cat "$key_dir/$iface.owner" 2>/dev/null || true)" = "$owner" ] || printf '%s\n' "$owner" >"$key_dir/$iface.owner"
+record=$owner
+[ "$adopted" = no ] || record=$(printf '%s\nadopted' "$owner")
+[ "$(cat "$owner_file" 2>/dev/null || true)" = "$record" ] || printf '%s\n' "$record" >"$owner_file"
 printf '%s\n' "$pub"
