@@ -299,7 +299,7 @@ describe("remote operations on the lab", function () {
     assert.equal(existsSync("/tmp/pwned"), false);
   });
 
-  it("refuses an interface name that looks like an option (ifdown -a), in TypeScript and again on the node", async () => {
+  it("refuses an interface name that looks like an option (ifdown -a), in TypeScript and again on the node, as every argument", async () => {
     const before = wire.length;
     await assert.rejects(
       pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).remove({ keyDir: "/etc/wireguard/proxmox", iface: "-a", owner: "vpn/elementalist/x" }, "ifupdown2")),
@@ -311,9 +311,18 @@ describe("remote operations on the lab", function () {
       const result = await pool.use("elementalist", connections(lab).elementalist!, (s) => s.exec(scriptCommand(nodeScript(script), args)));
       assert.deepEqual([result.code, result.stderr.trim()], [2, "refusing interface name '-a'"], script);
     }
-    const keyDirArgs = ["wg0", "tmp", "none", "vpn/elementalist/x", "/x", "/y", "x", "no"];
-    const result = await pool.use("elementalist", connections(lab).elementalist!, (s) => s.exec(scriptCommand(nodeScript("ensure-key"), keyDirArgs)));
-    assert.deepEqual([result.code, result.stderr.trim()], [2, "refusing key folder 'tmp': not an absolute path"]);
+    const good = scriptArgs({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "vpn/elementalist/wg0" }, "wg-quick");
+    for (const [index, value, refusal] of [
+      [1, "tmp", "refusing key folder 'tmp': not an absolute path"],
+      [3, "vpn/elementalist", "refusing owner 'vpn/elementalist'"],
+      [4, "/etc/wireguard/../../root/.ssh/authorized_keys", "refusing path '/etc/wireguard/../../root/.ssh/authorized_keys'"],
+      [5, "/etc/network/interfaces.d/x;reboot", "refusing path '/etc/network/interfaces.d/x;reboot'"],
+      [6, "# Managed by someone else", "refusing marker '# Managed by someone else'"],
+    ] as const) {
+      const args = good.map((arg, i) => (i === index ? value : arg));
+      const result = await pool.use("elementalist", connections(lab).elementalist!, (s) => s.exec(scriptCommand(nodeScript("ensure-key"), args)));
+      assert.deepEqual([result.code, result.stderr.trim()], [2, refusal]);
+    }
   });
 
   it("refuses key folders others could write to (/tmp, a user's folder, a link into /tmp) and keys it did not make safely", async () => {

@@ -19,6 +19,12 @@ case $key_dir in /*) ;; *) die 2 "refusing key folder '$key_dir': not an absolut
 case $key_dir in *[!a-zA-Z0-9_./-]* | */../* | */..) die 2 "refusing key folder '$key_dir'" ;; esac
 case $mode in wg-quick | ifupdown2 | none) ;; *) die 2 "refusing apply mode '$mode'" ;; esac
 case $adopt in yes | no) ;; *) die 2 "refusing adopt '$adopt'" ;; esac
+case $owner in '' | */*/*/* | *[!a-zA-Z0-9_=+./-]*) die 2 "refusing owner '$owner'" ;; */*/*) ;; *) die 2 "refusing owner '$owner'" ;; esac
+for path in "$conf" "$stanza_path"; do
+  case $path in /*/*) ;; *) die 2 "refusing path '$path'" ;; esac
+  case $path in *[!a-zA-Z0-9_=+./-]* | */../* | */.. | *//*) die 2 "refusing path '$path'" ;; esac
+done
+case $marker in "$managed_prefix for $owner: "*) ;; *) die 2 "refusing marker '$marker'" ;; esac
 
 # Files we wrote start with our marker; others are never overwritten or removed.
 is_ours() { [ ! -e "$1" ] || case "$(head -n 1 "$1")" in "$managed_prefix"*) true ;; *) false ;; esac; }
