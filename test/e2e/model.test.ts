@@ -5,7 +5,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import * as wg from "pulumi-wireguard-fabric";
 import { Lab } from "../../lab/lab";
 import { cloneModel, expectedOf, initialModel, randomEdit, specOf, tunnelsOf, untouchedTunnels, type Model, type NodeAddresses } from "../integration/fabric-model";
-import { checkTunnels, compareLive, lostPackets } from "../integration/live-state";
+import { checkTunnels, compareLive, lostPackets, secondaryAddresses } from "../integration/live-state";
 import { prng, seedFrom } from "../unit/helpers";
 import { EngineLog, inlineStack } from "./harness";
 
@@ -45,13 +45,7 @@ describe("model-based through the engine: pulumi up --refresh after every random
 
   before(async () => {
     lab = await Lab.start(NAMES, { name: "wgfp", subnet: 6 });
-    addresses = Object.fromEntries(
-      lab.hosts.map((host, i) => {
-        const secondary = `198.18.6.${101 + i}`;
-        lab.exec(host.name, "ip", ["address", "add", `${secondary}/24`, "dev", "eth0"]);
-        return [host.name, { primary: host.ip, secondary }];
-      }),
-    );
+    addresses = secondaryAddresses(lab, 6);
     model = initialModel(NAMES);
     ({ stack, workDir } = await inlineStack("wgfabric-model", "dev", program));
   });

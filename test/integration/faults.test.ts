@@ -6,7 +6,7 @@ import { setChannelTap } from "../../provider/remote";
 import { Lab } from "../../lab/lab";
 import { prng, seedFrom } from "../unit/helpers";
 import { expectedOf, initialModel, randomEdit, specOf, type NodeAddresses } from "./fabric-model";
-import { compareLive } from "./live-state";
+import { compareLive, secondaryAddresses } from "./live-state";
 import { ProviderDriver } from "./provider-driver";
 
 const NAMES = ["n1", "n2", "n3"];
@@ -37,13 +37,7 @@ describe("fault injection: every fault is survived, no key regenerated, no priva
 
   before(async () => {
     lab = await Lab.start(NAMES, { name: "wgfi", subnet: 10 });
-    addresses = Object.fromEntries(
-      lab.hosts.map((host, i) => {
-        const secondary = `198.18.10.${101 + i}`;
-        lab.exec(host.name, "ip", ["address", "add", `${secondary}/24`, "dev", "eth0"]);
-        return [host.name, { primary: host.ip, secondary }];
-      }),
-    );
+    addresses = secondaryAddresses(lab, 10);
     setChannelTap((_direction, data) => wire.push(Buffer.from(data)));
   });
 

@@ -137,6 +137,17 @@ export function compareLive(lab: Lab, model: Model, expected: Map<string, Expect
   return problems;
 }
 
+/** Gives every lab node a second address on its lab link (198.18.`subnet`.101 …), for endpoint changes. */
+export function secondaryAddresses(lab: Lab, subnet: number): Record<string, NodeAddresses> {
+  return Object.fromEntries(
+    lab.hosts.map((host, i) => {
+      const secondary = `198.18.${subnet}.${101 + i}`;
+      lab.exec(host.name, "ip", ["address", "add", `${secondary}/24`, "dev", "eth0"]);
+      return [host.name, { primary: host.ip, secondary }];
+    }),
+  );
+}
+
 /** What pinging every tunnel found. */
 export interface TunnelCheck {
   /** Tunnels that never answered. */

@@ -3,7 +3,7 @@ import { connectionSchema, parseFabricOrThrow, type Connection } from "../../pro
 import { Lab } from "../../lab/lab";
 import { prng, seedFrom } from "../unit/helpers";
 import { cloneModel, expectedOf, initialModel, randomEdit, specOf, tunnelsOf, untouchedTunnels, type NodeAddresses } from "./fabric-model";
-import { checkTunnels, compareLive, lostPackets } from "./live-state";
+import { checkTunnels, compareLive, lostPackets, secondaryAddresses } from "./live-state";
 import { ProviderDriver } from "./provider-driver";
 
 const NAMES = ["n1", "n2", "n3", "n4", "n5"];
@@ -27,13 +27,7 @@ describe("model-based: the live interfaces equal the declaration after every edi
 
   before(async () => {
     lab = await Lab.start(NAMES, { name: "wgfm", subnet: 5 });
-    addresses = Object.fromEntries(
-      lab.hosts.map((host, i) => {
-        const secondary = `198.18.5.${101 + i}`;
-        lab.exec(host.name, "ip", ["address", "add", `${secondary}/24`, "dev", "eth0"]);
-        return [host.name, { primary: host.ip, secondary }];
-      }),
-    );
+    addresses = secondaryAddresses(lab, 5);
     const connections: Record<string, Connection> = Object.fromEntries(lab.hosts.map((h) => [h.name, connectionSchema.parse(h.connection)]));
     driver = new ProviderDriver(connections);
   });
