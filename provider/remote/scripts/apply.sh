@@ -1,14 +1,14 @@
 # shellcheck source=common.sh
 . "${0%/*}/common.sh"
-check_key_dir
-lock_node
 # Executes a plan made by planSync (TypeScript decides; this only runs it), then writes the
 # interface's files. stdin: records "NAME LENGTH\n" + LENGTH bytes: `config` (no PrivateKey:
 # the node inserts its own), `stanza` (ifupdown2 mode), `plan` (one command a line, fields
-# tab-separated, see encodePlan) and `psk.N` (pre-shared keys the plan refers to). Each command is logged on
-# stderr as wg-quick does; the first that fails stops the run, naming the command and its
-# error. The config file of a running interface is replaced only once it matches. Prints
-# "changed=0|1" (1 when a step ran or a file was rewritten).
+# tab-separated, see encodePlan) and `psk.N` (pre-shared keys the plan refers to). Each
+# command is logged on stderr as wg-quick does; the first that fails stops the run, naming
+# the command and its error. The config file of a running interface is replaced only once it
+# matches. Prints "changed=0|1" (1 when a step ran or a file was rewritten).
+check_key_dir
+lock_node
 need wg wireguard-tools
 [ -s "$key" ] || die 3 "no private key at $key: the interface key must be created first"
 is_ours "$conf" || die 5 "$conf exists and was not written by pulumi-wireguard-fabric; move it away to let us manage $iface"
@@ -39,7 +39,9 @@ for name in config stanza plan; do [ -f "$stage/$name" ] || : >"$stage/$name"; d
 if [ "$mode" = wg-quick ]; then
   need wg-quick wireguard-tools
   # what the boot unit will load must load: a config wg-quick refuses stops here, before any change
-  wg-quick strip "$stage/$iface.conf" >/dev/null 2>"$stage/err" || die 4 "wg-quick refuses the config of $iface: $(cat "$stage/err")"
+  # (its error quotes the line it refuses: key values are blanked before they leave the node)
+  wg-quick strip "$stage/$iface.conf" >/dev/null 2>"$stage/err" ||
+    die 4 "wg-quick refuses the config of $iface: $(sed 's/\(Key[[:space:]]*=[[:space:]]*\)[^`]*/\1[redacted]/' "$stage/err")"
 fi
 [ "$mode" != ifupdown2 ] || { printf '%s\n' "$marker"; cat "$stage/stanza"; } >"$stage/stanza.full"
 
