@@ -12,7 +12,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 DEBIAN_PACKAGES=(wireguard-tools wireguard-go openssh-server iproute2 iputils-ping)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 if [[ " $* " == *" --tests "* ]]; then
-  # shellcheck checks the node scripts; systemctl (it enables units without systemd running)
+  # the tests lint the node scripts with shellcheck; systemctl (it enables units without systemd running)
   # proves the boot units; nsenter (util-linux) reads a lab node's own view
   DEBIAN_PACKAGES+=(shellcheck systemd util-linux)
   # ifupdown2 replaces classic ifupdown: never do that to a machine whose network it runs
