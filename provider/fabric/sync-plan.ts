@@ -36,6 +36,8 @@ export interface LiveInterface {
   readonly autoMtu: number;
   /** What the config file on the node declares now (pre-shared keys left on the node), if there is one. */
   readonly previous?: DeclaredInterface;
+  /** The address our SSH session comes from, as the node sees it: no route may take it into the tunnel. */
+  readonly sshClient?: string;
 }
 
 /** How to set a pre-shared key: a value (travels on stdin), or `null` to remove it. */
@@ -69,6 +71,8 @@ export interface SyncPlan {
   readonly ops: readonly SyncOp[];
   /** Declared values left out, with the reason (e.g. an endpoint the node cannot resolve). */
   readonly notes: readonly string[];
+  /** Why the plan must not run at all (it would cut the node off): nothing is applied while any. */
+  readonly refusals: readonly string[];
 }
 
 /** The MTU of a link WireGuard creates with no MTU given: the kernel's and wireguard-go's default. */
@@ -210,8 +214,9 @@ export interface SyncOptions {
  * and filled by the same steps, then `wg-quick@<iface>` is enabled for boot where systemd is.
  */
 export function planSync(declared: DeclaredInterface, running: LiveInterface, options: SyncOptions): SyncPlan {
-  if (options.mode === "none") return { ops: [], notes: [] };
-  if (options.mode === "ifupdown2" && !running.link) return { ops: [{ op: "ifup" }], notes: [] };
+  if (options.mode === "none") return { ops: [], notes: [], refusals: [] };
+  const refusals = cutOff(declared, running.sshClient);
+  if (options.mode === "ifupdown2" && !running.link) return { ops: [{ op: "ifup" }], notes: [], refusals };
   const notes: string[] = [];
   const ops: SyncOp[] = [];
   if (!running.link) ops.push({ op: "link-add" });
@@ -227,7 +232,17 @@ export function planSync(declared: DeclaredInterface, running: LiveInterface, op
   ops.push(...planPeers(declared, running, notes));
   ops.push(...planRoutes(declared, running, addresses));
   if (options.mode === "wg-quick" && running.unit === "disabled") ops.push({ op: "unit-enable" });
-  return { ops, notes };
+  return { ops, notes, refusals };
+}
+
+/** Declared routes and subnets that would take the node's own SSH path into the tunnel. */
+function cutOff(declared: DeclaredInterface, sshClient: string | undefined): string[] {
+  const client = sshClient === undefined ? undefined : Cidr.parse(`${sshClient}/${sshClient.includes(":") ? 128 : 32}`);
+  if (!client || typeof client === "string") return [];
+  const through = [...declaredRoutes(declared), ...declared.addresses.map((a) => Cidr.of(a).network().toString())];
+  return through
+    .filter((prefix) => Cidr.of(prefix).overlaps(client))
+    .map((prefix) => `${prefix} would route ${sshClient}, where this SSH session comes from, into the tunnel and cut the node off`);
 }
 
 /** One line of drift for a step: what differs on the node (no secret in it). */

@@ -1,4 +1,5 @@
-import { formatEndpoint, type Cidr, type Fabric, type InternalNode, type Peer, type Problem } from "../model";
+import { Cidr, formatEndpoint, parseEndpoint, type Fabric, type InternalNode, type Peer, type Problem } from "../model";
+import { resolveInterfaces, routesOf, type InterfaceView } from "./resolve";
 import { keyId, peerLabel } from "./keys";
 
 type Report = (where: string, message: string, severity?: Problem["severity"]) => void;
@@ -20,6 +21,7 @@ export function validateFabric(fabric: Fabric): Problem[] {
     checkAllowedIpOverlaps(fabric, name, node, report);
     checkDefaultRoutes(fabric, name, node, report);
   }
+  checkEndpointsOutsideTunnel(fabric, resolveInterfaces(fabric), report);
   checkExternalEndpoints(fabric, report);
   checkPeeringsAreMutual(internal, report);
   return problems;
@@ -96,6 +98,68 @@ function checkDefaultRoutes(fabric: Fabric, name: string, node: InternalNode, re
       );
     }
   });
+}
+
+/**
+ * WireGuard sends its own packets to a peer's endpoint outside the tunnel: an AllowedIP of the
+ * same interface covering that address routes them into the tunnel, and the tunnel dies.
+ * Large meshes share endpoint strings and route objects, so each is worked out once: every
+ * endpoint address of the fabric is sorted once, and each route finds the few (usually no)
+ * endpoints inside it by binary search.
+ */
+function checkEndpointsOutsideTunnel(fabric: Fabric, views: readonly InterfaceView[], report: Report): void {
+  const addresses = new Map<string, Cidr | null>();
+  const addressOf = (endpoint: string | undefined): Cidr | null => {
+    if (endpoint === undefined) return null;
+    let address = addresses.get(endpoint);
+    if (address === undefined) {
+      const parsed = parseEndpoint(endpoint);
+      address = typeof parsed === "string" || parsed.kind === "hostname" ? null : Cidr.of(`${parsed.host}/${parsed.kind === "ipv4" ? 32 : 128}`);
+      addresses.set(endpoint, address);
+    }
+    return address;
+  };
+  for (const view of views) for (const peer of view.peers) addressOf(peer.endpoint);
+  const sorted = [...new Map([...addresses.values()].flatMap((a) => (a ? [[a.toString(), a] as const] : []))).values()].sort(
+    (a, b) => a.family - b.family || (a.first < b.first ? -1 : a.first > b.first ? 1 : 0),
+  );
+  if (sorted.length === 0) return;
+  const inside = new Map<Cidr, Cidr[]>();
+  const endpointsIn = (route: Cidr): Cidr[] => {
+    let found = inside.get(route);
+    if (found) return found;
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      const at = sorted[mid] as Cidr;
+      if (at.family < route.family || (at.family === route.family && at.first < route.first)) low = mid + 1;
+      else high = mid;
+    }
+    found = [];
+    for (let i = low; i < sorted.length && (sorted[i] as Cidr).family === route.family && (sorted[i] as Cidr).first <= route.last; i++) found.push(sorted[i] as Cidr);
+    inside.set(route, found);
+    return found;
+  };
+  for (const view of views) {
+    let local: Map<string, string> | undefined;
+    for (const peer of view.peers) {
+      for (const route of routesOf(peer)) {
+        if (route.prefix === 0) continue;
+        const candidates = endpointsIn(route);
+        if (candidates.length === 0) continue;
+        local ??= new Map(view.peers.flatMap((p) => (addressOf(p.endpoint) ? [[(addressOf(p.endpoint) as Cidr).toString(), p.label] as const] : [])));
+        const hit = candidates.find((candidate) => local?.has(candidate.toString()));
+        if (!hit) continue;
+        const node = fabric.nodes[view.node] as InternalNode;
+        const index = node.peers.findIndex((p) => p.iface === view.iface && peerLabel(p) === peer.label);
+        report(
+          `${view.node}: ${view.iface}: peers[${index}]: allowedIps`,
+          `${route.toString()} of ${peer.label} covers ${hit.addressText()}, the endpoint of ${local.get(hit.toString())}: WireGuard's own packets to it would enter the tunnel`,
+        );
+      }
+    }
+  }
 }
 
 /** True when `problems` holds an error (not just warnings). */

@@ -275,6 +275,7 @@ export function parseInspection(text: string): Inspection {
       resolved,
       autoMtu: baseMtu - 80,
       previous,
+      sshClient: value("ssh-client") || undefined,
     },
   };
 }

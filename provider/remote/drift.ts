@@ -24,5 +24,5 @@ export function driftOf(found: Inspection, expected: ExpectedFiles, plan: SyncPl
   else if (found.configIsOurs === false) drift.push("the config file was replaced by one we did not write");
   else if (found.configDigest !== expected.digest) drift.push("the config file was changed on the node");
   if (expected.stanzaDigest !== undefined && found.stanzaDigest !== expected.stanzaDigest) drift.push("the ifupdown2 stanza is missing or was changed");
-  return [...drift, ...plan.ops.map(describeOp), ...plan.notes];
+  return [...drift, ...plan.refusals, ...plan.ops.map(describeOp), ...plan.notes];
 }

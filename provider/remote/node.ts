@@ -118,6 +118,7 @@ export class RemoteNode {
   async sync(target: InterfaceTarget, mode: ApplyMode, rendered: string, stanza = ""): Promise<SyncResult> {
     const inspection = await this.inspect(target, mode, rendered);
     const plan = this.plan(inspection, mode, rendered, stanza);
+    if (plan.refusals.length > 0) this.fail("invalid-argument", `${target.iface}: ${plan.refusals.join("; ")}; nothing was changed`);
     const filesMatch =
       inspection.configDigest === configDigest(rendered, target.owner) &&
       (mode !== "ifupdown2" || inspection.stanzaDigest === stanzaDigest(stanza, target.owner));

@@ -195,6 +195,17 @@ describe("remote operations on the lab", function () {
     assert.ok(lab.ping("elementalist", "198.51.100.12") >= 2);
   });
 
+  it("refuses a config that would route the SSH session's own address into the tunnel", async () => {
+    const view = resolveInterfaces(labSpec(lab, { withMage: true, occultistIp: "198.51.100.12/24" })).find((v) => v.id === "elementalist/wg0")!;
+    const file = lab.readNodeFile("elementalist", "/etc/wireguard/wg0.conf");
+    const cutOff = `[Interface]\nListenPort = 50000\nAddress = 198.51.100.1/24\n\n[Peer]\nPublicKey = ${KEYS.berserker}\nAllowedIPs = 198.18.0.0/16\n`;
+    await assert.rejects(
+      pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).sync(view, "wg-quick", cutOff)),
+      /wg0: 198\.18\.0\.0\/16 would route 198\.18\.0\.254, where this SSH session comes from, into the tunnel and cut the node off; nothing was changed/,
+    );
+    assert.equal(lab.readNodeFile("elementalist", "/etc/wireguard/wg0.conf"), file);
+  });
+
   it("a peer removed by hand on the running interface shows up as drift, from the same plan up would run", async () => {
     const fabric = labSpec(lab, { withMage: true, occultistIp: "198.51.100.12/24" });
     const { publicKeys } = await converge(fabric, connections(lab), pool);

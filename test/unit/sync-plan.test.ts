@@ -109,6 +109,15 @@ describe("planSync: the steps that make the running interface equal the declarat
     ]);
   });
 
+  it("refuses a route or subnet that would take the SSH session's own address into the tunnel", () => {
+    const wide = { ...elementalist, allowedIps: ["198.51.100.1/32", "10.0.0.0/8"] };
+    const result = planSync(declared([wide]), live({ peers: [elementalistLive], sshClient: "10.20.30.40" }), { mode: "wg-quick", publicKey: OWN });
+    assert.deepEqual(result.refusals, ["10.0.0.0/8 would route 10.20.30.40, where this SSH session comes from, into the tunnel and cut the node off"]);
+    const onTheLan = planSync(declared([elementalist], { addresses: ["10.20.30.2/24"] }), live({ peers: [elementalistLive], sshClient: "10.20.30.40" }), { mode: "wg-quick" });
+    assert.deepEqual(onTheLan.refusals, ["10.20.30.0/24 would route 10.20.30.40, where this SSH session comes from, into the tunnel and cut the node off"]);
+    assert.deepEqual(planSync(declared([elementalist]), live({ peers: [elementalistLive], routes: ["10.234.0.0/16"], sshClient: "10.20.30.40" }), { mode: "wg-quick", publicKey: OWN }).refusals, []);
+  });
+
   it("IPv6: routes by exact prefix per family, host routes inside the interface's subnet left to the kernel", () => {
     const peer: DeclaredPeer = { publicKey: KEYS.elementalist as WgKey, endpoint: "[2001:db8::1]:50000", allowedIps: ["fd00::1/128", "fd20:1::/64", "10.9.0.0/24"] };
     const running = live({

@@ -36,6 +36,8 @@ if link_exists; then
     done
   fi
 fi
+# where this session comes from (sshd sets SSH_CONNECTION="client port server port")
+[ -z "${SSH_CONNECTION:-}" ] || record ssh-client "${SSH_CONNECTION%% *}"
 if has_systemd; then
   record unit "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null || true)"
 fi
