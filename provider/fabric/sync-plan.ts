@@ -34,7 +34,7 @@ export interface LiveInterface {
   readonly resolved: Readonly<Record<string, readonly string[]>>;
   /** The MTU wg-quick would choose when none is declared (route MTU towards the endpoints − 80). */
   readonly autoMtu: number;
-  /** What the config file on the node declares now (pre-shared keys left on the node), if there is one. */
+  /** The peers and endpoints the config file on the node declares now (its keys stay on the node), if there is one. */
   readonly previous?: DeclaredInterface;
   /** The address our SSH session comes from, as the node sees it: no route may take it into the tunnel. */
   readonly sshClient?: string;

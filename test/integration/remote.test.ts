@@ -287,6 +287,25 @@ describe("remote operations on the lab", function () {
     });
   });
 
+  it("inspect sends back no key line of a hand-edited config, whatever its case or indentation", async () => {
+    const conf = path.join(lab.host("elementalist").dir, "wireguard/wg0.conf");
+    const original = readFileSync(conf, "utf8");
+    const planted = publicKeyOf(privateKeyOf("occultist")).replace(/^./, "Q");
+    writeFileSync(conf, `${original}\n  privatekey = ${planted}\n\tPresharedKey=${planted}\n`);
+    const view = resolveInterfaces(labSpec(lab, { withMage: true, occultistIp: "198.51.100.12/24" })).find((v) => v.id === "elementalist/wg0")!;
+    const received: Buffer[] = [];
+    setChannelTap((direction, data) => direction === "received" && received.push(Buffer.from(data)));
+    let found;
+    try {
+      found = await pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).inspect(view, "wg-quick"));
+    } finally {
+      setChannelTap((_direction, data) => wire.push(Buffer.from(data)));
+      writeFileSync(conf, original);
+    }
+    assert.equal(Buffer.concat(received).includes(planted), false, "the planted key came back over the wire");
+    assert.ok((found.live.previous?.peers.length ?? 0) >= 2, "peers and endpoints still come back");
+  });
+
   it("no private key ever crossed the wire, nor reached a local file", () => {
     const sent = Buffer.concat(wire);
     assert.ok(sent.length > 1000, "the tap saw the traffic");

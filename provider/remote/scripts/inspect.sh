@@ -1,8 +1,8 @@
 # shellcheck source=common.sh
 . "${0%/*}/common.sh"
 # Reports what is on the node for one interface, one tab-separated record a line (parsed by
-# contract.ts): key files, the config file (its digest, and its lines without PrivateKey and
-# PresharedKey), the link, the running WireGuard interface (wg show dump without its first
+# contract.ts): key files, the config file (its digest, and of its lines only the section
+# headers, PublicKey and Endpoint: nothing secret, whatever the file's case or indentation), the link, the running WireGuard interface (wg show dump without its first
 # line, which holds the private key; pre-shared keys as sha256 only), addresses and routes
 # as ip -j prints them, the boot unit, and per endpoint host read on stdin what it resolves
 # to and the route towards it.
@@ -19,7 +19,7 @@ fi
 if [ -f "$conf" ]; then
   record digest "$(grep -v '^PrivateKey = ' "$conf" | sha)"
   if is_ours "$conf"; then record ours yes; else record ours no; fi
-  grep -v -e '^PrivateKey' -e '^PresharedKey' "$conf" | sed 's/^/conf\t/'
+  grep -i -E '^[[:space:]]*(\[(interface|peer)\][[:space:]]*$|(publickey|endpoint)[[:space:]]*=)' "$conf" | sed 's/^/conf\t/' || true
 fi
 [ "$mode" != ifupdown2 ] || [ ! -f "$stanza_path" ] || record stanza-digest "$(sha <"$stanza_path")"
 if link_exists; then
