@@ -17,7 +17,7 @@ async function bench(n: number): Promise<void> {
   const lab = await Lab.start(names, { name: "wgfc", subnet: 4 });
   let withExtraPeer = false;
   const program = async () => {
-    const nodes = wg.meshNodes(
+    const nodes = wg.fullMesh(
       Object.fromEntries(
         names.map((name, i) => {
           const { privateKey, ...rest } = lab.host(name).connection;
@@ -27,10 +27,10 @@ async function bench(n: number): Promise<void> {
     );
     if (withExtraPeer) {
       nodes.ext = { role: "external", endpoint: "198.18.4.250:51820", allowedIps: ["192.0.2.0/24"], publicKey: EXTERNAL_KEY };
-      const first = nodes.n0 as wg.InternalNodeArgs;
+      const first = nodes.n0 as wg.InternalNodeSpec;
       nodes.n0 = { ...first, peers: [...(first.peers ?? []), { type: "external", node: "ext", iface: "wg0" }] };
     }
-    const fabric = new wg.Fabric("bench", { nodes, peerComponents: !process.argv.includes("--no-peer-components") });
+    const fabric = new wg.Fabric("bench", { nodes });
     return { publicKeys: fabric.publicKeys };
   };
   const { stack, workDir } = await inlineStack("wgfabric-bench", `mesh${n}`, program);

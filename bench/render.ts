@@ -3,7 +3,7 @@
  * A mesh of N internal nodes has N·(N-1) peer stanzas (1000 nodes ≈ 1 M). Parsing (zod) of
  * the generated input is timed apart: a Pulumi program parses its spec once, at the boundary.
  */
-import { fullMesh, renderWgQuick, resolveInterfaces, validateFabric } from "../provider/fabric";
+import { fullMeshInput, renderWgQuick, resolveInterfaces, validateFabric } from "../provider/fabric";
 import { parseFabricOrThrow, type WgKey } from "../provider/model";
 
 const KEY = "y0kOpXfo9ff4KoUwO3H1cRuwObbKwsK8mAkwXxNvKUc=" as WgKey;
@@ -16,7 +16,7 @@ function bench(n: number): void {
   const names = Array.from({ length: n }, (_, i) => `node${i}`);
   const input = {
     name: "bench",
-    nodes: fullMesh(
+    nodes: fullMeshInput(
       Object.fromEntries(names.map((name, i) => [name, { endpoint: `198.18.${i >> 8}.${i & 255}`, ip: `10.${i >> 8}.${i & 255}.1/16`, allowedIps: [`172.${16 + (i >> 8)}.${i & 255}.0/24`] }])),
       { iface: "wg0", listenPort: 51820 },
     ),

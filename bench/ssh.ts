@@ -4,7 +4,7 @@
  * no-op converge, and of one that adds a peer on one node (one interface changes), for full
  * meshes of N lab nodes (default 3 and 10).
  */
-import { fullMesh } from "../provider/fabric";
+import { fullMeshInput } from "../provider/fabric";
 import { connectionSchema, parseFabricOrThrow, type FabricInput } from "../provider/model";
 import { converge, SessionPool } from "../provider/remote";
 import { Lab } from "../lab/lab";
@@ -15,7 +15,7 @@ async function bench(n: number): Promise<void> {
   const names = Array.from({ length: n }, (_, i) => `n${i}`);
   const lab = await Lab.start(names, { name: "wgfb", subnet: 7 });
   try {
-    const nodes = fullMesh(Object.fromEntries(names.map((name, i) => [name, { endpoint: lab.host(name).ip, ip: `10.88.0.${i + 1}/24` }])));
+    const nodes = fullMeshInput(Object.fromEntries(names.map((name, i) => [name, { endpoint: lab.host(name).ip, ip: `10.88.0.${i + 1}/24` }])));
     const mesh: FabricInput = { name: "bench", nodes };
     const onePeerMore: FabricInput = {
       name: "bench",

@@ -11,7 +11,7 @@ import { formatEndpoint, type ApplyMode, type Fabric as FabricModel } from "./mo
 export type ConnectionArgs = types.input.remote.ConnectionArgs;
 
 /** An interface of an internal node: the [Interface] section of its config. */
-export interface InterfaceArgs {
+export interface InterfaceSpec {
   /** UDP port WireGuard listens on; peers dial it unless their endpoint has a port. */
   readonly listenPort?: number;
   /** The interface address with prefix, IPv4 or IPv6 (`198.51.100.1/24`). */
@@ -33,15 +33,15 @@ export interface PeerOverrides {
 }
 
 /** A peer of an internal node's interface `iface`: another node's interface, or an external node. */
-export type PeerArgs =
+export type PeerSpec =
   | (PeerOverrides & { readonly type: "internal"; readonly node: string; readonly nodeIface: string; readonly iface: string })
   | (PeerOverrides & { readonly type: "external"; readonly node: string; readonly iface: string });
 
 /** A node we manage over SSH. */
-export interface InternalNodeArgs {
+export interface InternalNodeSpec {
   readonly role: "internal";
-  /** Secret: how to reach it. */
-  readonly connection: pulumi.Input<ConnectionArgs>;
+  /** Secret: how to reach it; merged over the fabric's `defaults.connection` (e.g. only `host` here). */
+  readonly connection?: pulumi.Input<ConnectionArgs>;
   /** Where other nodes reach it: `host` or `host:port`. */
   readonly endpoint?: string;
   /** Networks behind this node, routed to it by its peers. */
@@ -49,9 +49,9 @@ export interface InternalNodeArgs {
   /** Keepalive its peers send it. */
   readonly persistentKeepalive?: number;
   /** Its WireGuard interfaces by name (at most 15 characters). */
-  readonly interfaces: Record<string, InterfaceArgs>;
+  readonly interfaces: Record<string, InterfaceSpec>;
   /** Its peers; each names the local interface it belongs to. */
-  readonly peers?: PeerArgs[];
+  readonly peers?: PeerSpec[];
   /** Where keys live on the node (default: the fabric's). */
   readonly keyDir?: string;
   /** How configs go live on the node (default: the fabric's). */
@@ -79,7 +79,7 @@ export interface InternalNodeArgs {
 }
 
 /** A peer we don't manage: its public key is given. */
-export interface ExternalNodeArgs {
+export interface ExternalNodeSpec {
   readonly role: "external";
   readonly endpoint?: string;
   readonly allowedIps?: string[];
@@ -88,25 +88,60 @@ export interface ExternalNodeArgs {
   readonly publicKey: string;
 }
 
-/** Arguments of {@link Fabric}. The topology is plain data (it decides which resources exist); credentials and pre-shared keys may be Outputs. */
-export interface FabricArgs {
-  /** Fabric name as in fabrics.cfg (default: the resource name). */
-  readonly name?: string;
-  readonly nodes: Record<string, InternalNodeArgs | ExternalNodeArgs>;
+/** Either kind of node. */
+export type NodeSpec = InternalNodeSpec | ExternalNodeSpec;
+
+/** What every node of a fabric has unless it says otherwise. */
+export interface FabricDefaults {
+  /**
+   * Secret: how to reach every internal node; a node's own `connection` is merged over it, so
+   * a program states the user and credentials once and each node only its `host`.
+   */
+  readonly connection?: pulumi.Input<ConnectionArgs>;
   /** Where keys live on the nodes (default `/etc/wireguard/proxmox`, the RFC's). */
   readonly keyDir?: string;
   /** `wg-quick` (default), `ifupdown2` or `none` (write only). */
   readonly applyMode?: ApplyMode;
-  /**
-   * Show each peer as a `Peer` component in the resource tree (default true). A full mesh of
-   * n nodes has n·(n-1) of them; turn them off for large fabrics (configs are the same).
-   */
-  readonly peerComponents?: boolean;
+  /** Keepalive of every peer whose node or entry sets none (seconds, 0 = off). */
+  readonly persistentKeepalive?: number;
 }
+
+/** Arguments of {@link Fabric}. The topology decides which resources exist; credentials and pre-shared keys may be Outputs. */
+export interface FabricArgs {
+  /** Fabric name as in fabrics.cfg (default: the resource name). */
+  readonly name?: string;
+  /**
+   * The nodes by name. Plain data, or an Output of it when part of the fabric comes from
+   * another stack ({@link externalNodesFrom}): the fabric is then built once the value is
+   * known (a `StackReference`'s outputs are, at preview too).
+   */
+  readonly nodes: Readonly<Record<string, NodeSpec>> | pulumi.Output<Readonly<Record<string, NodeSpec>>>;
+  /**
+   * Peerings as pairs of ends, each `node/iface` of an internal node or the name of an
+   * external node: `["a/wg0", "b/wg0"]` gives `a` a peer to `b/wg0` and `b` one to `a/wg0`.
+   * Use a node's `peers` for a one-sided peering or to override fields.
+   */
+  readonly links?: readonly (readonly [string, string])[];
+  /** What every node has unless it says otherwise. */
+  readonly defaults?: FabricDefaults;
+  /** @deprecated Use `defaults.keyDir`. */
+  readonly keyDir?: string;
+  /** @deprecated Use `defaults.applyMode`. */
+  readonly applyMode?: ApplyMode;
+}
+
+/** @deprecated Renamed {@link InterfaceSpec}: only constructor arguments are called `…Args`. */
+export type InterfaceArgs = InterfaceSpec;
+/** @deprecated Renamed {@link PeerSpec}. */
+export type PeerArgs = PeerSpec;
+/** @deprecated Renamed {@link InternalNodeSpec}. */
+export type InternalNodeArgs = InternalNodeSpec;
+/** @deprecated Renamed {@link ExternalNodeSpec}. */
+export type ExternalNodeArgs = ExternalNodeSpec;
 
 /** A parsed model back in argument form (for fabrics read from a fabrics.cfg). */
 export function argsFromModel(fabric: FabricModel, connections: Readonly<Record<string, pulumi.Input<ConnectionArgs>>>): FabricArgs {
-  const nodes: FabricArgs["nodes"] = {};
+  const nodes: Record<string, NodeSpec> = {};
   for (const [name, node] of Object.entries(fabric.nodes)) {
     const common = {
       endpoint: node.endpoint && formatEndpoint(node.endpoint),
@@ -117,11 +152,10 @@ export function argsFromModel(fabric: FabricModel, connections: Readonly<Record<
       nodes[name] = { role: "external", ...common, publicKey: node.publicKey };
       continue;
     }
-    const connection = connections[name];
     nodes[name] = {
       role: "internal",
       ...common,
-      connection: connection as pulumi.Input<ConnectionArgs>,
+      connection: connections[name],
       interfaces: Object.fromEntries(
         Object.entries(node.interfaces).map(([iface, spec]) => [iface, { listenPort: spec.listenPort, ip: spec.ip?.toString(), mtu: spec.mtu }]),
       ),
@@ -135,5 +169,5 @@ export function argsFromModel(fabric: FabricModel, connections: Readonly<Record<
       fullTunnel: node.fullTunnel,
     };
   }
-  return { name: fabric.name, nodes, keyDir: fabric.keyDir, applyMode: fabric.applyMode };
+  return { name: fabric.name, nodes, defaults: { keyDir: fabric.keyDir, applyMode: fabric.applyMode, persistentKeepalive: fabric.persistentKeepalive } };
 }

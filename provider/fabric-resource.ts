@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { argsFromModel, type ConnectionArgs, type FabricArgs, type InternalNodeArgs } from "./args";
+import { argsFromModel, type ConnectionArgs, type FabricArgs, type FabricDefaults, type InternalNodeSpec, type NodeSpec } from "./args";
 import type { InterfaceStatus } from "./dynamic/resources";
 import { exportPeers, type ExportedPeers } from "./exported-peers";
-import { keyId, parseSectionConfig, peerLabel, resolveInterfaces, validateFabric, writeFabricSections } from "./fabric";
-import { FabricError, formatProblem, isWgKey, parseFabric, type Fabric as FabricModel, type Problem } from "./model";
-import { ExternalNode, InternalNode, pskId, statusOf, type PresharedKeys } from "./nodes";
+import { expandLinks, keyId, parseSectionConfig, peerLabel, resolveInterfaces, validateFabric, writeFabricSections } from "./fabric";
+import { formatProblem, isWgKey, parseFabric, type Fabric as FabricModel, type Problem } from "./model";
+import { InternalNode, pskId, statusOf } from "./nodes";
 
 /** Options of {@link Fabric.fromSectionConfig}. */
 export interface SectionConfigFabricArgs {
@@ -12,31 +12,42 @@ export interface SectionConfigFabricArgs {
   readonly text: string;
   /** Which WireGuard fabric of the file (default: the only one). */
   readonly fabric?: string;
-  /** SSH connection of each internal node. */
-  readonly connections: Readonly<Record<string, pulumi.Input<ConnectionArgs>>>;
+  /** SSH connection of each internal node, merged over `defaults.connection`. */
+  readonly connections?: Readonly<Record<string, pulumi.Input<ConnectionArgs>>>;
+  /** What the file does not say: at least how to reach the nodes (`connection`). */
+  readonly defaults?: Pick<FabricDefaults, "connection">;
 }
 
+/** The plain topology for the schema, and what may be secret or unknown, apart. */
 interface SplitArgs {
-  /** The topology, plain, for the schema. */
   readonly spec: unknown;
   readonly connections: Map<string, pulumi.Input<ConnectionArgs>>;
   readonly presharedKeys: Map<string, pulumi.Input<string>>;
   readonly problems: Problem[];
 }
 
-/** Separates what may be secret or unknown (connections, pre-shared keys) from the plain topology. */
-function splitArgs(name: string, args: FabricArgs): SplitArgs {
+/** A node's connection over the fabric's default one (either may be an Output). */
+function mergedConnection(defaults: pulumi.Input<ConnectionArgs> | undefined, own: pulumi.Input<ConnectionArgs> | undefined) {
+  if (defaults === undefined || own === undefined) return own ?? defaults;
+  return pulumi.all([defaults, own]).apply(([base, node]) => ({ ...base, ...node }));
+}
+
+/** Applies defaults and links, and separates connections and pre-shared keys from the plain topology. */
+function splitArgs(name: string, args: FabricArgs, nodesIn: Readonly<Record<string, NodeSpec>>): SplitArgs {
+  const defaults = args.defaults ?? {};
   const connections = new Map<string, pulumi.Input<ConnectionArgs>>();
   const presharedKeys = new Map<string, pulumi.Input<string>>();
-  const problems: Problem[] = [];
+  const linked = expandLinks(nodesIn ?? {}, args.links ?? []);
+  const problems: Problem[] = [...linked.problems];
   const nodes: Record<string, unknown> = {};
-  for (const [nodeName, node] of Object.entries(args.nodes ?? {})) {
+  for (const [nodeName, node] of Object.entries(linked.nodes)) {
     if (node?.role !== "internal") {
       nodes[nodeName] = node;
       continue;
     }
-    const { connection, keyRotation: _rotation, acceptNewHostKey: _accept, adopt: _adopt, ...rest } = node as InternalNodeArgs;
-    if (connection === undefined) problems.push({ severity: "error", where: `${nodeName}: connection`, message: "is required for an internal node (how to reach it over SSH)" });
+    const { connection: own, keyRotation: _rotation, acceptNewHostKey: _accept, adopt: _adopt, ...rest } = node;
+    const connection = mergedConnection(defaults.connection, own);
+    if (connection === undefined) problems.push({ severity: "error", where: `${nodeName}: connection`, message: "is required for an internal node (how to reach it over SSH), here or in defaults.connection" });
     else connections.set(nodeName, connection);
     const peers = (rest.peers ?? []).map((peer, index) => {
       const { presharedKey, ...plain } = peer;
@@ -50,8 +61,42 @@ function splitArgs(name: string, args: FabricArgs): SplitArgs {
     });
     nodes[nodeName] = { ...rest, peers };
   }
-  const spec = { name: args.name ?? name, nodes, keyDir: args.keyDir, applyMode: args.applyMode };
+  const spec = {
+    name: args.name ?? name,
+    nodes,
+    keyDir: defaults.keyDir ?? args.keyDir,
+    applyMode: defaults.applyMode ?? args.applyMode,
+    persistentKeepalive: defaults.persistentKeepalive,
+  };
   return { spec, connections, presharedKeys, problems };
+}
+
+/** The fabric's resources and outputs, once its nodes are known. */
+interface Built {
+  readonly model?: FabricModel;
+  readonly nodes: Readonly<Record<string, InternalNode>>;
+  readonly publicKeys: pulumi.Output<Record<string, string>>;
+  readonly configs: pulumi.Output<Record<string, string>>;
+  readonly sectionConfig: pulumi.Output<string>;
+  readonly status: pulumi.Output<Record<string, InterfaceStatus>>;
+  readonly drift: pulumi.Output<Record<string, string[]>>;
+  readonly exportedPeers: pulumi.Output<ExportedPeers>;
+  readonly hostKeys: pulumi.Output<Record<string, string>>;
+}
+
+/** What an invalid fabric leaves: no resources, empty outputs. */
+function emptyBuild(fabric: string): Built {
+  const none = <T>(value: T) => pulumi.output(value) as pulumi.Output<T>;
+  return {
+    nodes: {},
+    publicKeys: none<Record<string, string>>({}),
+    configs: none<Record<string, string>>({}),
+    sectionConfig: none(""),
+    status: none<Record<string, InterfaceStatus>>({}),
+    drift: none<Record<string, string[]>>({}),
+    exportedPeers: none<ExportedPeers>({ fabric, interfaces: {} }),
+    hostKeys: none<Record<string, string>>({}),
+  };
 }
 
 /**
@@ -75,71 +120,49 @@ export class Fabric extends pulumi.ComponentResource {
   readonly exportedPeers: pulumi.Output<ExportedPeers>;
   /** Each internal node's SSH host key, pinned or recorded at first contact (trust on first use), by node. */
   readonly hostKeys: pulumi.Output<Record<string, string>>;
-  /** The node components, by name. */
-  readonly nodes: Readonly<Record<string, InternalNode | ExternalNode>>;
-  /** The validated model. */
-  readonly model: FabricModel;
+  /** The internal node components, by name (empty until an Output `nodes` is known). */
+  readonly nodes: Readonly<Record<string, InternalNode>>;
+  /** The validated model (undefined until an Output `nodes` is known). */
+  readonly model?: FabricModel;
 
   constructor(name: string, args: FabricArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wireguard-fabric:index:Fabric", name, {}, opts);
-    const split = splitArgs(name, args);
-    const parsed = parseFabric(split.spec, { publicKeysAreOutputs: true });
-    if (Array.isArray(parsed)) throw new FabricError([...parsed, ...split.problems]);
-    const problems = [...validateFabric(parsed), ...split.problems];
-    const errors = problems.filter((problem) => problem.severity === "error");
-    if (errors.length > 0) throw new FabricError(errors);
-    for (const warning of problems) pulumi.log.warn(`fabric ${parsed.name}: ${formatProblem(warning)}`, this);
-    this.model = parsed;
-
-    const views = resolveInterfaces(parsed);
-    const nodes: Record<string, InternalNode | ExternalNode> = {};
-    for (const [nodeName, node] of Object.entries(parsed.nodes)) {
-      if (node.role === "external") {
-        nodes[nodeName] = new ExternalNode(`${name}-${nodeName}`, { publicKey: node.publicKey }, { parent: this });
-        continue;
-      }
-      const raw = args.nodes[nodeName] as InternalNodeArgs;
-      nodes[nodeName] = new InternalNode(
-        `${name}-${nodeName}`,
-        {
-          interfaces: views.filter((view) => view.node === nodeName),
-          connection: split.connections.get(nodeName) as pulumi.Input<ConnectionArgs>,
-          keyRotation: raw.keyRotation,
-          peerComponents: args.peerComponents,
-          acceptNewHostKey: raw.acceptNewHostKey,
-          adopt: raw.adopt,
-        },
-        { parent: this },
-      );
-      pulumi.output(raw.connection).apply((connection) => {
-        if (!connection.hostKey) {
-          pulumi.log.warn(
-            `${nodeName}: connection has no hostKey: the key the node presents at first contact is recorded (output hostKeys) and required ` +
-              "on every later run; pin it in connection.hostKey to be safe from the first run too",
-            this,
-          );
-        }
-      });
-    }
-    this.nodes = nodes;
-    const internal = Object.entries(nodes).filter((entry): entry is [string, InternalNode] => entry[1] instanceof InternalNode);
-    const keyOf = (id: string): pulumi.Output<string> => {
-      const [nodeName, iface] = id.split("/") as [string, string];
-      const key = (nodes[nodeName] as InternalNode).keys[iface];
-      if (!key) throw new Error(`no key resource for ${id}`);
-      return key.publicKey;
+    const fabricName = args.name ?? name;
+    // Problems are logged on the fabric, one error each, and nothing is built: a thrown error
+    // would be printed twice (on the fabric and on the stack) and, inside an apply, with a stack trace.
+    const buildOrReport = (nodes: Readonly<Record<string, NodeSpec>>): Built | undefined => {
+      const errors = this.problemsOf(name, args, nodes);
+      for (const problem of errors) pulumi.log.error(`fabric ${fabricName}: ${formatProblem(problem)}`, this);
+      return errors.length > 0 ? undefined : this.build(name, args, nodes);
     };
-    for (const [, node] of internal) node.configure(keyOf, split.presharedKeys as PresharedKeys);
-
-    const byId = <T>(pick: (node: InternalNode) => Record<string, T>): Record<string, T> =>
-      Object.fromEntries(internal.flatMap(([nodeName, node]) => Object.entries(pick(node)).map(([iface, value]) => [keyId(nodeName, iface), value])));
-    this.publicKeys = pulumi.all(byId((node) => Object.fromEntries(Object.entries(node.keys).map(([iface, key]) => [iface, key.publicKey]))));
-    this.configs = pulumi.all(byId((node) => node.renderedConfigs));
-    this.status = pulumi.all(byId(statusOf));
-    this.drift = pulumi.all(byId((node) => Object.fromEntries(Object.entries(node.configs).map(([iface, config]) => [iface, config.drift]))));
-    this.sectionConfig = this.publicKeys.apply((keys) => `${writeFabricSections(parsed, { publicKeys: new Map(Object.entries(keys)), omitPresharedKeys: true })}\n`);
-    this.exportedPeers = this.publicKeys.apply((keys) => exportPeers(parsed, keys));
-    this.hostKeys = pulumi.all(Object.fromEntries(internal.flatMap(([nodeName, node]) => (node.hostKey ? [[nodeName, node.hostKey]] : []))));
+    let built: Built;
+    if (pulumi.Output.isInstance(args.nodes)) {
+      // known at preview for a StackReference
+      const later = args.nodes.apply(buildOrReport);
+      // only the configs may hold secrets (pre-shared keys); the rest is public whatever the nodes' connections
+      const pick = <T>(field: (b: Built) => pulumi.Output<T>, empty: T): pulumi.Output<T> => later.apply((b) => (b ? field(b) : pulumi.output(empty))) as unknown as pulumi.Output<T>;
+      built = {
+        nodes: {},
+        publicKeys: pulumi.unsecret(pick((b) => b.publicKeys, {})),
+        configs: pick((b) => b.configs, {}),
+        sectionConfig: pulumi.unsecret(pick((b) => b.sectionConfig, "")),
+        status: pulumi.unsecret(pick((b) => b.status, {})),
+        drift: pulumi.unsecret(pick((b) => b.drift, {})),
+        exportedPeers: pulumi.unsecret(pick((b) => b.exportedPeers, { fabric: fabricName, interfaces: {} })),
+        hostKeys: pulumi.unsecret(pick((b) => b.hostKeys, {})),
+      };
+    } else {
+      built = buildOrReport(args.nodes) ?? emptyBuild(fabricName);
+    }
+    this.model = built.model;
+    this.nodes = built.nodes;
+    this.publicKeys = built.publicKeys;
+    this.configs = built.configs;
+    this.sectionConfig = built.sectionConfig;
+    this.status = built.status;
+    this.drift = built.drift;
+    this.exportedPeers = built.exportedPeers;
+    this.hostKeys = built.hostKeys;
     this.registerOutputs({
       publicKeys: this.publicKeys,
       configs: this.configs,
@@ -151,6 +174,74 @@ export class Fabric extends pulumi.ComponentResource {
     });
   }
 
+  private parsed?: { split: SplitArgs; model: FabricModel };
+
+  /** Every error of the declaration (warnings are logged); remembers the parse for {@link build}. */
+  private problemsOf(name: string, args: FabricArgs, nodes: Readonly<Record<string, NodeSpec>>): Problem[] {
+    const split = splitArgs(name, args, nodes);
+    const model = parseFabric(split.spec, { publicKeysAreOutputs: true });
+    if (Array.isArray(model)) return [...model, ...split.problems];
+    const problems = [...validateFabric(model), ...split.problems];
+    for (const warning of problems.filter((problem) => problem.severity === "warning")) pulumi.log.warn(`fabric ${model.name}: ${formatProblem(warning)}`, this);
+    this.parsed = { split, model };
+    return problems.filter((problem) => problem.severity === "error");
+  }
+
+  private build(name: string, args: FabricArgs, specs: Readonly<Record<string, NodeSpec>>): Built {
+    const { split, model } = this.parsed as { split: SplitArgs; model: FabricModel };
+    const views = resolveInterfaces(model);
+    const nodes: Record<string, InternalNode> = {};
+    for (const [nodeName, node] of Object.entries(model.nodes)) {
+      if (node.role === "external") continue;
+      const spec = specs[nodeName] as InternalNodeSpec;
+      const connection = split.connections.get(nodeName) as pulumi.Input<ConnectionArgs>;
+      nodes[nodeName] = new InternalNode(
+        nodeName,
+        {
+          fabric: name,
+          interfaces: views.filter((view) => view.node === nodeName),
+          connection,
+          keyRotation: spec.keyRotation,
+          acceptNewHostKey: spec.acceptNewHostKey,
+          adopt: spec.adopt,
+        },
+        { parent: this },
+      );
+      pulumi.output(connection).apply((known) => {
+        if (!known.hostKey) {
+          pulumi.log.warn(
+            `${nodeName}: connection has no hostKey: the key the node presents at first contact is recorded (output hostKeys) and required ` +
+              "on every later run; pin it in connection.hostKey to be safe from the first run too",
+            this,
+          );
+        }
+      });
+    }
+    const internal = Object.entries(nodes);
+    const keyOf = (id: string): pulumi.Output<string> => {
+      const [nodeName, iface] = id.split("/") as [string, string];
+      const key = nodes[nodeName]?.keys[iface];
+      if (!key) throw new Error(`no key resource for ${id}`);
+      return key.publicKey;
+    };
+    for (const [, node] of internal) node.configure(keyOf, split.presharedKeys);
+
+    const byId = <T>(pick: (node: InternalNode) => Record<string, T>): Record<string, T> =>
+      Object.fromEntries(internal.flatMap(([nodeName, node]) => Object.entries(pick(node)).map(([iface, value]) => [keyId(nodeName, iface), value])));
+    const publicKeys = pulumi.all(byId((node) => Object.fromEntries(Object.entries(node.keys).map(([iface, key]) => [iface, key.publicKey]))));
+    return {
+      model,
+      nodes,
+      publicKeys,
+      configs: pulumi.all(byId((node) => node.renderedConfigs)),
+      status: pulumi.all(byId(statusOf)),
+      drift: pulumi.all(byId((node) => Object.fromEntries(Object.entries(node.configs).map(([iface, config]) => [iface, config.drift])))),
+      sectionConfig: publicKeys.apply((keys) => `${writeFabricSections(model, { publicKeys: new Map(Object.entries(keys)), omitPresharedKeys: true })}\n`),
+      exportedPeers: publicKeys.apply((keys) => exportPeers(model, keys)),
+      hostKeys: pulumi.all(Object.fromEntries(internal.flatMap(([nodeName, node]) => (node.hostKey ? [[nodeName, node.hostKey]] : [])))),
+    };
+  }
+
   /**
    * A fabric read from a Proxmox `fabrics.cfg`. Public keys recorded in the file are ignored:
    * keys are generated (or adopted) on the nodes.
@@ -159,8 +250,9 @@ export class Fabric extends pulumi.ComponentResource {
     const { fabrics } = parseSectionConfig(args.text);
     const chosen = args.fabric ? fabrics.filter((f) => f.name === args.fabric) : fabrics;
     if (chosen.length !== 1) {
-      throw new Error(args.fabric ? `fabrics.cfg has no WireGuard fabric "${args.fabric}"` : `fabrics.cfg has ${chosen.length} WireGuard fabrics; choose one with "fabric"`);
+      throw new pulumi.RunError(args.fabric ? `fabrics.cfg has no WireGuard fabric "${args.fabric}"` : `fabrics.cfg has ${chosen.length} WireGuard fabrics; choose one with "fabric"`);
     }
-    return new Fabric(name, argsFromModel(chosen[0] as FabricModel, args.connections), opts);
+    const fromFile = argsFromModel(chosen[0] as FabricModel, args.connections ?? {});
+    return new Fabric(name, { ...fromFile, defaults: { ...fromFile.defaults, ...args.defaults } }, opts);
   }
 }

@@ -3,13 +3,12 @@
  * @packageDocumentation
  */
 export * from "./args";
-export { InterfaceConfig, InterfaceKey, type InterfaceConfigArgs, type InterfaceKeyArgs, type InterfaceStatus } from "./dynamic/resources";
+export { InterfaceConfig, InterfaceKey, type InterfaceConfigArgs, type InterfaceKeyArgs, type InterfaceStatus, type PeerEntryInput } from "./dynamic/resources";
 export * from "./exported-peers";
 export { Fabric, type SectionConfigFabricArgs } from "./fabric-resource";
 export * from "./mesh";
-export { ExternalNode, InternalNode, Peer } from "./nodes";
+export type { InternalNode } from "./nodes";
 export {
-  fullMesh,
   parseSectionConfig,
   renderIfupdown2,
   renderWg,
@@ -20,6 +19,7 @@ export {
   type FullMeshOptions,
   type InterfaceView,
   type MeshNode,
+  type PeerEntry,
   type PeerView,
   type SectionConfig,
 } from "./fabric";

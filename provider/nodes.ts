@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionArgs } from "./args";
-import { InterfaceConfig, InterfaceKey, type InterfaceStatus } from "./dynamic/resources";
-import { renderNodeFiles, routesOf, type InterfaceView, type PeerView } from "./fabric";
-import { isWgKey, type WgKey } from "./model";
+import { InterfaceConfig, InterfaceKey, LEGACY_DYNAMIC_TYPE, type InterfaceStatus, type PeerEntryInput } from "./dynamic/resources";
+import { renderEntry, type EntryInputs } from "./dynamic/inputs";
+import { interfaceFields, peerEntryOf, presharedKeyFingerprint, type InterfaceView } from "./fabric";
 
 /** A pre-shared key input, by {@link pskId}. */
 export type PresharedKeys = ReadonlyMap<string, pulumi.Input<string>>;
@@ -12,25 +12,33 @@ export function pskId(node: string, iface: string, peerLabel: string): string {
   return `${node}/${iface}>${peerLabel}`;
 }
 
-/** Arguments of {@link InternalNode}. */
+/**
+ * How children of a fabric are named: joined with "/", which neither node nor interface names
+ * may contain, so no two children share a name (`a-b`+`c` and `a`+`b-c` used to).
+ */
+export function childName(...parts: string[]): string {
+  return parts.join("/");
+}
+
+/** What the fabric hands an {@link InternalNode}: not for programs, which declare a {@link Fabric}. */
 export interface InternalNodeResourceArgs {
+  /** The fabric's resource name, which every child name starts with. */
+  readonly fabric: string;
   /** The node's interfaces, resolved from the fabric. */
   readonly interfaces: readonly InterfaceView[];
   /** Secret connection. */
   readonly connection: pulumi.Input<ConnectionArgs>;
   /** Per interface: a value whose change rotates the key. */
   readonly keyRotation?: Readonly<Record<string, string>>;
-  /** Add a {@link Peer} component per peer (default true). */
-  readonly peerComponents?: boolean;
-  /** Accept and record a host key other than the recorded one (see {@link InternalNodeArgs.acceptNewHostKey}). */
+  /** Accept and record a host key other than the recorded one (see {@link InternalNodeSpec.acceptNewHostKey}). */
   readonly acceptNewHostKey?: boolean;
-  /** Take over keys and files another fabric owns (see {@link InternalNodeArgs.adopt}). */
+  /** Take over keys and files another fabric owns (see {@link InternalNodeSpec.adopt}). */
   readonly adopt?: boolean;
 }
 
 /**
  * A node of the fabric that we manage over SSH. Its children are, per interface, the key
- * (generated on the node) and the config (written and applied), and one {@link Peer} per peer.
+ * (generated on the node) and the config (written and applied). A {@link Fabric} makes them.
  */
 export class InternalNode extends pulumi.ComponentResource {
   /** Public keys of the node's interfaces, by interface name. */
@@ -46,17 +54,19 @@ export class InternalNode extends pulumi.ComponentResource {
 
   private readonly connection: pulumi.Output<ConnectionArgs>;
 
+  /** @internal */
   constructor(
-    private readonly name: string,
+    private readonly node: string,
     private readonly args: InternalNodeResourceArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
-    super("wireguard-fabric:index:InternalNode", name, {}, opts);
+    // before 0.2 children were named with "-"; the aliases keep their keys
+    super("wireguard-fabric:index:InternalNode", childName(args.fabric, node), {}, pulumi.mergeOptions(opts, { aliases: [{ name: `${args.fabric}-${node}` }] }));
     this.connection = pulumi.secret(pulumi.output(args.connection));
     const keys: Record<string, InterfaceKey> = {};
     for (const view of args.interfaces) {
       keys[view.iface] = new InterfaceKey(
-        `${name}-${view.iface}-key`,
+        childName(args.fabric, node, view.iface),
         {
           node: view.node,
           iface: view.iface,
@@ -67,7 +77,7 @@ export class InternalNode extends pulumi.ComponentResource {
           acceptNewHostKey: args.acceptNewHostKey,
           adopt: args.adopt,
         },
-        { parent: this },
+        { parent: this, aliases: [{ name: `${args.fabric}-${node}-${view.iface}-key`, type: LEGACY_DYNAMIC_TYPE }] },
       );
     }
     this.keys = keys;
@@ -81,80 +91,33 @@ export class InternalNode extends pulumi.ComponentResource {
    */
   configure(keyOf: (id: string) => pulumi.Output<string>, presharedKeys: PresharedKeys): void {
     for (const view of this.args.interfaces) {
-      const needed = [...new Set(view.peers.flatMap((peer) => (peer.key.kind === "internal" ? [peer.key.id] : [])))];
-      const psks = view.peers.flatMap((peer) => {
+      const peers: Record<string, PeerEntryInput> = {};
+      for (const peer of view.peers) {
         const psk = presharedKeys.get(pskId(view.node, view.iface, peer.label));
-        return psk === undefined ? [] : [{ peer, psk }];
-      });
-      const files = pulumi
-        .all([pulumi.all(needed.map(keyOf)), pulumi.all(psks.map(({ psk }) => psk))])
-        .apply(([peerKeys, pskValues]) => {
-          const publicKeys = new Map(needed.map((id, i) => [id, peerKeys[i] as WgKey]));
-          const withPsk = new Map<PeerView, WgKey>();
-          psks.forEach(({ peer }, i) => {
-            const value = pskValues[i] ?? "";
-            if (!isWgKey(value)) throw new Error(`${view.node}: ${view.iface}: peer ${peer.label}: presharedKey is not a WireGuard key (32 bytes of base64, as \`wg genpsk\` prints)`);
-            withPsk.set(peer, value);
-          });
-          const peers = view.peers.map((peer) => (withPsk.has(peer) ? { ...peer, presharedKey: withPsk.get(peer), overridden: true } : peer));
-          return renderNodeFiles({ ...view, peers }, { publicKeys });
-        });
-      const config = psks.length > 0 ? pulumi.secret(files.config) : files.config;
-      this.renderedConfigs[view.iface] = config;
+        const publicKey = peer.key.kind === "internal" ? keyOf(peer.key.id) : pulumi.output(peer.key.key);
+        const secret = psk === undefined ? undefined : pulumi.secret(psk);
+        // the fingerprint is a digest of the key, not the key: it may show in previews
+        const fingerprint = secret && pulumi.unsecret(secret.apply(presharedKeyFingerprint));
+        peers[peer.label] = peerEntryOf(peer, publicKey, secret && fingerprint && { key: secret, fingerprint });
+      }
+      const entry = interfaceFields(view);
+      // what the provider renders, from the very same inputs (secret when a peer has a pre-shared key)
+      this.renderedConfigs[view.iface] = pulumi.output({ ...entry, peers }).apply((known) => renderEntry(known as EntryInputs).config);
       this.configs[view.iface] = new InterfaceConfig(
-        `${this.name}-${view.iface}`,
+        childName(this.args.fabric, this.node, view.iface),
         {
-          node: view.node,
-          iface: view.iface,
-          keyDir: view.keyDir,
-          owner: view.owner,
-          applyMode: view.applyMode,
+          ...entry,
+          peers,
           connection: this.connection,
           publicKey: keyOf(view.id),
-          config,
-          stanza: files.stanza,
           hostKey: this.keys[view.iface]?.hostKey,
           acceptNewHostKey: this.args.acceptNewHostKey,
           adopt: this.args.adopt,
         },
-        { parent: this, secretConfig: psks.length > 0 },
+        { parent: this, aliases: [{ name: `${this.args.fabric}-${this.node}-${view.iface}`, type: LEGACY_DYNAMIC_TYPE }] },
       );
-      if (this.args.peerComponents === false) continue;
-      for (const peer of view.peers) {
-        new Peer(`${this.name}-${view.iface}-${peer.label.replace("/", "-")}`, { iface: view.iface, peer }, { parent: this });
-      }
     }
     this.registerOutputs({ publicKeys: this.publicKeys });
-  }
-}
-
-/** A peer entry of an internal node's interface: shows in the preview tree what each config will hold. */
-export class Peer extends pulumi.ComponentResource {
-  /** `node/iface` of an internal peer, or the external node's name. */
-  readonly peer: string;
-  /** The endpoint dialled, `host:port`. */
-  readonly endpoint?: string;
-  /** Everything routed to this peer. */
-  readonly allowedIps: string[];
-
-  constructor(name: string, args: { iface: string; peer: PeerView }, opts?: pulumi.ComponentResourceOptions) {
-    super("wireguard-fabric:index:Peer", name, {}, opts);
-    this.peer = args.peer.label;
-    this.endpoint = args.peer.endpoint;
-    this.allowedIps = routesOf(args.peer).map(String);
-    this.registerOutputs({ peer: this.peer, endpoint: this.endpoint, allowedIps: this.allowedIps });
-  }
-}
-
-/** A peer we don't manage, declared once and referenced by internal nodes. */
-export class ExternalNode extends pulumi.ComponentResource {
-  /** Its public key, as given. */
-  readonly publicKey: string;
-
-  constructor(name: string, args: { publicKey: string }, opts?: pulumi.ComponentResourceOptions) {
-    super("wireguard-fabric:index:ExternalNode", name, {}, opts);
-    this.publicKey = args.publicKey;
-    this.registerOutputs({ publicKey: this.publicKey });
   }
 }
 

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { keyId } from "../fabric";
 import { configDigest, driftOf, stanzaDigest } from "../remote";
-import { changedKeys, checkFailures, configInputsSchema, UNKNOWN, type ConfigInputs, type ConfigOutputs } from "./inputs";
+import { changedKeys, checkFailures, configInputsSchema, renderedFiles, UNKNOWN, type ConfigInputs, type ConfigOutputs, type LegacyConfigState } from "./inputs";
 import { onNode } from "./session";
 
 /** Validates inputs at preview, before anything remote. */
@@ -10,20 +10,32 @@ export async function check(_olds: ConfigInputs, news: ConfigInputs): Promise<pu
 }
 
 /**
- * Exactly what changes: the config text, the stanza, the own key (the node must write the new
- * private key), the connection, or drift found by refresh. Node, interface, key dir and apply
- * mode are a different interface: replace it.
+ * Exactly what changes: the rendered files, the own key (the node must write the new private
+ * key), the connection, or drift found by refresh; a state written by an older release is
+ * rewritten in the current shape. Node, interface, key dir and apply mode are a different
+ * interface: replace it. The engine shows the per-peer, per-field difference of the inputs.
  */
-export async function diff(_id: string, olds: ConfigOutputs, news: ConfigInputs): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(_id: string, olds: ConfigOutputs | (ConfigOutputs & LegacyConfigState), news: ConfigInputs): Promise<pulumi.dynamic.DiffResult> {
   const replaces = changedKeys(olds, news, ["node", "iface", "keyDir", "owner", "applyMode"]);
-  const changed = changedKeys(olds, news, ["config", "stanza", "publicKey", "connection", "hostKey"]);
-  const drifted = (olds.drift ?? []).length > 0;
-  return { changes: replaces.length > 0 || changed.length > 0 || drifted, replaces, deleteBeforeReplace: true };
+  const changes =
+    replaces.length > 0 ||
+    "config" in olds ||
+    JSON.stringify(news).includes(UNKNOWN) ||
+    filesChanged(olds, news) ||
+    changedKeys(olds, news, ["publicKey", "connection", "hostKey"]).length > 0 ||
+    (olds.drift ?? []).length > 0;
+  return { changes, replaces, deleteBeforeReplace: true };
+}
+
+function filesChanged(olds: ConfigInputs, news: ConfigInputs): boolean {
+  const [before, after] = [renderedFiles(olds), renderedFiles(news)];
+  return before.config !== after.config || before.stanza !== after.stanza;
 }
 
 async function install(inputs: ConfigInputs): Promise<ConfigOutputs> {
-  await onNode(inputs.node, inputs.connection, (node) => node.sync(inputs, inputs.applyMode, inputs.config, inputs.stanza), trustOf(inputs));
-  return { ...inputs, digest: configDigest(inputs.config, inputs.owner), drift: [], status: { state: inputs.applyMode === "none" ? "written" : "up", peers: [] } };
+  const { config, stanza } = renderedFiles(inputs);
+  await onNode(inputs.node, inputs.connection, (node) => node.sync(inputs, inputs.applyMode, config, stanza), trustOf(inputs));
+  return { ...inputs, digest: configDigest(config, inputs.owner), drift: [], status: { state: inputs.applyMode === "none" ? "written" : "up", peers: [] } };
 }
 
 /** Writes the config (the node adds its private key) and brings it live. */
@@ -40,15 +52,16 @@ export async function update(_id: string, _olds: ConfigOutputs, news: ConfigInpu
  * Drift (files, and every step the next `up` would take to make the running interface match)
  * and tunnel status.
  */
-export async function read(id: string, props: ConfigOutputs): Promise<pulumi.dynamic.ReadResult<ConfigOutputs>> {
+export async function read(id: string, props: ConfigOutputs | (ConfigOutputs & LegacyConfigState)): Promise<pulumi.dynamic.ReadResult<ConfigOutputs>> {
+  const { config, stanza } = renderedFiles(props);
   const { found, plan } = await onNode(props.node, props.connection, async (node) => {
-    const inspection = await node.inspect(props, props.applyMode, props.config);
-    return { found: inspection, plan: node.plan(inspection, props.applyMode, props.config, props.stanza, props.publicKey) };
+    const inspection = await node.inspect(props, props.applyMode, config);
+    return { found: inspection, plan: node.plan(inspection, props.applyMode, config, stanza, props.publicKey) };
   }, trustOf(props));
   const expected = {
     digest: props.digest,
     publicKey: props.publicKey,
-    stanzaDigest: props.applyMode === "ifupdown2" ? stanzaDigest(props.stanza, props.owner) : undefined,
+    stanzaDigest: props.applyMode === "ifupdown2" ? stanzaDigest(stanza, props.owner) : undefined,
   };
   const drift = driftOf(found, expected, plan);
   const peers = found.live.peers.map(({ publicKey, endpoint, latestHandshake, rxBytes, txBytes }) => ({

@@ -1,10 +1,14 @@
 import { z } from "zod";
-import { APPLY_MODES, connectionSchema, ifnameSchema, keyDirSchema, nameSchema, wgKeySchema } from "../model";
+import { renderNodeFiles, viewOfEntry, type NodeFiles } from "../fabric";
+import { APPLY_MODES, connectionSchema, isWgKey, NOT_A_KEY, ifnameSchema, interfaceSchema, keyDirSchema, nameSchema, parseEndpoint, peerOverrides, routeSchema, wgKeySchema } from "../model";
 
 /** What the engine passes for a value not known until apply (e.g. a key not yet generated). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 const maybeUnknown = <T extends z.ZodType>(schema: T) => z.union([z.literal(UNKNOWN), schema]);
+
+/** A key, or unknown at preview; a bad one is named without a union's vague message. */
+const maybeUnknownKey = z.string().refine((text) => text === UNKNOWN || isWgKey(text), { message: NOT_A_KEY });
 
 const ownerSchema = z.string().regex(/^[A-Za-z0-9_=+.\/-]{1,200}$/, { message: "must be fabric/node/iface" });
 
@@ -34,20 +38,44 @@ export type KeyOutputs = KeyInputs & {
   hostKey?: string;
 };
 
-/** Inputs of an interface config resource. */
-export const configInputsSchema = z.object({
+/** `host:port` as rendered into an Endpoint line. */
+const endpointTextSchema = z.string().refine((text) => {
+  const parsed = parseEndpoint(text);
+  return typeof parsed !== "string" && parsed.port !== undefined;
+}, { message: "must be host:port" });
+
+/** One peer of a config resource: see {@link PeerEntry}. Public keys may be unknown at preview. */
+function peerEntrySchema<K extends z.ZodType>(key: K) {
+  return z.strictObject({
+    publicKey: key,
+    presharedKey: key.optional(),
+    presharedKeyFingerprint: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+    hostRoute: routeSchema.optional(),
+    endpoint: endpointTextSchema.optional(),
+    allowedIps: z.array(routeSchema),
+    persistentKeepalive: peerOverrides.persistentKeepalive,
+  });
+}
+
+const configFields = {
   node: nameSchema,
   iface: ifnameSchema,
   keyDir: keyDirSchema,
   owner: ownerSchema,
   applyMode: z.enum(APPLY_MODES),
+  listenPort: interfaceSchema.shape.listenPort,
+  /** The interface address with prefix. */
+  address: interfaceSchema.shape.ip,
+  mtu: interfaceSchema.shape.mtu,
+};
+
+/** Inputs of an interface config resource: the interface and its peers, rendered in the provider. */
+export const configInputsSchema = z.object({
+  ...configFields,
+  peers: z.record(z.string().min(1), peerEntrySchema(maybeUnknownKey)),
   connection: maybeUnknown(connectionSchema),
   /** The interface's own public key: a new key means the node must rewrite the file with it. */
   publicKey: maybeUnknown(wgKeySchema),
-  /** The rendered config without PrivateKey (the node inserts its own). */
-  config: maybeUnknown(z.string().refine((text) => !/^\s*PrivateKey\s*=/m.test(text), { message: "must not contain a PrivateKey line" })),
-  /** The ifupdown2 stanza, empty in other modes. */
-  stanza: maybeUnknown(z.string()),
   /** The node's host key as its key resource recorded it (trust on first use). */
   hostKey: maybeUnknown(z.string()).optional(),
   acceptNewHostKey: z.boolean().optional(),
@@ -55,8 +83,31 @@ export const configInputsSchema = z.object({
   adopt: z.boolean().optional(),
 });
 
-/** Parsed config inputs. */
-export type ConfigInputs = z.output<typeof configInputsSchema>;
+/** The interface part of known config inputs, parsed for the renderers. */
+const entrySchema = z.object({ ...configFields, peers: z.record(z.string().min(1), peerEntrySchema(wgKeySchema)) });
+
+/** Config inputs as the engine stores them (plain JSON). */
+export type ConfigInputs = z.input<typeof configInputsSchema>;
+
+/** State written by releases before 0.2, which passed the rendered text. */
+export interface LegacyConfigState {
+  readonly config: string;
+  readonly stanza: string;
+}
+
+/** The interface and its peers, known (at apply): what {@link renderEntry} takes. */
+export type EntryInputs = z.input<typeof entrySchema>;
+
+/** The files an interface and its peers render to, exactly as the node will hold them (without PrivateKey). */
+export function renderEntry(entry: EntryInputs): NodeFiles {
+  return renderNodeFiles(viewOfEntry(entrySchema.parse(entry)), { publicKeys: new Map() });
+}
+
+/** The files a config resource's inputs render to (or the text a legacy state recorded). */
+export function renderedFiles(inputs: ConfigInputs | (ConfigInputs & LegacyConfigState)): NodeFiles {
+  if ("config" in inputs && inputs.peers === undefined) return { config: inputs.config, stanza: inputs.stanza };
+  return renderEntry(inputs as EntryInputs);
+}
 
 /** Tunnel status of one peer, as refresh reports it. */
 export interface PeerStatusOutput {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { types } from "@pulumi/command";
+import type { PeerEntry } from "../fabric";
 import type { ApplyMode } from "../model";
 
 type Implementation = Required<Pick<pulumi.dynamic.ResourceProvider, "check" | "diff" | "create" | "update" | "read">> & {
@@ -24,6 +25,17 @@ function providerLoading(module: string): pulumi.dynamic.ResourceProvider {
 
 const keyProvider = providerLoading("pulumi-wireguard-fabric/dynamic/key-impl");
 const configProvider = providerLoading("pulumi-wireguard-fabric/dynamic/config-impl");
+
+/** Our resources' types are `pulumi-nodejs:dynamic/wireguard-fabric:<Type>`. */
+const MODULE = "wireguard-fabric";
+
+/** The type every dynamic resource of releases before 0.2 had: aliases bring those over. */
+export const LEGACY_DYNAMIC_TYPE = "pulumi-nodejs:dynamic:Resource";
+
+/** The caller's options, with the connection kept secret in outputs too. */
+function secretConnection(opts: pulumi.CustomResourceOptions | undefined): pulumi.CustomResourceOptions {
+  return pulumi.mergeOptions(opts, { additionalSecretOutputs: ["connection"] });
+}
 
 /** A connection as the dynamic resources receive it: `@pulumi/command`'s shape plus `hostKey`. */
 export type ConnectionInput = pulumi.Input<types.input.remote.ConnectionArgs>;
@@ -53,9 +65,12 @@ export class InterfaceKey extends pulumi.dynamic.Resource {
   declare readonly hostKey: pulumi.Output<string>;
 
   constructor(name: string, args: InterfaceKeyArgs, opts?: pulumi.CustomResourceOptions) {
-    super(keyProvider, name, { ...args, publicKey: undefined, hostKey: undefined }, { ...opts, additionalSecretOutputs: ["connection"] });
+    super(keyProvider, name, { ...args, publicKey: undefined, hostKey: undefined }, secretConnection(opts), MODULE, "InterfaceKey");
   }
 }
+
+/** One peer of an {@link InterfaceConfig}, every field an Input: see {@link PeerEntry}. */
+export type PeerEntryInput = { readonly [K in keyof PeerEntry]: pulumi.Input<PeerEntry[K]> };
 
 /** Arguments of {@link InterfaceConfig}. */
 export interface InterfaceConfigArgs {
@@ -65,14 +80,21 @@ export interface InterfaceConfigArgs {
   /** `fabric/node/iface`: a renamed node or fabric on the same host takes the files over. */
   readonly owner: pulumi.Input<string>;
   readonly applyMode: pulumi.Input<ApplyMode>;
+  /** UDP port the interface listens on. */
+  readonly listenPort?: pulumi.Input<number>;
+  /** The interface address with prefix (`198.51.100.1/24`). */
+  readonly address?: pulumi.Input<string>;
+  readonly mtu?: pulumi.Input<number>;
+  /**
+   * The peers by name (`node/iface`, or an external node's name). A plain object, not an
+   * Output, so each pre-shared key stays the only secret field and a preview shows every other
+   * change by peer and field.
+   */
+  readonly peers: Readonly<Record<string, PeerEntryInput>>;
   /** Secret: how to reach the node. */
   readonly connection: ConnectionInput;
   /** The interface's own public key (a new key makes the node rewrite its file). */
   readonly publicKey: pulumi.Input<string>;
-  /** Rendered config without PrivateKey (secret when it holds pre-shared keys). */
-  readonly config: pulumi.Input<string>;
-  /** ifupdown2 stanza; empty in other modes. */
-  readonly stanza: pulumi.Input<string>;
   /** The node's host key as its {@link InterfaceKey} recorded it: the node must present it. */
   readonly hostKey?: pulumi.Input<string>;
   /** Accept a host key other than the recorded one (the node's key changed on purpose). */
@@ -87,7 +109,10 @@ export interface InterfaceStatus {
   readonly peers: readonly { publicKey: string; endpoint?: string; latestHandshake: number; rxBytes: number; txBytes: number }[];
 }
 
-/** One interface's config, written on the node and applied. */
+/**
+ * One interface's config, rendered on the provider's side from the interface and its peers,
+ * written on the node (which adds its private key) and applied.
+ */
 export class InterfaceConfig extends pulumi.dynamic.Resource {
   /** sha256 of the file on the node without its PrivateKey line. */
   declare readonly digest: pulumi.Output<string>;
@@ -96,11 +121,7 @@ export class InterfaceConfig extends pulumi.dynamic.Resource {
   /** Interface state and per-peer handshakes and counters (filled by refresh). */
   declare readonly status: pulumi.Output<InterfaceStatus>;
 
-  constructor(name: string, args: InterfaceConfigArgs, opts?: pulumi.CustomResourceOptions & { secretConfig?: boolean }) {
-    const { secretConfig, ...rest } = opts ?? {};
-    super(configProvider, name, { ...args, digest: undefined, drift: undefined, status: undefined }, {
-      ...rest,
-      additionalSecretOutputs: ["connection", ...(secretConfig ? ["config"] : [])],
-    });
+  constructor(name: string, args: InterfaceConfigArgs, opts?: pulumi.CustomResourceOptions) {
+    super(configProvider, name, { ...args, digest: undefined, drift: undefined, status: undefined }, secretConnection(opts), MODULE, "InterfaceConfig");
   }
 }

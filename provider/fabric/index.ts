@@ -8,3 +8,5 @@ export * from "./validate";
 export * from "./declared";
 export * from "./paths";
 export * from "./sync-plan";
+export * from "./entry";
+export * from "./links";

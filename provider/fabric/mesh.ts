@@ -1,6 +1,6 @@
 import type { FabricInput } from "../model";
 
-/** What {@link fullMesh} needs to know of each internal node. */
+/** What {@link fullMeshInput} needs to know of each internal node. */
 export interface MeshNode {
   readonly endpoint?: string;
   readonly allowedIps?: readonly string[];
@@ -8,7 +8,7 @@ export interface MeshNode {
   readonly ip?: string;
 }
 
-/** Options of {@link fullMesh}. */
+/** Options of {@link fullMeshInput}. */
 export interface FullMeshOptions {
   /** Interface name on every node (default `wg0`). */
   readonly iface?: string;
@@ -23,7 +23,7 @@ export interface FullMeshOptions {
  * interface and a symmetric internal peer to every other node, plus a peer to each external
  * node. Returns the `nodes` of a fabric input, ready to merge with connections and parse.
  */
-export function fullMesh(
+export function fullMeshInput(
   internal: Readonly<Record<string, MeshNode>>,
   options: FullMeshOptions = {},
 ): FabricInput["nodes"] {

@@ -79,7 +79,7 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
       key: { kind: "external", key: target.publicKey },
       allowedIps: target.allowedIps,
       endpoint: target.endpoint && formatEndpoint(target.endpoint),
-      persistentKeepalive: target.persistentKeepalive,
+      persistentKeepalive: target.persistentKeepalive ?? fabric.persistentKeepalive,
     };
     return { view: { ...view, overridden: false } };
   }
@@ -92,7 +92,7 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
     hostRoute: iface.ip?.hostRoute(),
     allowedIps: target.allowedIps,
     endpoint: target.endpoint && formatEndpoint(target.endpoint, iface.listenPort),
-    persistentKeepalive: target.persistentKeepalive,
+    persistentKeepalive: target.persistentKeepalive ?? fabric.persistentKeepalive,
   };
   // An overriding endpoint without port still dials the peer interface's listen port.
   return { view: { ...view, overridden: false }, port: iface.listenPort };

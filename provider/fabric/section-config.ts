@@ -276,7 +276,12 @@ function nodeSection(fabric: Fabric, name: string, node: FabricNode, options: Wr
 
 /** One fabric as canonical fabrics.cfg text: its fabric section, then its nodes. */
 export function writeFabricSections(fabric: Fabric, options: WriteOptions = {}): string {
-  const head = [`${FABRIC_TYPE}: ${fabric.name}`, `\tkey_dir ${fabric.keyDir}`, `\tapply_mode ${fabric.applyMode}`].join("\n");
+  const head = [
+    `${FABRIC_TYPE}: ${fabric.name}`,
+    `\tkey_dir ${fabric.keyDir}`,
+    `\tapply_mode ${fabric.applyMode}`,
+    ...(fabric.persistentKeepalive !== undefined ? [`\tpersistent_keepalive ${fabric.persistentKeepalive}`] : []),
+  ].join("\n");
   const nodes = Object.entries(fabric.nodes).map(([name, node]) => nodeSection(fabric, name, node, options));
   return [head, ...nodes].join("\n\n");
 }

@@ -29,7 +29,7 @@ export const keyDirSchema = z
   .refine((path) => path.split("/").some(Boolean), { message: "must be a folder of its own, not /" });
 
 /** Peer properties that override those of the referenced node (all but the public key). */
-const peerOverrides = {
+export const peerOverrides = {
   endpoint: endpointSchema.optional(),
   allowedIps: z.array(routeSchema).optional(),
   persistentKeepalive: keepaliveSchema.optional(),
@@ -101,6 +101,8 @@ export const fabricSchema = z.strictObject({
   nodes: z.record(nameSchema, nodeSchema),
   keyDir: keyDirSchema.default(DEFAULT_KEY_DIR),
   applyMode: z.enum(APPLY_MODES).default("wg-quick"),
+  /** Keepalive of every peer that neither its node nor its entry sets (Proxmox's fabric-wide setting). */
+  persistentKeepalive: keepaliveSchema.optional(),
 });
 
 /** A fabric as a Pulumi program declares it: public keys of internal interfaces are outputs. */

@@ -10,8 +10,11 @@ export function isWgKey(text: string): text is WgKey {
   return KEY_PATTERN.test(text);
 }
 
+/** What is wrong with a string that is not a key (never quoting it: it may be a pre-shared key). */
+export const NOT_A_KEY = 'is not a WireGuard key (32 bytes of base64, 44 characters ending in "=")';
+
 /** Schema for a public or pre-shared key. */
 export const wgKeySchema = z
   .string()
-  .refine(isWgKey, { message: "is not a WireGuard key (32 bytes of base64, 44 characters ending in \"=\")" })
+  .refine(isWgKey, { message: NOT_A_KEY })
   .transform((text) => text as WgKey);

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -9,7 +10,7 @@ import { Lab } from "../../lab/lab";
 import { KEYS } from "../unit/helpers";
 import { EngineLog, exportState, inlineStack, stateFiles } from "./harness";
 
-type Nodes = wg.FabricArgs["nodes"];
+type Nodes = Record<string, wg.NodeSpec>;
 
 describe("Fabric on the real engine (preview, up, refresh, destroy)", function () {
   this.timeout(300_000);
@@ -17,11 +18,10 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
   let stack: Stack;
   let workDir: string;
   let nodes: Nodes;
-  let peerComponents = true;
   const log = new EngineLog();
 
   const connection = (name: string) => ({ ...lab.host(name).connection, privateKey: pulumi.secret(lab.host(name).connection.privateKey) });
-  const internal = (name: string, ip: string, peers: string[], extra: object = {}): wg.InternalNodeArgs => ({
+  const internal = (name: string, ip: string, peers: string[], extra: object = {}): wg.InternalNodeSpec => ({
     role: "internal",
     connection: connection(name),
     endpoint: lab.host(name).ip,
@@ -47,7 +47,7 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     berserker: { role: "external", endpoint: "198.18.1.99:51337", allowedIps: ["203.0.113.0/25"], publicKey: KEYS.berserker },
   });
   const program = async () => {
-    const fabric = new wg.Fabric("vpn", { nodes, peerComponents });
+    const fabric = new wg.Fabric("vpn", { nodes });
     return { publicKeys: fabric.publicKeys, configs: fabric.configs, sectionConfig: fabric.sectionConfig, status: fabric.status, drift: fabric.drift, exportedPeers: fabric.exportedPeers };
   };
   const keyOnNode = (node: string) => execFileSync("wg", ["pubkey"], { input: lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.key"), encoding: "utf8" }).trim();
@@ -73,13 +73,19 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
 
   afterEach(() => privateKeys().forEach((key) => seenPrivateKeys.add(key)));
 
-  it("rejects bad input at preview, naming the problem, with no SSH connection", async () => {
+  it("rejects bad input at preview: each problem once, as a Pulumi error on the fabric, no stack trace, no SSH connection", async () => {
     const before = lab.totalSshConnections();
     nodes = rfcNodes();
-    nodes.occultist = { ...(nodes.occultist as wg.InternalNodeArgs), peers: [{ type: "external", node: "elementalist-typo", iface: "wg0" }, { type: "external", node: "berserkr", iface: "wg0" }] };
-    await assert.rejects(stack.preview(log.options), /occultist: peers\[0\]: node: node "elementalist-typo" is not defined in fabric "vpn"\n.*occultist: peers\[1\]: node: node "berserkr" is not defined in fabric "vpn"/);
+    nodes.occultist = { ...(nodes.occultist as wg.InternalNodeSpec), peers: [{ type: "external", node: "elementalist-typo", iface: "wg0" }, { type: "external", node: "berserkr", iface: "wg0" }] };
+    const output = new EngineLog();
+    await assert.rejects(stack.preview({ onOutput: output.options.onOutput }), /elementalist-typo/);
+    const problems = ['occultist: peers[0]: node: node "elementalist-typo" is not defined in fabric "vpn"', 'occultist: peers[1]: node: node "berserkr" is not defined in fabric "vpn"'];
+    const diagnostics = output.output.slice(output.output.indexOf("Diagnostics:"));
+    for (const problem of problems) assert.equal(diagnostics.split(problem).length - 1, 1, `${problem} once in:\n${output.output}`);
+    assert.match(diagnostics, /wireguard-fabric:index:Fabric \(vpn\):\n(\s+(warning|error): .*\n)*\s+error: fabric vpn: occultist: peers\[0\]/, output.output);
+    assert.doesNotMatch(output.output, /Unhandled exception|FabricError|ResourceError|\n\s+at [\w.<>]+ \(/, output.output);
     nodes = rfcNodes();
-    (nodes.berserker as wg.ExternalNodeArgs).allowedIps!.push("198.51.100.0/25");
+    (nodes.berserker as wg.ExternalNodeSpec).allowedIps!.push("198.51.100.0/25");
     await assert.rejects(
       stack.preview(log.options),
       /occultist: wg0: peers\[0\]: AllowedIPs 198\.51\.100\.0\/25 of berserker overlaps 198\.51\.100\.1\/32 of peers\[0\] \(elementalist\/wg0\)|AllowedIPs 198\.51\.100\.1\/32 of elementalist\/wg0 overlaps 198\.51\.100\.0\/25 of peers\[1\] \(berserker\)/,
@@ -91,14 +97,11 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     nodes = rfcNodes();
     const before = lab.totalSshConnections();
     const preview = await stack.preview(log.options);
-    // stack, fabric, 3 node components, 2 keys, 2 configs, 3 peer components
-    assert.equal(preview.changeSummary.create, 12);
-    assert.match(preview.stdout, /vpn-occultist-wg0-key/);
-    assert.match(preview.stdout, /vpn-occultist-wg0-berserker/);
-    peerComponents = false;
-    const lean = await stack.preview(log.options);
-    peerComponents = true;
-    assert.equal(lean.changeSummary.create, 9, "without the 3 Peer components");
+    // stack, fabric, 2 node components, 2 keys, 2 configs: linear in nodes and interfaces
+    assert.equal(preview.changeSummary.create, 8);
+    assert.match(preview.stdout, /pulumi-nodejs:dynamic\/wireguard-fabric:InterfaceKey +vpn\/occultist\/wg0 +create/);
+    assert.match(preview.stdout, /pulumi-nodejs:dynamic\/wireguard-fabric:InterfaceConfig +vpn\/occultist\/wg0 +create/);
+    assert.match(preview.stdout, /wireguard-fabric:index:InternalNode +vpn\/occultist +create/);
     assert.equal(lab.totalSshConnections(), before);
   });
 
@@ -121,14 +124,55 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     assert.equal(lab.totalSshConnections(), before);
   });
 
+  /** The changed lines (`~`, `+`, `-`) of a `preview --diff`, markers and values as shown. */
+  const changedLines = (stdout: string) =>
+    stdout
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => /^[~+-] /.test(line) && !/^[~+-] (pulumi:pulumi:Stack|\d+ to )/.test(line));
+
+  it("preview --diff shows one peer's endpoint and keepalive change, old and new, though another peer has a pre-shared key", async () => {
+    nodes = rfcNodes();
+    nodes.berserker = { ...(nodes.berserker as wg.ExternalNodeSpec), endpoint: "198.18.1.98:51337", persistentKeepalive: 25 };
+    const preview = await stack.preview({ ...log.options, diff: true });
+    assert.deepEqual(preview.changeSummary, { same: 7, update: 1 }, preview.stdout);
+    const lines = changedLines(preview.stdout);
+    assert.deepEqual(
+      lines.map((line) => line.replace(/\s+/g, " ")),
+      ["~ pulumi-nodejs:dynamic/wireguard-fabric:InterfaceConfig: (update)", "~ peers: {", "~ berserker: {", '~ endpoint : "198.18.1.99:51337" => "198.18.1.98:51337"', "+ persistentKeepalive: 25"],
+      preview.stdout,
+    );
+    assert.match(preview.stdout, /\[id=occultist\/wg0\]/);
+    assert.doesNotMatch(preview.stdout, /\[secret\]/, "nothing secret changed, so nothing is hidden");
+  });
+
+  it("preview --diff shows a pre-shared key change as one secret field per side", async () => {
+    nodes = rfcNodes();
+    const changed = "cG9zdC1xdWFudHVtLXJvdGF0aW9uLTIwMjYtMTEtMjU=";
+    for (const [node, peer] of [["elementalist", 0], ["occultist", 0]] as const) {
+      const spec = nodes[node] as wg.InternalNodeSpec;
+      nodes[node] = { ...spec, peers: spec.peers!.map((entry, i) => (i === peer ? { ...entry, presharedKey: pulumi.secret(changed) } : entry)) };
+    }
+    const preview = await stack.preview({ ...log.options, diff: true });
+    assert.deepEqual(preview.changeSummary, { same: 6, update: 2 }, preview.stdout);
+    // the engine masks every secret as the same "[secret]", so the key's fingerprint shows the change
+    const fingerprint = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 16);
+    const fields = changedLines(preview.stdout).filter((line) => !/^~ (pulumi-nodejs|peers)/.test(line) && !/^~ [\w/]+\s*: \{$/.test(line));
+    const shown = `~ presharedKeyFingerprint: "${fingerprint(PSK)}" => "${fingerprint(changed)}"`;
+    assert.deepEqual(fields.map((line) => line.replace(/\s+/g, " ")), [shown, shown], preview.stdout);
+    assert.match(preview.stdout, /presharedKey\s+: \[secret\]/);
+    assert.equal(preview.stdout.includes(changed) || preview.stdout.includes(PSK), false, "no pre-shared key is shown");
+  });
+
   it("adding a peer updates exactly the affected config, without dropping the tunnel", async () => {
     nodes = rfcNodes();
     nodes.mage = internal("mage", "198.51.100.3/24", ["occultist"]);
-    (nodes.occultist as wg.InternalNodeArgs).peers!.push({ type: "internal", node: "mage", nodeIface: "wg0", iface: "wg0" });
+    (nodes.occultist as wg.InternalNodeSpec).peers!.push({ type: "internal", node: "mage", nodeIface: "wg0", iface: "wg0" });
     const preview = await stack.preview({ ...log.options, diff: true });
     assert.equal(preview.changeSummary.update, 1, preview.stdout);
-    assert.match(preview.stdout, /~ pulumi-nodejs:dynamic:Resource: \(update\)\s+\[id=occultist\/wg0\]/);
-    assert.doesNotMatch(preview.stdout, /~ pulumi-nodejs:dynamic:Resource: \(update\)\s+\[id=elementalist\/wg0\]/);
+    assert.match(preview.stdout, /~ pulumi-nodejs:dynamic\/wireguard-fabric:InterfaceConfig: \(update\)\s+\[id=occultist\/wg0\]/);
+    assert.match(preview.stdout, /\+ mage\/wg0\s*: \{/, "the new peer, by name");
+    assert.doesNotMatch(preview.stdout, /\[id=elementalist\/wg0\]/);
     const pinger = lab.pingInBackground("elementalist", "198.51.100.2", 50, 0.1);
     const up = await stack.up(log.options);
     assert.equal(up.summary.resourceChanges?.update, 1);
@@ -142,7 +186,7 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     const refresh = await stack.refresh(log.options);
     assert.equal(refresh.summary.resourceChanges?.delete, 1, "the key resource is gone");
     const state = (await stack.exportStack()).deployment.resources as { id?: string; type: string; outputs?: Record<string, unknown> }[];
-    const config = (id: string) => state.find((r) => r.type === "pulumi-nodejs:dynamic:Resource" && r.id === id && "drift" in (r.outputs ?? {}))!.outputs!;
+    const config = (id: string) => state.find((r) => r.type === "pulumi-nodejs:dynamic/wireguard-fabric:InterfaceConfig" && r.id === id)!.outputs!;
     assert.deepEqual(config("mage/wg0").drift, ["the private key is missing on the node"]);
     assert.deepEqual(config("occultist/wg0").drift, []);
     const status = config("occultist/wg0").status as wg.InterfaceStatus;
@@ -159,11 +203,11 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     const before = keyOnNode("mage");
     const { mage, ...rest } = nodes;
     nodes = { ...rest, mage2: mage! };
-    const occultist = nodes.occultist as wg.InternalNodeArgs;
+    const occultist = nodes.occultist as wg.InternalNodeSpec;
     nodes.occultist = { ...occultist, peers: occultist.peers!.map((peer) => (peer.node === "mage" ? { ...peer, node: "mage2" } : peer)) };
     const preview = await stack.preview(log.options);
-    assert.match(preview.stdout, /\+ +pulumi-nodejs:dynamic:Resource +vpn-mage2-wg0-key +create/);
-    assert.match(preview.stdout, /- +pulumi-nodejs:dynamic:Resource +vpn-mage-wg0-key +delete/);
+    assert.match(preview.stdout, /\+ +.*pulumi-nodejs:dynamic\/wireguard-fabric:InterfaceKey +vpn\/mage2\/wg0 +create/);
+    assert.match(preview.stdout, /- +.*pulumi-nodejs:dynamic\/wireguard-fabric:InterfaceKey +vpn\/mage\/wg0 +delete/);
     const up = await stack.up(log.options);
     assert.equal(up.summary.result, "succeeded");
     assert.equal(keyOnNode("mage"), before, "the key was adopted, and the old name's delete left it");

@@ -29,17 +29,17 @@ describe("model-based through the engine: pulumi up --refresh after every random
 
   const program = async () => {
     const spec = specOf(model, addresses);
-    const nodes: wg.FabricArgs["nodes"] = {};
+    const nodes: Record<string, wg.NodeSpec> = {};
     for (const [name, node] of Object.entries(spec.nodes)) {
       const { connection } = lab.host(name);
-      const internal = node as wg.InternalNodeArgs;
+      const internal = node as wg.InternalNodeSpec;
       nodes[name] = {
         ...internal,
         connection: { ...connection, privateKey: pulumi.secret(connection.privateKey) },
         peers: internal.peers?.map((peer) => ({ ...peer, ...(peer.presharedKey ? { presharedKey: pulumi.secret(peer.presharedKey) } : {}) })),
       };
     }
-    const fabric = new wg.Fabric(spec.name ?? "model", { nodes, peerComponents: false });
+    const fabric = new wg.Fabric(spec.name ?? "model", { nodes });
     return { publicKeys: fabric.publicKeys };
   };
 

@@ -28,8 +28,8 @@ describe("host keys: pinned, or recorded at first contact and checked on every l
     ...keyInputs(),
     applyMode: "none",
     publicKey: key.publicKey as WgKey,
-    config: "[Interface]\nListenPort = 50003\n",
-    stanza: "",
+    listenPort: 50003,
+    peers: {},
     hostKey,
   });
 
@@ -65,7 +65,7 @@ describe("host keys: pinned, or recorded at first contact and checked on every l
       /pin the new key \(connection\.hostKey\) or set acceptNewHostKey on the node for one run/.test(error.message);
     await assert.rejects(keyImpl.read("tofu/wg3", key), mismatch);
     await assert.rejects(configImpl.read("tofu/wg3", config), mismatch);
-    await assert.rejects(configImpl.update("tofu/wg3", config, { ...configInputs(key.hostKey as string), config: "[Interface]\nListenPort = 50004\n" }), mismatch);
+    await assert.rejects(configImpl.update("tofu/wg3", config, { ...configInputs(key.hostKey as string), listenPort: 50004 }), mismatch);
     await assert.rejects(keyImpl.remove("tofu/wg3", key), mismatch);
     assert.equal(sent, before, "no command was sent to the impostor");
   });

@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import * as configImpl from "../../provider/dynamic/config-impl";
 import type { ConfigInputs, ConfigOutputs, KeyInputs, KeyOutputs } from "../../provider/dynamic/inputs";
 import * as keyImpl from "../../provider/dynamic/key-impl";
-import { renderNodeFiles, resolveInterfaces } from "../../provider/fabric";
+import { interfaceFields, peerEntryOf, presharedKeyFingerprint, resolveInterfaces } from "../../provider/fabric";
 import type { Connection, Fabric, WgKey } from "../../provider/model";
 
 /** What one converge did. */
@@ -68,17 +68,14 @@ export class ProviderDriver {
     const publicKeys = new Map([...this.keys].map(([id, key]) => [id, key.publicKey as WgKey]));
     await Promise.all(
       views.filter((view) => this.keys.has(view.id) && [...view.peers].every((peer) => peer.key.kind === "external" || publicKeys.has(peer.key.id))).map((view) => attempt(view.id, async () => {
-        const files = renderNodeFiles(view, { publicKeys });
+        const peers = Object.fromEntries(
+          view.peers.map((peer) => [peer.label, peerEntryOf(peer, peer.key.kind === "internal" ? (publicKeys.get(peer.key.id) as WgKey) : peer.key.key, peer.presharedKey && { key: peer.presharedKey, fingerprint: presharedKeyFingerprint(peer.presharedKey) })]),
+        );
         const inputs: ConfigInputs = {
-          node: view.node,
-          iface: view.iface,
-          keyDir: view.keyDir,
-          owner: view.owner,
-          applyMode: view.applyMode,
+          ...interfaceFields(view),
+          peers,
           connection: this.connections[view.node] as Connection,
           publicKey: publicKeys.get(view.id) as WgKey,
-          config: files.config,
-          stanza: files.stanza,
         };
         assert.deepEqual((await configImpl.check(inputs, inputs)).failures, []);
         const olds = this.configs.get(view.id);

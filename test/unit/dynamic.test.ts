@@ -1,16 +1,25 @@
 import * as assert from "node:assert/strict";
 import * as configImpl from "../../provider/dynamic/config-impl";
-import type { ConfigInputs, ConfigOutputs, KeyInputs, KeyOutputs } from "../../provider/dynamic/inputs";
+import { renderEntry, type ConfigInputs, type ConfigOutputs, type KeyInputs, type KeyOutputs } from "../../provider/dynamic/inputs";
 import * as keyImpl from "../../provider/dynamic/key-impl";
 import { parseDeclared, planSync } from "../../provider/fabric";
 import type { WgKey } from "../../provider/model";
-import { driftOf, parseInspection } from "../../provider/remote";
+import { configDigest, driftOf, parseInspection } from "../../provider/remote";
 import { KEYS } from "./helpers";
 
 const connection = { host: "198.18.0.1", port: 22, user: "root", dialErrorLimit: 10, perDialTimeout: 15 };
 const key: KeyInputs = { node: "occultist", iface: "wg0", keyDir: "/etc/wireguard/proxmox", owner: "vpn/occultist/wg0", connection };
-const config: ConfigInputs = { ...key, applyMode: "wg-quick", publicKey: KEYS.occultist as WgKey, config: "[Interface]\nListenPort = 50000\n", stanza: "" };
-const stored: ConfigOutputs = { ...config, digest: "d", drift: [], status: { state: "up", peers: [] } };
+const elementalist = { publicKey: KEYS.elementalist, hostRoute: "198.51.100.1/32", endpoint: "192.0.2.1:50000", allowedIps: ["203.0.113.128/25"] };
+const berserker = { publicKey: KEYS.berserker, endpoint: "192.0.2.3:51337", allowedIps: ["203.0.113.0/25"] };
+const config: ConfigInputs = {
+  ...key,
+  applyMode: "wg-quick",
+  listenPort: 50000,
+  address: "198.51.100.2/24",
+  peers: { "elementalist/wg0": elementalist, berserker },
+  publicKey: KEYS.occultist as WgKey,
+};
+const stored: ConfigOutputs = { ...config, digest: configDigest(renderEntry(config).config, config.owner), drift: [], status: { state: "up", peers: [] } };
 
 describe("dynamic providers (pure parts: check and diff open no connection)", () => {
   it("key: a new interface name or rotation trigger replaces, deleting the old key first", async () => {
@@ -21,22 +30,38 @@ describe("dynamic providers (pure parts: check and diff open no connection)", ()
     assert.deepEqual(await keyImpl.diff("id", olds, { ...key, connection: { ...connection, port: 2222 } }), { changes: true, replaces: [], deleteBeforeReplace: true });
   });
 
-  it("config: text, own key or drift found by refresh are updates; a new apply mode replaces", async () => {
+  it("config: a changed peer, own key or drift found by refresh are updates; a new apply mode replaces", async () => {
     assert.equal((await configImpl.diff("id", stored, config)).changes, false);
-    assert.equal((await configImpl.diff("id", stored, { ...config, config: `${config.config}\n[Peer]\n` })).changes, true);
+    const reordered: ConfigInputs = { ...config, peers: { berserker, "elementalist/wg0": elementalist } };
+    assert.equal((await configImpl.diff("id", stored, reordered)).changes, false, "peers are rendered in name order, whatever order they come in");
+    assert.equal((await configImpl.diff("id", stored, { ...config, peers: { ...config.peers, berserker: { ...berserker, persistentKeepalive: 25 } } })).changes, true);
+    assert.equal((await configImpl.diff("id", stored, { ...config, peers: { ...config.peers, berserker: { ...berserker, presharedKey: KEYS.elementalist } } })).changes, true);
+    assert.equal((await configImpl.diff("id", stored, { ...config, mtu: 1380 })).changes, true);
     assert.equal((await configImpl.diff("id", stored, { ...config, publicKey: KEYS.elementalist as WgKey })).changes, true);
     assert.equal((await configImpl.diff("id", { ...stored, drift: ["the interface is down"] }, config)).changes, true);
     assert.deepEqual((await configImpl.diff("id", stored, { ...config, applyMode: "ifupdown2" })).replaces, ["applyMode"]);
   });
 
+  it("a state written before 0.2 (rendered text) is moved to the current shape by one update", async () => {
+    const legacy = { ...stored, peers: undefined, config: renderEntry(config).config, stanza: "" } as unknown as ConfigOutputs;
+    const diff = await configImpl.diff("id", legacy, config);
+    assert.deepEqual(diff, { changes: true, replaces: [], deleteBeforeReplace: true });
+  });
+
   it("check names the bad field, and lets values unknown at preview through", async () => {
-    const bad = await configImpl.check(config, { ...config, iface: "wg0;reboot", config: "[Interface]\nPrivateKey = x\n" });
+    const secret = "not-a-key-but-secret";
+    const bad = await configImpl.check(config, { ...config, iface: "wg0;reboot", peers: { ...config.peers, berserker: { ...berserker, presharedKey: secret, allowedIps: ["203.0.113.1/25"] } } });
     assert.deepEqual(
       bad.failures?.map((f) => f.property),
-      ["iface", "config"],
+      ["iface", "peers", "peers"],
     );
+    assert.match(bad.failures?.[1]?.reason ?? "", /^peers\.berserker\.presharedKey: is not a WireGuard key/);
+    assert.match(bad.failures?.[2]?.reason ?? "", /^peers\.berserker\.allowedIps\.0: .*host bits/);
+    assert.ok(!JSON.stringify(bad.failures).includes(secret), "a bad pre-shared key is never quoted");
     const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-    assert.deepEqual((await configImpl.check(config, { ...config, publicKey: unknown, config: unknown } as ConfigInputs)).failures, []);
+    const previewed = { ...config, publicKey: unknown, peers: { ...config.peers, "elementalist/wg0": { ...elementalist, publicKey: unknown } } };
+    assert.deepEqual((await configImpl.check(config, previewed)).failures, []);
+    assert.equal((await configImpl.diff("id", stored, previewed)).changes, true, "unknown keys may change the file");
     assert.deepEqual((await keyImpl.check(key, { ...key, connection: { ...connection, port: 70000 } })).failures?.map((f) => f.property), ["connection"]);
   });
 });

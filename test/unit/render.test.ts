@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import {
-  fullMesh,
+  fullMeshInput,
   renderIfupdown2,
   renderWg,
   renderWgQuick,
@@ -132,7 +132,7 @@ describe("full mesh", () => {
   const names = ["a", "b", "c", "d"];
   const spec = {
     name: "mesh",
-    nodes: fullMesh(
+    nodes: fullMeshInput(
       Object.fromEntries(names.map((n, i) => [n, { endpoint: `198.18.0.${i + 1}`, ip: `10.99.0.${i + 1}/24`, allowedIps: [`10.${i + 1}.0.0/16`] }])),
       { external: { berserker: { endpoint: "berserker:51337", allowedIps: ["203.0.113.0/25"], publicKey: KEYS.berserker } } },
     ),

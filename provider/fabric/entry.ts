@@ -1,0 +1,119 @@
+import type { ApplyMode, Cidr, WgKey } from "../model";
+import { keyId } from "./keys";
+import { presharedKeyDigest } from "./sync-plan";
+import type { InterfaceView, PeerView } from "./resolve";
+
+/**
+ * One peer of an interface as the config resource takes it, under its name (`node/iface` of an
+ * internal peer, the node for an external one): plain fields, so `pulumi preview --diff` shows
+ * each change by peer and field. `presharedKey` is the only secret.
+ */
+export interface PeerEntry {
+  readonly publicKey: string;
+  readonly presharedKey?: string;
+  /**
+   * {@link presharedKeyFingerprint} of `presharedKey`: the engine shows every secret as the same
+   * `[secret]`, so a preview shows a new pre-shared key by this field changing.
+   */
+  readonly presharedKeyFingerprint?: string;
+  /** The peer interface's own address as /32 or /128 (internal peers). */
+  readonly hostRoute?: string;
+  /** `host:port`. */
+  readonly endpoint?: string;
+  /** The networks behind the peer. */
+  readonly allowedIps: string[];
+  readonly persistentKeepalive?: number;
+}
+
+/** The first 16 hex digits of a pre-shared key's sha256: tells keys apart, reveals nothing of them. */
+export function presharedKeyFingerprint(key: string): string {
+  return presharedKeyDigest(key).slice(0, 16);
+}
+
+/** A peer's entry; its keys may be Outputs (known only at apply) or plain. */
+export function peerEntryOf<Key>(peer: PeerView, publicKey: Key, psk?: { readonly key: Key; readonly fingerprint: Key }) {
+  return { ...peerFields(peer), publicKey, ...(psk ? { presharedKey: psk.key, presharedKeyFingerprint: psk.fingerprint } : {}) };
+}
+
+/** A peer's plain fields, everything but its keys. */
+function peerFields(peer: PeerView): Omit<PeerEntry, "publicKey" | "presharedKey" | "presharedKeyFingerprint"> {
+  return {
+    ...(peer.hostRoute ? { hostRoute: peer.hostRoute.toString() } : {}),
+    ...(peer.endpoint ? { endpoint: peer.endpoint } : {}),
+    allowedIps: peer.allowedIps.map(String),
+    ...(peer.persistentKeepalive !== undefined ? { persistentKeepalive: peer.persistentKeepalive } : {}),
+  };
+}
+
+/** An interface's own fields as the config resource takes them (its peers apart). */
+export function interfaceFields(view: InterfaceView) {
+  return {
+    node: view.node,
+    iface: view.iface,
+    keyDir: view.keyDir,
+    owner: view.owner,
+    applyMode: view.applyMode,
+    ...(view.listenPort !== undefined ? { listenPort: view.listenPort } : {}),
+    ...(view.address ? { address: view.address.toString() } : {}),
+    ...(view.mtu !== undefined ? { mtu: view.mtu } : {}),
+  };
+}
+
+/** A peer entry with its addresses parsed (what the config resource's schema yields). */
+export interface ParsedPeerEntry {
+  readonly publicKey: WgKey;
+  readonly presharedKey?: WgKey;
+  readonly hostRoute?: Cidr;
+  readonly endpoint?: string;
+  readonly allowedIps: readonly Cidr[];
+  readonly persistentKeepalive?: number;
+}
+
+/** An interface as the config resource takes it, parsed. */
+export interface ParsedInterfaceEntry {
+  readonly node: string;
+  readonly iface: string;
+  readonly owner: string;
+  readonly keyDir: string;
+  readonly applyMode: ApplyMode;
+  readonly listenPort?: number;
+  readonly address?: Cidr;
+  readonly mtu?: number;
+  /** By peer name. */
+  readonly peers: Readonly<Record<string, ParsedPeerEntry>>;
+}
+
+/**
+ * The view the renderers take, from a config resource's entry: its peers carry their keys and
+ * come in name order, the same whatever order the program or the engine gave them in.
+ */
+export function viewOfEntry(entry: ParsedInterfaceEntry): InterfaceView {
+  return {
+    node: entry.node,
+    iface: entry.iface,
+    id: keyId(entry.node, entry.iface),
+    owner: entry.owner,
+    listenPort: entry.listenPort,
+    address: entry.address,
+    mtu: entry.mtu,
+    keyDir: entry.keyDir,
+    applyMode: entry.applyMode,
+    peers: Object.keys(entry.peers)
+      .sort()
+      .map((name) => peerViewOf(name, entry.peers[name] as ParsedPeerEntry)),
+  };
+}
+
+function peerViewOf(name: string, peer: ParsedPeerEntry): PeerView {
+  return {
+    label: name,
+    // the key is in the entry itself: no lookup by id
+    key: { kind: "external", key: peer.publicKey },
+    hostRoute: peer.hostRoute,
+    allowedIps: peer.allowedIps,
+    endpoint: peer.endpoint,
+    persistentKeepalive: peer.persistentKeepalive,
+    presharedKey: peer.presharedKey,
+    overridden: true,
+  };
+}
