@@ -10,6 +10,9 @@ import { formatEndpoint, type ApplyMode, type Fabric as FabricModel } from "./mo
  */
 export type ConnectionArgs = types.input.remote.ConnectionArgs;
 
+/** Part of a {@link ConnectionArgs}: a fabric's default, or what a node adds to it (e.g. only `host`). */
+export type PartialConnectionArgs = Partial<ConnectionArgs>;
+
 /** An interface of an internal node: the [Interface] section of its config. */
 export interface InterfaceSpec {
   /** UDP port WireGuard listens on; peers dial it unless their endpoint has a port. */
@@ -41,7 +44,7 @@ export type PeerSpec =
 export interface InternalNodeSpec {
   readonly role: "internal";
   /** Secret: how to reach it; merged over the fabric's `defaults.connection` (e.g. only `host` here). */
-  readonly connection?: pulumi.Input<ConnectionArgs>;
+  readonly connection?: pulumi.Input<PartialConnectionArgs>;
   /** Where other nodes reach it: `host` or `host:port`. */
   readonly endpoint?: string;
   /** Networks behind this node, routed to it by its peers. */
@@ -97,7 +100,7 @@ export interface FabricDefaults {
    * Secret: how to reach every internal node; a node's own `connection` is merged over it, so
    * a program states the user and credentials once and each node only its `host`.
    */
-  readonly connection?: pulumi.Input<ConnectionArgs>;
+  readonly connection?: pulumi.Input<PartialConnectionArgs>;
   /** Where keys live on the nodes (default `/etc/wireguard/proxmox`, the RFC's). */
   readonly keyDir?: string;
   /** `wg-quick` (default), `ifupdown2` or `none` (write only). */
@@ -140,7 +143,7 @@ export type InternalNodeArgs = InternalNodeSpec;
 export type ExternalNodeArgs = ExternalNodeSpec;
 
 /** A parsed model back in argument form (for fabrics read from a fabrics.cfg). */
-export function argsFromModel(fabric: FabricModel, connections: Readonly<Record<string, pulumi.Input<ConnectionArgs>>>): FabricArgs {
+export function argsFromModel(fabric: FabricModel, connections: Readonly<Record<string, pulumi.Input<PartialConnectionArgs>>>): FabricArgs {
   const nodes: Record<string, NodeSpec> = {};
   for (const [name, node] of Object.entries(fabric.nodes)) {
     const common = {

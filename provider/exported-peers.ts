@@ -1,4 +1,5 @@
-import type { ExternalNodeArgs } from "./args";
+import * as pulumi from "@pulumi/pulumi";
+import type { ExternalNodeSpec } from "./args";
 import { keyId } from "./fabric";
 import { formatEndpoint, type Fabric as FabricModel } from "./model";
 
@@ -42,10 +43,16 @@ export function exportPeers(fabric: FabricModel, publicKeys: Readonly<Record<str
 }
 
 /**
- * External node definitions for every interface another fabric exported, named
- * `<fabric>-<node>-<iface>`: spread them into `nodes` and add peers to them.
+ * External node definitions for every interface another fabric exported (e.g. a
+ * `StackReference`'s `exportedPeers` output; none when it is undefined), named
+ * `<fabric>-<node>-<iface>`: make the fabric's `nodes` from them with `apply`, adding peers.
  */
-export function externalNodesFrom(exported: ExportedPeers): Record<string, ExternalNodeArgs> {
+export function externalNodesFrom(exported: pulumi.Input<ExportedPeers | undefined>): pulumi.Output<Record<string, ExternalNodeSpec>> {
+  return pulumi.output(exported).apply((known) => externalNodesOf(known as ExportedPeers | undefined));
+}
+
+function externalNodesOf(exported: ExportedPeers | undefined): Record<string, ExternalNodeSpec> {
+  if (!exported) return {};
   return Object.fromEntries(
     Object.values(exported.interfaces).map((entry) => [
       `${exported.fabric}-${entry.node}-${entry.iface}`,

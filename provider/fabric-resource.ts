@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { argsFromModel, type ConnectionArgs, type FabricArgs, type FabricDefaults, type InternalNodeSpec, type NodeSpec } from "./args";
+import { argsFromModel, type ConnectionArgs, type PartialConnectionArgs, type FabricArgs, type FabricDefaults, type InternalNodeSpec, type NodeSpec } from "./args";
 import type { InterfaceStatus } from "./dynamic/resources";
 import { exportPeers, type ExportedPeers } from "./exported-peers";
 import { expandLinks, keyId, parseSectionConfig, peerLabel, resolveInterfaces, validateFabric, writeFabricSections } from "./fabric";
@@ -13,7 +13,7 @@ export interface SectionConfigFabricArgs {
   /** Which WireGuard fabric of the file (default: the only one). */
   readonly fabric?: string;
   /** SSH connection of each internal node, merged over `defaults.connection`. */
-  readonly connections?: Readonly<Record<string, pulumi.Input<ConnectionArgs>>>;
+  readonly connections?: Readonly<Record<string, pulumi.Input<PartialConnectionArgs>>>;
   /** What the file does not say: at least how to reach the nodes (`connection`). */
   readonly defaults?: Pick<FabricDefaults, "connection">;
 }
@@ -27,9 +27,10 @@ interface SplitArgs {
 }
 
 /** A node's connection over the fabric's default one (either may be an Output). */
-function mergedConnection(defaults: pulumi.Input<ConnectionArgs> | undefined, own: pulumi.Input<ConnectionArgs> | undefined) {
-  if (defaults === undefined || own === undefined) return own ?? defaults;
-  return pulumi.all([defaults, own]).apply(([base, node]) => ({ ...base, ...node }));
+function mergedConnection(defaults: pulumi.Input<PartialConnectionArgs> | undefined, own: pulumi.Input<PartialConnectionArgs> | undefined) {
+  if (defaults === undefined || own === undefined) return (own ?? defaults) as pulumi.Input<ConnectionArgs> | undefined;
+  // a host missing from both is named by the resources' check, at preview
+  return pulumi.all([defaults, own]).apply(([base, node]) => ({ ...base, ...node }) as ConnectionArgs);
 }
 
 /** Applies defaults and links, and separates connections and pre-shared keys from the plain topology. */

@@ -3,15 +3,12 @@ import * as wg from "pulumi-wireguard-fabric";
 
 const config = new pulumi.Config();
 const hosts = config.requireObject<Record<string, { host: string; hostKey?: string }>>("hosts");
-const sshPrivateKey = config.requireSecret("sshPrivateKey");
 
 const mesh = new wg.Fabric("mesh", {
-  nodes: wg.meshNodes(
+  defaults: { connection: { user: "root", privateKey: config.requireSecret("sshPrivateKey") } },
+  nodes: wg.fullMesh(
     Object.fromEntries(
-      Object.entries(hosts).map(([name, host], i) => [
-        name,
-        { connection: { host: host.host, user: "root", privateKey: sshPrivateKey, hostKey: host.hostKey }, endpoint: host.host, ip: `10.99.0.${i + 1}/24` },
-      ]),
+      Object.entries(hosts).map(([name, host], i) => [name, { connection: { host: host.host, hostKey: host.hostKey }, endpoint: host.host, ip: `10.99.0.${i + 1}/24` }]),
     ),
     { iface: "wgmesh", listenPort: 51820 },
   ),

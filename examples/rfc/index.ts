@@ -4,40 +4,40 @@ import * as wg from "pulumi-wireguard-fabric";
 const config = new pulumi.Config();
 /** Where each internal node is reached over SSH, and its pinned host key. */
 const hosts = config.requireObject<Record<string, { host: string; hostKey?: string }>>("hosts");
-const sshPrivateKey = config.requireSecret("sshPrivateKey");
 const berserker = config.getObject<{ endpoint: string; publicKey: string }>("berserker") ?? {
   endpoint: "berserker:51337",
   publicKey: "GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmdzA=",
 };
 
-function connect(node: string): wg.ConnectionArgs {
-  const host = hosts[node];
-  if (!host) throw new Error(`config "hosts" has no entry for ${node}`);
-  return { host: host.host, user: "root", privateKey: sshPrivateKey, hostKey: host.hostKey };
+/** A node's own part of the connection: the rest (user, key) is the fabric's default. */
+function host(node: string): wg.ConnectionArgs {
+  const entry = hosts[node];
+  if (!entry) throw new pulumi.RunError(`config "hosts" has no entry for ${node}`);
+  return { host: entry.host, hostKey: entry.hostKey };
 }
 
 const fabric = new wg.Fabric("vpn", {
+  defaults: { connection: { user: "root", privateKey: config.requireSecret("sshPrivateKey") } },
   nodes: {
     elementalist: {
       role: "internal",
-      connection: connect("elementalist"),
+      connection: host("elementalist"),
       endpoint: hosts.elementalist?.host,
       allowedIps: ["203.0.113.128/25"],
       interfaces: { wg0: { listenPort: 50000, ip: "198.51.100.1/24" } },
-      peers: [{ type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }],
     },
     occultist: {
       role: "internal",
-      connection: connect("occultist"),
+      connection: host("occultist"),
       endpoint: hosts.occultist?.host,
       interfaces: { wg0: { listenPort: 50000, ip: "198.51.100.2/24" } },
-      peers: [
-        { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" },
-        { type: "external", node: "berserker", iface: "wg0" },
-      ],
     },
     berserker: { role: "external", endpoint: berserker.endpoint, allowedIps: ["203.0.113.0/25"], publicKey: berserker.publicKey },
   },
+  links: [
+    ["elementalist/wg0", "occultist/wg0"],
+    ["occultist/wg0", "berserker"],
+  ],
 });
 
 export const publicKeys = fabric.publicKeys;

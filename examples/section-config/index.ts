@@ -5,13 +5,11 @@ import * as wg from "pulumi-wireguard-fabric";
 
 const config = new pulumi.Config();
 const hosts = config.requireObject<Record<string, { host: string; hostKey?: string }>>("hosts");
-const sshPrivateKey = config.requireSecret("sshPrivateKey");
 
 const fabric = wg.Fabric.fromSectionConfig("lab", {
   text: readFileSync(path.join(__dirname, "fabrics.cfg"), "utf8"),
-  connections: Object.fromEntries(
-    Object.entries(hosts).map(([name, host]) => [name, { host: host.host, user: "root", privateKey: sshPrivateKey, hostKey: host.hostKey }]),
-  ),
+  defaults: { connection: { user: "root", privateKey: config.requireSecret("sshPrivateKey") } },
+  connections: Object.fromEntries(Object.entries(hosts).map(([name, host]) => [name, { host: host.host, hostKey: host.hostKey }])),
 });
 
 export const publicKeys = fabric.publicKeys;

@@ -124,11 +124,12 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     assert.equal(lab.totalSshConnections(), before);
   });
 
-  /** The changed lines (`~`, `+`, `-`) of a `preview --diff`, markers and values as shown. */
+  /** The changed lines (`~`, `+`, `-`) of the resources in a `preview --diff`, markers and values as shown, spaces collapsed. */
   const changedLines = (stdout: string) =>
     stdout
+      .split("--outputs:--")[0]!
       .split("\n")
-      .map((line) => line.trim())
+      .map((line) => line.trim().replace(/\s+/g, " ").replace(/ :/g, ":"))
       .filter((line) => /^[~+-] /.test(line) && !/^[~+-] (pulumi:pulumi:Stack|\d+ to )/.test(line));
 
   it("preview --diff shows one peer's endpoint and keepalive change, old and new, though another peer has a pre-shared key", async () => {
@@ -138,12 +139,12 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     assert.deepEqual(preview.changeSummary, { same: 7, update: 1 }, preview.stdout);
     const lines = changedLines(preview.stdout);
     assert.deepEqual(
-      lines.map((line) => line.replace(/\s+/g, " ")),
-      ["~ pulumi-nodejs:dynamic/wireguard-fabric:InterfaceConfig: (update)", "~ peers: {", "~ berserker: {", '~ endpoint : "198.18.1.99:51337" => "198.18.1.98:51337"', "+ persistentKeepalive: 25"],
+      lines,
+      ["~ pulumi-nodejs:dynamic/wireguard-fabric:InterfaceConfig: (update)", "~ peers: {", "~ berserker: {", '~ endpoint: "198.18.1.99:51337" => "198.18.1.98:51337"', "+ persistentKeepalive: 25"],
       preview.stdout,
     );
     assert.match(preview.stdout, /\[id=occultist\/wg0\]/);
-    assert.doesNotMatch(preview.stdout, /\[secret\]/, "nothing secret changed, so nothing is hidden");
+    assert.match(preview.stdout, /presharedKey\s+: \[secret\]/, "the other peer's pre-shared key is there, masked, unchanged");
   });
 
   it("preview --diff shows a pre-shared key change as one secret field per side", async () => {
@@ -157,9 +158,9 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     assert.deepEqual(preview.changeSummary, { same: 6, update: 2 }, preview.stdout);
     // the engine masks every secret as the same "[secret]", so the key's fingerprint shows the change
     const fingerprint = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 16);
-    const fields = changedLines(preview.stdout).filter((line) => !/^~ (pulumi-nodejs|peers)/.test(line) && !/^~ [\w/]+\s*: \{$/.test(line));
+    const fields = changedLines(preview.stdout).filter((line) => !/^~ (pulumi-nodejs|peers)/.test(line) && !/^~ [\w/]+: \{$/.test(line));
     const shown = `~ presharedKeyFingerprint: "${fingerprint(PSK)}" => "${fingerprint(changed)}"`;
-    assert.deepEqual(fields.map((line) => line.replace(/\s+/g, " ")), [shown, shown], preview.stdout);
+    assert.deepEqual(fields, [shown, shown], preview.stdout);
     assert.match(preview.stdout, /presharedKey\s+: \[secret\]/);
     assert.equal(preview.stdout.includes(changed) || preview.stdout.includes(PSK), false, "no pre-shared key is shown");
   });
@@ -213,6 +214,20 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     assert.equal(keyOnNode("mage"), before, "the key was adopted, and the old name's delete left it");
     assert.equal((up.outputs.publicKeys!.value as Record<string, string>)["mage2/wg0"], before);
     assert.ok(lab.ping("mage", "198.51.100.2", 3) >= 2, "the tunnel still works after the rename");
+  });
+
+  it("interfaces wg0 and wg0-key on one node are distinct resources, each with its own key", async () => {
+    const mage2 = nodes.mage2 as wg.InternalNodeSpec;
+    nodes = { ...nodes, mage2: { ...mage2, interfaces: { ...mage2.interfaces, "wg0-key": { listenPort: 50001, ip: "198.51.101.3/24" } } } };
+    const up = await stack.up(log.options);
+    assert.equal(up.summary.result, "succeeded");
+    assert.equal(up.summary.resourceChanges?.create, 2, "a key and a config for wg0-key");
+    const keys = up.outputs.publicKeys!.value as Record<string, string>;
+    const onNode = execFileSync("wg", ["pubkey"], { input: lab.readNodeFile("mage", "/etc/wireguard/proxmox/wg0-key.key"), encoding: "utf8" }).trim();
+    assert.equal(keys["mage2/wg0-key"], onNode);
+    assert.notEqual(keys["mage2/wg0-key"], keys["mage2/wg0"]);
+    assert.equal(keys["mage2/wg0"], keyOnNode("mage"));
+    lab.exec("mage", "ip", ["link", "show", "wg0-key"]);
   });
 
   it("no private key in the exported state, the outputs or the engine's logs", async () => {
