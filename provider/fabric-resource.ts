@@ -72,24 +72,21 @@ function splitArgs(name: string, args: FabricArgs, nodesIn: Readonly<Record<stri
   return { spec, connections, presharedKeys, problems };
 }
 
+/** The outputs of a {@link Fabric}. */
+const OUTPUTS = ["publicKeys", "configs", "sectionConfig", "status", "drift", "exportedPeers", "hostKeys"] as const;
+type FabricOutputs = { readonly [K in (typeof OUTPUTS)[number]]: Fabric[K] };
+
 /** The fabric's resources and outputs, once its nodes are known. */
 interface Built {
   readonly model?: FabricModel;
   readonly nodes: Readonly<Record<string, InternalNode>>;
-  readonly publicKeys: pulumi.Output<Record<string, string>>;
-  readonly configs: pulumi.Output<Record<string, string>>;
-  readonly sectionConfig: pulumi.Output<string>;
-  readonly status: pulumi.Output<Record<string, InterfaceStatus>>;
-  readonly drift: pulumi.Output<Record<string, string[]>>;
-  readonly exportedPeers: pulumi.Output<ExportedPeers>;
-  readonly hostKeys: pulumi.Output<Record<string, string>>;
+  readonly outputs: FabricOutputs;
 }
 
-/** What an invalid fabric leaves: no resources, empty outputs. */
-function emptyBuild(fabric: string): Built {
+/** The outputs of a fabric that was not built (invalid, or its nodes unknown yet): all empty. */
+function emptyOutputs(fabric: string): FabricOutputs {
   const none = <T>(value: T) => pulumi.output(value) as pulumi.Output<T>;
   return {
-    nodes: {},
     publicKeys: none<Record<string, string>>({}),
     configs: none<Record<string, string>>({}),
     sectionConfig: none(""),
@@ -108,19 +105,19 @@ function emptyBuild(fabric: string): Built {
  */
 export class Fabric extends pulumi.ComponentResource {
   /** Public key of every internal interface, by `node/iface`. */
-  readonly publicKeys: pulumi.Output<Record<string, string>>;
+  declare readonly publicKeys: pulumi.Output<Record<string, string>>;
   /** Rendered config of every internal interface, by `node/iface`; never a private key (secret when it holds pre-shared keys). */
-  readonly configs: pulumi.Output<Record<string, string>>;
+  declare readonly configs: pulumi.Output<Record<string, string>>;
   /** The fabric as a Proxmox fabrics.cfg, with the generated public keys (pre-shared keys left out). */
-  readonly sectionConfig: pulumi.Output<string>;
+  declare readonly sectionConfig: pulumi.Output<string>;
   /** Interface state and per-peer handshakes and counters, by `node/iface` (filled by `pulumi refresh`). */
-  readonly status: pulumi.Output<Record<string, InterfaceStatus>>;
+  declare readonly status: pulumi.Output<Record<string, InterfaceStatus>>;
   /** What `pulumi refresh` found different on the nodes, by `node/iface`; empty lists when in sync. */
-  readonly drift: pulumi.Output<Record<string, string[]>>;
+  declare readonly drift: pulumi.Output<Record<string, string[]>>;
   /** The public view another stack imports as external nodes ({@link externalNodesFrom}). */
-  readonly exportedPeers: pulumi.Output<ExportedPeers>;
+  declare readonly exportedPeers: pulumi.Output<ExportedPeers>;
   /** Each internal node's SSH host key, pinned or recorded at first contact (trust on first use), by node. */
-  readonly hostKeys: pulumi.Output<Record<string, string>>;
+  declare readonly hostKeys: pulumi.Output<Record<string, string>>;
   /** The internal node components, by name (empty until an Output `nodes` is known). */
   readonly nodes: Readonly<Record<string, InternalNode>>;
   /** The validated model (undefined until an Output `nodes` is known). */
@@ -139,40 +136,22 @@ export class Fabric extends pulumi.ComponentResource {
     let built: Built;
     if (pulumi.Output.isInstance(args.nodes)) {
       // known at preview for a StackReference
-      const later = args.nodes.apply(buildOrReport);
-      // only the configs may hold secrets (pre-shared keys); the rest is public whatever the nodes' connections
-      const pick = <T>(field: (b: Built) => pulumi.Output<T>, empty: T): pulumi.Output<T> => later.apply((b) => (b ? field(b) : pulumi.output(empty))) as unknown as pulumi.Output<T>;
-      built = {
-        nodes: {},
-        publicKeys: pulumi.unsecret(pick((b) => b.publicKeys, {})),
-        configs: pick((b) => b.configs, {}),
-        sectionConfig: pulumi.unsecret(pick((b) => b.sectionConfig, "")),
-        status: pulumi.unsecret(pick((b) => b.status, {})),
-        drift: pulumi.unsecret(pick((b) => b.drift, {})),
-        exportedPeers: pulumi.unsecret(pick((b) => b.exportedPeers, { fabric: fabricName, interfaces: {} })),
-        hostKeys: pulumi.unsecret(pick((b) => b.hostKeys, {})),
-      };
+      const later = args.nodes.apply((nodes) => buildOrReport(nodes)?.outputs ?? emptyOutputs(fabricName));
+      const outputs = OUTPUTS.map((key) => {
+        const value = later.apply((known) => known[key] as pulumi.Output<unknown>);
+        // only the configs may hold secrets (pre-shared keys); the rest is public whatever the nodes' connections
+        return [key, key === "configs" ? value : pulumi.unsecret(value)];
+      });
+      built = { nodes: {}, outputs: Object.fromEntries(outputs) as FabricOutputs };
     } else {
-      built = buildOrReport(args.nodes) ?? emptyBuild(fabricName);
+      built = buildOrReport(args.nodes) ?? { nodes: {}, outputs: emptyOutputs(fabricName) };
     }
     this.model = built.model;
     this.nodes = built.nodes;
-    this.publicKeys = built.publicKeys;
-    this.configs = built.configs;
-    this.sectionConfig = built.sectionConfig;
-    this.status = built.status;
-    this.drift = built.drift;
-    this.exportedPeers = built.exportedPeers;
-    this.hostKeys = built.hostKeys;
-    this.registerOutputs({
-      publicKeys: this.publicKeys,
-      configs: this.configs,
-      sectionConfig: this.sectionConfig,
-      status: this.status,
-      drift: this.drift,
-      exportedPeers: this.exportedPeers,
-      hostKeys: this.hostKeys,
-    });
+    Object.assign(this, built.outputs);
+    // Only what is not derivable is recorded on the component: configs, fabrics.cfg, status and
+    // drift come from the resources' state, which holds them once (export them to keep a copy).
+    this.registerOutputs({ publicKeys: this.publicKeys, hostKeys: this.hostKeys });
   }
 
   private parsed?: { split: SplitArgs; model: FabricModel };
@@ -230,9 +209,7 @@ export class Fabric extends pulumi.ComponentResource {
     const byId = <T>(pick: (node: InternalNode) => Record<string, T>): Record<string, T> =>
       Object.fromEntries(internal.flatMap(([nodeName, node]) => Object.entries(pick(node)).map(([iface, value]) => [keyId(nodeName, iface), value])));
     const publicKeys = pulumi.all(byId((node) => Object.fromEntries(Object.entries(node.keys).map(([iface, key]) => [iface, key.publicKey]))));
-    return {
-      model,
-      nodes,
+    const outputs: FabricOutputs = {
       publicKeys,
       configs: pulumi.all(byId((node) => node.renderedConfigs)),
       status: pulumi.all(byId(statusOf)),
@@ -241,6 +218,7 @@ export class Fabric extends pulumi.ComponentResource {
       exportedPeers: publicKeys.apply((keys) => exportPeers(model, keys)),
       hostKeys: pulumi.all(Object.fromEntries(internal.flatMap(([nodeName, node]) => (node.hostKey ? [[nodeName, node.hostKey]] : [])))),
     };
+    return { model, nodes, outputs };
   }
 
   /**

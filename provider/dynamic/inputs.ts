@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { renderNodeFiles, viewOfEntry, type NodeFiles } from "../fabric";
+import { presharedKeyFingerprint, renderNodeFiles, viewOfEntry, type NodeFiles } from "../fabric";
 import { APPLY_MODES, connectionSchema, isWgKey, NOT_A_KEY, ifnameSchema, interfaceSchema, keyDirSchema, nameSchema, parseEndpoint, peerOverrides, routeSchema, wgKeySchema } from "../model";
 
 /** What the engine passes for a value not known until apply (e.g. a key not yet generated). */
@@ -45,16 +45,21 @@ const endpointTextSchema = z.string().refine((text) => {
 }, { message: "must be host:port" });
 
 /** One peer of a config resource: see {@link PeerEntry}. Public keys may be unknown at preview. */
-function peerEntrySchema<K extends z.ZodType>(key: K) {
-  return z.strictObject({
-    publicKey: key,
-    presharedKey: key.optional(),
-    presharedKeyFingerprint: z.string().regex(/^[0-9a-f]{16}$/).optional(),
-    hostRoute: routeSchema.optional(),
-    endpoint: endpointTextSchema.optional(),
-    allowedIps: z.array(routeSchema),
-    persistentKeepalive: peerOverrides.persistentKeepalive,
-  });
+function peerEntrySchema<K extends z.ZodType<string>>(key: K) {
+  return z
+    .strictObject({
+      publicKey: key,
+      presharedKey: key.optional(),
+      presharedKeyFingerprint: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+      hostRoute: routeSchema.optional(),
+      endpoint: endpointTextSchema.optional(),
+      allowedIps: z.array(routeSchema).default([]),
+      persistentKeepalive: peerOverrides.persistentKeepalive,
+    })
+    .refine(
+      ({ presharedKey: psk, presharedKeyFingerprint: shown }) => psk === undefined || psk === UNKNOWN || shown === undefined || shown === presharedKeyFingerprint(psk),
+      { message: "is not the fingerprint of presharedKey", path: ["presharedKeyFingerprint"] },
+    );
 }
 
 const configFields = {

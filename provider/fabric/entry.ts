@@ -20,8 +20,8 @@ export interface PeerEntry {
   readonly hostRoute?: string;
   /** `host:port`. */
   readonly endpoint?: string;
-  /** The networks behind the peer. */
-  readonly allowedIps: string[];
+  /** The networks behind the peer (left out when none, which keeps large meshes' state small). */
+  readonly allowedIps?: string[];
   readonly persistentKeepalive?: number;
 }
 
@@ -40,7 +40,7 @@ function peerFields(peer: PeerView): Omit<PeerEntry, "publicKey" | "presharedKey
   return {
     ...(peer.hostRoute ? { hostRoute: peer.hostRoute.toString() } : {}),
     ...(peer.endpoint ? { endpoint: peer.endpoint } : {}),
-    allowedIps: peer.allowedIps.map(String),
+    ...(peer.allowedIps.length > 0 ? { allowedIps: peer.allowedIps.map(String) } : {}),
     ...(peer.persistentKeepalive !== undefined ? { persistentKeepalive: peer.persistentKeepalive } : {}),
   };
 }

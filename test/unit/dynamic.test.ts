@@ -58,6 +58,8 @@ describe("dynamic providers (pure parts: check and diff open no connection)", ()
     assert.match(bad.failures?.[1]?.reason ?? "", /^peers\.berserker\.presharedKey: is not a WireGuard key/);
     assert.match(bad.failures?.[2]?.reason ?? "", /^peers\.berserker\.allowedIps\.0: .*host bits/);
     assert.ok(!JSON.stringify(bad.failures).includes(secret), "a bad pre-shared key is never quoted");
+    const misleading = await configImpl.check(config, { ...config, peers: { berserker: { ...berserker, presharedKey: KEYS.elementalist, presharedKeyFingerprint: "0123456789abcdef" } } });
+    assert.deepEqual(misleading.failures?.map((f) => f.reason), ["peers.berserker.presharedKeyFingerprint: is not the fingerprint of presharedKey"]);
     const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
     const previewed = { ...config, publicKey: unknown, peers: { ...config.peers, "elementalist/wg0": { ...elementalist, publicKey: unknown } } };
     assert.deepEqual((await configImpl.check(config, previewed)).failures, []);
