@@ -46,8 +46,10 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     },
     berserker: { role: "external", endpoint: "198.18.1.99:51337", allowedIps: ["203.0.113.0/25"], publicKey: KEYS.berserker },
   });
+  /** Pass the nodes as an Output, as a program does when part of them comes from another stack. */
+  let nodesAsOutput = false;
   const program = async () => {
-    const fabric = new wg.Fabric("vpn", { nodes });
+    const fabric = new wg.Fabric("vpn", { nodes: nodesAsOutput ? pulumi.output(nodes).apply((known) => known as Nodes) : nodes });
     return { publicKeys: fabric.publicKeys, configs: fabric.configs, sectionConfig: fabric.sectionConfig, status: fabric.status, drift: fabric.drift, exportedPeers: fabric.exportedPeers };
   };
   const keyOnNode = (node: string) => execFileSync("wg", ["pubkey"], { input: lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.key"), encoding: "utf8" }).trim();
@@ -84,6 +86,14 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     for (const problem of problems) assert.equal(diagnostics.split(problem).length - 1, 1, `${problem} once in:\n${output.output}`);
     assert.match(diagnostics, /wireguard-fabric:index:Fabric \(vpn\):\n(\s+(warning|error): .*\n)*\s+error: fabric vpn: occultist: peers\[0\]/, output.output);
     assert.doesNotMatch(output.output, /Unhandled exception|FabricError|ResourceError|\n\s+at [\w.<>]+ \(/, output.output);
+    // the same when the nodes are an Output, and the fabric is built inside an apply
+    nodesAsOutput = true;
+    const fromOutput = new EngineLog();
+    await assert.rejects(stack.preview({ onOutput: fromOutput.options.onOutput }), /elementalist-typo/);
+    nodesAsOutput = false;
+    const later = fromOutput.output.slice(fromOutput.output.indexOf("Diagnostics:"));
+    for (const problem of problems) assert.equal(later.split(problem).length - 1, 1, `${problem} once in:\n${fromOutput.output}`);
+    assert.doesNotMatch(fromOutput.output, /Unhandled exception|FabricError|\n\s+at [\w.<>]+ \(/, fromOutput.output);
     nodes = rfcNodes();
     (nodes.berserker as wg.ExternalNodeSpec).allowedIps!.push("198.51.100.0/25");
     await assert.rejects(
