@@ -75,9 +75,17 @@ describe("upgrade from release 0.1.0: same stack, new build", function () {
     assert.ok(types.includes("pulumi-nodejs:dynamic:Resource") && types.includes("wireguard-fabric:index:Peer"), "the old release's resource tree");
   });
 
-  it("the new build takes the stack over: no replacement, no new key, the tunnel stays up", async () => {
+  it("the new build refreshes the 0.1.0 state: it finds no drift", async () => {
     release = "current";
     rmSync(INSTALLED, { recursive: true, force: true });
+    const refresh = await stack.refresh(log.options);
+    assert.equal(refresh.summary.result, "succeeded");
+    const resources = (await stack.exportStack()).deployment.resources as { type: string; outputs?: { drift?: string[] } }[];
+    const drift = resources.filter((r) => r.type === "pulumi-nodejs:dynamic:Resource" && r.outputs?.drift).map((r) => r.outputs!.drift);
+    assert.deepEqual(drift, [[], []], "both configs, read through the text 0.1.0 recorded");
+  });
+
+  it("the new build takes the stack over: no replacement, no new key, the tunnel stays up", async () => {
     const preview = await stack.preview({ ...log.options, diff: true });
     assert.equal(preview.changeSummary.create, undefined, preview.stdout);
     assert.equal(preview.changeSummary.replace, undefined, preview.stdout);
