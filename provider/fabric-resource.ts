@@ -129,9 +129,10 @@ export class Fabric extends pulumi.ComponentResource {
     // Problems are logged on the fabric, one error each, and nothing is built: a thrown error
     // would be printed twice (on the fabric and on the stack) and, inside an apply, with a stack trace.
     const buildOrReport = (nodes: Readonly<Record<string, NodeSpec>>): Built | undefined => {
-      const errors = this.problemsOf(name, args, nodes);
-      for (const problem of errors) pulumi.log.error(`fabric ${fabricName}: ${formatProblem(problem)}`, this);
-      return errors.length > 0 ? undefined : this.build(name, args, nodes);
+      const parsed = this.parse(name, args, nodes);
+      if (!Array.isArray(parsed)) return this.build(name, parsed, nodes);
+      for (const problem of parsed) pulumi.log.error(`fabric ${fabricName}: ${formatProblem(problem)}`, this);
+      return undefined;
     };
     let built: Built;
     if (pulumi.Output.isInstance(args.nodes)) {
@@ -154,21 +155,18 @@ export class Fabric extends pulumi.ComponentResource {
     this.registerOutputs({ publicKeys: this.publicKeys, hostKeys: this.hostKeys });
   }
 
-  private parsed?: { split: SplitArgs; model: FabricModel };
-
-  /** Every error of the declaration (warnings are logged); remembers the parse for {@link build}. */
-  private problemsOf(name: string, args: FabricArgs, nodes: Readonly<Record<string, NodeSpec>>): Problem[] {
+  /** The declaration parsed and validated (its warnings logged), or every error it has. */
+  private parse(name: string, args: FabricArgs, nodes: Readonly<Record<string, NodeSpec>>): { split: SplitArgs; model: FabricModel } | Problem[] {
     const split = splitArgs(name, args, nodes);
     const model = parseFabric(split.spec, { publicKeysAreOutputs: true });
     if (Array.isArray(model)) return [...model, ...split.problems];
     const problems = [...validateFabric(model), ...split.problems];
     for (const warning of problems.filter((problem) => problem.severity === "warning")) pulumi.log.warn(`fabric ${model.name}: ${formatProblem(warning)}`, this);
-    this.parsed = { split, model };
-    return problems.filter((problem) => problem.severity === "error");
+    const errors = problems.filter((problem) => problem.severity === "error");
+    return errors.length > 0 ? errors : { split, model };
   }
 
-  private build(name: string, args: FabricArgs, specs: Readonly<Record<string, NodeSpec>>): Built {
-    const { split, model } = this.parsed as { split: SplitArgs; model: FabricModel };
+  private build(name: string, { split, model }: { split: SplitArgs; model: FabricModel }, specs: Readonly<Record<string, NodeSpec>>): Built {
     const views = resolveInterfaces(model);
     const nodes: Record<string, InternalNode> = {};
     for (const [nodeName, node] of Object.entries(model.nodes)) {

@@ -54,10 +54,7 @@ export async function update(_id: string, _olds: ConfigOutputs, news: ConfigInpu
  */
 export async function read(id: string, props: ConfigOutputs | (ConfigOutputs & LegacyConfigState)): Promise<pulumi.dynamic.ReadResult<ConfigOutputs>> {
   const { config, stanza } = renderedFiles(props);
-  const { found, plan } = await onNode(props.node, props.connection, async (node) => {
-    const inspection = await node.inspect(props, props.applyMode, config);
-    return { found: inspection, plan: node.plan(inspection, props.applyMode, config, stanza, props.publicKey) };
-  }, trustOf(props));
+  const { inspection: found, plan } = await onNode(props.node, props.connection, (node) => node.survey(props, props.applyMode, config, stanza, props.publicKey), trustOf(props));
   const expected = {
     digest: props.digest,
     publicKey: props.publicKey,

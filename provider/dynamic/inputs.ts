@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { presharedKeyFingerprint, renderNodeFiles, viewOfEntry, type NodeFiles } from "../fabric";
-import { APPLY_MODES, connectionSchema, isWgKey, NOT_A_KEY, ifnameSchema, interfaceSchema, keyDirSchema, nameSchema, parseEndpoint, peerOverrides, routeSchema, wgKeySchema } from "../model";
+import { APPLY_MODES, connectionSchema, isWgKey, NOT_A_KEY, ifnameSchema, interfaceSchema, keyDirSchema, nameSchema, ownerSchema, parseEndpoint, peerOverrides, routeSchema, wgKeySchema } from "../model";
 
 /** What the engine passes for a value not known until apply (e.g. a key not yet generated). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -9,8 +9,6 @@ const maybeUnknown = <T extends z.ZodType>(schema: T) => z.union([z.literal(UNKN
 
 /** A key, or unknown at preview; a bad one is named without a union's vague message. */
 const maybeUnknownKey = z.string().refine((text) => text === UNKNOWN || isWgKey(text), { message: NOT_A_KEY });
-
-const ownerSchema = z.string().regex(/^[A-Za-z0-9_=+.\/-]{1,200}$/, { message: "must be fabric/node/iface" });
 
 /** Inputs of an interface key resource. */
 export const keyInputsSchema = z.object({

@@ -28,6 +28,9 @@ export const keyDirSchema = z
   .refine((path) => !path.split("/").includes(".."), { message: "must not contain .." })
   .refine((path) => path.split("/").some(Boolean), { message: "must be a folder of its own, not /" });
 
+/** Who manages an interface's key and files on a node: `fabric/node/iface`, recorded there. */
+export const ownerSchema = z.string().regex(/^[A-Za-z0-9_=+.\/-]{1,200}$/, { message: "must be fabric/node/iface" });
+
 /** Peer properties that override those of the referenced node (all but the public key). */
 export const peerOverrides = {
   endpoint: endpointSchema.optional(),

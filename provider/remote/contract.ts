@@ -193,7 +193,7 @@ type IpLink = { ifname?: string; flags?: string[]; mtu?: number };
 // Routes we add are `boot` (ip's default) or `static`; the kernel's and routing daemons' stay theirs.
 const MANAGED_ROUTE_PROTOCOLS = new Set(["boot", "static"]);
 
-function routesOf(entries: IpRoute[], family: 4 | 6): string[] {
+function managedRoutes(entries: IpRoute[], family: 4 | 6): string[] {
   return entries
     .filter((route) => route.dst && route.dst !== "default" && MANAGED_ROUTE_PROTOCOLS.has(route.protocol ?? "boot") && (route.type ?? "unicast") === "unicast")
     .map((route) => {
@@ -242,7 +242,7 @@ export function parseInspection(text: string): Inspection {
     .flatMap((entry) => entry.addr_info ?? [])
     .filter((info) => info.scope === "global" && info.local && info.prefixlen !== undefined)
     .map((info) => `${info.local}/${info.prefixlen}`);
-  const routes = [...routesOf(json<IpRoute[]>(value("route4"), []), 4), ...routesOf(json<IpRoute[]>(value("route6"), []), 6)];
+  const routes = [...managedRoutes(json<IpRoute[]>(value("route4"), []), 4), ...managedRoutes(json<IpRoute[]>(value("route6"), []), 6)];
   const linkMtus = new Map(json<IpLink[]>(value("links"), []).map((l) => [l.ifname, l.mtu]));
   // as wg-quick reads a route: its own mtu, else its device's
   const routeMtu = (route: string): number => Number(/ mtu (\d+)/.exec(route)?.[1] ?? linkMtus.get(/ dev (\S+)/.exec(route)?.[1] ?? "") ?? 0);

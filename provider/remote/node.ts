@@ -1,5 +1,5 @@
 import { DeclaredConfigError, parseDeclaredFiles, planSync, type SyncPlan } from "../fabric";
-import { APPLY_MODES, ifnameProblem, isWgKey, keyDirSchema, type ApplyMode, type WgKey } from "../model";
+import { APPLY_MODES, ifnameProblem, isWgKey, keyDirSchema, ownerSchema, type ApplyMode, type WgKey } from "../model";
 import {
   configDigest,
   encodeEndpointHosts,
@@ -26,8 +26,6 @@ export interface SyncResult {
   /** The commands the node ran, one a line, as wg-quick logs them. */
   readonly log: string;
 }
-
-const OWNER_PATTERN = /^[A-Za-z0-9_=+.\/-]{1,200}$/;
 
 /**
  * The node-side operations of one internal node, over an open SSH session. Each validates its
@@ -68,7 +66,7 @@ export class RemoteNode {
     if (ifname) this.fail("invalid-argument", `interface name ${ifname}; nothing was run`);
     const keyDir = keyDirSchema.safeParse(target.keyDir);
     if (!keyDir.success) this.fail("invalid-argument", `key dir "${target.keyDir}" ${keyDir.error.issues[0]?.message}; nothing was run`);
-    if (!OWNER_PATTERN.test(target.owner)) this.fail("invalid-argument", `owner "${target.owner}" is not a fabric/node/iface name; nothing was run`);
+    if (!ownerSchema.safeParse(target.owner).success) this.fail("invalid-argument", `owner "${target.owner}" is not a fabric/node/iface name; nothing was run`);
     if (!(APPLY_MODES as readonly string[]).includes(mode)) this.fail("invalid-argument", `apply mode "${mode}" is not one of ${APPLY_MODES.join(", ")}; nothing was run`);
     return scriptArgs(target, mode);
   }
@@ -86,19 +84,21 @@ export class RemoteNode {
     await this.run(`removing the key of ${target.iface}`, "remove-key", target, "none");
   }
 
-  /**
-   * What is on the node now: key, files and the running interface. `rendered` (the config we
-   * mean to have there) says which endpoint names to resolve and paths to measure.
-   */
-  async inspect(target: InterfaceTarget, mode: ApplyMode, rendered = ""): Promise<Inspection> {
-    const hosts = rendered ? encodeEndpointHosts(this.declared(rendered, "")) : "";
+  /** What is on the node now: key, files and the running interface. `hosts` (stdin) names the endpoint hosts to resolve. */
+  async inspect(target: InterfaceTarget, mode: ApplyMode, hosts = ""): Promise<Inspection> {
     const { stdout } = await this.run(`inspecting ${target.iface}`, "inspect", target, mode, hosts);
     return parseInspection(stdout);
   }
 
-  /** The plan that makes the node match `rendered` and `stanza` (empty when in sync), from an inspection. */
-  plan(inspection: Inspection, mode: ApplyMode, rendered: string, stanza: string, publicKey?: string): SyncPlan {
-    return planSync(this.declared(rendered, stanza), inspection.live, { mode, publicKey: publicKey ?? inspection.publicKey });
+  /**
+   * What is on the node, and the plan that makes it match `rendered` and `stanza` (empty when in
+   * sync): one inspection, which resolves the endpoints the config names. `publicKey` is the
+   * key the interface should have (default: the one on the node).
+   */
+  async survey(target: InterfaceTarget, mode: ApplyMode, rendered: string, stanza: string, publicKey?: string): Promise<{ inspection: Inspection; plan: SyncPlan }> {
+    const declared = this.declared(rendered, stanza);
+    const inspection = await this.inspect(target, mode, encodeEndpointHosts(declared));
+    return { inspection, plan: planSync(declared, inspection.live, { mode, publicKey: publicKey ?? inspection.publicKey }) };
   }
 
   private declared(rendered: string, stanza: string) {
@@ -116,8 +116,7 @@ export class RemoteNode {
    * the files when anything differs. `stanza` is the ifupdown2 stanza (ifupdown2 mode only).
    */
   async sync(target: InterfaceTarget, mode: ApplyMode, rendered: string, stanza = ""): Promise<SyncResult> {
-    const inspection = await this.inspect(target, mode, rendered);
-    const plan = this.plan(inspection, mode, rendered, stanza);
+    const { inspection, plan } = await this.survey(target, mode, rendered, stanza);
     if (plan.refusals.length > 0) this.fail("invalid-argument", `${target.iface}: ${plan.refusals.join("; ")}; nothing was changed`);
     const filesMatch =
       inspection.configDigest === configDigest(rendered, target.owner) &&

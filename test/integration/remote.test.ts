@@ -122,10 +122,7 @@ describe("remote operations on the lab", function () {
     const view = resolveInterfaces(fabric).find((v) => v.id === "occultist/wg0")!;
     const rendered = renderWgQuick(view, { publicKeys: (await converge(fabric, connections(lab), pool)).publicKeys });
     const planned = () =>
-      pool.use("occultist", connections(lab).occultist!, async (s) => {
-        const node = new RemoteNode(s);
-        return node.plan(await node.inspect(view, "wg-quick", rendered), "wg-quick", rendered, "").ops;
-      });
+      pool.use("occultist", connections(lab).occultist!, async (s) => (await new RemoteNode(s).survey(view, "wg-quick", rendered, "")).plan.ops);
     assert.equal(lab.nodeExec("occultist", "systemctl", ["is-enabled", "wg-quick@wg0"]).trim(), "enabled");
     const key = privateKeyOf("occultist");
     // what the boot unit runs (ExecStart=wg-quick up %i), on the file we wrote: nothing left to do
@@ -214,9 +211,8 @@ describe("remote operations on the lab", function () {
     const expected = { digest: configDigest(rendered, view.owner), publicKey: publicKeys.get("occultist/wg0") };
     const drift = () =>
       pool.use("occultist", connections(lab).occultist!, async (s) => {
-        const node = new RemoteNode(s);
-        const found = await node.inspect(view, "wg-quick", rendered);
-        return driftOf(found, expected, node.plan(found, "wg-quick", rendered, ""));
+        const { inspection, plan } = await new RemoteNode(s).survey(view, "wg-quick", rendered, "");
+        return driftOf(inspection, expected, plan);
       });
     assert.deepEqual(await drift(), []);
     await pool.use("occultist", connections(lab).occultist!, (s) => s.exec(`wg set wg0 peer ${publicKeys.get("mage/wg0")} remove`));
