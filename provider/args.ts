@@ -17,9 +17,13 @@ export type PartialConnectionArgs = Partial<ConnectionArgs>;
 export interface InterfaceSpec {
   /** UDP port WireGuard listens on; peers dial it unless their endpoint has a port. */
   readonly listenPort?: number;
-  /** The interface address with prefix, IPv4 or IPv6 (`198.51.100.1/24`). */
+  /** The interface address with prefix (`198.51.100.1/24`): IPv4, or IPv6 when `ip6` is not set. */
   readonly ip?: string;
-  /** MTU (wg-quick and ifupdown2 modes). */
+  /** Its IPv6 address with prefix (`fd00::1/64`), beside an IPv4 `ip` for dual stack. */
+  readonly ip6?: string;
+  /** Proxmox VE's `ip6_ll` ("generate an IPv6 link-local address"): kept in `sectionConfig`, not acted on. */
+  readonly ip6Ll?: boolean;
+  /** MTU (ours: Proxmox VE has none). */
   readonly mtu?: number;
 }
 
@@ -29,6 +33,13 @@ export interface PeerOverrides {
   readonly endpoint?: string;
   /** Replaces the node's allowed IPs (the interface's host route stays for internal peers). */
   readonly allowedIps?: string[];
+  /**
+   * Added to the node's allowed IPs, or to `allowedIps` when both are set (Proxmox VE's peer
+   * `allowed_ips`, which always adds).
+   */
+  readonly extraAllowedIps?: string[];
+  /** Make no routes for this peer's AllowedIPs (Proxmox VE's `skip_route_generation`): something else routes them. */
+  readonly skipRouteGeneration?: boolean;
   /** Seconds between keepalives (0 = off). */
   readonly persistentKeepalive?: number;
   /** A pre-shared key for this peering (`wg genpsk`); give it as a Pulumi secret. */
@@ -51,7 +62,7 @@ export interface InternalNodeSpec {
   readonly allowedIps?: string[];
   /** Keepalive its peers send it. */
   readonly persistentKeepalive?: number;
-  /** Its WireGuard interfaces by name (at most 15 characters). */
+  /** Its WireGuard interfaces by name (at most 15 characters; at most 8 to be written to a Proxmox VE fabrics.cfg). */
   readonly interfaces: Record<string, InterfaceSpec>;
   /** Its peers; each names the local interface it belongs to. */
   readonly peers?: PeerSpec[];
@@ -103,7 +114,7 @@ export interface FabricDefaults {
   readonly connection?: pulumi.Input<PartialConnectionArgs>;
   /** Where keys live on the nodes (default `/etc/wireguard/proxmox`, the RFC's). */
   readonly keyDir?: string;
-  /** `wg-quick` (default), `ifupdown2` or `none` (write only). */
+  /** `wg-quick` (default), `ifupdown2`, `proxmox` (the files a Proxmox VE node writes) or `none` (write only). */
   readonly applyMode?: ApplyMode;
   /** Keepalive of every peer whose node or entry sets none (seconds, 0 = off). */
   readonly persistentKeepalive?: number;
@@ -160,12 +171,16 @@ export function argsFromModel(fabric: FabricModel, connections: Readonly<Record<
       ...common,
       connection: connections[name],
       interfaces: Object.fromEntries(
-        Object.entries(node.interfaces).map(([iface, spec]) => [iface, { listenPort: spec.listenPort, ip: spec.ip?.toString(), mtu: spec.mtu }]),
+        Object.entries(node.interfaces).map(([iface, spec]) => [
+          iface,
+          { listenPort: spec.listenPort, ip: spec.ip?.toString(), ip6: spec.ip6?.toString(), ip6Ll: spec.ip6Ll, mtu: spec.mtu },
+        ]),
       ),
       peers: node.peers.map((peer) => ({
         ...peer,
         endpoint: peer.endpoint && formatEndpoint(peer.endpoint),
         allowedIps: peer.allowedIps?.map(String),
+        extraAllowedIps: peer.extraAllowedIps?.map(String),
       })),
       keyDir: node.keyDir,
       applyMode: node.applyMode,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ExternalNodeSpec } from "./args";
-import { keyId } from "./fabric";
+import { interfaceAddresses, keyId } from "./fabric";
 import { formatEndpoint, type Fabric as FabricModel } from "./model";
 
 /** One internal interface as another fabric sees it: everything needed to peer with it. */
@@ -35,7 +35,7 @@ export function exportPeers(fabric: FabricModel, publicKeys: Readonly<Record<str
         iface: ifaceName,
         publicKey,
         ...(node.endpoint ? { endpoint: formatEndpoint(node.endpoint, iface.listenPort) } : {}),
-        allowedIps: [...(iface.ip ? [iface.ip.hostRoute().toString()] : []), ...node.allowedIps.map(String)],
+        allowedIps: [...interfaceAddresses(iface).map((address) => address.hostRoute().toString()), ...node.allowedIps.map(String)],
       };
     }
   }

@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { argsFromModel, type ConnectionArgs, type PartialConnectionArgs, type FabricArgs, type FabricDefaults, type InternalNodeSpec, type NodeSpec } from "./args";
 import type { InterfaceStatus } from "./dynamic/resources";
 import { exportPeers, type ExportedPeers } from "./exported-peers";
-import { expandLinks, keyId, parseSectionConfig, peerLabel, resolveInterfaces, validateFabric, writeFabricSections } from "./fabric";
-import { formatProblem, isWgKey, parseFabric, type Fabric as FabricModel, type Problem } from "./model";
+import { expandLinks, keyId, parseSectionConfig, peerLabel, resolveInterfaces, validateAcrossFabrics, validateFabric, writeFabricSections, type Dialect } from "./fabric";
+import { FabricError, formatProblem, isWgKey, parseFabric, type Fabric as FabricModel, type Problem } from "./model";
 import { InternalNode, pskId, statusOf } from "./nodes";
 
 /** Options of {@link Fabric.fromSectionConfig}. */
@@ -16,6 +16,8 @@ export interface SectionConfigFabricArgs {
   readonly connections?: Readonly<Record<string, pulumi.Input<PartialConnectionArgs>>>;
   /** What the file does not say: at least how to reach the nodes (`connection`). */
   readonly defaults?: Pick<FabricDefaults, "connection">;
+  /** The file's dialect, `proxmox` or `rfc` (detected when not given). */
+  readonly dialect?: Dialect;
 }
 
 /** The plain topology for the schema, and what may be secret or unknown, apart. */
@@ -212,7 +214,7 @@ export class Fabric extends pulumi.ComponentResource {
       configs: pulumi.all(byId((node) => node.renderedConfigs)),
       status: pulumi.all(byId(statusOf)),
       drift: pulumi.all(byId((node) => Object.fromEntries(Object.entries(node.configs).map(([iface, config]) => [iface, config.drift])))),
-      sectionConfig: publicKeys.apply((keys) => `${writeFabricSections(model, { publicKeys: new Map(Object.entries(keys)), omitPresharedKeys: true })}\n`),
+      sectionConfig: publicKeys.apply((keys) => this.sectionConfigText(model, keys)),
       exportedPeers: publicKeys.apply((keys) => exportPeers(model, keys)),
       hostKeys: pulumi.all(Object.fromEntries(internal.flatMap(([nodeName, node]) => (node.hostKey ? [[nodeName, node.hostKey]] : [])))),
     };
@@ -220,11 +222,38 @@ export class Fabric extends pulumi.ComponentResource {
   }
 
   /**
-   * A fabric read from a Proxmox `fabrics.cfg`. Public keys recorded in the file are ignored:
-   * keys are generated (or adopted) on the nodes.
+   * The fabric as a `fabrics.cfg` Proxmox VE accepts, public keys filled in, never a pre-shared
+   * key. Fields Proxmox VE lacks are left out with a warning; a fabric it cannot hold at all
+   * (e.g. an interface name over 8 characters) is written in the RFC dialect, with a warning.
+   */
+  private sectionConfigText(model: FabricModel, keys: Readonly<Record<string, string>>): string {
+    const options = { publicKeys: new Map(Object.entries(keys)), omitPresharedKeys: true };
+    const warn = (problem: Problem): void => void pulumi.log.warn(`fabric ${model.name}: sectionConfig: ${formatProblem(problem)}`, this);
+    try {
+      return `${writeFabricSections(model, { ...options, onWarning: warn })}\n`;
+    } catch (error) {
+      if (!(error instanceof FabricError)) throw error;
+      for (const problem of error.problems) warn({ ...problem, severity: "warning", message: `${problem.message}; written in the RFC dialect instead` });
+      return `${writeFabricSections(model, { ...options, dialect: "rfc" })}\n`;
+    }
+  }
+
+  /**
+   * A fabric read from a Proxmox `fabrics.cfg`, in either dialect (Proxmox VE's or the RFC's).
+   * Public keys recorded in the file are ignored: keys are generated (or adopted) on the nodes.
+   * The file's other fabrics are checked against it (a node's listen ports and interface names
+   * differ across fabrics).
    */
   static fromSectionConfig(name: string, args: SectionConfigFabricArgs, opts?: pulumi.ComponentResourceOptions): Fabric {
-    const { fabrics } = parseSectionConfig(args.text);
+    let fabrics: readonly FabricModel[];
+    try {
+      fabrics = parseSectionConfig(args.text, "fabrics.cfg", { dialect: args.dialect }).fabrics;
+    } catch (error) {
+      if (error instanceof FabricError) throw new pulumi.RunError(error.problems.map(formatProblem).join("\n"));
+      throw error;
+    }
+    const across = validateAcrossFabrics(fabrics);
+    if (across.length > 0) throw new pulumi.RunError(across.map(formatProblem).join("\n"));
     const chosen = args.fabric ? fabrics.filter((f) => f.name === args.fabric) : fabrics;
     if (chosen.length !== 1) {
       throw new pulumi.RunError(args.fabric ? `fabrics.cfg has no WireGuard fabric "${args.fabric}"` : `fabrics.cfg has ${chosen.length} WireGuard fabrics; choose one with "fabric"`);

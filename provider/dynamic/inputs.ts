@@ -50,9 +50,11 @@ function peerEntrySchema<K extends z.ZodType<string>>(key: K) {
       presharedKey: key.optional(),
       presharedKeyFingerprint: z.string().regex(/^[0-9a-f]{16}$/).optional(),
       hostRoute: routeSchema.optional(),
+      hostRoute6: routeSchema.optional(),
       endpoint: endpointTextSchema.optional(),
       allowedIps: z.array(routeSchema).default([]),
       persistentKeepalive: peerOverrides.persistentKeepalive,
+      skipRouteGeneration: peerOverrides.skipRouteGeneration,
     })
     .refine(
       ({ presharedKey: psk, presharedKeyFingerprint: shown }) => psk === undefined || psk === UNKNOWN || shown === undefined || shown === presharedKeyFingerprint(psk),
@@ -69,6 +71,8 @@ const configFields = {
   listenPort: interfaceSchema.shape.listenPort,
   /** The interface address with prefix. */
   address: interfaceSchema.shape.ip,
+  /** The second address of a dual-stack interface. */
+  address6: interfaceSchema.shape.ip6,
   mtu: interfaceSchema.shape.mtu,
 };
 

@@ -18,7 +18,17 @@ export interface DeclaredInterface {
   readonly addresses: readonly string[];
   readonly mtu?: number;
   readonly peers: readonly DeclaredPeer[];
+  /**
+   * The routes the files list themselves (a stanza's route lines, or wg-quick's `Table = off`
+   * with `PostUp` routes), canonical; undefined when they are derived from the AllowedIPs.
+   */
+  readonly routes?: readonly string[];
 }
+
+/** The route a wg-quick `PostUp` line adds when `Table = off` (the one form our renderer writes). */
+const POST_UP_ROUTE = /^ip route replace (\S+) dev %i$/;
+/** The routes an ifupdown2 stanza adds: ours (`up ip route replace`) and Proxmox VE's (`post-up ip route add`). */
+const STANZA_ROUTE = /^\s+(?:up|post-up) ip route (?:replace|add) (\S+) dev \S+\s*$/gm;
 
 /** Thrown for a config that is not one we could have rendered; nothing has been sent. */
 export class DeclaredConfigError extends Error {
@@ -53,6 +63,7 @@ function keyOf(text: string, what: string): WgKey {
 export function parseDeclared(text: string): DeclaredInterface {
   let listenPort: number | undefined;
   let mtu: number | undefined;
+  let routes: string[] | undefined;
   const addresses: string[] = [];
   type Draft = { publicKey?: WgKey; presharedKey?: WgKey; endpoint?: string; allowedIps: string[]; persistentKeepalive?: number };
   const peers: Draft[] = [];
@@ -77,6 +88,14 @@ export function parseDeclared(text: string): DeclaredInterface {
       if (key === "listenport") listenPort = numberOf(value, `${where}: ListenPort`, 1, 65535);
       else if (key === "address") addresses.push(...list.map((item) => cidrOf(item, `${where}: Address`, false)));
       else if (key === "mtu") mtu = numberOf(value, `${where}: MTU`, 576, 65535);
+      else if (key === "table") {
+        if (value !== "off") throw new DeclaredConfigError(`${where}: Table must be off`);
+        routes ??= [];
+      } else if (key === "postup") {
+        const route = POST_UP_ROUTE.exec(value);
+        if (!route || !routes) throw new DeclaredConfigError(`${where}: PostUp may only add a route, after Table = off`);
+        routes.push(cidrOf(route[1] as string, `${where}: PostUp`, true));
+      }
       else if (key === "privatekey") throw new DeclaredConfigError(`${where}: a PrivateKey must not be sent; the node adds its own`);
       else throw new DeclaredConfigError(`${where}: unknown [Interface] key ${line.slice(0, eq).trim()}`);
     } else if (peer) {
@@ -98,12 +117,12 @@ export function parseDeclared(text: string): DeclaredInterface {
     seen.add(peer.publicKey);
     return { ...peer, publicKey: peer.publicKey, allowedIps: [...new Set(peer.allowedIps)] };
   });
-  return { listenPort, addresses, mtu, peers: declared };
+  return { listenPort, addresses, mtu, peers: declared, ...(routes ? { routes } : {}) };
 }
 
 /**
- * What an interface's files declare together: in ifupdown2 mode the setconf file has the peers
- * and the stanza the addresses and MTU (its `address` and `mtu` lines).
+ * What an interface's files declare together: in ifupdown2 and proxmox modes the setconf file
+ * has the peers and the stanza the addresses, MTU and routes (its `address`, `mtu` and route lines).
  */
 export function parseDeclaredFiles(config: string, stanza: string): DeclaredInterface {
   const declared = parseDeclared(config);
@@ -114,6 +133,7 @@ export function parseDeclaredFiles(config: string, stanza: string): DeclaredInte
     ...declared,
     addresses: [...declared.addresses, ...values("address").map((text) => cidrOf(text, "stanza: address", false))],
     mtu: mtu === undefined ? declared.mtu : numberOf(mtu, "stanza: mtu", 576, 65535),
+    routes: [...stanza.matchAll(STANZA_ROUTE)].map((match) => cidrOf(match[1] as string, "stanza: route", true)),
   };
 }
 
@@ -132,8 +152,9 @@ export function routedPrefixes(addresses: readonly Cidr[], allowedIps: Iterable<
   return [...routes.values()];
 }
 
-/** {@link routedPrefixes} of a declared interface, as canonical text. */
+/** The routes a declared interface needs: those its files list, else {@link routedPrefixes} of its AllowedIPs; canonical text. */
 export function declaredRoutes(declared: DeclaredInterface): string[] {
+  if (declared.routes) return [...new Set(declared.routes)];
   const allowed = declared.peers.flatMap((peer) => peer.allowedIps.map((text) => Cidr.of(text)));
   return routedPrefixes(declared.addresses.map((address) => Cidr.of(address)), allowed).map(String);
 }

@@ -18,11 +18,15 @@ export interface PeerEntry {
   readonly presharedKeyFingerprint?: string;
   /** The peer interface's own address as /32 or /128 (internal peers). */
   readonly hostRoute?: string;
+  /** Its second address (the `ip6` of a dual-stack interface) as /128. */
+  readonly hostRoute6?: string;
   /** `host:port`. */
   readonly endpoint?: string;
   /** The networks behind the peer (left out when none, which keeps large meshes' state small). */
   readonly allowedIps?: string[];
   readonly persistentKeepalive?: number;
+  /** No routes for this peer's AllowedIPs. */
+  readonly skipRouteGeneration?: boolean;
 }
 
 /** The first 16 hex digits of a pre-shared key's sha256: tells keys apart, reveals nothing of them. */
@@ -38,10 +42,12 @@ export function peerEntryOf<Key>(peer: PeerView, publicKey: Key, psk?: { readonl
 /** A peer's plain fields, everything but its keys. */
 function peerFields(peer: PeerView): Omit<PeerEntry, "publicKey" | "presharedKey" | "presharedKeyFingerprint"> {
   return {
-    ...(peer.hostRoute ? { hostRoute: peer.hostRoute.toString() } : {}),
+    ...(peer.hostRoutes[0] ? { hostRoute: peer.hostRoutes[0].toString() } : {}),
+    ...(peer.hostRoutes[1] ? { hostRoute6: peer.hostRoutes[1].toString() } : {}),
     ...(peer.endpoint ? { endpoint: peer.endpoint } : {}),
     ...(peer.allowedIps.length > 0 ? { allowedIps: peer.allowedIps.map(String) } : {}),
     ...(peer.persistentKeepalive !== undefined ? { persistentKeepalive: peer.persistentKeepalive } : {}),
+    ...(peer.skipRoutes ? { skipRouteGeneration: true } : {}),
   };
 }
 
@@ -54,7 +60,8 @@ export function interfaceFields(view: InterfaceView) {
     owner: view.owner,
     applyMode: view.applyMode,
     ...(view.listenPort !== undefined ? { listenPort: view.listenPort } : {}),
-    ...(view.address ? { address: view.address.toString() } : {}),
+    ...(view.addresses[0] ? { address: view.addresses[0].toString() } : {}),
+    ...(view.addresses[1] ? { address6: view.addresses[1].toString() } : {}),
     ...(view.mtu !== undefined ? { mtu: view.mtu } : {}),
   };
 }
@@ -64,9 +71,11 @@ export interface ParsedPeerEntry {
   readonly publicKey: WgKey;
   readonly presharedKey?: WgKey;
   readonly hostRoute?: Cidr;
+  readonly hostRoute6?: Cidr;
   readonly endpoint?: string;
   readonly allowedIps: readonly Cidr[];
   readonly persistentKeepalive?: number;
+  readonly skipRouteGeneration?: boolean;
 }
 
 /** An interface as the config resource takes it, parsed. */
@@ -78,6 +87,8 @@ export interface ParsedInterfaceEntry {
   readonly applyMode: ApplyMode;
   readonly listenPort?: number;
   readonly address?: Cidr;
+  /** The second address of a dual-stack interface (its `ip6`). */
+  readonly address6?: Cidr;
   readonly mtu?: number;
   /** By peer name. */
   readonly peers: Readonly<Record<string, ParsedPeerEntry>>;
@@ -94,7 +105,7 @@ export function viewOfEntry(entry: ParsedInterfaceEntry): InterfaceView {
     id: keyId(entry.node, entry.iface),
     owner: entry.owner,
     listenPort: entry.listenPort,
-    address: entry.address,
+    addresses: [entry.address, entry.address6].filter((address): address is Cidr => address !== undefined),
     mtu: entry.mtu,
     keyDir: entry.keyDir,
     applyMode: entry.applyMode,
@@ -109,8 +120,9 @@ function peerViewOf(name: string, peer: ParsedPeerEntry): PeerView {
     label: name,
     // the key is in the entry itself: no lookup by id
     key: { kind: "external", key: peer.publicKey },
-    hostRoute: peer.hostRoute,
+    hostRoutes: [peer.hostRoute, peer.hostRoute6].filter((route): route is Cidr => route !== undefined),
     allowedIps: peer.allowedIps,
+    skipRoutes: peer.skipRouteGeneration ?? false,
     endpoint: peer.endpoint,
     persistentKeepalive: peer.persistentKeepalive,
     presharedKey: peer.presharedKey,

@@ -1,4 +1,4 @@
-import type { ApplyMode } from "../model";
+import { DEFAULT_KEY_DIR, type ApplyMode } from "../model";
 
 /** Where wg-quick (and its boot unit `wg-quick@<iface>`) reads an interface's config. */
 export function wgQuickConfigPath(iface: string): string {
@@ -15,7 +15,14 @@ export function setconfPath(keyDir: string, iface: string): string {
   return `${keyDir}/${iface}.conf`;
 }
 
-/** Where an interface's config is written in `mode`: wg-quick's folder, or beside the keys for ifupdown2. */
+/** Where a Proxmox VE node keeps an interface's config: always the RFC's folder, whatever the key folder. */
+export function proxmoxConfigPath(iface: string): string {
+  return `${DEFAULT_KEY_DIR}/${iface}.conf`;
+}
+
+/** Where an interface's config is written in `mode`: wg-quick's folder, beside the keys for ifupdown2, or Proxmox VE's. */
 export function configPath(mode: ApplyMode, keyDir: string, iface: string): string {
-  return mode === "ifupdown2" ? setconfPath(keyDir, iface) : wgQuickConfigPath(iface);
+  if (mode === "ifupdown2") return setconfPath(keyDir, iface);
+  if (mode === "proxmox") return proxmoxConfigPath(iface);
+  return wgQuickConfigPath(iface);
 }

@@ -5,6 +5,7 @@ import {
   type Cidr,
   type Fabric,
   type FabricNode,
+  type Interface,
   type InternalNode,
   type Peer,
   type WgKey,
@@ -19,10 +20,12 @@ export interface PeerView {
   /** `node/iface` for internal peers, `node` for external ones. */
   readonly label: string;
   readonly key: PeerKeySource;
-  /** The peer interface's own address as /32 or /128 (internal peers only). */
-  readonly hostRoute?: Cidr;
-  /** The node's allowed_ips, or the peer's override. */
+  /** The peer interface's own addresses (`ip`, then `ip6`) as /32 or /128 (internal peers only). */
+  readonly hostRoutes: readonly Cidr[];
+  /** The node's allowed_ips (or the peer's override), then the peer's extra ones. */
   readonly allowedIps: readonly Cidr[];
+  /** True when no routes are made for this peer (Proxmox VE's `skip_route_generation`). */
+  readonly skipRoutes: boolean;
   /** `host:port`, brackets around IPv6. */
   readonly endpoint?: string;
   readonly persistentKeepalive?: number;
@@ -39,9 +42,14 @@ interface Base {
   readonly port?: number;
 }
 
-/** Everything routed to a peer: the host route of its interface, then its allowed IPs. */
+/** Everything routed to a peer: the host routes of its interface, then its allowed IPs. */
 export function routesOf(peer: PeerView): Cidr[] {
-  return [...(peer.hostRoute ? [peer.hostRoute] : []), ...peer.allowedIps];
+  return [...peer.hostRoutes, ...peer.allowedIps];
+}
+
+/** What the interface's routes are made for: every peer's {@link routesOf} but those that skip route generation. */
+export function routedPeerPrefixes(view: InterfaceView): Cidr[] {
+  return view.peers.flatMap((peer) => (peer.skipRoutes ? [] : routesOf(peer)));
 }
 
 /** Everything needed to render, write and apply one interface of an internal node. */
@@ -53,17 +61,25 @@ export interface InterfaceView {
   /** `fabric/node/iface`: who manages the interface's files on the node. */
   readonly owner: string;
   readonly listenPort?: number;
-  readonly address?: Cidr;
+  /** Its addresses with prefix: `ip`, then `ip6`. */
+  readonly addresses: readonly Cidr[];
   readonly mtu?: number;
   readonly keyDir: string;
   readonly applyMode: ApplyMode;
   readonly peers: readonly PeerView[];
 }
 
+/** An interface's addresses: `ip`, then `ip6`. */
+export function interfaceAddresses(iface: Interface): Cidr[] {
+  return [...(iface.ip ? [iface.ip] : []), ...(iface.ip6 ? [iface.ip6] : [])];
+}
+
 function hasOverrides(peer: Peer): boolean {
   return (
     peer.endpoint !== undefined ||
     peer.allowedIps !== undefined ||
+    peer.extraAllowedIps !== undefined ||
+    peer.skipRouteGeneration !== undefined ||
     peer.persistentKeepalive !== undefined ||
     peer.presharedKey !== undefined
   );
@@ -77,7 +93,9 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
     const view: BaseView = {
       label: peerLabel(peer),
       key: { kind: "external", key: target.publicKey },
+      hostRoutes: [],
       allowedIps: target.allowedIps,
+      skipRoutes: false,
       endpoint: target.endpoint && formatEndpoint(target.endpoint),
       persistentKeepalive: target.persistentKeepalive ?? fabric.persistentKeepalive,
     };
@@ -89,8 +107,9 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
   const view: BaseView = {
     label: peerLabel(peer),
     key: { kind: "internal", id: keyId(peer.node, peer.nodeIface) },
-    hostRoute: iface.ip?.hostRoute(),
+    hostRoutes: interfaceAddresses(iface).map((address) => address.hostRoute()),
     allowedIps: target.allowedIps,
+    skipRoutes: false,
     endpoint: target.endpoint && formatEndpoint(target.endpoint, iface.listenPort),
     persistentKeepalive: target.persistentKeepalive ?? fabric.persistentKeepalive,
   };
@@ -104,7 +123,8 @@ function peerView(base: Base, peer: Peer): PeerView {
   return {
     ...base.view,
     overridden: true,
-    allowedIps: peer.allowedIps ?? base.view.allowedIps,
+    allowedIps: [...(peer.allowedIps ?? base.view.allowedIps), ...(peer.extraAllowedIps ?? [])],
+    skipRoutes: peer.skipRouteGeneration ?? false,
     endpoint: peer.endpoint ? formatEndpoint(peer.endpoint, base.port) : base.view.endpoint,
     persistentKeepalive: peer.persistentKeepalive ?? base.view.persistentKeepalive,
     presharedKey: peer.presharedKey,
@@ -151,7 +171,7 @@ function resolveNode(
     id: keyId(nodeName, ifaceName),
     owner: `${fabric.name}/${keyId(nodeName, ifaceName)}`,
     listenPort: iface.listenPort,
-    address: iface.ip,
+    addresses: interfaceAddresses(iface),
     mtu: iface.mtu,
     keyDir: node.keyDir ?? fabric.keyDir ?? DEFAULT_KEY_DIR,
     applyMode: node.applyMode ?? fabric.applyMode,

@@ -1,25 +1,32 @@
 import {
+  Cidr,
+  fabricSchema,
   FabricError,
   formatEndpoint,
   locate,
-  parseFabric,
+  problemsFromZod,
   redactSecrets,
+  type Endpoint,
   type Fabric,
   type FabricNode,
   type Interface,
+  type InternalNode,
   type Peer,
   type Problem,
 } from "../model";
 import { keyId } from "./keys";
+import { detectDialect, keyByField, keyByName, SECTION_KEYS, type Dialect, type SectionKey, type SectionKind } from "./section-keys";
 
 /**
- * Proxmox VE's `fabrics.cfg` (section config) for WireGuard fabrics, in the RFC's syntax:
+ * Proxmox VE's `fabrics.cfg` (section config) for WireGuard fabrics, in either dialect (see
+ * section-keys.ts): what Proxmox VE ships, and the RFC's with our extensions.
  *
  *     wireguard_fabric: vpn
+ *             persistent_keepalive 25
  *
  *     wireguard_node: vpn_occultist
- *             endpoint 192.0.2.2
- *             interfaces name=wg0,listen_port=50000,ip=198.51.100.2/24
+ *             endpoint 192.0.2.2:50000
+ *             interfaces name=wg0,listen_port=50000,ip=198.51.100.2/24,ip6=fd00::2/64
  *             peers type=internal,node=elementalist,node_iface=wg0,iface=wg0
  *             role internal
  *
@@ -35,64 +42,76 @@ export interface ForeignSection {
 export interface SectionConfig {
   readonly fabrics: readonly Fabric[];
   readonly foreign: readonly ForeignSection[];
+  /** The dialect the file was read in (given, or detected). */
+  readonly dialect: Dialect;
+  /** The line a problem of `fabric` located at `where` (as validateFabric reports it) points at. */
+  readonly lineOf: (fabric: string, where: string) => number;
 }
 
 /** Thrown for a fabrics.cfg that cannot be parsed; problems carry `file:line:` in `where`. */
 export class SectionConfigError extends FabricError {}
 
+/** Options of {@link parseSectionConfig}. */
+export interface ParseOptions {
+  /** The file's dialect; detected when not given (see `detectDialect`). */
+  readonly dialect?: Dialect;
+}
+
 const FABRIC_TYPE = "wireguard_fabric";
 const NODE_TYPE = "wireguard_node";
-const LIST_KEYS = new Set(["allowed_ips", "interfaces", "peers"]);
 
-type Raw = Record<string, unknown>;
+/** One `key value` of the file, or one `key=value` of a property string, where it was. */
+interface Entry {
+  readonly section: SectionKind;
+  readonly key: string;
+  readonly value: string;
+  readonly line: number;
+  /** Model path of the object it belongs to. */
+  readonly path: readonly (string | number)[];
+}
 
 interface RawFabric {
-  readonly raw: Raw & { nodes: Record<string, Raw> };
-  /** Line of each parsed value, by zod path joined with "/". */
+  readonly name: string;
+  readonly entries: Entry[];
+  /** Line of each object, by model path joined with "/" ("" is the fabric section). */
   readonly lines: Map<string, number>;
 }
 
-function camel(key: string): string {
-  return key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
-}
+type Fail = (line: number, message: string) => void;
 
-function numeric(key: string, value: string): unknown {
-  if (key === "full_tunnel" && /^[01]$/.test(value)) return value === "1";
-  return /^(listen_port|mtu|persistent_keepalive)$/.test(key) && /^\d+$/.test(value) ? Number(value) : value;
-}
-
-/** `name=wg0,listen_port=50000` → `{ name: "wg0", listenPort: 50000 }`; lists use ";". */
-function parsePropertyString(text: string): Raw | string {
-  const result: Raw = {};
+/** `name=wg0,listen_port=50000` → pairs; lists inside use ";". Returns an error message instead. */
+function propertyPairs(text: string): [string, string][] | string {
+  const pairs: [string, string][] = [];
   for (const part of text.split(",")) {
     const eq = part.indexOf("=");
     if (eq <= 0) return `"${part}" in "${text}" is not key=value`;
     const key = part.slice(0, eq).trim();
-    const value = part.slice(eq + 1).trim();
-    if (camel(key) in result) return `"${key}" appears twice in "${text}"`;
-    result[camel(key)] = key === "allowed_ips" ? value.split(";").filter(Boolean) : numeric(key, value);
+    if (pairs.some(([seen]) => seen === key)) return `"${key}" appears twice in "${text}"`;
+    pairs.push([key, part.slice(eq + 1).trim()]);
   }
-  return result;
+  return pairs;
 }
 
-/** Parses a whole fabrics.cfg; throws {@link SectionConfigError} naming `file:line` of each problem. */
-export function parseSectionConfig(text: string, file = "fabrics.cfg"): SectionConfig {
-  const problems: Problem[] = [];
-  const fail = (line: number, message: string): void => {
-    // messages quote the offending line: never a pre-shared key in it
-    problems.push({ severity: "error", where: `${file}:${line}`, message: redactSecrets(message) });
-  };
+const BOOLEANS: Record<string, boolean> = { "1": true, "0": false, true: true, false: false, yes: true, no: false, on: true, off: false };
+
+/** A file value as its key's kind says: numbers, Proxmox VE's booleans (1/0, yes/no …), lists. */
+function typedValue(spec: SectionKey, value: string): unknown {
+  if (spec.value === "number") return /^\d+$/.test(value) ? Number(value) : value;
+  if (spec.value === "boolean") return BOOLEANS[value.toLowerCase()] ?? value;
+  return value;
+}
+
+/** Splits the file into our fabrics' entries and foreign sections; syntax problems go to `fail`. */
+function readSections(text: string, fail: Fail): { raws: Map<string, RawFabric>; foreign: string[][] } {
   const raws = new Map<string, RawFabric>();
   const fabricOf = (name: string): RawFabric => {
-    let entry = raws.get(name);
-    if (!entry) raws.set(name, (entry = { raw: { name, nodes: {} }, lines: new Map() }));
-    return entry;
+    let raw = raws.get(name);
+    if (!raw) raws.set(name, (raw = { name, entries: [], lines: new Map() }));
+    return raw;
   };
-  const foreignSections: string[][] = [];
-  const lines = text.split("\n");
-  let current: { fabric: RawFabric; target: Raw; path: string } | { foreign: string[] } | undefined;
-
-  lines.forEach((line, i) => {
+  const foreign: string[][] = [];
+  let current: { fabric: RawFabric; path: readonly string[]; ifaces: Set<string>; peers: number; keys: Set<string> } | { foreign: string[] } | undefined;
+  text.split("\n").forEach((line, i) => {
     const lineNo = i + 1;
     if (/^\s*#/.test(line)) return;
     if (line.trim() === "") {
@@ -102,11 +121,12 @@ export function parseSectionConfig(text: string, file = "fabrics.cfg"): SectionC
     const header = /^(\S+):\s*(\S+)\s*$/.exec(line);
     if (header && !/^\s/.test(line)) {
       const [, type, id] = header as unknown as [string, string, string];
+      const fresh = { ifaces: new Set<string>(), peers: 0, keys: new Set<string>() };
       if (type === FABRIC_TYPE) {
         const fabric = fabricOf(id);
         if (fabric.lines.has("")) fail(lineNo, `fabric "${id}" is defined twice (first on line ${fabric.lines.get("")})`);
         fabric.lines.set("", lineNo);
-        current = { fabric, target: fabric.raw, path: "" };
+        current = { fabric, path: [], ...fresh };
       } else if (type === NODE_TYPE) {
         const underscore = id.indexOf("_");
         if (underscore <= 0) {
@@ -116,95 +136,120 @@ export function parseSectionConfig(text: string, file = "fabrics.cfg"): SectionC
         }
         const fabric = fabricOf(id.slice(0, underscore));
         const nodeName = id.slice(underscore + 1);
-        if (nodeName in fabric.raw.nodes) fail(lineNo, `node "${nodeName}" is defined twice in fabric "${id.slice(0, underscore)}"`);
-        const node: Raw = {};
-        fabric.raw.nodes[nodeName] = node;
+        if (fabric.lines.has(`nodes/${nodeName}`)) {
+          fail(lineNo, `node "${nodeName}" is defined twice in fabric "${fabric.name}"`);
+          // the later section stands alone: what the earlier one said is dropped
+          const earlier = (path: readonly (string | number)[]): boolean => path[0] === "nodes" && path[1] === nodeName;
+          for (let j = fabric.entries.length - 1; j >= 0; j--) if (earlier((fabric.entries[j] as Entry).path)) fabric.entries.splice(j, 1);
+          for (const path of [...fabric.lines.keys()]) if (path.startsWith(`nodes/${nodeName}/`)) fabric.lines.delete(path);
+        }
         fabric.lines.set(`nodes/${nodeName}`, lineNo);
-        current = { fabric, target: node, path: `nodes/${nodeName}` };
+        current = { fabric, path: ["nodes", nodeName], ...fresh };
       } else {
         const section = [line];
-        foreignSections.push(section);
+        foreign.push(section);
         current = { foreign: section };
       }
       return;
     }
-    if (!current) {
-      fail(lineNo, `"${line.trim()}" is outside any section`);
-      return;
-    }
+    if (!current) return fail(lineNo, `"${line.trim()}" is outside any section`);
     if ("foreign" in current) {
       current.foreign.push(line);
       return;
     }
     const property = /^\s+(\S+)(?:\s+(.*?))?\s*$/.exec(line);
-    if (!property) {
-      fail(lineNo, `"${line}" is not an indented "key value" line`);
-      return;
-    }
+    if (!property) return fail(lineNo, `"${line}" is not an indented "key value" line`);
     const key = property[1] as string;
     const value = property[2] ?? "";
-    placeProperty(current, key, value, lineNo, fail);
+    const { fabric, path } = current;
+    const section: SectionKind = path.length === 0 ? "fabric" : "node";
+    if (section === "node" && (key === "interfaces" || key === "peers")) {
+      const pairs = propertyPairs(value);
+      if (typeof pairs === "string") return fail(lineNo, pairs);
+      let itemPath: (string | number)[];
+      if (key === "interfaces") {
+        const name = pairs.find(([k]) => k === "name")?.[1];
+        if (name === undefined) return fail(lineNo, `interfaces entry "${value}" needs name=`);
+        if (current.ifaces.has(name)) return fail(lineNo, `interface "${name}" is defined twice on this node`);
+        current.ifaces.add(name);
+        itemPath = [...path, "interfaces", name];
+      } else {
+        itemPath = [...path, "peers", current.peers++];
+      }
+      fabric.lines.set(itemPath.join("/"), lineNo);
+      for (const [k, v] of pairs) fabric.entries.push({ section: key === "interfaces" ? "interface" : "peer", key: k, value: v, line: lineNo, path: itemPath });
+      return;
+    }
+    const spec = SECTION_KEYS.find((entry) => entry.section === section && entry.key === key);
+    if (spec?.value !== "list") {
+      if (current.keys.has(key)) return fail(lineNo, `"${key}" is set twice in this section`);
+      current.keys.add(key);
+    }
+    fabric.entries.push({ section, key, value, line: lineNo, path });
   });
+  return { raws, foreign };
+}
 
-  const fabrics: Fabric[] = [];
-  for (const [name, entry] of raws) {
-    if (!entry.lines.has("")) {
-      const first = [...entry.lines.values()][0] ?? 1;
-      fail(first, `fabric "${name}" has nodes but no "${FABRIC_TYPE}: ${name}" section`);
+/** The fabric's entries as the model's input object, keys mapped by `dialect`; unknown keys go to `fail`. */
+function rawModel(fabric: RawFabric, dialect: Dialect, fail: Fail): Record<string, unknown> {
+  const root: Record<string, unknown> = { name: fabric.name, nodes: {} };
+  const objectAt = (path: readonly (string | number)[]): Record<string, unknown> => {
+    let target: Record<string, unknown> | unknown[] = root;
+    path.forEach((part, i) => {
+      const container = target as Record<string | number, unknown>;
+      container[part] ??= typeof path[i + 1] === "number" ? [] : {};
+      target = container[part] as Record<string, unknown>;
+    });
+    return target as Record<string, unknown>;
+  };
+  // nodes and interfaces exist even when empty: the schema names what they lack
+  for (const path of fabric.lines.keys()) if (path) objectAt(path.split("/").map((p) => (/^\d+$/.test(p) ? Number(p) : p)));
+  for (const entry of fabric.entries) {
+    if (entry.section === "interface" && entry.key === "name") continue;
+    const spec = keyByName(entry.section, entry.key, dialect);
+    if (!spec) {
+      const where = locate(entry.path);
+      fail(entry.line, `${fabric.name}: ${where ? `${where}: ` : ""}unknown key "${entry.key}"`);
       continue;
     }
-    const parsed = parseFabric(entry.raw);
-    if (Array.isArray(parsed)) {
-      for (const problem of parsed) problems.push({ ...problem, where: `${file}:${lineFor(entry, problem.where)}: ${problem.where}` });
-    } else {
-      fabrics.push(parsed);
-    }
+    const target = objectAt(entry.path);
+    const value = spec.value === "list" ? (entry.section === "node" ? [entry.value] : entry.value.split(";").filter(Boolean)) : [typedValue(spec, entry.value)];
+    if (spec.value === "list") target[spec.field] = [...((target[spec.field] as unknown[] | undefined) ?? []), ...value];
+    else target[spec.field] = value[0];
   }
-  if (problems.length > 0) throw new SectionConfigError(problems);
-  return { fabrics, foreign: foreignSections.map((section) => ({ text: section.join("\n").trimEnd() })) };
+  return root;
 }
 
-function placeProperty(
-  current: { fabric: RawFabric; target: Raw; path: string },
-  key: string,
-  value: string,
-  lineNo: number,
-  fail: (line: number, message: string) => void,
-): void {
-  const { fabric, target, path } = current;
-  const field = camel(key);
-  const prefix = path ? `${path}/` : "";
-  if (key === "interfaces" || key === "peers") {
-    const props = parsePropertyString(value);
-    if (typeof props === "string") return fail(lineNo, props);
-    if (key === "interfaces") {
-      const { name, ...rest } = props;
-      if (typeof name !== "string") return fail(lineNo, `interfaces entry "${value}" needs name=`);
-      const ifaces = (target.interfaces ??= {}) as Record<string, Raw>;
-      if (name in ifaces) return fail(lineNo, `interface "${name}" is defined twice on this node`);
-      ifaces[name] = rest;
-      fabric.lines.set(`${prefix}interfaces/${name}`, lineNo);
-    } else {
-      const peers = (target.peers ??= []) as Raw[];
-      fabric.lines.set(`${prefix}peers/${peers.length}`, lineNo);
-      peers.push(props);
-    }
-    return;
-  }
-  fabric.lines.set(`${prefix}${field}`, lineNo);
-  if (LIST_KEYS.has(key)) {
-    ((target[field] ??= []) as unknown[]).push(value);
-    return;
-  }
-  if (field in target) return fail(lineNo, `"${key}" is set twice in this section`);
-  target[field] = numeric(key, value);
+/** The section a model path's last field belongs to. */
+function sectionOf(path: readonly PropertyKey[]): SectionKind {
+  if (path[0] !== "nodes") return "fabric";
+  if (path[2] === "interfaces" && path.length > 4) return "interface";
+  if (path[2] === "peers" && path.length > 4) return "peer";
+  return "node";
 }
 
-/** The line a problem's location points at: the longest recorded prefix of its path. */
-function lineFor(entry: RawFabric, where: string): number {
-  let best = entry.lines.get("") ?? 1;
+/** A model path with its last field spelled as the file's key (`listenPort` → `listen_port`). */
+function fileKeyPath(path: readonly PropertyKey[], dialect: Dialect): PropertyKey[] {
+  const last = path[path.length - 1];
+  if (typeof last !== "string") return [...path];
+  const spec = keyByField(sectionOf(path), last, dialect);
+  return spec ? [...path.slice(0, -1), spec.key] : [...path];
+}
+
+/** The line of the longest recorded prefix of a model path. */
+function lineForPath(fabric: RawFabric, path: readonly PropertyKey[]): number {
+  for (let length = path.length; length > 0; length--) {
+    const line = fabric.lines.get(path.slice(0, length).map(String).join("/"));
+    if (line !== undefined) return line;
+  }
+  return fabric.lines.get("") ?? 1;
+}
+
+/** The line a located problem (`a: wg0: ip`, `a: peers[2]: node`) points at. */
+function lineForWhere(fabric: RawFabric, where: string): number {
+  let best = fabric.lines.get("") ?? 1;
   let bestLength = -1;
-  for (const [path, line] of entry.lines) {
+  for (const [path, line] of fabric.lines) {
     const located = locate(path.split("/").map((part) => (/^\d+$/.test(part) ? Number(part) : part)));
     if (located.length > bestLength && (where === located || where.startsWith(`${located}: `))) {
       best = line;
@@ -214,80 +259,202 @@ function lineFor(entry: RawFabric, where: string): number {
   return best;
 }
 
+/**
+ * A problem's location with its field spelled as the file's key: validateFabric names the
+ * last part by its TypeScript field (`a: peers[0]: allowedIps`).
+ */
+export function fileKeyWhere(where: string, dialect: Dialect): string {
+  const parts = where.split(": ");
+  const last = parts[parts.length - 1] as string;
+  const section: SectionKind = parts.length === 1 ? "node" : /^peers\[\d+\]$/.test(parts[parts.length - 2] as string) ? "peer" : parts.length === 3 ? "interface" : "node";
+  const spec = keyByField(section, last, dialect) ?? (parts.length === 1 ? keyByField("fabric", last, dialect) : undefined);
+  return spec ? [...parts.slice(0, -1), spec.key].join(": ") : where;
+}
+
+/** Parses a whole fabrics.cfg; throws {@link SectionConfigError} naming `file:line: fabric:` of each problem. */
+export function parseSectionConfig(text: string, file = "fabrics.cfg", options: ParseOptions = {}): SectionConfig {
+  const problems: Problem[] = [];
+  // messages quote the offending line: never a pre-shared key in it
+  const fail: Fail = (line, message) => problems.push({ severity: "error", where: `${file}:${line}`, message: redactSecrets(message) });
+  const { raws, foreign } = readSections(text, fail);
+  const dialect = options.dialect ?? detectDialect([...raws.values()].flatMap((raw) => raw.entries));
+  const fabrics: Fabric[] = [];
+  for (const raw of raws.values()) {
+    if (!raw.lines.has("")) {
+      fail([...raw.lines.values()][0] ?? 1, `fabric "${raw.name}" has nodes but no "${FABRIC_TYPE}: ${raw.name}" section`);
+      continue;
+    }
+    const parsed = fabricSchema.safeParse(rawModel(raw, dialect, fail));
+    if (parsed.success) {
+      fabrics.push(parsed.data);
+      continue;
+    }
+    const located = problemsFromZod(parsed.error, (path) => fileKeyPath(path, dialect));
+    parsed.error.issues.forEach((issue, i) => {
+      const problem = located[i] as Problem;
+      const where = problem.where ? `${raw.name}: ${problem.where}` : raw.name;
+      problems.push({ ...problem, where: `${file}:${lineForPath(raw, issue.path)}: ${where}`, message: redactSecrets(problem.message) });
+    });
+  }
+  if (problems.length > 0) throw new SectionConfigError(problems);
+  return {
+    fabrics,
+    foreign: foreign.map((section) => ({ text: section.join("\n").trimEnd() })),
+    dialect,
+    lineOf: (fabric, where) => {
+      const raw = raws.get(fabric);
+      return raw ? lineForWhere(raw, where) : 1;
+    },
+  };
+}
+
 /** Options for {@link writeSectionConfig}. */
 export interface WriteOptions {
   /** Public keys to record on internal interfaces (generated on the nodes), by `node/iface`. */
   readonly publicKeys?: ReadonlyMap<string, string>;
   /** Leave out `preshared_key` (secrets) from peers. */
   readonly omitPresharedKeys?: boolean;
+  /** `proxmox` (default): what Proxmox VE reads; `rfc`: the RFC's dialect, with every field of ours. */
+  readonly dialect?: Dialect;
+  /** Told of each field left out of a Proxmox VE file (it has no such key). */
+  readonly onWarning?: (problem: Problem) => void;
 }
 
-function propertyString(entries: [string, unknown][]): string {
-  return entries
-    .filter(([, value]) => value !== undefined && !(Array.isArray(value) && value.length === 0))
-    .map(([key, value]) => `${key}=${Array.isArray(value) ? value.map(String).join(";") : String(value)}`)
+/** Proxmox VE's interface name rule: 1-8 characters, letters, digits and inner dashes. */
+const PROXMOX_IFNAME = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]?$/;
+
+function absent(value: unknown): boolean {
+  return value === undefined || (Array.isArray(value) && value.length === 0);
+}
+
+/** Writes the fields of sections and property strings in table order, as the dialect spells them. */
+class SectionWriter {
+  readonly errors: Problem[] = [];
+  readonly dialect: Dialect;
+  constructor(
+    private readonly fabric: string,
+    private readonly options: WriteOptions,
+  ) {
+    this.dialect = options.dialect ?? "proxmox";
+  }
+
+  /**
+   * `[key, text]` of every set field of `object` (one pair per element of a node's list);
+   * fields the dialect cannot hold are left out with a warning.
+   */
+  fields(section: SectionKind, where: string, object: Readonly<Record<string, unknown>>): [string, string][] {
+    const written: [string, string][] = [];
+    const handled = new Set<string>();
+    for (const spec of SECTION_KEYS) {
+      if (spec.section !== section || !spec.dialects.includes(this.dialect)) continue;
+      handled.add(spec.field);
+      const value = object[spec.field];
+      if (absent(value)) continue;
+      if (this.dialect === "proxmox" && !spec.proxmox) {
+        this.warn(where, spec.key);
+        continue;
+      }
+      const texts = section === "node" && Array.isArray(value) ? value.map(String) : [this.text(spec, value)];
+      for (const text of texts) written.push([spec.key, text]);
+    }
+    for (const spec of SECTION_KEYS) {
+      if (spec.section !== section || handled.has(spec.field) || absent(object[spec.field])) continue;
+      handled.add(spec.field);
+      this.warn(where, spec.key);
+    }
+    return written;
+  }
+
+  warn(where: string, key: string): void {
+    this.options.onWarning?.({
+      severity: "warning",
+      where: `${this.fabric}: ${where ? `${where}: ` : ""}${key}`,
+      message: "left out: Proxmox VE has no such key, or gives it another meaning (write the RFC dialect to keep it)",
+    });
+  }
+
+  error(where: string, message: string): void {
+    this.errors.push({ severity: "error", where: `${this.fabric}: ${where}`, message });
+  }
+
+  private text(spec: SectionKey, value: unknown): string {
+    if (spec.value === "boolean") return value ? "1" : "0";
+    if (Array.isArray(value)) return value.map(String).join(";");
+    if (typeof value === "object" && value !== null && !(value instanceof Cidr) && "host" in value) return formatEndpoint(value as Endpoint);
+    return String(value);
+  }
+}
+
+function interfaceLine(writer: SectionWriter, node: string, name: string, iface: Interface, publicKey: string | undefined): string {
+  let fields: Record<string, unknown> = { ...iface, publicKey: publicKey ?? iface.publicKey };
+  if (writer.dialect === "proxmox") {
+    if (!PROXMOX_IFNAME.test(name)) writer.error(`${node}: ${name}`, "Proxmox VE allows interface names of 1-8 letters, digits and inner dashes; rename it or write the RFC dialect");
+    if (iface.listenPort === undefined) writer.error(`${node}: ${name}: listen_port`, "is required by Proxmox VE");
+    // Proxmox VE's `ip` is IPv4 only: an IPv6 `ip` (the RFC allows it) moves to `ip6`
+    if (iface.ip?.family === 6 && !iface.ip6) fields = { ...fields, ip: undefined, ip6: iface.ip };
+  }
+  return [`name=${name}`, ...writer.fields("interface", `${node}: ${name}`, fields).map(([key, value]) => `${key}=${value}`)].join(",");
+}
+
+function peerLine(writer: SectionWriter, node: string, index: number, peer: Peer, options: WriteOptions): string {
+  const fields = options.omitPresharedKeys ? { ...peer, presharedKey: undefined } : peer;
+  return writer
+    .fields("peer", `${node}: peers[${index}]`, fields)
+    .map(([key, value]) => `${key}=${value}`)
     .join(",");
 }
 
-function interfaceLine(name: string, iface: Interface, publicKey: string | undefined): string {
-  return propertyString([
-    ["name", name],
-    ["listen_port", iface.listenPort],
-    ["public_key", publicKey ?? iface.publicKey],
-    ["ip", iface.ip],
-    ["mtu", iface.mtu],
-  ]);
+/**
+ * An internal node's endpoint for a Proxmox VE file: `host:port` as current files have it. A
+ * port-less endpoint (older files, the RFC's) gains the listen port its interfaces share; when
+ * they listen on several ports it stays port-less, which Proxmox VE still reads.
+ */
+function migratedEndpoint(node: InternalNode): InternalNode["endpoint"] {
+  const endpoint = node.endpoint;
+  if (!endpoint || endpoint.port !== undefined) return endpoint;
+  const ports = new Set(Object.values(node.interfaces).map((iface) => iface.listenPort));
+  const [port] = ports;
+  return ports.size === 1 && port !== undefined ? { ...endpoint, port } : endpoint;
 }
 
-function peerLine(peer: Peer, options: WriteOptions): string {
-  return propertyString([
-    ["type", peer.type],
-    ["node", peer.node],
-    ["node_iface", peer.type === "internal" ? peer.nodeIface : undefined],
-    ["iface", peer.iface],
-    ["endpoint", peer.endpoint && formatEndpoint(peer.endpoint)],
-    ["allowed_ips", peer.allowedIps],
-    ["persistent_keepalive", peer.persistentKeepalive],
-    ["preshared_key", options.omitPresharedKeys ? undefined : peer.presharedKey],
-  ]);
-}
-
-function nodeSection(fabric: Fabric, name: string, node: FabricNode, options: WriteOptions): string {
-  const lines = [`${NODE_TYPE}: ${fabric.name}_${name}`];
-  const add = (key: string, value: unknown): void => {
-    if (value !== undefined) lines.push(`\t${key} ${String(value)}`);
-  };
-  add("endpoint", node.endpoint && formatEndpoint(node.endpoint));
-  for (const route of node.allowedIps) add("allowed_ips", route);
-  add("persistent_keepalive", node.persistentKeepalive);
-  if (node.role === "external") add("public_key", node.publicKey);
-  if (node.role === "internal") {
-    for (const [ifaceName, iface] of Object.entries(node.interfaces)) {
-      add("interfaces", interfaceLine(ifaceName, iface, options.publicKeys?.get(keyId(name, ifaceName))));
-    }
-    for (const peer of node.peers) add("peers", peerLine(peer, options));
-    add("key_dir", node.keyDir);
-    add("apply_mode", node.applyMode);
-    if (node.fullTunnel) add("full_tunnel", 1);
+function nodeSection(writer: SectionWriter, fabric: Fabric, name: string, node: FabricNode, options: WriteOptions): string {
+  let fields: Record<string, unknown> = { ...node, fullTunnel: node.role === "internal" && node.fullTunnel ? true : undefined };
+  if (node.role === "external" && writer.dialect === "proxmox" && node.endpoint?.port === undefined) {
+    writer.error(`${name}: endpoint`, "Proxmox VE needs host:port for an external node");
   }
-  add("role", node.role);
-  return lines.join("\n");
+  if (node.role === "internal") {
+    fields = {
+      ...fields,
+      endpoint: writer.dialect === "proxmox" ? migratedEndpoint(node) : node.endpoint,
+      interfaces: Object.entries(node.interfaces).map(([ifaceName, iface]) => interfaceLine(writer, name, ifaceName, iface, options.publicKeys?.get(keyId(name, ifaceName)))),
+      peers: node.peers.map((peer, index) => peerLine(writer, name, index, peer, options)),
+    };
+  }
+  return [`${NODE_TYPE}: ${fabric.name}_${name}`, ...writer.fields("node", name, fields).map(([key, value]) => `\t${key} ${value}`)].join("\n");
 }
 
-/** One fabric as canonical fabrics.cfg text: its fabric section, then its nodes. */
+/** One fabric as canonical fabrics.cfg text: its fabric section, then its nodes. Throws when the dialect cannot hold it. */
 export function writeFabricSections(fabric: Fabric, options: WriteOptions = {}): string {
-  const head = [
-    `${FABRIC_TYPE}: ${fabric.name}`,
-    `\tkey_dir ${fabric.keyDir}`,
-    `\tapply_mode ${fabric.applyMode}`,
-    ...(fabric.persistentKeepalive !== undefined ? [`\tpersistent_keepalive ${fabric.persistentKeepalive}`] : []),
-  ].join("\n");
-  const nodes = Object.entries(fabric.nodes).map(([name, node]) => nodeSection(fabric, name, node, options));
+  const writer = new SectionWriter(fabric.name, options);
+  let fields: Record<string, unknown> = fabric;
+  if (writer.dialect === "proxmox") {
+    // defaults need no key; 0 is off, which Proxmox VE leaves out
+    const defaults = fabricSchema.parse({ name: fabric.name, nodes: {} });
+    fields = {
+      persistentKeepalive: fabric.persistentKeepalive || undefined,
+      keyDir: fabric.keyDir === defaults.keyDir ? undefined : fabric.keyDir,
+      applyMode: fabric.applyMode === defaults.applyMode ? undefined : fabric.applyMode,
+    };
+  }
+  // the RFC dialect always states key_dir and apply_mode, which mark it when the file is read back
+  const head = [`${FABRIC_TYPE}: ${fabric.name}`, ...writer.fields("fabric", "", fields).map(([key, value]) => `\t${key} ${value}`)].join("\n");
+  const nodes = Object.entries(fabric.nodes).map(([name, node]) => nodeSection(writer, fabric, name, node, options));
+  if (writer.errors.length > 0) throw new FabricError(writer.errors);
   return [head, ...nodes].join("\n\n");
 }
 
 /** A whole fabrics.cfg in canonical form: foreign sections first, as they were, then ours. */
-export function writeSectionConfig(config: SectionConfig, options: WriteOptions = {}): string {
+export function writeSectionConfig(config: Pick<SectionConfig, "fabrics" | "foreign">, options: WriteOptions = {}): string {
   const parts = [...config.foreign.map((section) => section.text), ...config.fabrics.map((f) => writeFabricSections(f, options))];
   return `${parts.join("\n\n")}\n`;
 }

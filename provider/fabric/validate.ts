@@ -1,5 +1,5 @@
 import { Cidr, formatEndpoint, parseEndpoint, type Fabric, type InternalNode, type Peer, type Problem } from "../model";
-import { resolveInterfaces, routesOf, type InterfaceView } from "./resolve";
+import { interfaceAddresses, resolveInterfaces, routesOf, type InterfaceView } from "./resolve";
 import { keyId, peerLabel } from "./keys";
 
 type Report = (where: string, message: string, severity?: Problem["severity"]) => void;
@@ -89,7 +89,7 @@ function checkDefaultRoutes(fabric: Fabric, name: string, node: InternalNode, re
   if (node.fullTunnel) return;
   node.peers.forEach((peer, index) => {
     const target = fabric.nodes[peer.node];
-    const routes = peer.allowedIps ?? (target && target.role === peer.type ? target.allowedIps : []);
+    const routes = [...(peer.allowedIps ?? (target && target.role === peer.type ? target.allowedIps : [])), ...(peer.extraAllowedIps ?? [])];
     for (const route of routes) {
       if (route.prefix !== 0) continue;
       report(
@@ -171,11 +171,13 @@ function checkUniqueAddresses(internal: [string, InternalNode][], report: Report
   const owners = new Map<string, string>();
   for (const [name, node] of internal) {
     for (const [ifaceName, iface] of Object.entries(node.interfaces)) {
-      if (!iface.ip) continue;
-      const address = iface.ip.addressText();
-      const owner = owners.get(address);
-      if (owner) report(`${name}: ${ifaceName}: ip`, `address ${address} is already used by ${owner}; give each interface its own address`);
-      else owners.set(address, keyId(name, ifaceName));
+      for (const [field, cidr] of [["ip", iface.ip], ["ip6", iface.ip6]] as const) {
+        if (!cidr) continue;
+        const address = cidr.addressText();
+        const owner = owners.get(address);
+        if (owner) report(`${name}: ${ifaceName}: ${field}`, `address ${address} is already used by ${owner}; give each interface its own address`);
+        else owners.set(address, keyId(name, ifaceName));
+      }
     }
   }
 }
@@ -245,10 +247,10 @@ function checkAllowedIpOverlaps(fabric: Fabric, name: string, node: InternalNode
   node.peers.forEach((peer, index) => {
     const target = fabric.nodes[peer.node];
     if (!target || target.role !== peer.type) return;
-    const routes: Cidr[] = [...(peer.allowedIps ?? target.allowedIps)];
+    const routes: Cidr[] = [...(peer.allowedIps ?? target.allowedIps), ...(peer.extraAllowedIps ?? [])];
     if (peer.type === "internal" && target.role === "internal") {
-      const ip = target.interfaces[peer.nodeIface]?.ip;
-      if (ip) routes.push(ip.hostRoute());
+      const iface = target.interfaces[peer.nodeIface];
+      if (iface) routes.push(...interfaceAddresses(iface).map((address) => address.hostRoute()));
     }
     const label = peerLabel(peer);
     let claims = claimsByIface.get(peer.iface);
@@ -270,4 +272,37 @@ function checkAllowedIpOverlaps(fabric: Fabric, name: string, node: InternalNode
       if (!widest || widest.route.family !== claim.route.family || claim.route.last > widest.route.last) widest = claim;
     }
   }
+}
+
+/**
+ * Rules between the fabrics of one file (Proxmox VE's, and ours): a node in several fabrics
+ * runs all their interfaces at once, so no two may share a listen port or an interface name.
+ * Problems are located as `fabric: node: iface: field`.
+ */
+export function validateAcrossFabrics(fabrics: readonly Fabric[]): Problem[] {
+  const problems: Problem[] = [];
+  const ports = new Map<string, string>();
+  const names = new Map<string, string>();
+  for (const fabric of fabrics) {
+    for (const [name, node] of Object.entries(fabric.nodes)) {
+      if (node.role !== "internal") continue;
+      for (const [ifaceName, iface] of Object.entries(node.interfaces)) {
+        const here = `${fabric.name}: ${name}: ${ifaceName}`;
+        const otherName = names.get(`${name}/${ifaceName}`);
+        if (otherName !== undefined) {
+          problems.push({ severity: "error", where: here, message: `interface ${ifaceName} of node ${name} is also defined in fabric ${otherName}; a node's interface names must differ across fabrics` });
+        } else names.set(`${name}/${ifaceName}`, fabric.name);
+        if (iface.listenPort === undefined) continue;
+        const otherPort = ports.get(`${name}/${iface.listenPort}`);
+        if (otherPort !== undefined && !otherPort.startsWith(`${fabric.name}/`)) {
+          problems.push({
+            severity: "error",
+            where: `${here}: listenPort`,
+            message: `port ${iface.listenPort} is already used on node ${name} by ${otherPort.replace("/", ": ")}; a node's listen ports must differ across fabrics`,
+          });
+        } else ports.set(`${name}/${iface.listenPort}`, `${fabric.name}/${ifaceName}`);
+      }
+    }
+  }
+  return problems;
 }

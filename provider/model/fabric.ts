@@ -7,10 +7,20 @@ import { wgKeySchema } from "./key";
 /** Where keys are kept on a node unless the fabric or node says otherwise (the RFC's folder). */
 export const DEFAULT_KEY_DIR = "/etc/wireguard/proxmox";
 
-/** How a written config is brought live on the node. */
-export const APPLY_MODES = ["wg-quick", "ifupdown2", "none"] as const;
+/**
+ * How a written config is brought live on the node: `wg-quick` (its config in /etc/wireguard),
+ * `ifupdown2` (our stanza, setconf file beside the keys), `proxmox` (the files a Proxmox VE node
+ * writes for its SDN fabrics: `/etc/wireguard/proxmox/<iface>.conf` and a `link-type wireguard`
+ * stanza) or `none` (write only).
+ */
+export const APPLY_MODES = ["wg-quick", "ifupdown2", "proxmox", "none"] as const;
 /** One of {@link APPLY_MODES}. */
 export type ApplyMode = (typeof APPLY_MODES)[number];
+
+/** The apply modes that write an ifupdown2 stanza beside the config. */
+export function writesStanza(mode: ApplyMode): boolean {
+  return mode === "ifupdown2" || mode === "proxmox";
+}
 
 const portSchema = z
   .number()
@@ -31,10 +41,18 @@ export const keyDirSchema = z
 /** Who manages an interface's key and files on a node: `fabric/node/iface`, recorded there. */
 export const ownerSchema = z.string().regex(/^[A-Za-z0-9_=+.\/-]{1,200}$/, { message: "must be fabric/node/iface" });
 
-/** Peer properties that override those of the referenced node (all but the public key). */
+/**
+ * Per-peer properties: overrides of the referenced node's (all but the public key), networks
+ * added to the node's, and whether routes are made for them.
+ */
 export const peerOverrides = {
   endpoint: endpointSchema.optional(),
+  /** Replaces the node's allowed IPs for this peer (the RFC's override). */
   allowedIps: z.array(routeSchema).optional(),
+  /** Added to the node's allowed IPs (or to `allowedIps`) for this peer: Proxmox VE's peer `allowed_ips`. */
+  extraAllowedIps: z.array(routeSchema).optional(),
+  /** No routes for this peer's AllowedIPs (Proxmox VE's `skip_route_generation`): something else routes them. */
+  skipRouteGeneration: z.boolean().optional(),
   persistentKeepalive: keepaliveSchema.optional(),
   presharedKey: wgKeySchema.optional(),
 };
@@ -61,14 +79,27 @@ export const peerSchema = z.discriminatedUnion("type", [internalPeerSchema, exte
   error: (issue) => (issue.code === "invalid_union" ? 'type must be "internal" or "external"' : undefined),
 });
 
+/** An IPv6 interface address. */
+const ip6Schema = interfaceAddressSchema.refine((cidr) => cidr.family === 6, { message: "must be an IPv6 address with prefix length" });
+
 /** An interface of an internal node, the [Interface] section of its config. */
-export const interfaceSchema = z.strictObject({
-  listenPort: portSchema.optional(),
-  ip: interfaceAddressSchema.optional(),
-  mtu: z.number().int().min(1280, "must be at least 1280 (IPv6 minimum)").max(65535).optional(),
-  /** The key generated on the node; known in a Proxmox fabrics.cfg, an output in a Pulumi spec. */
-  publicKey: wgKeySchema.optional(),
-});
+export const interfaceSchema = z
+  .strictObject({
+    listenPort: portSchema.optional(),
+    /** Its address: IPv4 (Proxmox VE), or IPv6 as the RFC also allows when `ip6` is not set. */
+    ip: interfaceAddressSchema.optional(),
+    /** Its IPv6 address, beside an IPv4 `ip` (dual stack). */
+    ip6: ip6Schema.optional(),
+    /** Proxmox VE's "generate an IPv6 link-local address": recorded and written back, not acted on. */
+    ip6Ll: z.boolean().optional(),
+    mtu: z.number().int().min(1280, "must be at least 1280 (IPv6 minimum)").max(65535).optional(),
+    /** The key generated on the node; known in a Proxmox fabrics.cfg, an output in a Pulumi spec. */
+    publicKey: wgKeySchema.optional(),
+  })
+  .refine((iface) => !(iface.ip?.family === 6 && iface.ip6), {
+    message: "ip is IPv6 and ip6 is set too; put the IPv4 address in ip (or move this one to ip6)",
+    path: ["ip"],
+  });
 
 /** A node managed over SSH. */
 export const internalNodeSchema = z.strictObject({

@@ -39,20 +39,24 @@ export function locate(path: readonly PropertyKey[]): string {
   return parts.join(": ");
 }
 
-/** The problems of a failed zod parse, in our format. */
-export function problemsFromZod(error: z.ZodError): Problem[] {
+/**
+ * The problems of a failed zod parse, in our format, one per issue and in the same order.
+ * `rename` spells a path's fields another way (a fabrics.cfg's keys).
+ */
+export function problemsFromZod(error: z.ZodError, rename: (path: readonly PropertyKey[]) => PropertyKey[] = (path) => [...path]): Problem[] {
   return error.issues.map((issue) => {
+    const where = locate(rename(issue.path));
     if (issue.code === "unrecognized_keys") {
-      return { severity: "error", where: locate(issue.path), message: `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}` };
+      return { severity: "error", where, message: `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}` };
     }
     if (issue.code === "invalid_key") {
       // a bad record key (node or interface name): say what is wrong with the name itself
-      return { severity: "error", where: locate(issue.path), message: issue.issues.map((inner) => inner.message).join("; ") };
+      return { severity: "error", where, message: issue.issues.map((inner) => inner.message).join("; ") };
     }
     if (issue.code === "invalid_type" && issue.input === undefined) {
-      return { severity: "error", where: locate(issue.path), message: "is required" };
+      return { severity: "error", where, message: "is required" };
     }
-    return { severity: "error", where: locate(issue.path), message: issue.message };
+    return { severity: "error", where, message: issue.message };
   });
 }
 

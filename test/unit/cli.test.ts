@@ -21,8 +21,8 @@ describe("wg-fabric CLI", () => {
   it("validate: exit 0 and a summary line, warnings on stderr", () => {
     const r = run("validate", RFC);
     assert.equal(r.status, 0);
-    assert.equal(r.stdout, `${RFC}: ok: 1 fabric(s), 3 node(s), 2 interface(s), 1 warning(s)\n`);
-    assert.match(r.stderr, /warning: occultist: peers\[0\]: elementalist\/wg0 has no peer back/);
+    assert.equal(r.stdout, `${RFC}: ok (proxmox dialect): 1 fabric(s), 3 node(s), 2 interface(s), 1 warning(s)\n`);
+    assert.match(r.stderr, /:12: vpn: warning: occultist: peers\[0\]: elementalist\/wg0 has no peer back/);
   });
 
   it("validate: exit 1 with one problem per line", () => {
@@ -30,10 +30,10 @@ describe("wg-fabric CLI", () => {
     writeFileSync(bad, readFileSync(RFC, "utf8").replace("node=berserker", "node=berserkr").replace("listen_port=50000,public_key=y0k", "listen_port=0,public_key=y0k"));
     const r = run("validate", bad);
     assert.equal(r.status, 1);
-    assert.deepEqual(r.stderr.trim().split("\n"), [`${bad}:11: occultist: wg0: listenPort: port 0 is outside 1-65535`]);
+    assert.deepEqual(r.stderr.trim().split("\n"), [`${bad}:11: vpn: occultist: wg0: listen_port: port 0 is outside 1-65535`]);
     writeFileSync(bad, readFileSync(RFC, "utf8").replace("node=berserker", "node=berserkr"));
     assert.deepEqual(run("validate", bad).stderr.trim().split("\n").filter((l) => !l.includes("warning")), [
-      `${bad}: vpn: occultist: peers[1]: node: node "berserkr" is not defined in fabric "vpn"`,
+      `${bad}:13: vpn: occultist: peers[1]: node: node "berserkr" is not defined in fabric "vpn"`,
     ]);
   });
 
@@ -51,10 +51,39 @@ describe("wg-fabric CLI", () => {
     assert.match(run("render", RFC, "--node", "occultist", "--format", "ifupdown2").stdout, /^# wg0\nauto wg0\n/);
   });
 
-  it("fmt prints the canonical config", () => {
+  it("fmt prints the canonical config in Proxmox VE's dialect, or the RFC's with --rfc", () => {
     const r = run("fmt", RFC);
     assert.equal(r.status, 0);
-    assert.match(r.stdout, /^wireguard_fabric: vpn\n\tkey_dir \/etc\/wireguard\/proxmox\n\tapply_mode wg-quick\n\nwireguard_node: vpn_elementalist\n\tendpoint 192\.0\.2\.1\n/);
+    // internal endpoints gain the port their interfaces listen on, as current Proxmox VE files have it
+    assert.match(r.stdout, /^wireguard_fabric: vpn\n\nwireguard_node: vpn_elementalist\n\tendpoint 192\.0\.2\.1:50000\n/);
+    const rfc = run("fmt", RFC, "--rfc");
+    assert.match(rfc.stdout, /^wireguard_fabric: vpn\n\tkey_dir \/etc\/wireguard\/proxmox\n\tapply_mode wg-quick\n\nwireguard_node: vpn_elementalist\n\tendpoint 192\.0\.2\.1\n/);
+  });
+
+  it("fmt leaves out what Proxmox VE cannot read, each with a warning naming the key; exit 1 when it cannot hold a fabric", () => {
+    const ours = path.join(dir, "ours.cfg");
+    writeFileSync(ours, readFileSync(RFC, "utf8").replace("ip=198.51.100.2/24", "ip=198.51.100.2/24,mtu=1380").replace("iface=wg0\n", "iface=wg0,persistent_keepalive=9\n"));
+    const r = run("fmt", ours);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /mtu|persistent_keepalive|key_dir|apply_mode/);
+    assert.deepEqual(r.stderr.trim().split("\n"), [
+      "warning: vpn: occultist: wg0: mtu: left out: Proxmox VE has no such key, or gives it another meaning (write the RFC dialect to keep it)",
+      "warning: vpn: occultist: peers[0]: persistent_keepalive: left out: Proxmox VE has no such key, or gives it another meaning (write the RFC dialect to keep it)",
+    ]);
+    const long = path.join(dir, "long.cfg");
+    writeFileSync(long, readFileSync(RFC, "utf8").replaceAll("wg0", "wgfabric0"));
+    const failed = run("fmt", long);
+    assert.equal(failed.status, 1);
+    assert.match(failed.stderr, /vpn: elementalist: wgfabric0: Proxmox VE allows interface names of 1-8 letters/);
+    assert.equal(run("fmt", long, "--rfc").status, 0);
+  });
+
+  it("keys prints the README's table of fabrics.cfg keys", () => {
+    const r = run("keys");
+    assert.equal(r.status, 0);
+    const readme = readFileSync(path.join(__dirname, "../../../README.md"), "utf8");
+    assert.ok(readme.includes(r.stdout.trim()), "the README's key table is the one `wg-fabric keys` prints");
+    assert.match(r.stdout, /\| `peers` entry \| `skip_route_generation` \| `skipRouteGeneration` \|/);
   });
 
   it("exit 2 on usage errors; --help on every command", () => {
@@ -64,7 +93,8 @@ describe("wg-fabric CLI", () => {
     assert.equal(run("render", RFC, "--node", "occultist", "--format", "yaml").status, 2);
     assert.equal(run("validate", RFC, "--bogus").status, 2);
     assert.equal(run("render", RFC, "--node", "berserker").status, 2);
-    for (const command of ["validate", "render", "fmt"]) {
+    assert.equal(run("validate", RFC, "--dialect", "debian").status, 2);
+    for (const command of ["validate", "render", "fmt", "keys"]) {
       const r = run(command, "--help");
       assert.equal(r.status, 0);
       assert.match(r.stdout, new RegExp(`^usage: wg-fabric ${command}`));

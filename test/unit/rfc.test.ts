@@ -36,9 +36,13 @@ describe("the RFC example", () => {
     assert.equal(rendered, golden.replace("PrivateKey = <some_private_key>\n", ""));
   });
 
-  it("round-trips to canonical text", () => {
-    const canonical = writeSectionConfig(parseSectionConfig(text));
-    assert.equal(writeSectionConfig(parseSectionConfig(canonical)), canonical);
+  it("round-trips to canonical text in both dialects", () => {
+    for (const dialect of ["proxmox", "rfc"] as const) {
+      const canonical = writeSectionConfig(parseSectionConfig(text), { dialect });
+      assert.equal(writeSectionConfig(parseSectionConfig(canonical), { dialect }), canonical);
+      assert.equal(parseSectionConfig(canonical).dialect, dialect);
+    }
+    const canonical = writeSectionConfig(parseSectionConfig(text), { dialect: "rfc" });
     assert.match(canonical, /^wireguard_node: vpn_occultist\n\tendpoint 192\.0\.2\.2\n\tinterfaces name=wg0,listen_port=50000,public_key=y0kOpXfo9ff4KoUwO3H1cRuwObbKwsK8mAkwXxNvKUc=,ip=198\.51\.100\.2\/24\n\tpeers type=internal,node=elementalist,node_iface=wg0,iface=wg0\n\tpeers type=external,node=berserker,iface=wg0\n\trole internal$/m);
   });
 });

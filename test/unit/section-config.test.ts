@@ -50,13 +50,15 @@ describe("Proxmox section config", () => {
     assert.equal(a.peers[0]!.presharedKey, PSK);
     assert.deepEqual(a.peers[0]!.allowedIps!.map(String), ["10.50.0.0/16", "10.51.0.0/16"]);
     assert.equal(a.interfaces.wg0!.mtu, 1420);
-    const text = writeSectionConfig(config);
+    assert.equal(config.dialect, "rfc", "keys of ours mark the RFC dialect");
+    const text = writeSectionConfig(config, { dialect: "rfc" });
     assert.equal(text, full, "the input was already canonical");
-    assert.equal(writeSectionConfig(parseSectionConfig(text)), text);
+    assert.equal(writeSectionConfig(parseSectionConfig(text), { dialect: "rfc" }), text);
   });
 
   it("leaves pre-shared keys out when asked and records generated public keys", () => {
     const text = writeSectionConfig(parseSectionConfig(full), {
+      dialect: "rfc",
       omitPresharedKeys: true,
       publicKeys: new Map([["a/wg0", KEYS.occultist]]),
     });
@@ -67,7 +69,7 @@ describe("Proxmox section config", () => {
   it("names file and line of each problem", () => {
     assert.deepEqual(
       problems(["wireguard_fabric: vpn", "", "wireguard_node: vpn_a", "\tinterfaces name=wg0,listen_port=99999", "\tpeers type=external,node=nobody,iface=wg0", "\trole internal"].join("\n")),
-      ["fabrics.cfg:4: a: wg0: listenPort: port 99999 is outside 1-65535"],
+      ["fabrics.cfg:4: vpn: a: wg0: listen_port: port 99999 is outside 1-65535"],
     );
   });
 
@@ -97,7 +99,7 @@ describe("Proxmox section config", () => {
         'fabrics.cfg:8: interface "wg1" is defined twice on this node',
         'fabrics.cfg:10: "role" is set twice in this section',
         'fabrics.cfg:11: node "a" is defined twice in fabric "vpn"',
-        "fabrics.cfg:11: a: publicKey: is required",
+        "fabrics.cfg:11: vpn: a: public_key: is required",
       ],
     );
   });
@@ -109,8 +111,8 @@ describe("Proxmox section config", () => {
     );
     assert.deepEqual(found, [
       'fabrics.cfg:3: "broken" in "type=external,node=b,iface=wg0,preshared_key=[redacted],broken" is not key=value',
-      "fabrics.cfg:2: a: interfaces: is required",
-      'fabrics.cfg:2: a: unknown field "presharedKey"',
+      'fabrics.cfg:4: vpn: a: unknown key "preshared_key"',
+      "fabrics.cfg:2: vpn: a: interfaces: is required",
     ]);
     assert.ok(!found.join("\n").includes(planted.slice(0, 20)));
   });

@@ -250,7 +250,10 @@ describe("parseDeclared: a config that would not load stops before anything is s
   for (const [name, text, message] of [
     ["a bad key", "[Interface]\n[Peer]\nPublicKey = not-a-key\n", /line 3: PublicKey is not a WireGuard key/],
     ["a private key", "[Interface]\nPrivateKey = x\n", /a PrivateKey must not be sent/],
-    ["an unknown key", "[Interface]\nTable = off\n", /unknown \[Interface\] key Table/],
+    ["an unknown key", "[Interface]\nSaveConfig = true\n", /unknown \[Interface\] key SaveConfig/],
+    ["a routing table other than off", "[Interface]\nTable = 1234\n", /Table must be off/],
+    ["a PostUp that is no route", "[Interface]\nTable = off\nPostUp = rm -rf /\n", /PostUp may only add a route/],
+    ["a PostUp route without Table = off", "[Interface]\nPostUp = ip route replace 10.0.0.0/24 dev %i\n", /after Table = off/],
     ["a bad route", `[Interface]\n[Peer]\nPublicKey = ${KEYS.berserker}\nAllowedIPs = 10.0.0.0/33\n`, /AllowedIPs: "10.0.0.0\/33": an IPv4 prefix length is at most 32/],
     ["a peer twice", `[Peer]\nPublicKey = ${KEYS.berserker}\n[Peer]\nPublicKey = ${KEYS.berserker}\n`, /listed twice/],
   ] as const) {

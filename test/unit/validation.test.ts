@@ -62,7 +62,7 @@ const BAD_INPUTS: [string, (spec: Spec) => void, string[]][] = [
     "occultist: peers[0]: allowedIps: ::/0 would route all of occultist's traffic (its SSH connection too) to berserker; set fullTunnel: true on occultist if that is meant",
     'warning: elementalist: peers[0]: occultist/wg0 has no peer back to elementalist/wg0; the tunnel cannot come up until occultist lists { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" }',
   ]],
-  ["apply mode unknown", (s) => (s.nodes.occultist.applyMode = "systemd"), ['occultist: applyMode: Invalid option: expected one of "wg-quick"|"ifupdown2"|"none"']],
+  ["apply mode unknown", (s) => (s.nodes.occultist.applyMode = "systemd"), ['occultist: applyMode: Invalid option: expected one of "wg-quick"|"ifupdown2"|"proxmox"|"none"']],
   ["endpoint needs a port when the interface has none", (s) => delete s.nodes.elementalist.interfaces.wg0.listenPort, ['occultist: peers[0]: endpoint: elementalist/wg0 has no listenPort, so the endpoint needs a port (e.g. "192.0.2.1:51820")']],
   ["public key given for an internal interface in a spec", (s) => (s.nodes.occultist.interfaces.wg0.publicKey = KEYS.occultist), ["occultist: wg0: publicKey: is generated on the node and is an output; remove it from the input"]],
   ["interfaces missing", (s) => delete s.nodes.occultist.interfaces, ["occultist: interfaces: is required"]],

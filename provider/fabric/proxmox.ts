@@ -1,0 +1,66 @@
+import type { Cidr } from "../model";
+import { proxmoxConfigPath } from "./paths";
+import { publicKeyOf, type RenderContext } from "./render-context";
+import { routedPeerPrefixes, routesOf, type InterfaceView, type PeerView } from "./resolve";
+
+/**
+ * The two files a Proxmox VE node writes for a WireGuard fabric interface (proxmox-ve-rs's
+ * `WireGuardConfigBuilder` and proxmox-perl-rs's ifupdown2 stanza), so that an interface this
+ * package manages and one Proxmox VE's SDN manages look the same on the node.
+ */
+
+/** One [Peer] section as Proxmox VE writes it: all AllowedIPs on one line (host routes first). */
+function proxmoxPeer(view: InterfaceView, peer: PeerView, context: RenderContext): string {
+  let text = `[Peer]\nPublicKey = ${publicKeyOf(view, peer, context.publicKeys)}\n`;
+  // ours: Proxmox VE has no pre-shared keys
+  if (peer.presharedKey) text += `PresharedKey = ${peer.presharedKey}\n`;
+  const allowed = routesOf(peer);
+  if (allowed.length > 0) text += `AllowedIPs = ${allowed.map(String).join(", ")}\n`;
+  if (peer.endpoint) text += `Endpoint = ${peer.endpoint}\n`;
+  // 0 means off, which Proxmox VE leaves out
+  if (peer.persistentKeepalive) text += `PersistentKeepalive = ${peer.persistentKeepalive}\n`;
+  return text;
+}
+
+/**
+ * `/etc/wireguard/proxmox/<iface>.conf` in wg(8) `setconf` format: `ListenPort` and the peers;
+ * addresses live in the stanza. Without a private key in `context`, the `PrivateKey` line is
+ * left out: the node adds its own.
+ */
+export function renderProxmoxConfig(view: InterfaceView, context: RenderContext): string {
+  let head = "[Interface]\n";
+  if (context.privateKey !== undefined) head += `PrivateKey = ${context.privateKey}\n`;
+  if (view.listenPort !== undefined) head += `ListenPort = ${view.listenPort}\n`;
+  return [head, ...view.peers.map((peer) => proxmoxPeer(view, peer, context))].join("\n");
+}
+
+/**
+ * The prefixes the stanza routes to the interface: every AllowedIP of every peer that does not
+ * skip route generation, host routes included, each once; never a default route (wg-quick's
+ * policy routing for /0 is not managed).
+ */
+export function proxmoxRoutes(view: InterfaceView): Cidr[] {
+  const routes = new Map<string, Cidr>();
+  for (const route of routedPeerPrefixes(view)) if (route.prefix !== 0) routes.set(route.toString(), route);
+  return [...routes.values()];
+}
+
+/**
+ * The ifupdown2 stanza: `inet static` with the IPv4 address (`inet manual` without one),
+ * `link-type wireguard`, `wg syncconf` from the config, a route pair per routed prefix, and an
+ * `inet6` block for the IPv6 address. An MTU (ours) is the one line Proxmox VE would not write.
+ */
+export function renderProxmoxStanza(view: InterfaceView): string {
+  const { iface } = view;
+  const ip4 = view.addresses.find((address) => address.family === 4);
+  const ip6 = view.addresses.find((address) => address.family === 6);
+  const lines = [`auto ${iface}`, ip4 ? `iface ${iface} inet static` : `iface ${iface} inet manual`];
+  if (ip4) lines.push(`\taddress ${ip4.toString()}`);
+  if (view.mtu !== undefined) lines.push(`\tmtu ${view.mtu}`);
+  lines.push("\tlink-type wireguard", "\tip-forward 1", `\tpost-up wg syncconf ${iface} ${proxmoxConfigPath(iface)}`);
+  for (const route of proxmoxRoutes(view)) {
+    lines.push(`\tpost-up ip route add ${route.toString()} dev ${iface}`, `\tdown ip route del ${route.toString()} dev ${iface}`);
+  }
+  if (ip6) lines.push("", `iface ${iface} inet6 static`, `\taddress ${ip6.toString()}`);
+  return `${lines.join("\n")}\n`;
+}

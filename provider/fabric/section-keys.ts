@@ -1,0 +1,103 @@
+/**
+ * Every key of a WireGuard fabric in Proxmox VE's `fabrics.cfg`, defined once: the parser, the
+ * writer, error messages (which name the file's key, not the TypeScript field) and the README's
+ * key table (`wg-fabric keys`) all derive from this list.
+ */
+
+/** The two dialects of the file: what Proxmox VE shipped, and the RFC's with our extensions. */
+export const DIALECTS = ["proxmox", "rfc"] as const;
+/** One of {@link DIALECTS}. */
+export type Dialect = (typeof DIALECTS)[number];
+
+/** Which section (or property string) a key belongs to. */
+export type SectionKind = "fabric" | "node" | "interface" | "peer";
+
+/** How a value is written in the file. */
+export type ValueKind = "string" | "number" | "boolean" | "list";
+
+/** One key of the file. */
+export interface SectionKey {
+  readonly section: SectionKind;
+  readonly key: string;
+  /** The TypeScript (model) field it fills. */
+  readonly field: string;
+  readonly value: ValueKind;
+  /** The dialects it is read and written in with this meaning. */
+  readonly dialects: readonly Dialect[];
+  /** False for keys Proxmox VE does not know (ours or the RFC's only): left out of its dialect. */
+  readonly proxmox: boolean;
+  readonly meaning: string;
+}
+
+const both: readonly Dialect[] = ["proxmox", "rfc"];
+const ours = (section: SectionKind, key: string, field: string, value: ValueKind, meaning: string): SectionKey => ({ section, key, field, value, dialects: both, proxmox: false, meaning });
+const shipped = (section: SectionKind, key: string, field: string, value: ValueKind, meaning: string): SectionKey => ({ section, key, field, value, dialects: both, proxmox: true, meaning });
+
+/** The keys, in the order the writer puts them. */
+export const SECTION_KEYS: readonly SectionKey[] = [
+  shipped("fabric", "persistent_keepalive", "persistentKeepalive", "number", "keepalive (seconds) of every peer of the fabric; 0 or absent = off"),
+  ours("fabric", "key_dir", "keyDir", "string", "where keys live on the nodes (default /etc/wireguard/proxmox)"),
+  ours("fabric", "apply_mode", "applyMode", "string", "how configs go live: wg-quick, ifupdown2, proxmox or none"),
+  shipped("node", "endpoint", "endpoint", "string", "where peers reach the node: host or host:port (internal), host:port (external)"),
+  shipped("node", "allowed_ips", "allowedIps", "list", "networks behind the node, routed to it by its peers (one key per network)"),
+  ours("node", "persistent_keepalive", "persistentKeepalive", "number", "keepalive its peers send it (over the fabric's)"),
+  shipped("node", "public_key", "publicKey", "string", "an external node's public key"),
+  shipped("node", "interfaces", "interfaces", "list", "an internal node's WireGuard interface (property string, one key each)"),
+  shipped("node", "peers", "peers", "list", "a peer of one of its interfaces (property string, one key each)"),
+  ours("node", "key_dir", "keyDir", "string", "the node's key folder (over the fabric's)"),
+  ours("node", "apply_mode", "applyMode", "string", "the node's apply mode (over the fabric's)"),
+  ours("node", "full_tunnel", "fullTunnel", "boolean", "allow a default route in its peers' AllowedIPs"),
+  shipped("node", "role", "role", "string", "internal (managed over SSH) or external (a peer we don't manage)"),
+  shipped("interface", "name", "name", "string", "interface name (1-8 characters for Proxmox VE, 15 for Linux)"),
+  shipped("interface", "listen_port", "listenPort", "number", "UDP port it listens on; internal peers dial it"),
+  shipped("interface", "public_key", "publicKey", "string", "its public key, generated on the node (an output, never an input)"),
+  shipped("interface", "ip", "ip", "string", "its IPv4 address with prefix (the RFC also allows IPv6 here)"),
+  shipped("interface", "ip6", "ip6", "string", "its IPv6 address with prefix (dual stack beside ip)"),
+  shipped("interface", "ip6_ll", "ip6Ll", "boolean", "Proxmox VE's IPv6 link-local flag: kept, not acted on"),
+  ours("interface", "mtu", "mtu", "number", "its MTU"),
+  shipped("peer", "type", "type", "string", "internal (another node's interface) or external (an external node)"),
+  shipped("peer", "node", "node", "string", "the node it points at"),
+  shipped("peer", "node_iface", "nodeIface", "string", "that node's interface (internal peers)"),
+  shipped("peer", "iface", "iface", "string", "the local interface the peer belongs to"),
+  shipped("peer", "endpoint", "endpoint", "string", "overrides the node's endpoint"),
+  { section: "peer", key: "allowed_ips", field: "extraAllowedIps", value: "list", dialects: ["proxmox"], proxmox: true, meaning: "added to the node's allowed IPs (Proxmox VE); `;` between networks" },
+  { section: "peer", key: "allowed_ips", field: "allowedIps", value: "list", dialects: ["rfc"], proxmox: false, meaning: "replaces the node's allowed IPs (RFC dialect)" },
+  { section: "peer", key: "extra_allowed_ips", field: "extraAllowedIps", value: "list", dialects: ["rfc"], proxmox: false, meaning: "added to the node's allowed IPs (RFC dialect)" },
+  shipped("peer", "skip_route_generation", "skipRouteGeneration", "boolean", "make no routes for the peer's AllowedIPs"),
+  ours("peer", "persistent_keepalive", "persistentKeepalive", "number", "keepalive for this peer"),
+  ours("peer", "preshared_key", "presharedKey", "string", "pre-shared key (a secret: never written by sectionConfig)"),
+];
+
+/** The key of `section` named `key` in `dialect`, if the file may hold it. */
+export function keyByName(section: SectionKind, key: string, dialect: Dialect): SectionKey | undefined {
+  return SECTION_KEYS.find((entry) => entry.section === section && entry.key === key && entry.dialects.includes(dialect));
+}
+
+/** The key of `section` that fills `field` in `dialect`, if any. */
+export function keyByField(section: SectionKind, field: string, dialect: Dialect): SectionKey | undefined {
+  return SECTION_KEYS.find((entry) => entry.section === section && entry.field === field && entry.dialects.includes(dialect));
+}
+
+/**
+ * The dialect of a file that does not say: the RFC's when it uses a key Proxmox VE does not
+ * know (our writer of the RFC dialect always writes `key_dir` and `apply_mode`), else
+ * Proxmox VE's. The only key whose meaning differs is a peer's `allowed_ips`.
+ */
+export function detectDialect(keysUsed: Iterable<{ readonly section: SectionKind; readonly key: string }>): Dialect {
+  for (const { section, key } of keysUsed) {
+    const entries = SECTION_KEYS.filter((entry) => entry.section === section && entry.key === key);
+    if (entries.length > 0 && entries.every((entry) => !entry.proxmox)) return "rfc";
+  }
+  return "proxmox";
+}
+
+/** The README's table: file key, TypeScript field, meaning, and whether it is ours only. */
+export function keyTable(): string {
+  const rows = SECTION_KEYS.map((entry) => {
+    const where = entry.section === "fabric" ? "`wireguard_fabric`" : entry.section === "node" ? "`wireguard_node`" : `\`${entry.section === "interface" ? "interfaces" : "peers"}\` entry`;
+    const dialect = entry.dialects.length === 1 ? ` (${entry.dialects[0] === "proxmox" ? "Proxmox VE dialect" : "RFC dialect"})` : "";
+    const field = entry.section === "interface" && entry.key === "name" ? "the key of `interfaces`" : `\`${entry.field}\``;
+    return `| ${where} | \`${entry.key}\` | ${field} | ${entry.meaning}${dialect} | ${entry.proxmox ? "" : "ours"} |`;
+  });
+  return ["| section | key | TypeScript field | meaning | only here |", "| --- | --- | --- | --- | --- |", ...rows].join("\n");
+}
