@@ -14,8 +14,11 @@ export interface SectionConfigFabricArgs {
   readonly fabric?: string;
   /** SSH connection of each internal node, merged over `defaults.connection`. */
   readonly connections?: Readonly<Record<string, pulumi.Input<PartialConnectionArgs>>>;
-  /** What the file does not say: at least how to reach the nodes (`connection`). */
-  readonly defaults?: Pick<FabricDefaults, "connection">;
+  /**
+   * What the file does not say: at least how to reach the nodes (`connection`); `applyMode`
+   * and `keyDir` over the file's (`applyMode: "proxmox"` applies it as Proxmox VE would).
+   */
+  readonly defaults?: Pick<FabricDefaults, "connection" | "applyMode" | "keyDir">;
   /** The file's dialect, `proxmox` or `rfc` (detected when not given). */
   readonly dialect?: Dialect;
 }

@@ -1,5 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { keyId } from "../fabric";
+import { writesStanza } from "../model";
 import { configDigest, driftOf, stanzaDigest } from "../remote";
 import { changedKeys, checkFailures, configInputsSchema, renderedFiles, UNKNOWN, type ConfigInputs, type ConfigOutputs, type LegacyConfigState } from "./inputs";
 import { onNode } from "./session";
@@ -58,7 +59,7 @@ export async function read(id: string, props: ConfigOutputs | (ConfigOutputs & L
   const expected = {
     digest: props.digest,
     publicKey: props.publicKey,
-    stanzaDigest: props.applyMode === "ifupdown2" ? stanzaDigest(stanza, props.owner) : undefined,
+    stanzaDigest: writesStanza(props.applyMode) ? stanzaDigest(stanza, props.owner) : undefined,
   };
   const drift = driftOf(found, expected, plan);
   const peers = found.live.peers.map(({ publicKey, endpoint, latestHandshake, rxBytes, txBytes }) => ({

@@ -213,6 +213,7 @@ function rawModel(fabric: RawFabric, dialect: Dialect, fail: Fail): Record<strin
       continue;
     }
     const target = objectAt(entry.path);
+    fabric.lines.set([...entry.path, spec.field].join("/"), entry.line);
     const value = spec.value === "list" ? (entry.section === "node" ? [entry.value] : entry.value.split(";").filter(Boolean)) : [typedValue(spec, entry.value)];
     if (spec.value === "list") target[spec.field] = [...((target[spec.field] as unknown[] | undefined) ?? []), ...value];
     else target[spec.field] = value[0];
@@ -296,7 +297,9 @@ export function parseSectionConfig(text: string, file = "fabrics.cfg", options: 
       problems.push({ ...problem, where: `${file}:${lineForPath(raw, issue.path)}: ${where}`, message: redactSecrets(problem.message) });
     });
   }
-  if (problems.length > 0) throw new SectionConfigError(problems);
+  // in file order (a stable sort keeps a line's problems as found)
+  const lineOfProblem = (problem: Problem): number => Number(/:(\d+)$/.exec(problem.where.split(": ")[0] as string)?.[1] ?? 0);
+  if (problems.length > 0) throw new SectionConfigError(problems.sort((a, b) => lineOfProblem(a) - lineOfProblem(b)));
   return {
     fabrics,
     foreign: foreign.map((section) => ({ text: section.join("\n").trimEnd() })),

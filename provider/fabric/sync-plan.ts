@@ -210,8 +210,9 @@ export interface SyncOptions {
  * field by field (a peer that did not change is not touched, so its tunnel never drops a
  * packet), additions and changes before removals, addresses before routes, and routes by exact
  * prefix per family. In `none` mode nothing is live, so nothing is planned; in `ifupdown2` mode
- * a missing link is brought up by `ifup` from the files, and in `wg-quick` mode it is created
- * and filled by the same steps, then `wg-quick@<iface>` is enabled for boot where systemd is.
+ * a missing link is brought up by `ifup` from the files; in `wg-quick` and `proxmox` modes it
+ * is created and filled by the same steps (Proxmox VE's ifupdown2 brings it up at boot), and in
+ * `wg-quick` mode `wg-quick@<iface>` is then enabled for boot where systemd is.
  */
 export function planSync(declared: DeclaredInterface, running: LiveInterface, options: SyncOptions): SyncPlan {
   if (options.mode === "none") return { ops: [], notes: [], refusals: [] };

@@ -53,7 +53,8 @@ export function problemsFromZod(error: z.ZodError, rename: (path: readonly Prope
       // a bad record key (node or interface name): say what is wrong with the name itself
       return { severity: "error", where, message: issue.issues.map((inner) => inner.message).join("; ") };
     }
-    if (issue.code === "invalid_type" && issue.input === undefined) {
+    // zod leaves out the input unless asked: a missing value is told by the message
+    if (issue.code === "invalid_type" && issue.message.endsWith("received undefined")) {
       return { severity: "error", where, message: "is required" };
     }
     return { severity: "error", where, message: issue.message };

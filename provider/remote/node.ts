@@ -1,5 +1,5 @@
 import { DeclaredConfigError, parseDeclaredFiles, planSync, type SyncPlan } from "../fabric";
-import { APPLY_MODES, ifnameProblem, isWgKey, keyDirSchema, ownerSchema, type ApplyMode, type WgKey } from "../model";
+import { APPLY_MODES, writesStanza, ifnameProblem, isWgKey, keyDirSchema, ownerSchema, type ApplyMode, type WgKey } from "../model";
 import {
   configDigest,
   encodeEndpointHosts,
@@ -113,14 +113,14 @@ export class RemoteNode {
   /**
    * Makes the node hold `rendered` (no PrivateKey line: the node inserts its own) and the live
    * interface match it, per `mode`: one command to inspect, and one to apply the plan and write
-   * the files when anything differs. `stanza` is the ifupdown2 stanza (ifupdown2 mode only).
+   * the files when anything differs. `stanza` is the ifupdown2 stanza (ifupdown2 and proxmox modes).
    */
   async sync(target: InterfaceTarget, mode: ApplyMode, rendered: string, stanza = ""): Promise<SyncResult> {
     const { inspection, plan } = await this.survey(target, mode, rendered, stanza);
     if (plan.refusals.length > 0) this.fail("invalid-argument", `${target.iface}: ${plan.refusals.join("; ")}; nothing was changed`);
     const filesMatch =
       inspection.configDigest === configDigest(rendered, target.owner) &&
-      (mode !== "ifupdown2" || inspection.stanzaDigest === stanzaDigest(stanza, target.owner));
+      (!writesStanza(mode) || inspection.stanzaDigest === stanzaDigest(stanza, target.owner));
     if (plan.ops.length === 0 && filesMatch) return { changed: false, plan, log: "" };
     const { plan: steps, presharedKeys } = encodePlan(plan.ops);
     const records: [string, string][] = [["config", rendered], ["stanza", stanza], ["plan", steps]];

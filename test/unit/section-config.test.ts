@@ -110,9 +110,9 @@ describe("Proxmox section config", () => {
       ["wireguard_fabric: vpn", "wireguard_node: vpn_a", `\tpeers type=external,node=b,iface=wg0,preshared_key=${planted},broken`, `\tpreshared_key ${planted}`, "\trole internal"].join("\n"),
     );
     assert.deepEqual(found, [
+      "fabrics.cfg:2: vpn: a: interfaces: is required",
       'fabrics.cfg:3: "broken" in "type=external,node=b,iface=wg0,preshared_key=[redacted],broken" is not key=value',
       'fabrics.cfg:4: vpn: a: unknown key "preshared_key"',
-      "fabrics.cfg:2: vpn: a: interfaces: is required",
     ]);
     assert.ok(!found.join("\n").includes(planted.slice(0, 20)));
   });

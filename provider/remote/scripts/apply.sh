@@ -2,7 +2,7 @@
 . "${0%/*}/common.sh"
 # Executes a plan made by planSync (TypeScript decides; this only runs it), then writes the
 # interface's files. stdin: records "NAME LENGTH\n" + LENGTH bytes: `config` (no PrivateKey:
-# the node inserts its own), `stanza` (ifupdown2 mode), `plan` (one command a line, fields
+# the node inserts its own), `stanza` (ifupdown2 and proxmox modes), `plan` (one command a line, fields
 # tab-separated, see encodePlan) and `psk.N` (pre-shared keys the plan refers to). Each
 # command is logged on stderr as wg-quick does; the first that fails stops the run, naming
 # the command and its error. The config file of a running interface is replaced only once it
@@ -12,9 +12,9 @@ lock_node
 need wg wireguard-tools
 [ -s "$key" ] || die 3 "no private key at $key: the interface key must be created first"
 is_ours "$conf" || die 5 "$conf exists and was not written by pulumi-wireguard-fabric; move it away to let us manage $iface"
-[ "$mode" != ifupdown2 ] || is_ours "$stanza_path" || die 5 "$stanza_path exists and was not written by pulumi-wireguard-fabric"
+! stanza_mode || is_ours "$stanza_path" || die 5 "$stanza_path exists and was not written by pulumi-wireguard-fabric"
 refuse_other_fabric "$conf"
-[ "$mode" != ifupdown2 ] || refuse_other_fabric "$stanza_path"
+! stanza_mode || refuse_other_fabric "$stanza_path"
 # a link with no config of ours was set up by someone else: neither taken over nor changed
 if link_exists && [ ! -e "$conf" ]; then
   die 5 "$iface is up but was not set up by pulumi-wireguard-fabric (no $conf); take it down to let us manage it"
@@ -43,7 +43,7 @@ if [ "$mode" = wg-quick ]; then
   wg-quick strip "$stage/$iface.conf" >/dev/null 2>"$stage/err" ||
     die 4 "wg-quick refuses the config of $iface: $(sed 's/\(Key[[:space:]]*=[[:space:]]*\)[^`]*/\1[redacted]/' "$stage/err")"
 fi
-[ "$mode" != ifupdown2 ] || { printf '%s\n' "$marker"; cat "$stage/stanza"; } >"$stage/stanza.full"
+! stanza_mode || { printf '%s\n' "$marker"; cat "$stage/stanza"; } >"$stage/stanza.full"
 
 restore_port=""
 run() {
@@ -72,7 +72,7 @@ put() {
 install_files() {
   case $mode in
     wg-quick | none) put "$stage/$iface.conf" "$conf" 0600 ;;
-    ifupdown2)
+    ifupdown2 | proxmox)
       put "$stage/$iface.conf" "$conf" 0600
       put "$stage/stanza.full" "$stanza_path" 0644
       ;;

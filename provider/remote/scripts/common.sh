@@ -17,7 +17,7 @@ need() { command -v "$1" >/dev/null 2>&1 || die 127 "$2 is not installed (no $1 
 case $iface in '' | -* | *[!a-zA-Z0-9_=+.-]*) die 2 "refusing interface name '$iface'" ;; esac
 case $key_dir in /*) ;; *) die 2 "refusing key folder '$key_dir': not an absolute path" ;; esac
 case $key_dir in *[!a-zA-Z0-9_./-]* | */../* | */..) die 2 "refusing key folder '$key_dir'" ;; esac
-case $mode in wg-quick | ifupdown2 | none) ;; *) die 2 "refusing apply mode '$mode'" ;; esac
+case $mode in wg-quick | ifupdown2 | proxmox | none) ;; *) die 2 "refusing apply mode '$mode'" ;; esac
 case $adopt in yes | no) ;; *) die 2 "refusing adopt '$adopt'" ;; esac
 case $owner in '' | */*/*/* | *[!a-zA-Z0-9_=+./-]*) die 2 "refusing owner '$owner'" ;; */*/*) ;; *) die 2 "refusing owner '$owner'" ;; esac
 for path in "$conf" "$stanza_path"; do
@@ -39,6 +39,8 @@ refuse_other_fabric() {
   [ -z "$holder" ] || [ "$(fabric_of "$holder")" = "$(fabric_of "$owner")" ] || [ "$adopt" = yes ] ||
     die 5 "$1 belongs to $holder (fabric $(fabric_of "$holder")); set adopt: true on the node to take it over"
 }
+# ifupdown2 and proxmox modes write a stanza beside the config (writesStanza in TypeScript)
+stanza_mode() { [ "$mode" = ifupdown2 ] || [ "$mode" = proxmox ]; }
 link_exists() { ip link show dev "$iface" >/dev/null 2>&1; }
 has_systemd() { command -v systemctl >/dev/null 2>&1 && [ -e /lib/systemd/system/wg-quick@.service ]; }
 

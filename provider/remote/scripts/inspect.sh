@@ -21,7 +21,7 @@ if [ -f "$conf" ]; then
   if is_ours "$conf"; then record ours yes; else record ours no; fi
   grep -i -E '^[[:space:]]*(\[(interface|peer)\][[:space:]]*$|(publickey|endpoint)[[:space:]]*=)' "$conf" | sed 's/^/conf\t/' || true
 fi
-[ "$mode" != ifupdown2 ] || [ ! -f "$stanza_path" ] || record stanza-digest "$(sha <"$stanza_path")"
+! stanza_mode || [ ! -f "$stanza_path" ] || record stanza-digest "$(sha <"$stanza_path")"
 if link_exists; then
   record link "$(ip -j link show dev "$iface")"
   record addr "$(ip -j address show dev "$iface")"
