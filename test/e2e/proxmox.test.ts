@@ -1,0 +1,109 @@
+import * as assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import type { Stack } from "@pulumi/pulumi/automation";
+import * as wg from "pulumi-wireguard-fabric";
+import { Lab } from "../../lab/lab";
+import { parseSectionConfig, renderProxmoxConfig, renderProxmoxStanza, resolveInterfaces, type PublicKeys } from "../../provider/fabric";
+import type { WgKey } from "../../provider/model";
+import { KEYS } from "../unit/helpers";
+import { inlineStack } from "./harness";
+
+/**
+ * A fabric as Proxmox VE ships the file (dual stack, fabric keepalive, an old port-less
+ * endpoint, a peer's additive allowed_ips, an external peer that skips route generation),
+ * converged on the lab in `proxmox` apply mode by the engine.
+ */
+describe("a Proxmox VE fabrics.cfg in proxmox apply mode, on the lab", function () {
+  this.timeout(300_000);
+  let lab: Lab;
+  let stack: Stack;
+  let workDir: string;
+  const text = () =>
+    [
+      "wireguard_fabric: pve",
+      "\tpersistent_keepalive 15",
+      "",
+      "wireguard_node: pve_pve1",
+      "\trole internal",
+      `\tendpoint ${lab.host("pve1").ip}:51820`,
+      "\tallowed_ips 10.71.0.0/24",
+      "\tinterfaces name=wg0,listen_port=51820,ip=10.70.0.1/24,ip6=fd00:70::1/64",
+      "\tpeers type=internal,node=pve2,node_iface=wg0,iface=wg0",
+      "\tpeers type=external,node=pdm,iface=wg0,allowed_ips=10.79.0.0/24,skip_route_generation=1",
+      "",
+      "wireguard_node: pve_pve2",
+      "\trole internal",
+      `\tendpoint ${lab.host("pve2").ip}`,
+      "\tinterfaces name=wg0,listen_port=51820,ip=10.70.0.2/24,ip6=fd00:70::2/64",
+      "\tpeers type=internal,node=pve1,node_iface=wg0,iface=wg0,allowed_ips=10.72.0.0/24",
+      "",
+      "wireguard_node: pve_pdm",
+      "\trole external",
+      "\tendpoint 198.18.12.99:51337",
+      "\tallowed_ips 10.78.0.0/24",
+      `\tpublic_key ${KEYS.berserker}`,
+      "",
+    ].join("\n");
+  const program = async () => {
+    const fabric = wg.Fabric.fromSectionConfig("pve", {
+      text: text(),
+      defaults: { connection: { user: "root", privateKey: pulumi.secret(lab.host("pve1").connection.privateKey) }, applyMode: "proxmox" },
+      connections: Object.fromEntries(["pve1", "pve2"].map((name) => [name, { host: lab.host(name).ip, hostKey: lab.host(name).connection.hostKey }])),
+    });
+    return { publicKeys: fabric.publicKeys, sectionConfig: fabric.sectionConfig };
+  };
+
+  before(async () => {
+    lab = await Lab.start(["pve1", "pve2"], { name: "wgfv", subnet: 12 });
+    ({ stack, workDir } = await inlineStack("wgfabric-proxmox", "dev", program));
+  });
+  after(async () => {
+    if (stack) await stack.destroy().catch(() => undefined);
+    lab?.stop();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("converges: pings over IPv4 and IPv6, Proxmox VE's two files on each node, routes as the stanza says, and a second up changes nothing", async () => {
+    const up = await stack.up();
+    assert.equal(up.summary.result, "succeeded");
+    assert.ok(lab.ping("pve1", "10.70.0.2") >= 2, "IPv4 through the tunnel");
+    assert.ok(lab.ping("pve2", "fd00:70::1") >= 2, "IPv6 through the tunnel");
+
+    // the files are what a Proxmox VE node writes for this fabric (with our marker line and its own
+    // key), peers in name order as the resources list them (Proxmox VE keeps the file's order)
+    const publicKeys = up.outputs.publicKeys!.value as Record<string, string>;
+    const fabric = parseSectionConfig(text()).fabrics[0]!;
+    const keys: PublicKeys = new Map(Object.entries(publicKeys).map(([id, key]) => [id, key as WgKey]));
+    for (const resolved of resolveInterfaces(fabric)) {
+      const view = { ...resolved, peers: [...resolved.peers].sort((a, b) => a.label.localeCompare(b.label)) };
+      const conf = lab.readNodeFile(view.node, "/etc/wireguard/proxmox/wg0.conf");
+      const privateKey = lab.readNodeFile(view.node, "/etc/wireguard/proxmox/wg0.key").trim();
+      assert.equal(conf.replace(/^# .*\n/, ""), renderProxmoxConfig(view, { publicKeys: keys, privateKey }), `${view.id} conf`);
+      const stanzaFile = "/etc/network/interfaces.d/wg-fabric-wg0";
+      assert.equal(lab.readNodeFile(view.node, stanzaFile).replace(/^# .*\n/, ""), renderProxmoxStanza(view), `${view.id} stanza`);
+      // Debian's ifupdown2 reads the stanza the node holds
+      const parsed = JSON.parse(lab.nodeExec(view.node, "ifquery", ["-i", stanzaFile, "-o", "json", "wg0"])) as { addr_family: string; config: Record<string, unknown> }[];
+      assert.deepEqual(parsed.map((block) => [block.addr_family, block.config.address, block.config["link-type"]]), [["inet", view.addresses[0]!.toString(), "wireguard"], ["inet6", view.addresses[1]!.toString(), undefined]]);
+    }
+    const routes = (node: string) => [4, 6].flatMap((family) => lab.exec(node, "ip", [`-${family}`, "route", "show", "dev", "wg0", "proto", "boot"]).split("\n").map((line) => line.split(" ")[0]).filter(Boolean)).sort();
+    // pve1: pve2's host routes; pdm skips route generation, so nothing of its
+    assert.deepEqual(routes("pve1"), ["10.70.0.2", "fd00:70::2"]);
+    // pve2: pve1's host routes, its allowed_ips, and the peer's additive allowed_ips
+    assert.deepEqual(routes("pve2"), ["10.70.0.1", "10.71.0.0/24", "10.72.0.0/24", "fd00:70::1"]);
+    const dump = lab.nodeExec("pve1", "wg", ["show", "wg0", "dump"]);
+    assert.match(dump, new RegExp(`${KEYS.berserker.replace(/[+/]/g, "\\$&")}\\t\\(none\\)\\t198\\.18\\.12\\.99:51337\\t10\\.78\\.0\\.0/24,10\\.79\\.0\\.0/24\\t\\d+\\t\\d+\\t\\d+\\t15$`, "m"), "the fabric keepalive, the node's and the peer's allowed IPs");
+
+    // what the stack writes back is Proxmox VE's dialect, with the generated keys
+    const written = up.outputs.sectionConfig!.value as string;
+    const back = parseSectionConfig(written);
+    assert.equal(back.dialect, "proxmox");
+    assert.match(written, /^wireguard_fabric: pve\n\tpersistent_keepalive 15\n/);
+    assert.match(written, new RegExp(`wireguard_node: pve_pve2\\n\\tendpoint ${lab.host("pve2").ip.replace(/\./g, "\\.")}:51820\\n`), "the port-less endpoint is migrated");
+    assert.ok(written.includes(`interfaces name=wg0,listen_port=51820,public_key=${publicKeys["pve1/wg0"]},ip=10.70.0.1/24,ip6=fd00:70::1/64`));
+    assert.ok(written.includes("peers type=external,node=pdm,iface=wg0,allowed_ips=10.79.0.0/24,skip_route_generation=1"));
+
+    const again = await stack.up();
+    assert.deepEqual(again.summary.resourceChanges, { same: 8 });
+  });
+});
