@@ -62,7 +62,7 @@ describe("the examples, run by the engine against the lab", function () {
     workDirs.push(workDir);
     await upAndDestroy(stack, (outputs) => {
       const keys = outputs.publicKeys as Record<string, string>;
-      assert.ok((outputs.sectionConfig as string).includes(`interfaces name=wg1,listen_port=51001,public_key=${keys["occultist/wg1"]},ip=fd00:51::2/64`));
+      assert.ok((outputs.sectionConfig as string).includes(`interfaces name=wg1,listen_port=51001,public_key=${keys["occultist/wg1"]},ip6=fd00:51::2/64`));
       assert.ok(lab.ping("occultist", "fd00:51::1") >= 2);
     });
   });

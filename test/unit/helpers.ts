@@ -1,4 +1,5 @@
-import { validateFabric } from "../../provider/fabric";
+import * as assert from "node:assert/strict";
+import { parseSectionConfig, SectionConfigError, validateFabric } from "../../provider/fabric";
 import { formatProblem, parseFabric, type FabricInput } from "../../provider/model";
 
 /** Public keys used across tests (real keys made by `wg genkey | wg pubkey`). */
@@ -56,4 +57,15 @@ export function prng(seed: number): () => number {
 /** The seed of an exploring test: from `envName` to replay one, else new each run. */
 export function seedFrom(envName: string): number {
   return Number(process.env[envName] ?? Date.now() % 1_000_000);
+}
+
+/** The problems parsing `text` as a fabrics.cfg reports, formatted; fails when it parses. */
+export function sectionConfigProblems(text: string): string[] {
+  try {
+    parseSectionConfig(text);
+  } catch (error) {
+    assert.ok(error instanceof SectionConfigError);
+    return error.problems.map(formatProblem);
+  }
+  assert.fail("expected a SectionConfigError");
 }

@@ -12,7 +12,6 @@ import {
   renderProxmoxStanza,
   renderWgQuick,
   resolveInterfaces,
-  SectionConfigError,
   validateAcrossFabrics,
   validateFabric,
   writeSectionConfig,
@@ -20,7 +19,7 @@ import {
   type SectionConfig,
 } from "../../provider/fabric";
 import { formatProblem, type Fabric } from "../../provider/model";
-import { KEYS } from "./helpers";
+import { KEYS, sectionConfigProblems } from "./helpers";
 import { FIXTURES } from "./rfc.test";
 
 const PRIVATE = "qGXl+84iE1teMyQeL1DgkuLivKKYasx6fOYqBfr3QEI=";
@@ -32,15 +31,7 @@ function viewOf(fabric: Fabric, id: string): InterfaceView {
   return view;
 }
 
-function problems(input: string): string[] {
-  try {
-    parseSectionConfig(input);
-  } catch (error) {
-    assert.ok(error instanceof SectionConfigError);
-    return error.problems.map(formatProblem);
-  }
-  assert.fail("expected a SectionConfigError");
-}
+const problems = sectionConfigProblems;
 
 describe("Proxmox VE's shipped fabrics.cfg", () => {
   let config: SectionConfig;

@@ -1,19 +1,10 @@
 import * as assert from "node:assert/strict";
-import { parseSectionConfig, SectionConfigError, writeSectionConfig } from "../../provider/fabric";
-import { formatProblem } from "../../provider/model";
-import { KEYS } from "./helpers";
+import { parseSectionConfig, writeSectionConfig } from "../../provider/fabric";
+import { KEYS, sectionConfigProblems } from "./helpers";
 
 const PSK = "Wq1sVSW/i4sTk/jcJ/F5DCYDyXbyGXQzu4MSPdQWavM=";
 
-function problems(text: string): string[] {
-  try {
-    parseSectionConfig(text);
-  } catch (error) {
-    assert.ok(error instanceof SectionConfigError);
-    return error.problems.map(formatProblem);
-  }
-  assert.fail("expected a SectionConfigError");
-}
+const problems = sectionConfigProblems;
 
 describe("Proxmox section config", () => {
   const full = [
