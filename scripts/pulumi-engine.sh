@@ -9,7 +9,8 @@
 # A `pulumi` already on PATH (with its language host) is used as it is. Otherwise the CLI
 # and the nodejs language host are built from Go modules with the machine's Go (no prebuilt
 # binary can be downloaded here) and cached under $WG_FABRIC_CACHE, so the next run reuses
-# them. The CLI's pkg/go.mod carries `replace` directives, which `go install mod@version`
+# them. Where the Go module proxy refuses the language host, ours (provider/language-host,
+# built into dist/ by setup.sh) stands in for it. The CLI's pkg/go.mod carries `replace` directives, which `go install mod@version`
 # refuses, so we build from a small wrapper module that copies them.
 set -euo pipefail
 
@@ -32,6 +33,17 @@ entry=$(node -p "require.resolve('@pulumi/pulumi/cmd/dynamic-provider')") || exi
 exec node "$entry" "$@"
 EOF
   chmod 0755 "$target"
+}
+
+# Writes `pulumi-language-nodejs` as our own language host of this checkout (rewritten each
+# time: the cache is shared by every checkout on the machine).
+_engine_own_language_host() {
+  local host
+  host="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/dist/provider/language-host/main.js"
+  [ -f "$host" ] || { _engine_log "$host is missing: run npm run build first"; return 1; }
+  printf '#!/bin/sh\n# our stand-in for the official nodejs language host (scripts/pulumi-engine.sh)\nexec node %s "$@"\n' "'$host'" >"$1/pulumi-language-nodejs.tmp"
+  chmod 0755 "$1/pulumi-language-nodejs.tmp"
+  mv "$1/pulumi-language-nodejs.tmp" "$1/pulumi-language-nodejs"
 }
 
 # Builds one Go command from a wrapper module that requires `module` at our version and copies
@@ -69,8 +81,9 @@ pulumi_engine_ensure() {
     local own
     own=$(dirname "$(command -v pulumi)")
     _engine_log "using the pulumi already on PATH ($own)"
-    # the dynamic provider plugin is ours to add when the installation lacks it
+    # the dynamic provider plugin (and a language host) are ours to add when the installation lacks them
     command -v pulumi-resource-pulumi-nodejs >/dev/null 2>&1 || _engine_dynamic_plugin "$_engine_bin"
+    command -v pulumi-language-nodejs >/dev/null 2>&1 || { mkdir -p "$_engine_bin" && _engine_own_language_host "$_engine_bin"; }
     return 0
   fi
   command -v go >/dev/null 2>&1 || { _engine_log "Go is needed to build the Pulumi engine and is not on PATH"; return 1; }
@@ -78,14 +91,14 @@ pulumi_engine_ensure() {
   if [ ! -x "$_engine_bin/pulumi" ]; then
     _engine_go_build github.com/pulumi/pulumi/pkg/v3 github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$_engine_bin/pulumi"
   fi
-  # The Go module proxy here does not serve the nodejs language host's module (403), so it is
-  # built only where it can be. Our demo and tests do not need it: they run programs inline
-  # through the Automation API, whose in-process language server the engine talks to instead.
-  if [ ! -x "$_engine_bin/pulumi-language-nodejs" ] && [ ! -e "$_engine_dir/no-language-host" ]; then
+  # The Go module proxy here does not serve the nodejs language host's module (403): it is built
+  # where it can be, and ours stands in where it cannot (the marker remembers which).
+  if [ ! -e "$_engine_dir/no-language-host" ] && [ ! -x "$_engine_bin/pulumi-language-nodejs" ]; then
     _engine_go_build github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 \
       github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 "$_engine_bin/pulumi-language-nodejs" ||
-      { _engine_log "pulumi-language-nodejs is not available here; inline (Automation API) programs still run"; touch "$_engine_dir/no-language-host"; }
+      { _engine_log "the official pulumi-language-nodejs cannot be built here; ours stands in"; touch "$_engine_dir/no-language-host"; }
   fi
+  [ ! -e "$_engine_dir/no-language-host" ] || _engine_own_language_host "$_engine_bin"
   _engine_dynamic_plugin "$_engine_bin"
   _engine_log "engine ready: $("$_engine_bin/pulumi" version 2>/dev/null || echo "$_engine_bin/pulumi")"
 }
