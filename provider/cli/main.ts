@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import * as path from "node:path";
 import { parseArgs } from "node:util";
 import {
   CONFIG_FORMATS,
@@ -14,7 +16,10 @@ import {
   renderProxmoxStanza,
   renderWg,
   renderWgQuick,
+  renderDot,
+  renderMermaid,
   resolveInterfaces,
+  topologyOfFabric,
   validateAcrossFabrics,
   validateFabric,
   writeSectionConfig,
@@ -23,8 +28,13 @@ import {
   type InterfaceView,
   type RenderContext,
   type SectionConfig,
+  type Topology,
 } from "../fabric";
 import { FabricError, formatProblem, type Fabric, type Problem } from "../model";
+import { exportStack, refreshStack, tail, type StackSelection } from "./pulumi-cli";
+import { topologyOfStack } from "./stack-graph";
+import { stackInterfaces, type StackInterface } from "./stack-state";
+import { DEFAULT_MAX_HANDSHAKE_AGE, formatStatusTable, statusReport, type StatusReport } from "./status";
 
 /** Raised for bad command lines: exit 2 with the usage. */
 class UsageError extends Error {}
@@ -39,9 +49,11 @@ const USAGE: Record<string, string> = {
 
 Commands:
   validate FILE   check a Proxmox fabrics.cfg; exit 1 with one problem per line
-  render FILE     print the config of a node's interfaces
+  render FILE     print the config of a node's interfaces, or write every node's (--all)
   fmt FILE        print the canonical fabrics.cfg (Proxmox VE's dialect, or --rfc)
   keys            print the table of fabrics.cfg keys and their TypeScript fields
+  status          refresh a stack and print its tunnels; exit 1 when one has no recent handshake
+  graph [FILE]    draw a fabrics.cfg, or a stack with its status (DOT, SVG, PNG or Mermaid)
 
 Run "wg-fabric <command> --help" for a command's options.`,
   validate: `usage: wg-fabric validate FILE ${DIALECT_OPTION}
@@ -54,13 +66,16 @@ FILE:LINE: FABRIC: NODE: IFACE: KEY: message.
 ${DIALECT_HELP}`,
   render: `usage: wg-fabric render FILE --node NAME [--fabric NAME] [--iface IFACE] ${DIALECT_OPTION}
                          [--format ${CONFIG_FORMATS.join("|")}] [--private-key-file PATH]
+       wg-fabric render FILE --all --out DIR [--format …] ${DIALECT_OPTION}
 
 Prints the config of NODE's interfaces (all of them, each after a "# IFACE" line,
 unless --iface is given). --format defaults to wg (the wg(8) setconf format);
 proxmox is /etc/wireguard/proxmox/IFACE.conf as a Proxmox VE node writes it,
 proxmox-stanza its ifupdown2 stanza.
 --private-key-file inserts the key from PATH (run it on the node itself);
-without it the PrivateKey line is left out.`,
+without it the PrivateKey line is left out.
+--all validates every fabric of FILE and writes each internal node's interfaces as
+DIR/NODE/IFACE.conf (stanza formats: DIR/NODE/IFACE), mode 0600, in one run.`,
   fmt: `usage: wg-fabric fmt FILE [--rfc] ${DIALECT_OPTION}
 
 Prints FILE in canonical form (tabs, fixed key order, canonical addresses) in Proxmox VE's
@@ -69,6 +84,26 @@ fabric cannot be written in it (e.g. an interface name longer than 8 characters)
 --rfc writes the RFC's dialect with every key of ours.
 
 ${DIALECT_HELP}`,
+  status: `usage: wg-fabric status [--stack NAME] [--cwd DIR] [--no-refresh] [--max-age SECONDS] [--json]
+
+Runs "pulumi refresh" on the stack (unless --no-refresh), then prints one row per declared
+peering of its managed interfaces: interface, peer, endpoint, age of the latest handshake,
+bytes received and sent, and what refresh found changed on the node (drift).
+Exit 0 when every peering had a handshake in the last --max-age seconds (default
+${DEFAULT_MAX_HANDSHAKE_AGE}, when WireGuard drops a session's keys) on an interface that is up; exit 1
+otherwise, or when the refresh failed (then the rows are the last recorded ones).
+--json prints the same as one JSON object. --stack and --cwd are pulumi's own.`,
+  graph: `usage: wg-fabric graph [FILE [--fabric NAME] ${DIALECT_OPTION}] [--stack NAME] [--cwd DIR] [--no-refresh]
+                      [--format dot|svg|png|mermaid] [--out PATH]
+
+Draws a fabric: each internal node as a box around its interfaces (addresses, port),
+external nodes apart, one edge per peering (both directions merged). One-sided peerings
+are dashed and orange; nodes with validation errors red, the errors listed.
+From FILE (a fabrics.cfg), or without FILE from the stack (--stack, --cwd), which is
+refreshed first (unless --no-refresh) so edges are coloured by handshake age: green
+recent, orange stale, red never or interface down.
+--format defaults to dot; svg and png need Graphviz's dot (apt-get install graphviz);
+mermaid renders in Markdown. Written to --out PATH, else to stdout.`,
   keys: `usage: wg-fabric keys
 
 Prints every fabrics.cfg key with its TypeScript field and meaning, as a Markdown table
@@ -145,6 +180,162 @@ function fmt(config: SectionConfig, rfc: boolean, out: (line: string) => void, e
   return 0;
 }
 
+/** Where `render --all` puts an interface's file. */
+function renderedPath(dir: string, view: InterfaceView, format: ConfigFormat): string {
+  const stanza = format === "ifupdown2" || format === "proxmox-stanza";
+  return path.join(dir, view.node, stanza ? view.iface : `${view.iface}.conf`);
+}
+
+/** `render --all`: every fabric validated, every internal node's interfaces written under `dir`. */
+function renderAll(config: SectionConfig, format: ConfigFormat, dir: string, out: (line: string) => void): number {
+  const problems = [...config.fabrics.flatMap(validateFabric), ...validateAcrossFabrics(config.fabrics)].filter((p) => p.severity === "error");
+  if (problems.length > 0) throw new FabricError(problems);
+  let files = 0;
+  const made = new Set<string>();
+  for (const fabric of config.fabrics) {
+    const context = { publicKeys: recordedPublicKeys(fabric), stanzaCache: new Map<string, string>() };
+    for (const view of resolveInterfaces(fabric)) {
+      const file = renderedPath(dir, view, format);
+      const folder = path.dirname(file);
+      if (!made.has(folder)) mkdirSync(folder, { recursive: true, mode: 0o700 });
+      made.add(folder);
+      writeFileSync(file, RENDERERS[format](view, context), { mode: 0o600 });
+      files++;
+    }
+  }
+  out(`${dir}: ${files} file(s) of ${made.size} node(s) written`);
+  return 0;
+}
+
+/** A stack's interfaces and their status, refreshed first unless asked not to; `refreshed` says whether that worked. */
+function stackStatus(
+  selection: StackSelection,
+  refresh: boolean,
+  maxAge: number,
+  err: (line: string) => void,
+): { interfaces: StackInterface[]; report: StatusReport; refreshed: boolean; name: string } {
+  let refreshed = true;
+  if (refresh) {
+    const result = refreshStack(selection);
+    if (!result.ok) {
+      refreshed = false;
+      err(`wg-fabric: pulumi refresh failed; these are the last recorded values:\n${tail(result)}`);
+    }
+  }
+  const exported = exportStack(selection);
+  if (!exported.ok) throw new Error(`pulumi stack export failed:\n${tail(exported)}`);
+  const interfaces = stackInterfaces(exported.stdout);
+  const name = [...new Set(interfaces.map((i) => i.fabric))].join(", ") || selection.stack || "stack";
+  return { interfaces, report: statusReport(interfaces, Math.floor(Date.now() / 1000), maxAge), refreshed, name };
+}
+
+function status(values: Values, out: (line: string) => void, err: (line: string) => void): number {
+  const maxAge = values["max-age"] === undefined ? DEFAULT_MAX_HANDSHAKE_AGE : Number(values["max-age"]);
+  if (!Number.isInteger(maxAge) || maxAge <= 0) throw new UsageError("--max-age must be a whole number of seconds above 0");
+  const { report, refreshed } = stackStatus(selectionOf(values), values["no-refresh"] !== true, maxAge, err);
+  out(values.json ? JSON.stringify({ ...report, refreshed }, null, 2) : formatStatusTable(report));
+  return report.healthy && refreshed ? 0 : 1;
+}
+
+const GRAPH_FORMATS = ["dot", "svg", "png", "mermaid"] as const;
+
+function graph(positionals: string[], values: Values, out: (line: string) => void, err: (line: string) => void): number {
+  const format = (values.format ?? "dot") as (typeof GRAPH_FORMATS)[number];
+  if (!GRAPH_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${GRAPH_FORMATS.join(", ")}`);
+  let topology: Topology;
+  if (positionals.length === 1) {
+    if (values.stack || values.cwd || values["no-refresh"]) throw new UsageError("graph takes a FILE or a stack (--stack, --cwd), not both");
+    const config = load(positionals[0] as string, values.dialect);
+    const names = config.fabrics.map((f) => f.name);
+    const fabric = values.fabric ? config.fabrics.find((f) => f.name === values.fabric) : config.fabrics.length === 1 ? config.fabrics[0] : undefined;
+    if (!fabric) throw new UsageError(values.fabric ? `no fabric "${values.fabric}" in the file` : `the file has ${names.length} fabrics (${names.join(", ")}): choose one with --fabric`);
+    topology = topologyOfFabric(fabric);
+  } else {
+    if (values.fabric || values.dialect) throw new UsageError("--fabric and --dialect go with a FILE");
+    const { interfaces, report, name } = stackStatus(selectionOf(values), values["no-refresh"] !== true, DEFAULT_MAX_HANDSHAKE_AGE, err);
+    topology = topologyOfStack(name, interfaces, report);
+  }
+  const text = format === "mermaid" ? renderMermaid(topology) : renderDot(topology);
+  let output: Buffer | string = text;
+  if (format === "svg" || format === "png") {
+    const drawn = spawnSync("dot", [`-T${format}`], { input: text, maxBuffer: 1 << 30 });
+    if (drawn.error) throw new Error((drawn.error as NodeJS.ErrnoException).code === "ENOENT" ? "Graphviz's dot is not installed (apt-get install graphviz); --format dot or mermaid need nothing" : drawn.error.message);
+    if (drawn.status !== 0) throw new Error(`dot failed: ${drawn.stderr.toString().trim()}`);
+    output = drawn.stdout;
+  }
+  if (values.out) writeFileSync(values.out, output);
+  else if (typeof output === "string") out(output.replace(/\n$/, ""));
+  else writeSync(1, output);
+  return 0;
+}
+
+/** Every option of every command; {@link ALLOWED} says which command takes which. */
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  node: { type: "string" },
+  fabric: { type: "string" },
+  iface: { type: "string" },
+  format: { type: "string" },
+  "private-key-file": { type: "string" },
+  dialect: { type: "string" },
+  rfc: { type: "boolean" },
+  all: { type: "boolean" },
+  out: { type: "string" },
+  stack: { type: "string" },
+  cwd: { type: "string" },
+  "no-refresh": { type: "boolean" },
+  json: { type: "boolean" },
+  "max-age": { type: "string" },
+} as const;
+
+type Option = keyof typeof OPTIONS;
+type Values = { [K in Option]?: (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
+
+const ALLOWED: Record<string, readonly Option[]> = {
+  validate: ["dialect"],
+  render: ["node", "fabric", "iface", "format", "private-key-file", "dialect", "all", "out"],
+  fmt: ["rfc", "dialect"],
+  keys: [],
+  status: ["stack", "cwd", "no-refresh", "json", "max-age"],
+  graph: ["fabric", "format", "out", "dialect", "stack", "cwd", "no-refresh"],
+};
+
+function selectionOf(values: Values): StackSelection {
+  return { stack: values.stack, cwd: values.cwd };
+}
+
+/** How many FILE arguments each command takes: [at least, at most]. */
+const FILES: Record<string, readonly [number, number]> = { validate: [1, 1], render: [1, 1], fmt: [1, 1], keys: [0, 0], status: [0, 0], graph: [0, 1] };
+
+function run(command: string, positionals: string[], values: Values, out: (line: string) => void, err: (line: string) => void): number {
+  for (const option of Object.keys(values) as Option[]) {
+    if (option !== "help" && !ALLOWED[command]?.includes(option)) throw new UsageError(`${command} takes no --${option}`);
+  }
+  const [least, most] = FILES[command] as readonly [number, number];
+  if (positionals.length < least || positionals.length > most) {
+    throw new UsageError(most === 0 ? `${command} takes no FILE` : least === most ? `${command} needs exactly one FILE` : `${command} takes at most one FILE`);
+  }
+  if (command === "keys") {
+    out(keyTable());
+    return 0;
+  }
+  if (command === "status") return status(values, out, err);
+  if (command === "graph") return graph(positionals, values, out, err);
+  const file = positionals[0] as string;
+  const config = load(file, values.dialect);
+  if (command === "validate") return validate(file, config, out, err);
+  if (command === "fmt") return fmt(config, values.rfc === true, out, err);
+  const format = (values.format ?? "wg") as ConfigFormat;
+  if (!CONFIG_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${CONFIG_FORMATS.join(", ")}`);
+  if (!values.all) {
+    if (values.out) throw new UsageError("--out goes with --all");
+    return render(config, values as Record<string, string | undefined>, out);
+  }
+  if (!values.out) throw new UsageError("render --all needs --out DIR");
+  if (values.node || values.iface || values.fabric || values["private-key-file"]) throw new UsageError("render --all takes no --node, --iface, --fabric or --private-key-file");
+  return renderAll(config, format, values.out, out);
+}
+
 /** Runs the CLI; returns the exit code. Exported for tests. */
 export function main(argv: readonly string[], out = (line: string) => console.log(line), err = (line: string) => console.error(line)): number {
   const [command, ...rest] = argv;
@@ -154,40 +345,12 @@ export function main(argv: readonly string[], out = (line: string) => console.lo
       return command ? 0 : 2;
     }
     if (!(command in USAGE) || command === "") throw new UsageError(`unknown command "${command}"`);
-    const { values, positionals } = parseArgs({
-      args: [...rest],
-      allowPositionals: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        node: { type: "string" },
-        fabric: { type: "string" },
-        iface: { type: "string" },
-        format: { type: "string" },
-        "private-key-file": { type: "string" },
-        dialect: { type: "string" },
-        rfc: { type: "boolean" },
-      },
-      strict: true,
-    });
+    const { values, positionals } = parseArgs({ args: [...rest], allowPositionals: true, options: OPTIONS, strict: true });
     if (values.help) {
       out(USAGE[command] as string);
       return 0;
     }
-    if (command !== "render" && (values.node || values.iface || values.format || values.fabric || values["private-key-file"])) {
-      throw new UsageError(`${command} takes no --node, --iface, --format, --fabric or --private-key-file`);
-    }
-    if (command !== "fmt" && values.rfc) throw new UsageError(`${command} takes no --rfc`);
-    if (command === "keys") {
-      if (positionals.length > 0 || values.dialect) throw new UsageError("keys takes no FILE or options");
-      out(keyTable());
-      return 0;
-    }
-    if (positionals.length !== 1) throw new UsageError(`${command} needs exactly one FILE`);
-    const file = positionals[0] as string;
-    const config = load(file, values.dialect);
-    if (command === "validate") return validate(file, config, out, err);
-    if (command === "render") return render(config, values as Record<string, string | undefined>, out);
-    return fmt(config, values.rfc === true, out, err);
+    return run(command, positionals, values as Values, out, err);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       err(`wg-fabric: ${(error as Error).message}`);

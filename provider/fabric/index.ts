@@ -13,3 +13,5 @@ export * from "./entry";
 export * from "./links";
 export * from "./proxmox";
 export * from "./render-context";
+export * from "./topology";
+export * from "./graph";

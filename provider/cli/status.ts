@@ -1,0 +1,141 @@
+import type { StackInterface } from "./stack-state";
+
+/**
+ * WireGuard refuses a session's keys 180 s after its handshake (REJECT_AFTER_TIME): a peer whose
+ * last handshake is older has no working session, unless traffic brings a new one.
+ */
+export const DEFAULT_MAX_HANDSHAKE_AGE = 180;
+
+/** One declared peering of a managed interface, with what the last refresh saw of it. */
+export interface PeeringStatus {
+  readonly fabric: string;
+  /** `node/iface`. */
+  readonly interface: string;
+  /** The peer's label: `node/iface`, or an external node's name. */
+  readonly peer: string;
+  readonly publicKey: string;
+  /** Where WireGuard last saw the peer, else the declared endpoint. */
+  readonly endpoint?: string;
+  /** The interface's state at the last refresh (`up`, `down`, `written`), or `unknown`. */
+  readonly state: string;
+  /** Unix seconds of the latest handshake; absent when there was none. */
+  readonly latestHandshake?: number;
+  /** Seconds since it, at the time of the report. */
+  readonly handshakeAge?: number;
+  readonly rxBytes: number;
+  readonly txBytes: number;
+  /** What refresh found different on the node for this interface and this peer. */
+  readonly drift: readonly string[];
+  /** A handshake no older than the threshold on an interface that is up. */
+  readonly healthy: boolean;
+}
+
+/** The status of every declared peering of a stack. */
+export interface StatusReport {
+  /** Unix seconds the ages are counted from. */
+  readonly now: number;
+  readonly maxHandshakeAge: number;
+  readonly peerings: readonly PeeringStatus[];
+  /** True when every peering is healthy (and there is at least one). */
+  readonly healthy: boolean;
+}
+
+/**
+ * Joins each interface's declared peers with what refresh recorded of them. A drift line that
+ * names a declared peer's public key belongs to that peer's row; any other drift line concerns
+ * the whole interface and is on each of its rows.
+ */
+export function statusReport(interfaces: readonly StackInterface[], now: number, maxHandshakeAge = DEFAULT_MAX_HANDSHAKE_AGE): StatusReport {
+  const peerings: PeeringStatus[] = [];
+  for (const iface of interfaces) {
+    const live = new Map((iface.status?.peers ?? []).map((peer) => [peer.publicKey, peer]));
+    const declaredKeys = Object.values(iface.peers).map((peer) => peer.publicKey);
+    const drift = iface.drift ?? [];
+    const interfaceDrift = drift.filter((line) => !declaredKeys.some((key) => line.includes(key)));
+    const state = iface.status?.state ?? "unknown";
+    for (const [label, declared] of Object.entries(iface.peers).sort(([a], [b]) => a.localeCompare(b))) {
+      const seen = live.get(declared.publicKey);
+      const latestHandshake = seen && seen.latestHandshake > 0 ? seen.latestHandshake : undefined;
+      const handshakeAge = latestHandshake === undefined ? undefined : Math.max(0, now - latestHandshake);
+      peerings.push({
+        fabric: iface.fabric,
+        interface: `${iface.node}/${iface.iface}`,
+        peer: label,
+        publicKey: declared.publicKey,
+        endpoint: seen?.endpoint ?? declared.endpoint,
+        state,
+        latestHandshake,
+        handshakeAge,
+        rxBytes: seen?.rxBytes ?? 0,
+        txBytes: seen?.txBytes ?? 0,
+        drift: [...interfaceDrift, ...drift.filter((line) => line.includes(declared.publicKey))],
+        healthy: state === "up" && handshakeAge !== undefined && handshakeAge <= maxHandshakeAge,
+      });
+    }
+  }
+  return { now, maxHandshakeAge, peerings, healthy: peerings.length > 0 && peerings.every((p) => p.healthy) };
+}
+
+/** `1.5 KiB`, `12 MiB`: binary units, one decimal below 10. */
+export function humanBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/** `42s`, `5m 3s`, `2h 5m`, `3d 4h`. */
+export function humanAge(seconds: number): string {
+  const parts: [number, string][] = [
+    [Math.floor(seconds / 86400), "d"],
+    [Math.floor(seconds / 3600) % 24, "h"],
+    [Math.floor(seconds / 60) % 60, "m"],
+    [Math.floor(seconds) % 60, "s"],
+  ];
+  const first = parts.findIndex(([value]) => value > 0);
+  if (first < 0) return "0s";
+  return parts
+    .slice(first, first + 2)
+    .filter(([value]) => value > 0)
+    .map(([value, unit]) => `${value}${unit}`)
+    .join(" ");
+}
+
+/** The handshake column: its age, or why there is none. */
+export function handshakeText(peering: PeeringStatus): string {
+  if (peering.state !== "up") return `interface ${peering.state}`;
+  return peering.handshakeAge === undefined ? "never" : `${humanAge(peering.handshakeAge)} ago`;
+}
+
+/** The report as an aligned text table, then one summary line. */
+export function formatStatusTable(report: StatusReport): string {
+  const header = ["INTERFACE", "PEER", "ENDPOINT", "HANDSHAKE", "RX", "TX", "DRIFT"];
+  const fabrics = new Set(report.peerings.map((p) => p.fabric));
+  const rows = report.peerings.map((p) => [
+    fabrics.size > 1 ? `${p.fabric}: ${p.interface}` : p.interface,
+    p.peer,
+    p.endpoint ?? "-",
+    `${p.healthy ? "" : "! "}${handshakeText(p)}`,
+    humanBytes(p.rxBytes),
+    humanBytes(p.txBytes),
+    p.drift.length === 0 ? "in sync" : p.drift.join("; "),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] as string).length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] as number)))
+      .join("  ")
+      .trimEnd();
+  const stale = report.peerings.filter((p) => !p.healthy).length;
+  const summary =
+    report.peerings.length === 0
+      ? "no managed interface with peers in this stack"
+      : stale === 0
+        ? `all ${report.peerings.length} peerings had a handshake in the last ${report.maxHandshakeAge}s`
+        : `${stale} of ${report.peerings.length} peerings had no handshake in the last ${report.maxHandshakeAge}s (marked !)`;
+  return [line(header), ...rows.map(line), "", summary].join("\n");
+}
