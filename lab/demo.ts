@@ -1,38 +1,34 @@
 /**
- * The demo: a 3-node lab, `pulumi up` of the RFC example against it, the outputs, and pings
- * across the tunnels. berserker, the RFC's external node, is a real lab host too: its key is
- * made on it and its side of the tunnel is set up outside Pulumi, as a peer we don't manage.
+ * The demo: a 3-node lab, `pulumi up` of the RFC example against it, the outputs, pings
+ * across the tunnels and `wg-fabric status`. It runs the `pulumi` CLI in the repository's root
+ * project (Pulumi.yaml: the compiled examples/rfc), as the README tells users. berserker, the
+ * RFC's external node, is a real lab host too: its key is made on it and its side of the tunnel
+ * is set up outside Pulumi, as a peer we don't manage.
  *
  *   npm run demo              # start (or reuse) the lab and converge
  *   npm run demo -- --down    # pulumi destroy, then tear the lab down
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { connectionSchema, parseFabricOrThrow } from "../provider/model";
 import { converge, RemoteNode, SessionPool } from "../provider/remote";
 import { engineEnv } from "./engine-env";
 import { Lab } from "./lab";
+import { ProjectFolder } from "./project-folder";
 
 const LAB = "wgfd";
 const WORK = path.resolve(__dirname, "../../.lab/demo");
-const EXAMPLE = path.resolve(__dirname, "../examples/rfc/index.js");
+const STACK = "demo";
 
-function env(): Record<string, string> {
-  return engineEnv(WORK, path.join(WORK, "home"), "demo-passphrase");
+/** The repository's root project, with the demo's own state backend. */
+function project(): ProjectFolder {
+  return new ProjectFolder(path.resolve(__dirname, "../.."), engineEnv(WORK, path.join(WORK, "home"), "demo-passphrase"));
 }
 
-async function demoStack(): Promise<Stack> {
-  mkdirSync(path.join(WORK, "state"), { recursive: true });
-  const program = async () => {
-    delete require.cache[EXAMPLE];
-    return { ...(require(EXAMPLE) as Record<string, unknown>) };
-  };
-  return LocalWorkspace.createOrSelectStack(
-    { projectName: "wg-fabric-rfc", stackName: "demo", program },
-    { workDir: WORK, envVars: env(), projectSettings: { name: "wg-fabric-rfc", runtime: "nodejs", backend: { url: env().PULUMI_BACKEND_URL } }, secretsProvider: "passphrase" },
-  );
+/** `pulumi ARGS` in the root project, its output shown as it comes. */
+function pulumi(folder: ProjectFolder, args: string[]): void {
+  const result = folder.run(["--stack", STACK, ...args, "--color", "always"], undefined, "inherit");
+  if (result.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed`);
 }
 
 function say(text: string): void {
@@ -52,16 +48,14 @@ async function up(): Promise<void> {
   const berserkerKey = await pool.use("berserker", connectionSchema.parse(berserker.connection), (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "berserker/berserker/wg0" }));
   console.log(`  berserker public key ${berserkerKey}`);
 
-  say("pulumi up (examples/rfc) against the lab");
-  const stack = await demoStack();
+  say("pulumi stack init demo; pulumi config set … (in the root project: examples/rfc)");
+  const folder = project();
+  folder.initStack(STACK);
   const hosts = Object.fromEntries(["elementalist", "occultist"].map((n) => [n, { host: lab.host(n).ip, hostKey: lab.host(n).connection.hostKey }]));
-  await stack.setAllConfig({
-    hosts: { value: JSON.stringify(hosts) },
-    sshPrivateKey: { value: lab.host("elementalist").connection.privateKey, secret: true },
-    berserker: { value: JSON.stringify({ endpoint: `${berserker.ip}:51337`, publicKey: berserkerKey }) },
-  });
-  const result = await stack.up({ onOutput: (out) => process.stdout.write(out) });
-  const publicKeys = result.outputs.publicKeys!.value as Record<string, string>;
+  folder.setConfig(STACK, { hosts, berserker: { endpoint: `${berserker.ip}:51337`, publicKey: berserkerKey } }, { sshPrivateKey: lab.host("elementalist").connection.privateKey });
+  say("pulumi up --yes");
+  pulumi(folder, ["up", "--yes"]);
+  const publicKeys = folder.outputs(STACK).publicKeys as Record<string, string>;
 
   say("berserker's side of its tunnel to occultist, set up outside Pulumi");
   await converge(
@@ -81,8 +75,8 @@ async function up(): Promise<void> {
   );
   await pool.closeAll();
 
-  say("stack outputs");
-  console.log(execFileSync("pulumi", ["stack", "output", "--json", "--stack", "demo", "--cwd", WORK], { encoding: "utf8", env: { ...process.env, ...env() } }));
+  say("pulumi stack output --json");
+  console.log(folder.pulumi(["stack", "output", "--json", "--stack", STACK]));
 
   say("pings across the tunnels (3 each)");
   for (const [from, to, what] of [
@@ -92,19 +86,30 @@ async function up(): Promise<void> {
   ] as const) {
     console.log(`  ${what.padEnd(45)} ${lab.ping(from, to, 3)}/3 received`);
   }
+  say("wg-fabric status (refreshes the stack: handshakes, traffic, drift)");
+  const status = folder.wgFabric(["status", "--stack", STACK]);
+  console.log(status.stdout.trimEnd());
+  console.log(`  (exit code ${status.status})`);
+
   console.log(`\nThe lab keeps running. Look around:  ip netns exec ${LAB}-occultist ping 198.51.100.1`);
+  const picture = path.join(WORK, "fabric.svg");
+  const drawn = folder.wgFabric(["graph", "--stack", STACK, "--no-refresh", "--format", "svg", "--out", picture]);
+  console.log(drawn.status === 0 ? `The fabric as a picture:             ${picture}` : `(no picture: ${drawn.stderr.trim()})`);
   console.log("Tear it all down:                    npm run demo -- --down");
 }
 
 async function down(): Promise<void> {
-  say("pulumi destroy");
+  say("pulumi destroy --yes; pulumi stack rm");
   if (existsSync(path.join(WORK, "state"))) {
+    const folder = project();
     try {
-      const stack = await demoStack();
-      await stack.destroy({ onOutput: (out) => process.stdout.write(out) });
+      pulumi(folder, ["destroy", "--yes"]);
+      folder.pulumi(["stack", "rm", "--yes", STACK]);
     } catch (error) {
       console.log(`  (skipped: ${(error as Error).message.split("\n")[0]})`);
     }
+    folder.removeOnCleanup(path.resolve(__dirname, `../../Pulumi.${STACK}.yaml`));
+    folder.cleanup();
   }
   say("tearing the lab down");
   Lab.cleanup(LAB);

@@ -3,7 +3,8 @@ import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { Lab } from "../../lab/lab";
 import { KEYS } from "../unit/helpers";
-import { ProjectFolder } from "./harness";
+import type { ProjectFolder } from "../../lab/project-folder";
+import { exampleFolder } from "./harness";
 
 /**
  * Every example, and the repository's root project, run the way the README tells users: in
@@ -26,7 +27,7 @@ describe("the examples and the root project, run with the pulumi CLI against the
   });
 
   function open(example: string): ProjectFolder {
-    const folder = ProjectFolder.example(example);
+    const folder = exampleFolder(example);
     folders.push(folder);
     return folder;
   }
