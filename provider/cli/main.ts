@@ -33,6 +33,7 @@ import {
 import { FabricError, formatProblem, type Fabric, type Problem } from "../model";
 import { exportStack, refreshStack, tail, type StackSelection } from "./pulumi-cli";
 import { topologyOfStack } from "./stack-graph";
+import { Timings } from "./timings";
 import { stackInterfaces, type StackInterface } from "./stack-state";
 import { DEFAULT_MAX_HANDSHAKE_AGE, formatStatusTable, statusReport, type StatusReport } from "./status";
 
@@ -187,19 +188,22 @@ function renderedPath(dir: string, view: InterfaceView, format: ConfigFormat): s
 }
 
 /** `render --all`: every fabric validated, every internal node's interfaces written under `dir`. */
-function renderAll(config: SectionConfig, format: ConfigFormat, dir: string, out: (line: string) => void): number {
-  const problems = [...config.fabrics.flatMap(validateFabric), ...validateAcrossFabrics(config.fabrics)].filter((p) => p.severity === "error");
+function renderAll(config: SectionConfig, format: ConfigFormat, dir: string, timings: Timings, out: (line: string) => void): number {
+  const problems = timings.time("validate", () => [...config.fabrics.flatMap(validateFabric), ...validateAcrossFabrics(config.fabrics)].filter((p) => p.severity === "error"));
   if (problems.length > 0) throw new FabricError(problems);
   let files = 0;
   const made = new Set<string>();
   for (const fabric of config.fabrics) {
     const context = { publicKeys: recordedPublicKeys(fabric), stanzaCache: new Map<string, string>() };
-    for (const view of resolveInterfaces(fabric)) {
+    for (const view of timings.time("resolve", () => resolveInterfaces(fabric))) {
       const file = renderedPath(dir, view, format);
-      const folder = path.dirname(file);
-      if (!made.has(folder)) mkdirSync(folder, { recursive: true, mode: 0o700 });
-      made.add(folder);
-      writeFileSync(file, RENDERERS[format](view, context), { mode: 0o600 });
+      const text = timings.time("render", () => RENDERERS[format](view, context));
+      timings.time("write", () => {
+        const folder = path.dirname(file);
+        if (!made.has(folder)) mkdirSync(folder, { recursive: true, mode: 0o700 });
+        made.add(folder);
+        writeFileSync(file, text, { mode: 0o600 });
+      });
       files++;
     }
   }
@@ -307,7 +311,7 @@ function selectionOf(values: Values): StackSelection {
 /** How many FILE arguments each command takes: [at least, at most]. */
 const FILES: Record<string, readonly [number, number]> = { validate: [1, 1], render: [1, 1], fmt: [1, 1], keys: [0, 0], status: [0, 0], graph: [0, 1] };
 
-function run(command: string, positionals: string[], values: Values, out: (line: string) => void, err: (line: string) => void): number {
+function run(command: string, positionals: string[], values: Values, timings: Timings, out: (line: string) => void, err: (line: string) => void): number {
   for (const option of Object.keys(values) as Option[]) {
     if (option !== "help" && !ALLOWED[command]?.includes(option)) throw new UsageError(`${command} takes no --${option}`);
   }
@@ -322,7 +326,7 @@ function run(command: string, positionals: string[], values: Values, out: (line:
   if (command === "status") return status(values, out, err);
   if (command === "graph") return graph(positionals, values, out, err);
   const file = positionals[0] as string;
-  const config = load(file, values.dialect);
+  const config = timings.time("parse", () => load(file, values.dialect));
   if (command === "validate") return validate(file, config, out, err);
   if (command === "fmt") return fmt(config, values.rfc === true, out, err);
   const format = (values.format ?? "wg") as ConfigFormat;
@@ -333,7 +337,7 @@ function run(command: string, positionals: string[], values: Values, out: (line:
   }
   if (!values.out) throw new UsageError("render --all needs --out DIR");
   if (values.node || values.iface || values.fabric || values["private-key-file"]) throw new UsageError("render --all takes no --node, --iface, --fabric or --private-key-file");
-  return renderAll(config, format, values.out, out);
+  return renderAll(config, format, values.out, timings, out);
 }
 
 /** Runs the CLI; returns the exit code. Exported for tests. */
@@ -350,7 +354,10 @@ export function main(argv: readonly string[], out = (line: string) => console.lo
       out(USAGE[command] as string);
       return 0;
     }
-    return run(command, positionals, values as Values, out, err);
+    const timings = new Timings();
+    const code = run(command, positionals, values as Values, timings, out, err);
+    timings.report(err);
+    return code;
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       err(`wg-fabric: ${(error as Error).message}`);

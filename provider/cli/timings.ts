@@ -1,0 +1,29 @@
+import { performance } from "node:perf_hooks";
+
+/** Milliseconds from the process's start to this module's loading: node's own start-up and ours. */
+const startedAt = performance.now();
+
+/**
+ * Time spent in each phase of one CLI run, summed over its calls. With WG_FABRIC_TIMINGS=1 the
+ * CLI prints them, with the peak RSS, as one JSON line on stderr (bench/render reads it).
+ */
+export class Timings {
+  private readonly phases: Record<string, number> = {};
+
+  /** Runs `work`, adding its time to `phase`. */
+  time<T>(phase: string, work: () => T): T {
+    const start = performance.now();
+    try {
+      return work();
+    } finally {
+      this.phases[phase] = (this.phases[phase] ?? 0) + performance.now() - start;
+    }
+  }
+
+  /** Prints the phases when asked for by WG_FABRIC_TIMINGS=1. */
+  report(err: (line: string) => void): void {
+    if (process.env.WG_FABRIC_TIMINGS !== "1") return;
+    const rounded = Object.fromEntries(Object.entries(this.phases).map(([phase, ms]) => [phase, Math.round(ms * 10) / 10]));
+    err(JSON.stringify({ start: Math.round(startedAt * 10) / 10, ...rounded, total: Math.round(performance.now()), maxRssKiB: process.resourceUsage().maxRSS }));
+  }
+}
