@@ -60,14 +60,25 @@ export interface ParseOptions {
 const FABRIC_TYPE = "wireguard_fabric";
 const NODE_TYPE = "wireguard_node";
 
-/** One `key value` of the file, or one `key=value` of a property string, where it was. */
-interface Entry {
-  readonly section: SectionKind;
-  readonly key: string;
-  readonly value: string;
+/**
+ * One line of a section: a `key value` of the fabric or node, or an `interfaces`/`peers` item
+ * with its `key=value` pairs (one object per line, not per pair: a large mesh has a million).
+ */
+type Entry = {
   readonly line: number;
-  /** Model path of the object it belongs to. */
+  /** Model path of the object it belongs to (the item's own for interfaces and peers). */
   readonly path: readonly (string | number)[];
+} & (
+  | { readonly section: "fabric" | "node"; readonly key: string; readonly value: string }
+  | { readonly section: "interface" | "peer"; readonly pairs: readonly (readonly [string, string])[] }
+);
+
+/** Every key the fabrics' entries use, with its section (an item's keys are its pairs'). */
+function* keysUsed(raws: Iterable<RawFabric>): Generator<{ section: SectionKind; key: string }> {
+  for (const entry of [...raws].flatMap((raw) => raw.entries)) {
+    if ("pairs" in entry) for (const [key] of entry.pairs) yield { section: entry.section, key };
+    else yield entry;
+  }
 }
 
 interface RawFabric {
@@ -177,7 +188,7 @@ function readSections(text: string, fail: Fail): { raws: Map<string, RawFabric>;
         itemPath = [...path, "peers", current.peers++];
       }
       fabric.lines.set(itemPath.join("/"), lineNo);
-      for (const [k, v] of pairs) fabric.entries.push({ section: key === "interfaces" ? "interface" : "peer", key: k, value: v, line: lineNo, path: itemPath });
+      fabric.entries.push({ section: key === "interfaces" ? "interface" : "peer", pairs, line: lineNo, path: itemPath });
       return;
     }
     const spec = SECTION_KEYS.find((entry) => entry.section === section && entry.key === key);
@@ -202,21 +213,25 @@ function rawModel(fabric: RawFabric, dialect: Dialect, fail: Fail): Record<strin
     });
     return target as Record<string, unknown>;
   };
-  // nodes and interfaces exist even when empty: the schema names what they lack
-  for (const path of fabric.lines.keys()) if (path) objectAt(path.split("/").map((p) => (/^\d+$/.test(p) ? Number(p) : p)));
+  // nodes and interfaces exist even when empty: the schema names what they lack (a peer always has entries)
+  for (const path of fabric.lines.keys()) if (path && !path.includes("/peers/")) objectAt(path.split("/"));
   for (const entry of fabric.entries) {
-    if (entry.section === "interface" && entry.key === "name") continue;
-    const spec = keyByName(entry.section, entry.key, dialect);
-    if (!spec) {
-      const where = locate(entry.path);
-      fail(entry.line, `${fabric.name}: ${where ? `${where}: ` : ""}unknown key "${entry.key}"`);
-      continue;
-    }
     const target = objectAt(entry.path);
-    fabric.lines.set([...entry.path, spec.field].join("/"), entry.line);
-    const value = spec.value === "list" ? (entry.section === "node" ? [entry.value] : entry.value.split(";").filter(Boolean)) : [typedValue(spec, entry.value)];
-    if (spec.value === "list") target[spec.field] = [...((target[spec.field] as unknown[] | undefined) ?? []), ...value];
-    else target[spec.field] = value[0];
+    const pairs = "pairs" in entry ? entry.pairs : [[entry.key, entry.value] as const];
+    for (const [key, text] of pairs) {
+      if (entry.section === "interface" && key === "name") continue;
+      const spec = keyByName(entry.section, key, dialect);
+      if (!spec) {
+        const where = locate(entry.path);
+        fail(entry.line, `${fabric.name}: ${where ? `${where}: ` : ""}unknown key "${key}"`);
+        continue;
+      }
+      // an interface's or peer's fields are on its own line, already recorded
+      if (!("pairs" in entry)) fabric.lines.set([...entry.path, spec.field].join("/"), entry.line);
+      if (spec.value !== "list") target[spec.field] = typedValue(spec, text);
+      else if (entry.section === "node") target[spec.field] = [...((target[spec.field] as unknown[] | undefined) ?? []), text];
+      else target[spec.field] = text.split(";").filter(Boolean);
+    }
   }
   return root;
 }
@@ -278,7 +293,7 @@ export function parseSectionConfig(text: string, file = "fabrics.cfg", options: 
   // messages quote the offending line: never a pre-shared key in it
   const fail: Fail = (line, message) => problems.push({ severity: "error", where: `${file}:${line}`, message: redactSecrets(message) });
   const { raws, foreign } = readSections(text, fail);
-  const dialect = options.dialect ?? detectDialect([...raws.values()].flatMap((raw) => raw.entries));
+  const dialect = options.dialect ?? detectDialect(keysUsed(raws.values()));
   const fabrics: Fabric[] = [];
   for (const raw of raws.values()) {
     if (!raw.lines.has("")) {

@@ -68,14 +68,23 @@ export const SECTION_KEYS: readonly SectionKey[] = [
   ours("peer", "preshared_key", "presharedKey", "string", "pre-shared key (a secret: never written by sectionConfig)"),
 ];
 
+/** Looks keys up by a map built once: a large file asks a million times. */
+function indexBy(name: (entry: SectionKey) => string, dialect: Dialect): Map<string, SectionKey> {
+  const index = new Map<string, SectionKey>();
+  for (const entry of SECTION_KEYS) if (entry.dialects.includes(dialect)) index.set(`${entry.section} ${name(entry)}`, entry);
+  return index;
+}
+const BY_NAME = { proxmox: indexBy((e) => e.key, "proxmox"), rfc: indexBy((e) => e.key, "rfc") };
+const BY_FIELD = { proxmox: indexBy((e) => e.field, "proxmox"), rfc: indexBy((e) => e.field, "rfc") };
+
 /** The key of `section` named `key` in `dialect`, if the file may hold it. */
 export function keyByName(section: SectionKind, key: string, dialect: Dialect): SectionKey | undefined {
-  return SECTION_KEYS.find((entry) => entry.section === section && entry.key === key && entry.dialects.includes(dialect));
+  return BY_NAME[dialect].get(`${section} ${key}`);
 }
 
 /** The key of `section` that fills `field` in `dialect`, if any. */
 export function keyByField(section: SectionKind, field: string, dialect: Dialect): SectionKey | undefined {
-  return SECTION_KEYS.find((entry) => entry.section === section && entry.field === field && entry.dialects.includes(dialect));
+  return BY_FIELD[dialect].get(`${section} ${field}`);
 }
 
 /**
@@ -84,12 +93,16 @@ export function keyByField(section: SectionKind, field: string, dialect: Dialect
  * Proxmox VE's. The only key whose meaning differs is a peer's `allowed_ips`.
  */
 export function detectDialect(keysUsed: Iterable<{ readonly section: SectionKind; readonly key: string }>): Dialect {
-  for (const { section, key } of keysUsed) {
-    const entries = SECTION_KEYS.filter((entry) => entry.section === section && entry.key === key);
-    if (entries.length > 0 && entries.every((entry) => !entry.proxmox)) return "rfc";
-  }
+  for (const { section, key } of keysUsed) if (RFC_ONLY.has(`${section} ${key}`)) return "rfc";
   return "proxmox";
 }
+
+/** `section key` of the keys only the RFC's dialect has. */
+const RFC_ONLY = new Set(
+  SECTION_KEYS.filter((entry) => SECTION_KEYS.every((other) => other.section !== entry.section || other.key !== entry.key || !other.proxmox)).map(
+    (entry) => `${entry.section} ${entry.key}`,
+  ),
+);
 
 /** The README's table: file key, TypeScript field, meaning, and whether it is ours only. */
 export function keyTable(): string {
