@@ -15,3 +15,5 @@ export * from "./proxmox";
 export * from "./render-context";
 export * from "./topology";
 export * from "./graph";
+// The pure API without Pulumi (`pulumi-wireguard-fabric/fabric`): the model's parsing too.
+export { FabricError, formatProblem, parseFabric, parseFabricOrThrow, type Fabric as FabricModel, type FabricInput, type Problem } from "../model";

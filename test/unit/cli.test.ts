@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { FIXTURES } from "./rfc.test";
@@ -94,11 +94,53 @@ describe("wg-fabric CLI", () => {
     assert.equal(run("validate", RFC, "--bogus").status, 2);
     assert.equal(run("render", RFC, "--node", "berserker").status, 2);
     assert.equal(run("validate", RFC, "--dialect", "debian").status, 2);
-    for (const command of ["validate", "render", "fmt", "keys"]) {
+    assert.equal(run("render", RFC, "--all").status, 2, "--all needs --out");
+    assert.equal(run("render", RFC, "--node", "occultist", "--out", dir).status, 2, "--out goes with --all");
+    assert.equal(run("status", RFC).status, 2, "status reads a stack, not a file");
+    assert.equal(run("status", "--max-age", "soon").status, 2);
+    assert.equal(run("graph", RFC, "--stack", "dev").status, 2, "a file or a stack, not both");
+    assert.equal(run("graph", RFC, "--format", "gif").status, 2);
+    assert.equal(run("validate", RFC, "--json").status, 2, "options belong to their commands");
+    for (const command of ["validate", "render", "fmt", "keys", "status", "graph"]) {
       const r = run(command, "--help");
       assert.equal(r.status, 0);
       assert.match(r.stdout, new RegExp(`^usage: wg-fabric ${command}`));
     }
     assert.match(run("--help").stdout, /^usage: wg-fabric <command>/);
+  });
+
+  it("render --all writes every node's interfaces, each as render --node prints it, mode 0600", () => {
+    const out = path.join(dir, "all");
+    const r = run("render", RFC, "--all", "--out", out, "--format", "wg-quick");
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `${out}: 2 file(s) of 2 node(s) written\n`);
+    for (const node of ["elementalist", "occultist"]) {
+      const file = path.join(out, node, "wg0.conf");
+      assert.equal(readFileSync(file, "utf8"), `${run("render", RFC, "--node", node, "--iface", "wg0", "--format", "wg-quick").stdout}`);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+    }
+    const stanzas = run("render", RFC, "--all", "--out", out, "--format", "proxmox-stanza");
+    assert.equal(stanzas.status, 0, stanzas.stderr);
+    assert.match(readFileSync(path.join(out, "occultist", "wg0"), "utf8"), /^auto wg0\niface wg0/);
+    const bad = path.join(dir, "bad-all.cfg");
+    writeFileSync(bad, readFileSync(RFC, "utf8").replace("node=berserker", "node=berserkr"));
+    const refused = run("render", bad, "--all", "--out", path.join(dir, "none"));
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /occultist: peers\[1\]: node: node "berserkr" is not defined/);
+    assert.equal(existsSync(path.join(dir, "none")), false, "nothing is written for a fabric with errors");
+  });
+
+  it("the CLI and pulumi-wireguard-fabric/fabric load without @pulumi/pulumi (tools start fast)", () => {
+    for (const entry of [CLI, "pulumi-wireguard-fabric/fabric"]) {
+      const loaded = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(entry)}); console.log(Object.keys(require.cache).join("\\n"))`], { encoding: "utf8", cwd: path.join(__dirname, "../../..") });
+      assert.equal(loaded.status, 0, loaded.stderr);
+      const modules = loaded.stdout.split("\n").filter(Boolean);
+      assert.ok(modules.some((m) => m.includes("/dist/provider/fabric/")), `${entry} loads the fabric layer`);
+      assert.deepEqual(modules.filter((m) => m.includes("@pulumi") || m.includes("@grpc")), [], `${entry} loads no Pulumi module`);
+    }
+    const api = require("pulumi-wireguard-fabric/fabric") as Record<string, unknown>;
+    for (const name of ["parseSectionConfig", "validateFabric", "resolveInterfaces", "renderWgQuick", "renderDot", "renderMermaid", "topologyOfFabric", "parseFabricOrThrow", "fullMeshInput"]) {
+      assert.equal(typeof api[name], "function", name);
+    }
   });
 });
