@@ -140,11 +140,19 @@ function runProgram(request: languageTypes.RunRequest, engineAddress: string): P
 function installDependencies(call: grpcTypes.ServerWritableStream<languageTypes.InstallDependenciesRequest, languageTypes.InstallDependenciesResponse>): void {
   const directory = programOf(call.request.getInfo(), call.request.getDirectory()).directory;
   const command = existsSync(path.join(directory, "package-lock.json")) ? "ci" : "install";
+  let finished = false;
+  // a server stream ends once: with its last message, or with an error status
+  const finish = (error?: string): void => {
+    if (finished) return;
+    finished = true;
+    if (error === undefined) call.end();
+    else call.emit("error", { code: grpc.status.UNKNOWN, details: error });
+  };
   const child = spawn("npm", [command, "--no-audit", "--no-fund"], { cwd: directory, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout.on("data", (chunk: Buffer) => call.write(new language.InstallDependenciesResponse().setStdout(chunk)));
   child.stderr.on("data", (chunk: Buffer) => call.write(new language.InstallDependenciesResponse().setStderr(chunk)));
-  child.on("error", (error) => call.destroy(error));
-  child.on("exit", (code) => (code === 0 ? call.end() : call.destroy(Object.assign(new Error(`npm ${command} exited with code ${code}`), { code: grpc.status.UNKNOWN }))));
+  child.on("error", (error) => finish(`could not run npm ${command} in ${directory}: ${error.message}`));
+  child.on("close", (code) => finish(code === 0 ? undefined : `npm ${command} exited with code ${code}`));
 }
 
 type Unary<Req, Res> = grpcTypes.handleUnaryCall<Req, Res>;
