@@ -15,7 +15,7 @@ import {
   type Problem,
 } from "../model";
 import { keyId } from "./keys";
-import { detectDialect, keyByField, keyByName, SECTION_KEYS, type Dialect, type SectionKey, type SectionKind } from "./section-keys";
+import { keyByField, keyByName, marksRfcDialect, SECTION_KEYS, type Dialect, type SectionKey, type SectionKind } from "./section-keys";
 
 /**
  * Proxmox VE's `fabrics.cfg` (section config) for WireGuard fabrics, in either dialect (see
@@ -53,7 +53,7 @@ export class SectionConfigError extends FabricError {}
 
 /** Options of {@link parseSectionConfig}. */
 export interface ParseOptions {
-  /** The file's dialect; detected when not given (see `detectDialect`). */
+  /** The file's dialect; detected when not given (see `marksRfcDialect`). */
   readonly dialect?: Dialect;
 }
 
@@ -73,19 +73,13 @@ type Entry = {
   | { readonly section: "interface" | "peer"; readonly pairs: readonly (readonly [string, string])[] }
 );
 
-/** Every key the fabrics' entries use, with its section (an item's keys are its pairs'). */
-function* keysUsed(raws: Iterable<RawFabric>): Generator<{ section: SectionKind; key: string }> {
-  for (const entry of [...raws].flatMap((raw) => raw.entries)) {
-    if ("pairs" in entry) for (const [key] of entry.pairs) yield { section: entry.section, key };
-    else yield entry;
-  }
-}
-
 interface RawFabric {
   readonly name: string;
   readonly entries: Entry[];
-  /** Line of each object, by model path joined with "/" ("" is the fabric section). */
+  /** Line of each object but peers, by model path joined with "/" ("" is the fabric section). */
   readonly lines: Map<string, number>;
+  /** Line of each peer, by node and index (a mesh has a million: no path string each). */
+  readonly peerLines: Map<string, number[]>;
 }
 
 type Fail = (line: number, message: string) => void;
@@ -112,12 +106,16 @@ function typedValue(spec: SectionKey, value: string): unknown {
   return value;
 }
 
-/** Splits the file into our fabrics' entries and foreign sections; syntax problems go to `fail`. */
-function readSections(text: string, fail: Fail): { raws: Map<string, RawFabric>; foreign: string[][] } {
+/**
+ * Splits the file into our fabrics' entries and foreign sections; syntax problems go to `fail`.
+ * `rfcKeys` tells whether a key only the RFC's dialect has was used.
+ */
+function readSections(text: string, fail: Fail): { raws: Map<string, RawFabric>; foreign: string[][]; rfcKeys: boolean } {
+  let rfcKeys = false;
   const raws = new Map<string, RawFabric>();
   const fabricOf = (name: string): RawFabric => {
     let raw = raws.get(name);
-    if (!raw) raws.set(name, (raw = { name, entries: [], lines: new Map() }));
+    if (!raw) raws.set(name, (raw = { name, entries: [], lines: new Map(), peerLines: new Map() }));
     return raw;
   };
   const foreign: string[][] = [];
@@ -155,6 +153,7 @@ function readSections(text: string, fail: Fail): { raws: Map<string, RawFabric>;
           for (const path of [...fabric.lines.keys()]) if (path.startsWith(`nodes/${nodeName}/`)) fabric.lines.delete(path);
         }
         fabric.lines.set(`nodes/${nodeName}`, lineNo);
+        fabric.peerLines.set(nodeName, []);
         current = { fabric, path: ["nodes", nodeName], ...fresh };
       } else {
         const section = [line];
@@ -184,11 +183,14 @@ function readSections(text: string, fail: Fail): { raws: Map<string, RawFabric>;
         if (current.ifaces.has(name)) return fail(lineNo, `interface "${name}" is defined twice on this node`);
         current.ifaces.add(name);
         itemPath = [...path, "interfaces", name];
+        fabric.lines.set(itemPath.join("/"), lineNo);
       } else {
         itemPath = [...path, "peers", current.peers++];
+        fabric.peerLines.get(path[1] as string)?.push(lineNo);
       }
-      fabric.lines.set(itemPath.join("/"), lineNo);
-      fabric.entries.push({ section: key === "interfaces" ? "interface" : "peer", pairs, line: lineNo, path: itemPath });
+      const itemSection = key === "interfaces" ? "interface" : "peer";
+      if (!rfcKeys) rfcKeys = pairs.some(([k]) => marksRfcDialect(itemSection, k));
+      fabric.entries.push({ section: itemSection, pairs, line: lineNo, path: itemPath });
       return;
     }
     const spec = SECTION_KEYS.find((entry) => entry.section === section && entry.key === key);
@@ -196,9 +198,10 @@ function readSections(text: string, fail: Fail): { raws: Map<string, RawFabric>;
       if (current.keys.has(key)) return fail(lineNo, `"${key}" is set twice in this section`);
       current.keys.add(key);
     }
+    if (!rfcKeys) rfcKeys = marksRfcDialect(section, key);
     fabric.entries.push({ section, key, value, line: lineNo, path });
   });
-  return { raws, foreign };
+  return { raws, foreign, rfcKeys };
 }
 
 /** The fabric's entries as the model's input object, keys mapped by `dialect`; unknown keys go to `fail`. */
@@ -213,8 +216,8 @@ function rawModel(fabric: RawFabric, dialect: Dialect, fail: Fail): Record<strin
     });
     return target as Record<string, unknown>;
   };
-  // nodes and interfaces exist even when empty: the schema names what they lack (a peer always has entries)
-  for (const path of fabric.lines.keys()) if (path && !path.includes("/peers/")) objectAt(path.split("/"));
+  // nodes and interfaces exist even when empty: the schema names what they lack
+  for (const path of fabric.lines.keys()) if (path) objectAt(path.split("/"));
   for (const entry of fabric.entries) {
     const target = objectAt(entry.path);
     const pairs = "pairs" in entry ? entry.pairs : [[entry.key, entry.value] as const];
@@ -252,8 +255,17 @@ function fileKeyPath(path: readonly PropertyKey[], dialect: Dialect): PropertyKe
   return spec ? [...path.slice(0, -1), spec.key] : [...path];
 }
 
+/** The line of a peer, when `path` is in one (`nodes/a/peers/3/…`). */
+function recordedPeerLine(fabric: RawFabric, node: PropertyKey | undefined, index: PropertyKey | undefined): number | undefined {
+  return typeof index === "number" ? fabric.peerLines.get(String(node))?.[index] : undefined;
+}
+
 /** The line of the longest recorded prefix of a model path. */
 function lineForPath(fabric: RawFabric, path: readonly PropertyKey[]): number {
+  if (path[0] === "nodes" && path[2] === "peers") {
+    const line = recordedPeerLine(fabric, path[1], path[3]);
+    if (line !== undefined) return line;
+  }
   for (let length = path.length; length > 0; length--) {
     const line = fabric.lines.get(path.slice(0, length).map(String).join("/"));
     if (line !== undefined) return line;
@@ -263,6 +275,9 @@ function lineForPath(fabric: RawFabric, path: readonly PropertyKey[]): number {
 
 /** The line a located problem (`a: wg0: ip`, `a: peers[2]: node`) points at. */
 function lineForWhere(fabric: RawFabric, where: string): number {
+  const peer = /^(.+?): peers\[(\d+)\](?:$|: )/.exec(where);
+  const line = peer && recordedPeerLine(fabric, peer[1], Number(peer[2]));
+  if (line) return line;
   let best = fabric.lines.get("") ?? 1;
   let bestLength = -1;
   for (const [path, line] of fabric.lines) {
@@ -292,8 +307,8 @@ export function parseSectionConfig(text: string, file = "fabrics.cfg", options: 
   const problems: Problem[] = [];
   // messages quote the offending line: never a pre-shared key in it
   const fail: Fail = (line, message) => problems.push({ severity: "error", where: `${file}:${line}`, message: redactSecrets(message) });
-  const { raws, foreign } = readSections(text, fail);
-  const dialect = options.dialect ?? detectDialect(keysUsed(raws.values()));
+  const { raws, foreign, rfcKeys } = readSections(text, fail);
+  const dialect = options.dialect ?? (rfcKeys ? "rfc" : "proxmox");
   const fabrics: Fabric[] = [];
   for (const raw of raws.values()) {
     if (!raw.lines.has("")) {

@@ -68,41 +68,42 @@ export const SECTION_KEYS: readonly SectionKey[] = [
   ours("peer", "preshared_key", "presharedKey", "string", "pre-shared key (a secret: never written by sectionConfig)"),
 ];
 
-/** Looks keys up by a map built once: a large file asks a million times. */
-function indexBy(name: (entry: SectionKey) => string, dialect: Dialect): Map<string, SectionKey> {
-  const index = new Map<string, SectionKey>();
-  for (const entry of SECTION_KEYS) if (entry.dialects.includes(dialect)) index.set(`${entry.section} ${name(entry)}`, entry);
+type Index = Record<Dialect, Record<SectionKind, Map<string, SectionKey>>>;
+
+/** Looks keys up in maps built once (dialect → section → name): a large file asks millions of times. */
+function indexBy(name: (entry: SectionKey) => string): Index {
+  const sections = (): Record<SectionKind, Map<string, SectionKey>> => ({ fabric: new Map(), node: new Map(), interface: new Map(), peer: new Map() });
+  const index: Index = { proxmox: sections(), rfc: sections() };
+  for (const entry of SECTION_KEYS) for (const dialect of entry.dialects) index[dialect][entry.section].set(name(entry), entry);
   return index;
 }
-const BY_NAME = { proxmox: indexBy((e) => e.key, "proxmox"), rfc: indexBy((e) => e.key, "rfc") };
-const BY_FIELD = { proxmox: indexBy((e) => e.field, "proxmox"), rfc: indexBy((e) => e.field, "rfc") };
+const BY_NAME = indexBy((entry) => entry.key);
+const BY_FIELD = indexBy((entry) => entry.field);
 
 /** The key of `section` named `key` in `dialect`, if the file may hold it. */
 export function keyByName(section: SectionKind, key: string, dialect: Dialect): SectionKey | undefined {
-  return BY_NAME[dialect].get(`${section} ${key}`);
+  return BY_NAME[dialect][section].get(key);
 }
 
 /** The key of `section` that fills `field` in `dialect`, if any. */
 export function keyByField(section: SectionKind, field: string, dialect: Dialect): SectionKey | undefined {
-  return BY_FIELD[dialect].get(`${section} ${field}`);
+  return BY_FIELD[dialect][section].get(field);
 }
 
 /**
- * The dialect of a file that does not say: the RFC's when it uses a key Proxmox VE does not
- * know (our writer of the RFC dialect always writes `key_dir` and `apply_mode`), else
+ * True for a key Proxmox VE does not know in any meaning: a file that uses one is in the RFC's
+ * dialect (our writer of it always writes `key_dir` and `apply_mode`); any other file is in
  * Proxmox VE's. The only key whose meaning differs is a peer's `allowed_ips`.
  */
-export function detectDialect(keysUsed: Iterable<{ readonly section: SectionKind; readonly key: string }>): Dialect {
-  for (const { section, key } of keysUsed) if (RFC_ONLY.has(`${section} ${key}`)) return "rfc";
-  return "proxmox";
+export function marksRfcDialect(section: SectionKind, key: string): boolean {
+  return NOT_PROXMOX[section].has(key);
 }
 
-/** `section key` of the keys only the RFC's dialect has. */
-const RFC_ONLY = new Set(
-  SECTION_KEYS.filter((entry) => SECTION_KEYS.every((other) => other.section !== entry.section || other.key !== entry.key || !other.proxmox)).map(
-    (entry) => `${entry.section} ${entry.key}`,
-  ),
-);
+/** By section, the keys Proxmox VE does not know in any meaning. */
+const NOT_PROXMOX: Record<SectionKind, Set<string>> = { fabric: new Set(), node: new Set(), interface: new Set(), peer: new Set() };
+for (const entry of SECTION_KEYS) {
+  if (SECTION_KEYS.every((other) => other.section !== entry.section || other.key !== entry.key || !other.proxmox)) NOT_PROXMOX[entry.section].add(entry.key);
+}
 
 /** The README's table: file key, TypeScript field, meaning, and whether it is ours only. */
 export function keyTable(): string {
