@@ -67,8 +67,8 @@ describe("a Proxmox VE fabrics.cfg in proxmox apply mode, on the lab", function 
   it("converges: pings over IPv4 and IPv6, Proxmox VE's two files on each node, routes as the stanza says, and a second up changes nothing", async () => {
     const up = await stack.up();
     assert.equal(up.summary.result, "succeeded");
-    assert.ok(lab.ping("pve1", "10.70.0.2") >= 2, "IPv4 through the tunnel");
-    assert.ok(lab.ping("pve2", "fd00:70::1") >= 2, "IPv6 through the tunnel");
+    assert.ok(lab.ping("pve1", "10.70.0.2", 5) >= 2, "IPv4 through the tunnel (the first packet starts the handshake)");
+    assert.ok(lab.ping("pve2", "fd00:70::1", 5) >= 2, "IPv6 through the tunnel");
 
     // the files are what a Proxmox VE node writes for this fabric (with our marker line and its own
     // key), peers in name order as the resources list them (Proxmox VE keeps the file's order)
