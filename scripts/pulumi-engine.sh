@@ -40,7 +40,8 @@ EOF
 _engine_own_language_host() {
   local host
   host="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/dist/provider/language-host/main.js"
-  [ -f "$host" ] || { _engine_log "$host is missing: run npm run build first"; return 1; }
+  [ -f "$host" ] || { _engine_log "$host is missing: run npm run build, then this again, to run projects with the pulumi CLI"; return 1; }
+  mkdir -p "$1"
   printf '#!/bin/sh\n# our stand-in for the official nodejs language host (scripts/pulumi-engine.sh)\nexec node %s "$@"\n' "'$host'" >"$1/pulumi-language-nodejs.tmp"
   chmod 0755 "$1/pulumi-language-nodejs.tmp"
   mv "$1/pulumi-language-nodejs.tmp" "$1/pulumi-language-nodejs"
@@ -83,7 +84,8 @@ pulumi_engine_ensure() {
     _engine_log "using the pulumi already on PATH ($own)"
     # the dynamic provider plugin (and a language host) are ours to add when the installation lacks them
     command -v pulumi-resource-pulumi-nodejs >/dev/null 2>&1 || _engine_dynamic_plugin "$_engine_bin"
-    command -v pulumi-language-nodejs >/dev/null 2>&1 || { mkdir -p "$_engine_bin" && _engine_own_language_host "$_engine_bin"; }
+    # (the official installation keeps its language hosts beside pulumi, not always on PATH)
+    command -v pulumi-language-nodejs >/dev/null 2>&1 || [ -x "$own/pulumi-language-nodejs" ] || _engine_own_language_host "$_engine_bin" || true
     return 0
   fi
   command -v go >/dev/null 2>&1 || { _engine_log "Go is needed to build the Pulumi engine and is not on PATH"; return 1; }
@@ -98,7 +100,8 @@ pulumi_engine_ensure() {
       github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 "$_engine_bin/pulumi-language-nodejs" ||
       { _engine_log "the official pulumi-language-nodejs cannot be built here; ours stands in"; touch "$_engine_dir/no-language-host"; }
   fi
-  [ ! -e "$_engine_dir/no-language-host" ] || _engine_own_language_host "$_engine_bin"
+  # without it inline (Automation API) programs still run: say so, and go on
+  [ ! -e "$_engine_dir/no-language-host" ] || _engine_own_language_host "$_engine_bin" || true
   _engine_dynamic_plugin "$_engine_bin"
   _engine_log "engine ready: $("$_engine_bin/pulumi" version 2>/dev/null || echo "$_engine_bin/pulumi")"
 }
