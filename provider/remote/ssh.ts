@@ -129,12 +129,13 @@ export class SshSession {
 
   private execNow(command: string, stdin: string | undefined, what: string, timeoutMs: number): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
-      this.client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
-        if (error) {
-          // no channel, so nothing ran: the connection is gone even if the socket has not said so yet
-          this.client.end();
-          return reject(new RemoteError("not-started", this.node, this.host, `could not start ${what}: ${error.message}`));
-        }
+      // no channel, so nothing ran: the connection is gone even if the socket has not said so yet
+      const notStarted = (error: Error): void => {
+        this.client.end();
+        reject(new RemoteError("not-started", this.node, this.host, `could not start ${what}: ${error.message}`));
+      };
+      const started = (error: Error | undefined, channel: ClientChannel): void => {
+        if (error) return notStarted(error);
         const timer = setTimeout(() => {
           channel.signal("KILL");
           channel.close();
@@ -163,7 +164,13 @@ export class SshSession {
         } else {
           channel.end();
         }
-      });
+      };
+      try {
+        this.client.exec(command, started);
+      } catch (error) {
+        // ssh2 throws "Not connected" at once when the socket already closed
+        notStarted(error as Error);
+      }
     });
   }
 

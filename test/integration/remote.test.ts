@@ -470,6 +470,18 @@ describe("remote operations on the lab", function () {
     await fresh.closeAll();
   });
 
+  it("a connection that closed under the next command: not started (ssh2 throws at once), and the pool dials anew", async () => {
+    const dropping = new SessionPool();
+    const connection = connections(lab).mage!;
+    const first = await dropping.use("mage", connection, async (s) => s);
+    // the socket is gone before ssh2 has said so (a cut between two commands): a fault injected by hand
+    (first as unknown as { client: { _sock: { destroy(): void } } }).client._sock.destroy();
+    await assert.rejects(first.exec("true", undefined, "the next command"), (error: unknown) => error instanceof RemoteError && error.kind === "not-started" && /could not start the next command: Not connected/.test(error.message));
+    assert.equal((await dropping.use("mage", connection, (s) => s.exec("echo again"))).stdout, "again\n");
+    assert.equal(dropping.stats.connections, 2);
+    await dropping.closeAll();
+  });
+
   it("a node whose sshd is down gives a clear error naming it", async () => {
     await lab.stopSshd("mage");
     const fresh = new SessionPool();
