@@ -85,9 +85,11 @@ export interface InternalNodeSpec {
    */
   readonly fullTunnel?: boolean;
   /**
-   * Take over keys and config files on the node that another fabric (another stack) owns. A key
-   * someone else made without an owner (Proxmox, by hand) is adopted without it; adopted keys
-   * are left in place when this fabric is destroyed.
+   * Take over keys and config files on the node that another fabric (another stack) owns, and
+   * config files someone else wrote (Proxmox VE's SDN, by hand) together with their running
+   * interface, which is brought to the declaration step by step, never taken down. A key
+   * someone else made without an owner is adopted even without it; adopted keys are left in
+   * place when this fabric is destroyed.
    */
   readonly adopt?: boolean;
 }

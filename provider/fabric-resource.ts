@@ -21,6 +21,11 @@ export interface SectionConfigFabricArgs {
   readonly defaults?: Pick<FabricDefaults, "connection" | "applyMode" | "keyDir">;
   /** The file's dialect, `proxmox` or `rfc` (detected when not given). */
   readonly dialect?: Dialect;
+  /**
+   * Take over what the nodes already run for these interfaces (see {@link InternalNodeSpec.adopt}):
+   * to move a fabric from Proxmox VE's SDN to this package without a dropped packet.
+   */
+  readonly adopt?: boolean;
 }
 
 /** The plain topology for the schema, and what may be secret or unknown, apart. */
@@ -262,6 +267,7 @@ export class Fabric extends pulumi.ComponentResource {
       throw new pulumi.RunError(args.fabric ? `fabrics.cfg has no WireGuard fabric "${args.fabric}"` : `fabrics.cfg has ${chosen.length} WireGuard fabrics; choose one with "fabric"`);
     }
     const fromFile = argsFromModel(chosen[0] as FabricModel, args.connections ?? {});
-    return new Fabric(name, { ...fromFile, defaults: { ...fromFile.defaults, ...args.defaults } }, opts);
+    const nodes = args.adopt ? Object.fromEntries(Object.entries(fromFile.nodes).map(([node, spec]) => [node, spec.role === "internal" ? { ...spec, adopt: true } : spec])) : fromFile.nodes;
+    return new Fabric(name, { ...fromFile, nodes, defaults: { ...fromFile.defaults, ...args.defaults } }, opts);
   }
 }

@@ -1,11 +1,12 @@
 import * as assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as wg from "pulumi-wireguard-fabric";
 import { Lab } from "../../lab/lab";
 import { parseSectionConfig, renderProxmoxConfig, renderProxmoxStanza, resolveInterfaces, type PublicKeys } from "../../provider/fabric";
 import type { WgKey } from "../../provider/model";
+import { MANAGED_PREFIX } from "../../provider/remote/contract";
 import { KEYS } from "../unit/helpers";
 import { inlineStack } from "./harness";
 
@@ -105,5 +106,95 @@ describe("a Proxmox VE fabrics.cfg in proxmox apply mode, on the lab", function 
 
     const again = await stack.up();
     assert.deepEqual(again.summary.resourceChanges, { same: 8 });
+  });
+});
+
+/**
+ * A fabric Proxmox VE's SDN runs (its key, its two files, its interface up) moved to this
+ * package: refused without `adopt`, then taken over with it while a ping crosses the tunnel.
+ */
+describe("an interface Proxmox VE set up, taken over with adopt: true", function () {
+  this.timeout(300_000);
+  let lab: Lab;
+  let stack: Stack;
+  let workDir: string;
+  let adopt = false;
+  const nodes = ["pa", "pb"];
+  const text = () =>
+    [
+      "wireguard_fabric: moved",
+      "",
+      ...nodes.flatMap((node, i) => [
+        `wireguard_node: moved_${node}`,
+        "\trole internal",
+        `\tendpoint ${lab.host(node).ip}:51820`,
+        `\tinterfaces name=wg0,listen_port=51820,ip=10.73.0.${i + 1}/24,ip6=fd00:73::${i + 1}/64`,
+        `\tpeers type=internal,node=${nodes[1 - i]},node_iface=wg0,iface=wg0`,
+        "",
+      ]),
+    ].join("\n");
+  const program = async () => {
+    const fabric = wg.Fabric.fromSectionConfig("moved", {
+      text: text(),
+      adopt,
+      defaults: { connection: { user: "root", privateKey: pulumi.secret(lab.host("pa").connection.privateKey) }, applyMode: "proxmox" },
+      connections: Object.fromEntries(nodes.map((name) => [name, { host: lab.host(name).ip, hostKey: lab.host(name).connection.hostKey }])),
+    });
+    return { publicKeys: fabric.publicKeys };
+  };
+  const onNode = (node: string, script: string) => lab.nodeExec(node, "sh", ["-c", script]);
+  const keyDigest = (node: string) => onNode(node, "sha256sum /etc/wireguard/proxmox/wg0.key").split(" ")[0];
+
+  before(async () => {
+    lab = await Lab.start(nodes, { name: "wgft", subnet: 13 });
+    // what a Proxmox VE node does for the fabric: a key of its own, its config and stanza, the interface up as the stanza says
+    const publicKeys = new Map<string, WgKey>();
+    for (const node of nodes) {
+      onNode(node, "umask 077 && mkdir -p /etc/wireguard/proxmox && wg genkey > /etc/wireguard/proxmox/wg0.key");
+      publicKeys.set(`${node}/wg0`, onNode(node, "wg pubkey < /etc/wireguard/proxmox/wg0.key").trim() as WgKey);
+    }
+    const fabric = parseSectionConfig(text()).fabrics[0]!;
+    for (const view of resolveInterfaces(fabric)) {
+      const dir = lab.host(view.node).dir;
+      // the node puts its own private key in, as Proxmox VE's file has it; it never leaves the node
+      writeFileSync(`${dir}/wireguard/proxmox/wg0.conf.in`, renderProxmoxConfig(view, { publicKeys }), { mode: 0o600 });
+      onNode(view.node, "cd /etc/wireguard/proxmox && awk 'NR==FNR{k=$0;next} {print} FNR==1{print \"PrivateKey = \" k}' wg0.key wg0.conf.in > wg0.conf && rm wg0.conf.in");
+      writeFileSync(`${dir}/network/interfaces.d/sdn`, renderProxmoxStanza(view));
+      const [ip4, ip6] = view.addresses.map(String);
+      onNode(
+        view.node,
+        `WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go wg0 && ip address add ${ip4} dev wg0 && ip link set wg0 up && ` +
+          `wg syncconf wg0 /etc/wireguard/proxmox/wg0.conf && ip -6 address add ${ip6} dev wg0`,
+      );
+    }
+    assert.ok(lab.ping("pa", "10.73.0.2", 5) >= 2, "Proxmox VE's tunnel works");
+    ({ stack, workDir } = await inlineStack("wgfabric-moved", "dev", program));
+  });
+  after(async () => {
+    if (stack) await stack.destroy().catch(() => undefined);
+    lab?.stop();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("without adopt: refused, naming adopt; the running tunnel untouched", async () => {
+    await assert.rejects(stack.up(), /wg0\.conf exists and was not written by pulumi-wireguard-fabric; set adopt: true on the node to take it over/);
+    assert.ok(lab.ping("pa", "10.73.0.2", 3) >= 2);
+  });
+
+  it("with adopt: the same keys, our files, and not one ping lost while it happens", async () => {
+    const keys = Object.fromEntries(nodes.map((node) => [node, keyDigest(node)]));
+    adopt = true;
+    const pings = lab.pingInBackground("pa", "10.73.0.2", 150, 0.05);
+    const up = await stack.up();
+    const summary = await pings;
+    assert.match(summary, /(\d+) packets transmitted, \1 received/, `no packet lost: ${summary}`);
+    assert.equal(up.summary.result, "succeeded");
+    for (const node of nodes) {
+      assert.equal(keyDigest(node), keys[node], `${node}'s key is Proxmox VE's, kept`);
+      assert.equal((up.outputs.publicKeys!.value as Record<string, string>)[`${node}/wg0`], onNode(node, "wg pubkey < /etc/wireguard/proxmox/wg0.key").trim());
+      assert.ok(lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.conf").startsWith(`${MANAGED_PREFIX} for moved/${node}/wg0:`), `${node}'s config is ours now`);
+    }
+    assert.ok(lab.ping("pb", "fd00:73::1", 3) >= 2, "IPv6 as well");
+    assert.deepEqual((await stack.up()).summary.resourceChanges, { same: 8 });
   });
 });

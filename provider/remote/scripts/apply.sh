@@ -11,8 +11,10 @@ check_key_dir
 lock_node
 need wg wireguard-tools
 [ -s "$key" ] || die 3 "no private key at $key: the interface key must be created first"
-is_ours "$conf" || die 5 "$conf exists and was not written by pulumi-wireguard-fabric; move it away to let us manage $iface"
-! stanza_mode || is_ours "$stanza_path" || die 5 "$stanza_path exists and was not written by pulumi-wireguard-fabric"
+# a file someone else wrote (Proxmox VE's SDN, by hand) is taken over only when the node says adopt:
+# the running link is then brought to the declaration step by step, never taken down
+is_ours "$conf" || [ "$adopt" = yes ] || die 5 "$conf exists and was not written by pulumi-wireguard-fabric; set adopt: true on the node to take it over, or move it away"
+! stanza_mode || is_ours "$stanza_path" || [ "$adopt" = yes ] || die 5 "$stanza_path exists and was not written by pulumi-wireguard-fabric; set adopt: true on the node to take it over"
 refuse_other_fabric "$conf"
 ! stanza_mode || refuse_other_fabric "$stanza_path"
 # a link with no config of ours was set up by someone else: neither taken over nor changed
