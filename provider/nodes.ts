@@ -76,6 +76,7 @@ export class InternalNode extends pulumi.ComponentResource {
           rotation: args.keyRotation?.[view.iface],
           acceptNewHostKey: args.acceptNewHostKey,
           adopt: args.adopt,
+          applyMode: view.applyMode,
         },
         { parent: this, aliases: [{ name: `${args.fabric}-${node}-${view.iface}-key`, type: LEGACY_DYNAMIC_TYPE }] },
       );

@@ -22,8 +22,10 @@ export const keyInputsSchema = z.object({
   rotation: z.string().optional(),
   /** Accept (and record) a host key other than the recorded one: the node's key changed on purpose. */
   acceptNewHostKey: z.boolean().optional(),
-  /** Take over a key another fabric owns on the node. */
+  /** Take over a key another fabric owns on the node, or the key of a config someone else wrote. */
   adopt: z.boolean().optional(),
+  /** How the interface's config goes live, which says where it lives (absent in stacks made before 0.3: wg-quick's place). */
+  applyMode: z.enum(APPLY_MODES).optional(),
 });
 
 /** Parsed key inputs. */

@@ -20,7 +20,7 @@ export async function diff(_id: string, olds: KeyOutputs, news: KeyInputs): Prom
  * with the host key the node presented (recorded at first contact unless pinned).
  */
 export async function create(inputs: KeyInputs): Promise<pulumi.dynamic.CreateResult<KeyOutputs>> {
-  const { publicKey, hostKey } = await onNode(inputs.node, inputs.connection, async (node) => ({ publicKey: await node.ensureKey(inputs), hostKey: node.hostKey }));
+  const { publicKey, hostKey } = await onNode(inputs.node, inputs.connection, async (node) => ({ publicKey: await node.ensureKey(inputs, inputs.applyMode), hostKey: node.hostKey }));
   return { id: keyId(inputs.node, inputs.iface), outs: { ...inputs, publicKey, hostKey } };
 }
 

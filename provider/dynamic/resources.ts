@@ -53,8 +53,14 @@ export interface InterfaceKeyArgs {
   readonly rotation?: pulumi.Input<string>;
   /** Accept and record a host key other than the recorded one (the node's key changed on purpose). */
   readonly acceptNewHostKey?: pulumi.Input<boolean>;
-  /** Take over a key another fabric owns on the node. */
+  /** Take over a key another fabric owns on the node, or the key of a config someone else wrote there. */
   readonly adopt?: pulumi.Input<boolean>;
+  /**
+   * How the interface's config goes live, so the key knows where that config lives: a config
+   * someone else wrote there is refused, or with `adopt` its key is kept. Changing it changes
+   * nothing on the node.
+   */
+  readonly applyMode?: pulumi.Input<ApplyMode>;
 }
 
 /** The key pair of one interface, generated on the node; only the public key is an output. */

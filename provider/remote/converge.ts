@@ -28,7 +28,7 @@ export async function converge(fabric: Fabric, connections: Readonly<Record<stri
   const onNode = <T>(view: InterfaceView, work: (node: RemoteNode) => Promise<T>): Promise<T> =>
     pool.use(view.node, connectionOf(connections, view.node), (session) => work(new RemoteNode(session)));
 
-  const keys = await Promise.all(views.map((view) => onNode(view, (node) => node.ensureKey(view))));
+  const keys = await Promise.all(views.map((view) => onNode(view, (node) => node.ensureKey(view, view.applyMode))));
   const publicKeys = new Map(views.map((view, i) => [view.id, keys[i] as WgKey]));
   const changed: string[] = [];
   await Promise.all(

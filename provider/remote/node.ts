@@ -71,9 +71,13 @@ export class RemoteNode {
     return scriptArgs(target, mode);
   }
 
-  /** Generates the interface's key on the node unless one exists; returns only the public key. */
-  async ensureKey(target: InterfaceTarget): Promise<WgKey> {
-    const { stdout } = await this.run(`creating the key of ${target.iface}`, "ensure-key", target, "none");
+  /**
+   * Generates the interface's key on the node unless one exists; returns only the public key.
+   * `mode` says where the interface's config lives: one someone else wrote there is refused, or
+   * with `adopt` its key is kept.
+   */
+  async ensureKey(target: InterfaceTarget, mode: ApplyMode = "none"): Promise<WgKey> {
+    const { stdout } = await this.run(`creating the key of ${target.iface}`, "ensure-key", target, mode);
     const key = stdout.trim();
     if (!isWgKey(key)) this.fail("command", `wg pubkey printed "${key}", not a key`);
     return key;

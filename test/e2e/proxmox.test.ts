@@ -143,22 +143,26 @@ describe("an interface Proxmox VE set up, taken over with adopt: true", function
     return { publicKeys: fabric.publicKeys };
   };
   const onNode = (node: string, script: string) => lab.nodeExec(node, "sh", ["-c", script]);
-  const keyDigest = (node: string) => onNode(node, "sha256sum /etc/wireguard/proxmox/wg0.key").split(" ")[0];
+  const livePublicKey = (node: string) => onNode(node, "wg show wg0 public-key").trim();
 
   before(async () => {
     lab = await Lab.start(nodes, { name: "wgft", subnet: 13 });
-    // what a Proxmox VE node does for the fabric: a key of its own, its config and stanza, the interface up as the stanza says
+    // what a Proxmox VE node does for the fabric: a key of its own, kept in its config only (no key
+    // file: Proxmox VE keeps keys in /etc/pve/priv), its stanza, the interface up as the stanza says
     const publicKeys = new Map<string, WgKey>();
     for (const node of nodes) {
-      onNode(node, "umask 077 && mkdir -p /etc/wireguard/proxmox && wg genkey > /etc/wireguard/proxmox/wg0.key");
-      publicKeys.set(`${node}/wg0`, onNode(node, "wg pubkey < /etc/wireguard/proxmox/wg0.key").trim() as WgKey);
+      onNode(node, "mkdir -p /etc/wireguard/proxmox && cd /etc/wireguard/proxmox && (umask 077 && wg genkey > .seed)");
+      publicKeys.set(`${node}/wg0`, onNode(node, "wg pubkey < /etc/wireguard/proxmox/.seed").trim() as WgKey);
     }
     const fabric = parseSectionConfig(text()).fabrics[0]!;
     for (const view of resolveInterfaces(fabric)) {
       const dir = lab.host(view.node).dir;
-      // the node puts its own private key in, as Proxmox VE's file has it; it never leaves the node
+      // the node puts its own private key in (a shell builtin, no process argument): it never leaves the node
       writeFileSync(`${dir}/wireguard/proxmox/wg0.conf.in`, renderProxmoxConfig(view, { publicKeys }), { mode: 0o600 });
-      onNode(view.node, "cd /etc/wireguard/proxmox && awk 'NR==FNR{k=$0;next} {print} FNR==1{print \"PrivateKey = \" k}' wg0.key wg0.conf.in > wg0.conf && rm wg0.conf.in");
+      onNode(
+        view.node,
+        "cd /etc/wireguard/proxmox && (umask 077 && { echo '[Interface]'; printf 'PrivateKey = %s\\n' \"$(cat .seed)\"; tail -n +2 wg0.conf.in; } > wg0.conf) && rm .seed wg0.conf.in",
+      );
       writeFileSync(`${dir}/network/interfaces.d/sdn`, renderProxmoxStanza(view));
       const [ip4, ip6] = view.addresses.map(String);
       onNode(
@@ -182,7 +186,7 @@ describe("an interface Proxmox VE set up, taken over with adopt: true", function
   });
 
   it("with adopt: the same keys, our files, and not one ping lost while it happens", async () => {
-    const keys = Object.fromEntries(nodes.map((node) => [node, keyDigest(node)]));
+    const keys = Object.fromEntries(nodes.map((node) => [node, livePublicKey(node)]));
     adopt = true;
     const pings = lab.pingInBackground("pa", "10.73.0.2", 150, 0.05);
     const up = await stack.up();
@@ -190,8 +194,10 @@ describe("an interface Proxmox VE set up, taken over with adopt: true", function
     assert.match(summary, /(\d+) packets transmitted, \1 received/, `no packet lost: ${summary}`);
     assert.equal(up.summary.result, "succeeded");
     for (const node of nodes) {
-      assert.equal(keyDigest(node), keys[node], `${node}'s key is Proxmox VE's, kept`);
-      assert.equal((up.outputs.publicKeys!.value as Record<string, string>)[`${node}/wg0`], onNode(node, "wg pubkey < /etc/wireguard/proxmox/wg0.key").trim());
+      assert.equal(livePublicKey(node), keys[node], `${node} runs Proxmox VE's key still`);
+      assert.equal((up.outputs.publicKeys!.value as Record<string, string>)[`${node}/wg0`], keys[node]);
+      assert.equal(onNode(node, "wg pubkey < /etc/wireguard/proxmox/wg0.key").trim(), keys[node], "taken from its config into the key file, on the node");
+      assert.equal(lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.owner"), `moved/${node}/wg0\nadopted\n`, "left in place if this fabric is destroyed");
       assert.ok(lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.conf").startsWith(`${MANAGED_PREFIX} for moved/${node}/wg0:`), `${node}'s config is ours now`);
     }
     assert.ok(lab.ping("pb", "fd00:73::1", 3) >= 2, "IPv6 as well");

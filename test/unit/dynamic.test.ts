@@ -28,6 +28,8 @@ describe("dynamic providers (pure parts: check and diff open no connection)", ()
     assert.deepEqual(await keyImpl.diff("id", olds, { ...key, iface: "wg1", owner: "vpn/occultist/wg1" }), { changes: true, replaces: ["iface", "owner"], deleteBeforeReplace: true });
     assert.deepEqual(await keyImpl.diff("id", olds, { ...key, rotation: "2026-11" }), { changes: true, replaces: ["rotation"], deleteBeforeReplace: true });
     assert.deepEqual(await keyImpl.diff("id", olds, { ...key, connection: { ...connection, port: 2222 } }), { changes: true, replaces: [], deleteBeforeReplace: true });
+    // where the config lives matters when the key is made only: stacks made before it knew it change nothing
+    assert.deepEqual(await keyImpl.diff("id", olds, { ...key, applyMode: "proxmox" }), { changes: false, replaces: [], deleteBeforeReplace: true });
   });
 
   it("config: a changed peer, own key or drift found by refresh are updates; a new apply mode replaces", async () => {

@@ -4,10 +4,14 @@
 # none exists, and never leaves the node. An existing key is adopted (recorded as such in its
 # .owner file, so our delete leaves it in place) when someone else made it (Proxmox, by hand),
 # taken over when another name of this fabric made it (a renamed node), and refused when
-# another fabric owns it, unless the node says adopt.
+# another fabric owns it, unless the node says adopt. With adopt and no key file, the key of a
+# config someone else wrote is kept (Proxmox VE's SDN has it in its config only), so the
+# running interface keeps its key when we take it over.
 need wg wireguard-tools
 check_key_dir
 lock_node
+# no key is made for an interface whose config someone else wrote: we could not apply it anyway
+is_ours "$conf" || [ "$adopt" = yes ] || die 5 "$conf exists and was not written by pulumi-wireguard-fabric; set adopt: true on the node to take it over with its key, or move it away"
 mkdir -p "$key_dir"
 owner_file="$key_dir/$iface.owner"
 adopted=no
@@ -24,6 +28,17 @@ if [ -e "$key" ]; then
     [ "$(sed -n 2p "$owner_file")" != adopted ] || adopted=yes
   else
     adopted=yes
+  fi
+fi
+if [ ! -e "$key" ] && [ "$adopt" = yes ] && [ -f "$conf" ] && ! is_ours "$conf"; then
+  staged=$(mktemp "$key_dir/.key.XXXXXX")
+  sed -n 's/^[[:space:]]*[Pp][Rr][Ii][Vv][Aa][Tt][Ee][Kk][Ee][Yy][[:space:]]*=[[:space:]]*\([A-Za-z0-9+/]\{42\}[AEIMQUYcgkosw048]=\)[[:space:]]*$/\1/p' "$conf" | head -n 1 >"$staged"
+  if [ -s "$staged" ]; then
+    sync "$staged"
+    mv -f "$staged" "$key"
+    adopted=yes
+  else
+    rm -f "$staged"
   fi
 fi
 if [ ! -s "$key" ]; then
