@@ -21,7 +21,9 @@ export function validateFabric(fabric: Fabric): Problem[] {
     checkAllowedIpOverlaps(fabric, name, node, report);
     checkDefaultRoutes(fabric, name, node, report);
   }
-  checkEndpointsOutsideTunnel(fabric, resolveInterfaces(fabric), report);
+  const views = resolveInterfaces(fabric);
+  checkEndpointsOutsideTunnel(fabric, views, report);
+  checkRoutesAcrossInterfaces(fabric, views, report);
   checkExternalEndpoints(fabric, report);
   checkPeeringsAreMutual(internal, report);
   return problems;
@@ -151,12 +153,47 @@ function checkEndpointsOutsideTunnel(fabric: Fabric, views: readonly InterfaceVi
         local ??= new Map(view.peers.flatMap((p) => (addressOf(p.endpoint) ? [[(addressOf(p.endpoint) as Cidr).toString(), p.label] as const] : [])));
         const hit = candidates.find((candidate) => local?.has(candidate.toString()));
         if (!hit) continue;
-        const node = fabric.nodes[view.node] as InternalNode;
-        const index = node.peers.findIndex((p) => p.iface === view.iface && peerLabel(p) === peer.label);
         report(
-          `${view.node}: ${view.iface}: peers[${index}]: allowedIps`,
+          `${view.node}: ${view.iface}: peers[${peerIndex(fabric, view, peer.label)}]: allowedIps`,
           `${route.toString()} of ${peer.label} covers ${hit.addressText()}, the endpoint of ${local.get(hit.toString())}: WireGuard's own packets to it would enter the tunnel`,
         );
+      }
+    }
+  }
+}
+
+/** The index in its node's `peers` of the peer a view's stanza comes from. */
+function peerIndex(fabric: Fabric, view: InterfaceView, label: string): number {
+  return (fabric.nodes[view.node] as InternalNode).peers.findIndex((p) => p.iface === view.iface && peerLabel(p) === label);
+}
+
+/**
+ * A node routes a prefix through one interface only: the same prefix routed through two (the
+ * node's allowed IPs reach both when two interfaces peer with one node) makes each apply take
+ * the route from the other, and wg-quick fail at boot. Nodes with one interface are skipped.
+ */
+function checkRoutesAcrossInterfaces(fabric: Fabric, views: readonly InterfaceView[], report: Report): void {
+  const byNode = new Map<string, InterfaceView[]>();
+  for (const view of views) byNode.set(view.node, [...(byNode.get(view.node) ?? []), view]);
+  for (const nodeViews of byNode.values()) {
+    if (nodeViews.length < 2) continue;
+    const routed = new Map<string, { iface: string; label: string }>();
+    for (const view of nodeViews) {
+      for (const peer of view.peers) {
+        if (peer.skipRoutes) continue;
+        for (const route of routesOf(peer)) {
+          if (route.prefix === 0) continue;
+          const prefix = route.toString();
+          const first = routed.get(prefix);
+          if (!first) routed.set(prefix, { iface: view.iface, label: peer.label });
+          else if (first.iface !== view.iface) {
+            report(
+              `${view.node}: ${view.iface}: peers[${peerIndex(fabric, view, peer.label)}]: allowedIps`,
+              `${prefix} of ${peer.label} is already routed through ${first.iface} (to ${first.label}); a node routes a prefix through one interface only: ` +
+                "override allowedIps on one of the two peers, or set skipRouteGeneration on one",
+            );
+          }
+        }
       }
     }
   }

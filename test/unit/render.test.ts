@@ -94,7 +94,8 @@ describe("renderers", () => {
     const spec = rfcSpec();
     spec.nodes.occultist.interfaces.wg1 = { listenPort: 50001, ip: "198.51.101.2/24" };
     spec.nodes.elementalist.interfaces.wg1 = { listenPort: 50001, ip: "198.51.101.1/24" };
-    spec.nodes.occultist.peers.push({ type: "internal", node: "elementalist", nodeIface: "wg1", iface: "wg1" });
+    // elementalist's networks reach occultist through wg0 already: this peer routes none of them (validation insists)
+    spec.nodes.occultist.peers.push({ type: "internal", node: "elementalist", nodeIface: "wg1", iface: "wg1", skipRouteGeneration: true });
     spec.nodes.elementalist.peers.push({ type: "internal", node: "occultist", nodeIface: "wg1", iface: "wg1" });
     const keys = keysFor({ ...Object.fromEntries(rfcKeys), "elementalist/wg1": KEYS.berserker, "occultist/wg1": KEYS.occultist });
     const wg1 = renderWg(view(spec, "occultist/wg1"), { publicKeys: keys });

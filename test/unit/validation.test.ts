@@ -21,6 +21,12 @@ const BAD_INPUTS: [string, (spec: Spec) => void, string[]][] = [
   ["same interface address twice in the fabric", (s) => (s.nodes.occultist.interfaces.wg0.ip = "198.51.100.1/24"), ["occultist: wg0: ip: address 198.51.100.1 is already used by elementalist/wg0; give each interface its own address"]],
   ["overlapping AllowedIPs of two peers", (s) => (s.nodes.berserker.allowedIps = ["203.0.113.0/24"]), ["occultist: wg0: peers[0]: AllowedIPs 203.0.113.128/25 of elementalist/wg0 overlaps 203.0.113.0/24 of peers[1] (berserker); each address may be routed to one peer only"]],
   ["overridden AllowedIPs covering another peer's host route", (s) => (s.nodes.occultist.peers[1].allowedIps = ["198.51.100.0/24"]), ["occultist: wg0: peers[0]: AllowedIPs 198.51.100.1/32 of elementalist/wg0 overlaps 198.51.100.0/24 of peers[1] (berserker); each address may be routed to one peer only"]],
+  ["the same prefix routed through two interfaces of a node", (s) => {
+    s.nodes.occultist.interfaces.wg1 = { listenPort: 50001, ip: "198.51.101.2/24" };
+    s.nodes.elementalist.interfaces.wg1 = { listenPort: 50001, ip: "198.51.101.1/24" };
+    s.nodes.occultist.peers.push({ type: "internal", node: "elementalist", nodeIface: "wg1", iface: "wg1" });
+    s.nodes.elementalist.peers.push({ type: "internal", node: "occultist", nodeIface: "wg1", iface: "wg1" });
+  }, ["occultist: wg1: peers[2]: allowedIps: 203.0.113.128/25 of elementalist/wg1 is already routed through wg0 (to elementalist/wg0); a node routes a prefix through one interface only: override allowedIps on one of the two peers, or set skipRouteGeneration on one"]],
   ["external node without public key", (s) => delete s.nodes.berserker.publicKey, ["berserker: publicKey: is required"]],
   ["public key too short", (s) => (s.nodes.berserker.publicKey = "GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmdz="), ['berserker: publicKey: is not a WireGuard key (32 bytes of base64, 44 characters ending in "=")']],
   ["public key not base64", (s) => (s.nodes.berserker.publicKey = "GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmd!A="), ['berserker: publicKey: is not a WireGuard key (32 bytes of base64, 44 characters ending in "=")']],
