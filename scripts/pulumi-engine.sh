@@ -10,8 +10,9 @@
 # and the nodejs language host are built from Go modules with the machine's Go (no prebuilt
 # binary can be downloaded here) and cached under $WG_FABRIC_CACHE, so the next run reuses
 # them. Where the Go module proxy refuses the language host, ours (provider/language-host,
-# built into dist/ by setup.sh) stands in for it. The CLI's pkg/go.mod carries `replace` directives, which `go install mod@version`
-# refuses, so we build from a small wrapper module that copies them.
+# built into dist/ by setup.sh) stands in for it. The CLI's pkg/go.mod carries `replace`
+# directives, which `go install mod@version` refuses, so we build from a small wrapper module
+# that copies them.
 set -euo pipefail
 
 WG_FABRIC_ENGINE_VERSION="${WG_FABRIC_ENGINE_VERSION:-v3.274.1}"

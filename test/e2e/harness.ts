@@ -34,39 +34,6 @@ export async function inlineStack(project: string, stack: string, program: Pulum
   return { stack: created, workDir };
 }
 
-/**
- * An example's program, run as Pulumi would run it: its compiled index.js is loaded afresh;
- * its exports are the outputs, or, when it exports a function, what that returns.
- */
-export function exampleProgram(example: string): PulumiFn {
-  const file = path.resolve(__dirname, `../../examples/${example}/index.js`);
-  return async () => {
-    delete require.cache[file];
-    const loaded = require(file) as Record<string, unknown> | (() => Promise<Record<string, unknown>>);
-    return typeof loaded === "function" ? await loaded() : { ...loaded };
-  };
-}
-
-/** The project name of an example, from its Pulumi.yaml. */
-export function exampleProject(example: string): string {
-  const yaml = readFileSync(path.resolve(__dirname, `../../../examples/${example}/Pulumi.yaml`), "utf8");
-  const name = /^name:\s*(\S+)/m.exec(yaml)?.[1];
-  if (!name) throw new Error(`examples/${example}/Pulumi.yaml has no name`);
-  return name;
-}
-
-/** A stack running an example, with its config set (values marked secret stay secret). */
-export async function exampleStack(
-  example: string,
-  stackName: string,
-  config: Record<string, { value: string; secret?: boolean }>,
-  shared?: string,
-): Promise<{ stack: Stack; workDir: string }> {
-  const created = await inlineStack(exampleProject(example), stackName, exampleProgram(example), shared);
-  await created.stack.setAllConfig(config);
-  return created;
-}
-
 /** `pulumi stack export [--show-secrets]`, through the real CLI. */
 export function exportState(stack: Stack, workDir: string, showSecrets: boolean): string {
   return execFileSync("pulumi", ["stack", "export", ...(showSecrets ? ["--show-secrets"] : []), "--stack", stack.name, "--cwd", workDir], {
