@@ -404,6 +404,25 @@ describe("remote operations on the lab", function () {
     await onMage((_, s) => s.exec(`rm -f /etc/wireguard/wg6.conf ${keyDir}/wg6.*`));
   });
 
+  it("a key generation cut short (wg printing nothing) leaves no key in place; an empty key file left behind is made anew", async () => {
+    const onMage = <T>(work: (node: RemoteNode, session: SshSession) => Promise<T>) => pool.use("mage", connections(lab).mage!, (s) => work(new RemoteNode(s), s));
+    const keyDir = "/etc/wireguard/proxmox";
+    const keyFile = path.join(lab.host("mage").dir, "wireguard/proxmox/wg8.key");
+    // a wg that prints nothing and succeeds, as one abandoned by a timeout ends up doing
+    lab.nodeExec("mage", "sh", ["-c", "printf '#!/bin/sh\\ncat >/dev/null 2>&1 || true\\n' > /run/wg-mute && chmod 755 /run/wg-mute && mount --bind /run/wg-mute /usr/bin/wg"]);
+    try {
+      await assert.rejects(onMage((node) => node.ensureKey({ keyDir, iface: "wg8", owner: "vpn/mage/wg8" })), /wg genkey did not print a key; \/etc\/wireguard\/proxmox\/wg8\.key is left as it was/);
+    } finally {
+      lab.nodeExec("mage", "umount", ["/usr/bin/wg"]);
+    }
+    assert.equal(existsSync(keyFile), false, "no empty key file");
+    // what releases before this left in that case: an empty 0600 key, made anew rather than refused
+    await onMage((_, s) => s.exec(`umask 077; : > ${keyDir}/wg8.key`));
+    const made = await onMage((node) => node.ensureKey({ keyDir, iface: "wg8", owner: "vpn/mage/wg8" }));
+    assert.equal(publicKeyOf(readFileSync(keyFile, "utf8").trim()), made);
+    await onMage((node) => node.removeKey({ keyDir, iface: "wg8", owner: "vpn/mage/wg8" }));
+  });
+
   it("one run at a time changes a node: a held lock is waited for, and a lock held too long names its holder", async () => {
     const onMage = <T>(work: (node: RemoteNode, session: SshSession) => Promise<T>) => pool.use("mage", connections(lab).mage!, (s) => work(new RemoteNode(s), s));
     const target = { keyDir: "/etc/wireguard/proxmox", iface: "wg4", owner: "vpn/mage/wg4" };

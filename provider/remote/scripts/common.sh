@@ -26,6 +26,9 @@ for path in "$conf" "$stanza_path"; do
 done
 case $marker in "$managed_prefix for $owner: "*) ;; *) die 2 "refusing marker '$marker'" ;; esac
 
+# A WireGuard key as wg prints it: 32 bytes of base64.
+is_key() { printf '%s\n' "$1" | grep -Eqx '[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]='; }
+
 # Files we wrote start with our marker; others are never overwritten or removed.
 is_ours() { [ ! -e "$1" ] || case "$(head -n 1 "$1")" in "$managed_prefix"*) true ;; *) false ;; esac; }
 is_mine() { [ -e "$1" ] && [ "$(head -n 1 "$1")" = "$marker" ]; }

@@ -18,7 +18,8 @@ adopted=no
 if [ -e "$key" ]; then
   # adopt only a key that is root's own and readable by no one else (as Proxmox writes them)
   info=$(stat -c '%u %a %F' "$key")
-  case $info in "0 600 regular file" | "0 400 regular file") ;; *) die 2 "refusing to adopt $key: it is not root's own 0600 file ($info)" ;; esac
+  # an empty one is no key (a key generation that was cut short): made anew below
+  case $info in "0 600 regular file" | "0 400 regular file" | "0 600 regular empty file") ;; *) die 2 "refusing to adopt $key: it is not root's own 0600 file ($info)" ;; esac
   if [ -e "$owner_file" ]; then
     holder=$(head -n 1 "$owner_file")
     if [ "$(fabric_of "$holder")" != "$(fabric_of "$owner")" ]; then
@@ -44,10 +45,13 @@ fi
 if [ ! -s "$key" ]; then
   staged=$(mktemp "$key_dir/.key.XXXXXX")
   wg genkey >"$staged"
+  # only a whole key goes into place (a wg that hung or failed prints nothing)
+  is_key "$(cat "$staged")" || { rm -f "$staged"; die 1 "wg genkey did not print a key; $key is left as it was"; }
   sync "$staged"
   mv -f "$staged" "$key"
 fi
 pub=$(wg pubkey <"$key")
+is_key "$pub" || die 1 "wg pubkey did not print a key for $key"
 if [ "$(cat "$key_dir/$iface.pub" 2>/dev/null || true)" != "$pub" ]; then
   staged=$(mktemp "$key_dir/.pub.XXXXXX")
   printf '%s\n' "$pub" >"$staged"
