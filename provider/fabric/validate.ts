@@ -174,7 +174,11 @@ function peerIndex(fabric: Fabric, view: InterfaceView, label: string): number {
  */
 function checkRoutesAcrossInterfaces(fabric: Fabric, views: readonly InterfaceView[], report: Report): void {
   const byNode = new Map<string, InterfaceView[]>();
-  for (const view of views) byNode.set(view.node, [...(byNode.get(view.node) ?? []), view]);
+  for (const view of views) {
+    const list = byNode.get(view.node) ?? [];
+    list.push(view);
+    byNode.set(view.node, list);
+  }
   for (const nodeViews of byNode.values()) {
     if (nodeViews.length < 2) continue;
     const routed = new Map<string, { iface: string; label: string }>();

@@ -80,7 +80,7 @@ function requiredPlugins(directory: string): pluginTypes.PackageDependency[] {
 }
 
 /** The command line of `cmd/run` for a RunRequest, as the official host builds it. */
-export function runArguments(request: languageTypes.RunRequest, runPath: string, engineAddress: string, program: Program): string[] {
+function runArguments(request: languageTypes.RunRequest, runPath: string, engineAddress: string, program: Program): string[] {
   const args = [runPath];
   const add = (flag: string, value: string | number | undefined): void => {
     if (value !== undefined && value !== "" && value !== 0) args.push(`--${flag}`, String(value));
@@ -99,7 +99,7 @@ export function runArguments(request: languageTypes.RunRequest, runPath: string,
 }
 
 /** The environment of `cmd/run`: config as JSON, and the TypeScript options of Pulumi.yaml. */
-export function runEnvironment(request: languageTypes.RunRequest, program: Program): NodeJS.ProcessEnv {
+function runEnvironment(request: languageTypes.RunRequest, program: Program): NodeJS.ProcessEnv {
   const config = Object.fromEntries(request.getConfigMap().toArray());
   const env: NodeJS.ProcessEnv = {
     ...process.env,

@@ -33,8 +33,8 @@ if [ -e "$key" ]; then
 fi
 if [ ! -e "$key" ] && [ "$adopt" = yes ] && [ -f "$conf" ] && ! is_ours "$conf"; then
   staged=$(mktemp "$key_dir/.key.XXXXXX")
-  sed -n 's/^[[:space:]]*[Pp][Rr][Ii][Vv][Aa][Tt][Ee][Kk][Ee][Yy][[:space:]]*=[[:space:]]*\([A-Za-z0-9+/]\{42\}[AEIMQUYcgkosw048]=\)[[:space:]]*$/\1/p' "$conf" | head -n 1 >"$staged"
-  if [ -s "$staged" ]; then
+  sed -n 's/^[[:space:]]*[Pp][Rr][Ii][Vv][Aa][Tt][Ee][Kk][Ee][Yy][[:space:]]*=[[:space:]]*\([^[:space:]]*\)[[:space:]]*$/\1/p' "$conf" | head -n 1 >"$staged"
+  if is_key "$(cat "$staged")"; then
     sync "$staged"
     mv -f "$staged" "$key"
     adopted=yes
