@@ -11,11 +11,8 @@ import {
   keyTable,
   parseSectionConfig,
   recordedPublicKeys,
-  renderIfupdown2,
-  renderProxmoxConfig,
-  renderProxmoxStanza,
-  renderWg,
-  renderWgQuick,
+  renderFormat,
+  renderParts,
   renderDot,
   renderMermaid,
   resolveInterfaces,
@@ -30,6 +27,8 @@ import {
   type SectionConfig,
   type Topology,
 } from "../fabric";
+import { fileBlocks } from "./file-blocks";
+import { PartsWriter } from "./parts-writer";
 import { FabricError, formatProblem, type Fabric, type Problem } from "../model";
 import { exportStack, refreshStack, tail, type StackSelection } from "./pulumi-cli";
 import { topologyOfStack } from "./stack-graph";
@@ -113,7 +112,7 @@ Prints every fabrics.cfg key with its TypeScript field and meaning, as a Markdow
 
 function load(file: string, dialect: string | undefined): SectionConfig {
   if (dialect !== undefined && !(DIALECTS as readonly string[]).includes(dialect)) throw new UsageError(`--dialect must be one of ${DIALECTS.join(", ")}`);
-  return parseSectionConfig(readFileSync(file, "utf8"), file, { dialect: dialect as Dialect | undefined });
+  return parseSectionConfig(fileBlocks(file), file, { dialect: dialect as Dialect | undefined });
 }
 
 function pickFabric(config: SectionConfig, node: string, fabricName?: string): Fabric {
@@ -146,14 +145,6 @@ function validate(file: string, config: SectionConfig, out: (line: string) => vo
   return 0;
 }
 
-const RENDERERS: Record<ConfigFormat, (view: InterfaceView, context: RenderContext) => string> = {
-  wg: renderWg,
-  "wg-quick": renderWgQuick,
-  ifupdown2: (view) => renderIfupdown2(view),
-  proxmox: renderProxmoxConfig,
-  "proxmox-stanza": (view) => renderProxmoxStanza(view),
-};
-
 function render(config: SectionConfig, values: Record<string, string | undefined>, out: (line: string) => void): number {
   const node = values.node;
   if (!node) throw new UsageError("render needs --node NAME");
@@ -168,7 +159,7 @@ function render(config: SectionConfig, values: Record<string, string | undefined
   const privateKey = values["private-key-file"] ? readFileSync(values["private-key-file"], "utf8").trim() : undefined;
   const context = { publicKeys: recordedPublicKeys(fabric), privateKey };
   const texts = views.map((view) => {
-    const text = RENDERERS[format](view, context);
+    const text = renderFormat(format, view, context);
     return values.iface ? text : `# ${view.iface}\n${text}`;
   });
   out(texts.join("\n").replace(/\n$/, ""));
@@ -189,24 +180,28 @@ function renderedPath(dir: string, view: InterfaceView, format: ConfigFormat): s
 
 /** `render --all`: every fabric validated, every internal node's interfaces written under `dir`. */
 function renderAll(config: SectionConfig, format: ConfigFormat, dir: string, timings: Timings, out: (line: string) => void): number {
-  const problems = timings.time("validate", () => [...config.fabrics.flatMap(validateFabric), ...validateAcrossFabrics(config.fabrics)].filter((p) => p.severity === "error"));
+  const views = timings.time("resolve", () => config.fabrics.map((fabric) => resolveInterfaces(fabric)));
+  const problems = timings.time("validate", () =>
+    [...config.fabrics.flatMap((fabric, i) => validateFabric(fabric, views[i])), ...validateAcrossFabrics(config.fabrics)].filter((p) => p.severity === "error"),
+  );
   if (problems.length > 0) throw new FabricError(problems);
   let files = 0;
   const made = new Set<string>();
-  for (const fabric of config.fabrics) {
+  const writer = new PartsWriter();
+  config.fabrics.forEach((fabric, i) => {
     const context = { publicKeys: recordedPublicKeys(fabric), stanzaCache: new Map<string, string>() };
-    for (const view of timings.time("resolve", () => resolveInterfaces(fabric))) {
+    for (const view of views[i] as InterfaceView[]) {
       const file = renderedPath(dir, view, format);
-      const text = timings.time("render", () => RENDERERS[format](view, context));
+      const parts = timings.time("render", () => renderParts(format, view, context));
       timings.time("write", () => {
         const folder = path.dirname(file);
         if (!made.has(folder)) mkdirSync(folder, { recursive: true, mode: 0o700 });
         made.add(folder);
-        writeFileSync(file, text, { mode: 0o600 });
+        writer.write(file, parts);
       });
       files++;
     }
-  }
+  });
   out(`${dir}: ${files} file(s) of ${made.size} node(s) written`);
   return 0;
 }

@@ -1,6 +1,6 @@
-import type { Cidr } from "../model";
+import type { Cidr, WgKey } from "../model";
 import { proxmoxConfigPath } from "./paths";
-import { publicKeyOf, type RenderContext } from "./render-context";
+import { joinConfig, peerSections, type ConfigParts, type RenderContext } from "./render-context";
 import { routedPeerPrefixes, routesOf, type InterfaceView, type PeerView } from "./resolve";
 
 /**
@@ -10,8 +10,8 @@ import { routedPeerPrefixes, routesOf, type InterfaceView, type PeerView } from 
  */
 
 /** One [Peer] section as Proxmox VE writes it: all AllowedIPs on one line (host routes first). */
-function proxmoxPeer(view: InterfaceView, peer: PeerView, context: RenderContext): string {
-  let text = `[Peer]\nPublicKey = ${publicKeyOf(view, peer, context.publicKeys)}\n`;
+function proxmoxPeer(peer: PeerView, publicKey: WgKey): string {
+  let text = `[Peer]\nPublicKey = ${publicKey}\n`;
   // ours: Proxmox VE has no pre-shared keys
   if (peer.presharedKey) text += `PresharedKey = ${peer.presharedKey}\n`;
   const allowed = routesOf(peer);
@@ -28,10 +28,15 @@ function proxmoxPeer(view: InterfaceView, peer: PeerView, context: RenderContext
  * left out: the node adds its own.
  */
 export function renderProxmoxConfig(view: InterfaceView, context: RenderContext): string {
+  return joinConfig(proxmoxConfigParts(view, context));
+}
+
+/** Proxmox VE's config in parts (see {@link renderProxmoxConfig}). */
+export function proxmoxConfigParts(view: InterfaceView, context: RenderContext): ConfigParts {
   let head = "[Interface]\n";
   if (context.privateKey !== undefined) head += `PrivateKey = ${context.privateKey}\n`;
   if (view.listenPort !== undefined) head += `ListenPort = ${view.listenPort}\n`;
-  return [head, ...view.peers.map((peer) => proxmoxPeer(view, peer, context))].join("\n");
+  return { head, peers: peerSections(view, context, proxmoxPeer) };
 }
 
 /**

@@ -11,7 +11,10 @@ export interface RenderContext {
    * resources never pass it: the node inserts its own key when it writes the file.
    */
   readonly privateKey?: string;
-  /** Reuses the text of peers without overrides across interfaces (large meshes). */
+  /**
+   * Reuses the text of peers without overrides across interfaces (large meshes); one cache
+   * serves one format.
+   */
   readonly stanzaCache?: Map<string, string>;
 }
 
@@ -29,3 +32,30 @@ export function publicKeyOf(view: InterfaceView, peer: PeerView, keys: PublicKey
   ]);
 }
 
+
+/**
+ * A config file as its [Interface] section and its [Peer] sections, joined by blank lines
+ * ({@link joinConfig}). Peer sections are shared between interfaces (`stanzaCache`): a writer
+ * of many files writes the parts without joining them.
+ */
+export interface ConfigParts {
+  readonly head: string;
+  readonly peers: readonly string[];
+}
+
+/** The file of {@link ConfigParts}. */
+export function joinConfig(parts: ConfigParts): string {
+  return [parts.head, ...parts.peers].join("\n");
+}
+
+/** An interface's [Peer] sections by `render`; those of peers without overrides come from the context's cache. */
+export function peerSections(view: InterfaceView, context: RenderContext, render: (peer: PeerView, publicKey: WgKey) => string): string[] {
+  const cache = context.stanzaCache;
+  return view.peers.map((peer) => {
+    const cached = !peer.overridden && cache ? cache.get(peer.label) : undefined;
+    if (cached !== undefined) return cached;
+    const text = render(peer, publicKeyOf(view, peer, context.publicKeys));
+    if (!peer.overridden && cache) cache.set(peer.label, text);
+    return text;
+  });
+}

@@ -1,8 +1,8 @@
 import type { WgKey } from "../model";
 import { routedPrefixes } from "./declared";
 import { renderIfupdown2 } from "./ifupdown2";
-import { renderProxmoxConfig, renderProxmoxStanza } from "./proxmox";
-import { publicKeyOf, type RenderContext } from "./render-context";
+import { proxmoxConfigParts, renderProxmoxConfig, renderProxmoxStanza } from "./proxmox";
+import { joinConfig, peerSections, type ConfigParts, type RenderContext } from "./render-context";
 import { routedPeerPrefixes, type InterfaceView, type PeerView } from "./resolve";
 
 /** The config formats we write. */
@@ -11,7 +11,7 @@ export const CONFIG_FORMATS = ["wg", "wg-quick", "ifupdown2", "proxmox", "proxmo
 export type ConfigFormat = (typeof CONFIG_FORMATS)[number];
 
 /** One [Peer] section, in the RFC's order: host routes, endpoint, then the node's allowed IPs. */
-function renderPeer(publicKey: WgKey, peer: PeerView): string {
+function renderPeer(peer: PeerView, publicKey: WgKey): string {
   let text = `[Peer]\nPublicKey = ${publicKey}\n`;
   if (peer.presharedKey) text += `PresharedKey = ${peer.presharedKey}\n`;
   if (peer.hostRoutes.length > 0) text += `AllowedIPs = ${peer.hostRoutes.map(String).join(", ")}\n`;
@@ -21,23 +21,17 @@ function renderPeer(publicKey: WgKey, peer: PeerView): string {
   return text;
 }
 
-function renderPeers(view: InterfaceView, context: RenderContext): string[] {
-  const cache = context.stanzaCache;
-  return view.peers.map((peer) => {
-    const cached = !peer.overridden && cache ? cache.get(peer.label) : undefined;
-    if (cached !== undefined) return cached;
-    const text = renderPeer(publicKeyOf(view, peer, context.publicKeys), peer);
-    if (!peer.overridden && cache) cache.set(peer.label, text);
-    return text;
-  });
-}
-
-function renderConfig(view: InterfaceView, context: RenderContext, extra: readonly string[]): string {
+function renderConfig(view: InterfaceView, context: RenderContext, extra: readonly string[]): ConfigParts {
   let head = "[Interface]\n";
   if (context.privateKey !== undefined) head += `PrivateKey = ${context.privateKey}\n`;
   if (view.listenPort !== undefined) head += `ListenPort = ${view.listenPort}\n`;
   for (const line of extra) head += `${line}\n`;
-  return [head, ...renderPeers(view, context)].join("\n");
+  return { head, peers: peerSections(view, context, renderPeer) };
+}
+
+/** The wg(8) `setconf` config in parts (see {@link renderWg}). */
+export function wgParts(view: InterfaceView, context: RenderContext): ConfigParts {
+  return renderConfig(view, context, []);
 }
 
 /**
@@ -45,15 +39,11 @@ function renderConfig(view: InterfaceView, context: RenderContext, extra: readon
  * line is left out: the node adds its own when writing the file.
  */
 export function renderWg(view: InterfaceView, context: RenderContext): string {
-  return renderConfig(view, context, []);
+  return joinConfig(wgParts(view, context));
 }
 
-/**
- * The wg-quick(8) config: the `setconf` format plus `Address` and `MTU`. When a peer skips route
- * generation, wg-quick must not route every AllowedIP (`Table = off`): the others' routes are
- * `PostUp` lines instead.
- */
-export function renderWgQuick(view: InterfaceView, context: RenderContext): string {
+/** The wg-quick(8) config in parts (see {@link renderWgQuick}). */
+export function wgQuickParts(view: InterfaceView, context: RenderContext): ConfigParts {
   const extra: string[] = [];
   if (view.addresses.length > 0) extra.push(`Address = ${view.addresses.map(String).join(", ")}`);
   if (view.mtu !== undefined) extra.push(`MTU = ${view.mtu}`);
@@ -62,6 +52,33 @@ export function renderWgQuick(view: InterfaceView, context: RenderContext): stri
     for (const route of routedPrefixes(view.addresses, routedPeerPrefixes(view))) extra.push(`PostUp = ip route replace ${route.toString()} dev %i`);
   }
   return renderConfig(view, context, extra);
+}
+
+/**
+ * The wg-quick(8) config: the `setconf` format plus `Address` and `MTU`. When a peer skips route
+ * generation, wg-quick must not route every AllowedIP (`Table = off`): the others' routes are
+ * `PostUp` lines instead.
+ */
+export function renderWgQuick(view: InterfaceView, context: RenderContext): string {
+  return joinConfig(wgQuickParts(view, context));
+}
+
+const PARTS: Record<ConfigFormat, (view: InterfaceView, context: RenderContext) => ConfigParts> = {
+  wg: wgParts,
+  "wg-quick": wgQuickParts,
+  ifupdown2: (view) => ({ head: renderIfupdown2(view), peers: [] }),
+  proxmox: proxmoxConfigParts,
+  "proxmox-stanza": (view) => ({ head: renderProxmoxStanza(view), peers: [] }),
+};
+
+/** An interface's file in `format`, in parts (a stanza is all head). */
+export function renderParts(format: ConfigFormat, view: InterfaceView, context: RenderContext): ConfigParts {
+  return PARTS[format](view, context);
+}
+
+/** An interface's file in `format`. */
+export function renderFormat(format: ConfigFormat, view: InterfaceView, context: RenderContext): string {
+  return joinConfig(renderParts(format, view, context));
 }
 
 /** What a node receives for one interface in its apply mode: the config and, for ifupdown2 and proxmox, the stanza. */

@@ -85,10 +85,17 @@ function hasOverrides(peer: Peer): boolean {
   );
 }
 
+/** True when a peer's reference resolves: its node exists with its type and, when internal, has its interface. */
+function resolves(fabric: Fabric, peer: Peer): boolean {
+  const target: FabricNode | undefined = fabric.nodes[peer.node];
+  if (!target || target.role !== peer.type) return false;
+  return target.role === "external" || (peer.type === "internal" && target.interfaces[peer.nodeIface] !== undefined);
+}
+
 /** The stanza a peer gets from the node it references, before overrides; undefined if dangling. */
 function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
-  const target: FabricNode | undefined = fabric.nodes[peer.node];
-  if (!target || target.role !== peer.type) return undefined;
+  if (!resolves(fabric, peer)) return undefined;
+  const target = fabric.nodes[peer.node] as FabricNode;
   if (target.role === "external") {
     const view: BaseView = {
       label: peerLabel(peer),
@@ -101,12 +108,11 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
     };
     return { view: { ...view, overridden: false } };
   }
-  if (peer.type !== "internal") return undefined;
-  const iface = target.interfaces[peer.nodeIface];
-  if (!iface) return undefined;
+  const nodeIface = (peer as Peer & { type: "internal" }).nodeIface;
+  const iface = target.interfaces[nodeIface] as Interface;
   const view: BaseView = {
     label: peerLabel(peer),
-    key: { kind: "internal", id: keyId(peer.node, peer.nodeIface) },
+    key: { kind: "internal", id: keyId(peer.node, nodeIface) },
     hostRoutes: interfaceAddresses(iface).map((address) => address.hostRoute()),
     allowedIps: target.allowedIps,
     skipRoutes: false,
@@ -115,6 +121,16 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
   };
   // An overriding endpoint without port still dials the peer interface's listen port.
   return { view: { ...view, overridden: false }, port: iface.listenPort };
+}
+
+/**
+ * The index in its node's `peers` of a view's peer at `position`: views leave out peers that do
+ * not resolve, and several entries may name one peer. For messages; it walks the node's peers.
+ */
+export function peerIndexOf(fabric: Fabric, view: InterfaceView, position: number): number {
+  const node = fabric.nodes[view.node] as InternalNode;
+  let seen = -1;
+  return node.peers.findIndex((peer) => peer.iface === view.iface && resolves(fabric, peer) && ++seen === position);
 }
 
 function peerView(base: Base, peer: Peer): PeerView {
@@ -137,7 +153,8 @@ function peerView(base: Base, peer: Peer): PeerView {
  * Peers without overrides share one view object per target, so large meshes stay small.
  */
 export function resolveInterfaces(fabric: Fabric): InterfaceView[] {
-  const shared = new Map<string, Base>();
+  // by node, then interface ("" for an external node): no string made per peer
+  const shared = new Map<string, Map<string, Base | null>>();
   const views: InterfaceView[] = [];
   for (const [nodeName, node] of Object.entries(fabric.nodes)) {
     if (node.role !== "internal") continue;
@@ -146,21 +163,15 @@ export function resolveInterfaces(fabric: Fabric): InterfaceView[] {
   return views;
 }
 
-function resolveNode(
-  fabric: Fabric,
-  nodeName: string,
-  node: InternalNode,
-  shared: Map<string, Base>,
-): InterfaceView[] {
+function resolveNode(fabric: Fabric, nodeName: string, node: InternalNode, shared: Map<string, Map<string, Base | null>>): InterfaceView[] {
   const peersByIface = new Map<string, PeerView[]>();
   for (const peer of node.peers) {
-    const cacheKey = peerLabel(peer);
-    let base = shared.get(cacheKey);
-    if (!base) {
-      base = basePeer(fabric, peer);
-      if (!base) continue;
-      shared.set(cacheKey, base);
-    }
+    let byIface = shared.get(peer.node);
+    if (!byIface) shared.set(peer.node, (byIface = new Map()));
+    const targetIface = peer.type === "internal" ? peer.nodeIface : "";
+    let base = byIface.get(targetIface);
+    if (base === undefined) byIface.set(targetIface, (base = basePeer(fabric, peer) ?? null));
+    if (base === null) continue;
     let list = peersByIface.get(peer.iface);
     if (!list) peersByIface.set(peer.iface, (list = []));
     list.push(peerView(base, peer));

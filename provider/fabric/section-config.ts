@@ -2,6 +2,7 @@ import {
   Cidr,
   fabricSchema,
   FabricError,
+  parseFabricIssues,
   formatEndpoint,
   locate,
   problemsFromZod,
@@ -60,26 +61,68 @@ export interface ParseOptions {
 const FABRIC_TYPE = "wireguard_fabric";
 const NODE_TYPE = "wireguard_node";
 
-/**
- * One line of a section: a `key value` of the fabric or node, or an `interfaces`/`peers` item
- * with its `key=value` pairs (one object per line, not per pair: a large mesh has a million).
- */
+/** The `key=value` pairs of an `interfaces` or `peers` line. Equal peer lines share one item (a large mesh has a million). */
+interface Item {
+  /** The whole line. */
+  readonly text: string;
+  readonly pairs: readonly (readonly [string, string])[];
+  /** The model object the pairs make in the file's dialect, and keys it has none for; made once. */
+  model?: { readonly object: Record<string, unknown>; readonly unknownKeys: readonly string[] };
+}
+
+/** A `key value` line of the fabric or a node, or an `interfaces` item. */
 type Entry = {
   readonly line: number;
-  /** Model path of the object it belongs to (the item's own for interfaces and peers). */
+  /** Model path of the object it belongs to (the interface's own for an interface). */
   readonly path: readonly (string | number)[];
-} & (
-  | { readonly section: "fabric" | "node"; readonly key: string; readonly value: string }
-  | { readonly section: "interface" | "peer"; readonly pairs: readonly (readonly [string, string])[] }
-);
+} & ({ readonly section: "fabric" | "node"; readonly key: string; readonly value: string } | { readonly section: "interface"; readonly item: Item });
+
+/**
+ * Line numbers by index, kept as runs of consecutive lines: a node's peers are usually one run,
+ * and a mesh has a million of them.
+ */
+class LineRuns {
+  /** The index each run starts at, and its first line. */
+  private readonly starts: number[] = [];
+  private readonly firstLines: number[] = [];
+  private count = 0;
+
+  push(line: number): void {
+    const last = this.starts.length - 1;
+    if (last < 0 || (this.firstLines[last] as number) + this.count - (this.starts[last] as number) !== line) {
+      this.starts.push(this.count);
+      this.firstLines.push(line);
+    }
+    this.count++;
+  }
+
+  at(index: number): number | undefined {
+    if (!Number.isInteger(index) || index < 0 || index >= this.count) return undefined;
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if ((this.starts[mid] as number) <= index) low = mid;
+      else high = mid - 1;
+    }
+    return (this.firstLines[low] as number) + index - (this.starts[low] as number);
+  }
+}
+
+/** A node's peer lines: items (shared) and line numbers, by index. */
+interface NodePeers {
+  /** Emptied once the model is made: a mesh's million entries are not kept. */
+  items: Item[];
+  readonly lines: LineRuns;
+}
 
 interface RawFabric {
   readonly name: string;
   readonly entries: Entry[];
   /** Line of each object but peers, by model path joined with "/" ("" is the fabric section). */
   readonly lines: Map<string, number>;
-  /** Line of each peer, by node and index (a mesh has a million: no path string each). */
-  readonly peerLines: Map<string, number[]>;
+  /** Each node's peers. */
+  readonly peers: Map<string, NodePeers>;
 }
 
 type Fail = (line: number, message: string) => void;
@@ -107,134 +150,226 @@ function typedValue(spec: SectionKey, value: string): unknown {
 }
 
 /**
+ * A copy of a line that does not hold on to the piece of file it was cut from: a file read in
+ * pieces (the CLI's) would otherwise stay in memory through the few strings kept from it.
+ */
+const detached = (text: string): string => Buffer.from(text, "utf8").toString("utf8");
+
+/** What a section being read collects: its interface names and keys, to refuse them twice. */
+interface Section {
+  readonly fabric: RawFabric;
+  readonly path: readonly string[];
+  readonly ifaces: Set<string>;
+  readonly keys: Set<string>;
+}
+
+/** The section being read. */
+type Current = ({ readonly kind: "fabric" } & Section) | ({ readonly kind: "node"; readonly peers: NodePeers } & Section) | { readonly kind: "foreign"; readonly lines: string[] };
+
+/**
  * Splits the file into our fabrics' entries and foreign sections; syntax problems go to `fail`.
  * `rfcKeys` tells whether a key only the RFC's dialect has was used.
  */
-function readSections(text: string, fail: Fail): { raws: Map<string, RawFabric>; foreign: string[][]; rfcKeys: boolean } {
+function readSections(blocks: Iterable<string>, fail: Fail): { raws: Map<string, RawFabric>; foreign: string[][]; rfcKeys: boolean } {
   let rfcKeys = false;
   const raws = new Map<string, RawFabric>();
   const fabricOf = (name: string): RawFabric => {
     let raw = raws.get(name);
-    if (!raw) raws.set(name, (raw = { name, entries: [], lines: new Map(), peerLines: new Map() }));
+    if (!raw) raws.set(name, (raw = { name, entries: [], lines: new Map(), peers: new Map() }));
     return raw;
   };
   const foreign: string[][] = [];
-  let current: { fabric: RawFabric; path: readonly string[]; ifaces: Set<string>; peers: number; keys: Set<string> } | { foreign: string[] } | undefined;
-  text.split("\n").forEach((line, i) => {
-    const lineNo = i + 1;
-    if (/^\s*#/.test(line)) return;
-    if (line.trim() === "") {
-      if (current && "foreign" in current) current.foreign.push(line);
-      return;
-    }
-    const header = /^(\S+):\s*(\S+)\s*$/.exec(line);
-    if (header && !/^\s/.test(line)) {
-      const [, type, id] = header as unknown as [string, string, string];
-      const fresh = { ifaces: new Set<string>(), peers: 0, keys: new Set<string>() };
-      if (type === FABRIC_TYPE) {
-        const fabric = fabricOf(id);
-        if (fabric.lines.has("")) fail(lineNo, `fabric "${id}" is defined twice (first on line ${fabric.lines.get("")})`);
-        fabric.lines.set("", lineNo);
-        current = { fabric, path: [], ...fresh };
-      } else if (type === NODE_TYPE) {
-        const underscore = id.indexOf("_");
-        if (underscore <= 0) {
-          fail(lineNo, `section id "${id}" must be <fabric>_<node>`);
-          current = undefined;
-          return;
+  // Peer lines already read, by their whole text: a repeated one is only counted. A node's peer
+  // lines mostly repeat the previous node's in the same order (a mesh lists every other node),
+  // which is checked first: cheaper than hashing a million lines.
+  const peerItems = new Map<string, Item>();
+  let previousPeers: readonly Item[] = [];
+  let current: Current | undefined;
+  let lineNo = 0;
+  for (const block of blocks) {
+    for (let start = 0, end = 0; end >= 0; start = end + 1) {
+      end = block.indexOf("\n", start);
+      const stop = end < 0 ? block.length : end;
+      lineNo++;
+      if (current?.kind === "node") {
+        const { items, lines } = current.peers;
+        // a repeated peer line: first guessed from the previous node's, else looked up by its text
+        const read = block.slice(start, stop);
+        const guess = previousPeers[items.length];
+        const item = guess?.text === read ? guess : peerItems.get(read);
+        if (item) {
+          items.push(item);
+          lines.push(lineNo);
+          continue;
         }
-        const fabric = fabricOf(id.slice(0, underscore));
-        const nodeName = id.slice(underscore + 1);
-        if (fabric.lines.has(`nodes/${nodeName}`)) {
-          fail(lineNo, `node "${nodeName}" is defined twice in fabric "${fabric.name}"`);
-          // the later section stands alone: what the earlier one said is dropped
-          const earlier = (path: readonly (string | number)[]): boolean => path[0] === "nodes" && path[1] === nodeName;
-          for (let j = fabric.entries.length - 1; j >= 0; j--) if (earlier((fabric.entries[j] as Entry).path)) fabric.entries.splice(j, 1);
-          for (const path of [...fabric.lines.keys()]) if (path.startsWith(`nodes/${nodeName}/`)) fabric.lines.delete(path);
-        }
-        fabric.lines.set(`nodes/${nodeName}`, lineNo);
-        fabric.peerLines.set(nodeName, []);
-        current = { fabric, path: ["nodes", nodeName], ...fresh };
-      } else {
-        const section = [line];
-        foreign.push(section);
-        current = { foreign: section };
       }
-      return;
-    }
-    if (!current) return fail(lineNo, `"${line.trim()}" is outside any section`);
-    if ("foreign" in current) {
-      current.foreign.push(line);
-      return;
-    }
-    const property = /^\s+(\S+)(?:\s+(.*?))?\s*$/.exec(line);
-    if (!property) return fail(lineNo, `"${line}" is not an indented "key value" line`);
-    const key = property[1] as string;
-    const value = property[2] ?? "";
-    const { fabric, path } = current;
-    const section: SectionKind = path.length === 0 ? "fabric" : "node";
-    if (section === "node" && (key === "interfaces" || key === "peers")) {
-      const pairs = propertyPairs(value);
-      if (typeof pairs === "string") return fail(lineNo, pairs);
-      let itemPath: (string | number)[];
-      if (key === "interfaces") {
+      const line = detached(block.slice(start, stop));
+      if (/^\s*#/.test(line)) continue;
+      if (line.trim() === "") {
+        if (current?.kind === "foreign") current.lines.push(line);
+        continue;
+      }
+      const header = /^(\S+):\s*(\S+)\s*$/.exec(line);
+      if (header && !/^\s/.test(line)) {
+        const [, type, id] = header as unknown as [string, string, string];
+        const fresh = { ifaces: new Set<string>(), keys: new Set<string>() };
+        if (type === FABRIC_TYPE) {
+          const fabric = fabricOf(id);
+          if (fabric.lines.has("")) fail(lineNo, `fabric "${id}" is defined twice (first on line ${fabric.lines.get("")})`);
+          fabric.lines.set("", lineNo);
+          current = { kind: "fabric", fabric, path: [], ...fresh };
+        } else if (type === NODE_TYPE) {
+          const underscore = id.indexOf("_");
+          if (underscore <= 0) {
+            fail(lineNo, `section id "${id}" must be <fabric>_<node>`);
+            current = undefined;
+            continue;
+          }
+          const fabric = fabricOf(id.slice(0, underscore));
+          const nodeName = id.slice(underscore + 1);
+          if (fabric.lines.has(`nodes/${nodeName}`)) {
+            fail(lineNo, `node "${nodeName}" is defined twice in fabric "${fabric.name}"`);
+            // the later section stands alone: what the earlier one said is dropped
+            const earlier = (path: readonly (string | number)[]): boolean => path[0] === "nodes" && path[1] === nodeName;
+            for (let j = fabric.entries.length - 1; j >= 0; j--) if (earlier((fabric.entries[j] as Entry).path)) fabric.entries.splice(j, 1);
+            for (const path of [...fabric.lines.keys()]) if (path.startsWith(`nodes/${nodeName}/`)) fabric.lines.delete(path);
+          }
+          fabric.lines.set(`nodes/${nodeName}`, lineNo);
+          if (current?.kind === "node") previousPeers = current.peers.items;
+        const peers: NodePeers = { items: [], lines: new LineRuns() };
+          fabric.peers.set(nodeName, peers);
+          current = { kind: "node", fabric, path: ["nodes", nodeName], peers, ...fresh };
+        } else {
+          current = { kind: "foreign", lines: [line] };
+          foreign.push(current.lines);
+        }
+        continue;
+      }
+      if (!current) {
+        fail(lineNo, `"${line.trim()}" is outside any section`);
+        continue;
+      }
+      if (current.kind === "foreign") {
+        current.lines.push(line);
+        continue;
+      }
+      const property = /^\s+(\S+)(?:\s+(.*?))?\s*$/.exec(line);
+      if (!property) {
+        fail(lineNo, `"${line}" is not an indented "key value" line`);
+        continue;
+      }
+      const key = property[1] as string;
+      const value = property[2] ?? "";
+      const { fabric, path, kind: section } = current;
+      if (current.kind === "node" && (key === "interfaces" || key === "peers")) {
+        const pairs = propertyPairs(value);
+        if (typeof pairs === "string") {
+          fail(lineNo, pairs);
+          continue;
+        }
+        const itemSection = key === "interfaces" ? "interface" : "peer";
+        if (!rfcKeys) rfcKeys = pairs.some(([k]) => marksRfcDialect(itemSection, k));
+        if (key === "peers") {
+          const item: Item = { text: line, pairs };
+          peerItems.set(line, item);
+          current.peers.items.push(item);
+          current.peers.lines.push(lineNo);
+          continue;
+        }
         const name = pairs.find(([k]) => k === "name")?.[1];
-        if (name === undefined) return fail(lineNo, `interfaces entry "${value}" needs name=`);
-        if (current.ifaces.has(name)) return fail(lineNo, `interface "${name}" is defined twice on this node`);
+        if (name === undefined) {
+          fail(lineNo, `interfaces entry "${value}" needs name=`);
+          continue;
+        }
+        if (current.ifaces.has(name)) {
+          fail(lineNo, `interface "${name}" is defined twice on this node`);
+          continue;
+        }
         current.ifaces.add(name);
-        itemPath = [...path, "interfaces", name];
+        const itemPath = [...path, "interfaces", name];
         fabric.lines.set(itemPath.join("/"), lineNo);
-      } else {
-        itemPath = [...path, "peers", current.peers++];
-        fabric.peerLines.get(path[1] as string)?.push(lineNo);
+        fabric.entries.push({ section: "interface", item: { text: line, pairs }, line: lineNo, path: itemPath });
+        continue;
       }
-      const itemSection = key === "interfaces" ? "interface" : "peer";
-      if (!rfcKeys) rfcKeys = pairs.some(([k]) => marksRfcDialect(itemSection, k));
-      fabric.entries.push({ section: itemSection, pairs, line: lineNo, path: itemPath });
-      return;
+      const spec = SECTION_KEYS.find((entry) => entry.section === section && entry.key === key);
+      if (spec?.value !== "list") {
+        if (current.keys.has(key)) {
+          fail(lineNo, `"${key}" is set twice in this section`);
+          continue;
+        }
+        current.keys.add(key);
+      }
+      if (!rfcKeys) rfcKeys = marksRfcDialect(section, key);
+      fabric.entries.push({ section, key, value, line: lineNo, path });
     }
-    const spec = SECTION_KEYS.find((entry) => entry.section === section && entry.key === key);
-    if (spec?.value !== "list") {
-      if (current.keys.has(key)) return fail(lineNo, `"${key}" is set twice in this section`);
-      current.keys.add(key);
-    }
-    if (!rfcKeys) rfcKeys = marksRfcDialect(section, key);
-    fabric.entries.push({ section, key, value, line: lineNo, path });
-  });
+  }
   return { raws, foreign, rfcKeys };
+}
+
+/** Sets a field of `target` from a file value; a node's list keys add one element per line. */
+function setField(target: Record<string, unknown>, section: SectionKind, spec: SectionKey, text: string): void {
+  if (spec.value !== "list") target[spec.field] = typedValue(spec, text);
+  else if (section === "node") target[spec.field] = [...((target[spec.field] as unknown[] | undefined) ?? []), text];
+  else target[spec.field] = text.split(";").filter(Boolean);
+}
+
+/** The model object of an item's pairs, keys mapped by `dialect` (its `name` is the interface's key, not a field). */
+function itemModel(item: Item, section: "interface" | "peer", dialect: Dialect): NonNullable<Item["model"]> {
+  if (item.model) return item.model;
+  const object: Record<string, unknown> = {};
+  const unknownKeys: string[] = [];
+  for (const [key, text] of item.pairs) {
+    if (section === "interface" && key === "name") continue;
+    const spec = keyByName(section, key, dialect);
+    if (spec) setField(object, section, spec, text);
+    else unknownKeys.push(key);
+  }
+  return (item.model = { object, unknownKeys });
 }
 
 /** The fabric's entries as the model's input object, keys mapped by `dialect`; unknown keys go to `fail`. */
 function rawModel(fabric: RawFabric, dialect: Dialect, fail: Fail): Record<string, unknown> {
   const root: Record<string, unknown> = { name: fabric.name, nodes: {} };
   const objectAt = (path: readonly (string | number)[]): Record<string, unknown> => {
-    let target: Record<string, unknown> | unknown[] = root;
-    path.forEach((part, i) => {
-      const container = target as Record<string | number, unknown>;
-      container[part] ??= typeof path[i + 1] === "number" ? [] : {};
-      target = container[part] as Record<string, unknown>;
-    });
-    return target as Record<string, unknown>;
+    let target = root;
+    for (const part of path) target = (target[part] ??= {}) as Record<string, unknown>;
+    return target;
+  };
+  const unknownKey = (line: number, path: readonly (string | number)[], key: string): void => {
+    const where = locate(path);
+    fail(line, `${fabric.name}: ${where ? `${where}: ` : ""}unknown key "${key}"`);
   };
   // nodes and interfaces exist even when empty: the schema names what they lack
   for (const path of fabric.lines.keys()) if (path) objectAt(path.split("/"));
   for (const entry of fabric.entries) {
     const target = objectAt(entry.path);
-    const pairs = "pairs" in entry ? entry.pairs : [[entry.key, entry.value] as const];
-    for (const [key, text] of pairs) {
-      if (entry.section === "interface" && key === "name") continue;
-      const spec = keyByName(entry.section, key, dialect);
-      if (!spec) {
-        const where = locate(entry.path);
-        fail(entry.line, `${fabric.name}: ${where ? `${where}: ` : ""}unknown key "${key}"`);
-        continue;
-      }
-      // an interface's or peer's fields are on its own line, already recorded
-      if (!("pairs" in entry)) fabric.lines.set([...entry.path, spec.field].join("/"), entry.line);
-      if (spec.value !== "list") target[spec.field] = typedValue(spec, text);
-      else if (entry.section === "node") target[spec.field] = [...((target[spec.field] as unknown[] | undefined) ?? []), text];
-      else target[spec.field] = text.split(";").filter(Boolean);
+    if (entry.section === "interface") {
+      const { object, unknownKeys } = itemModel(entry.item, "interface", dialect);
+      Object.assign(target, object);
+      for (const key of unknownKeys) unknownKey(entry.line, entry.path, key);
+      continue;
     }
+    const spec = keyByName(entry.section, entry.key, dialect);
+    if (!spec) {
+      unknownKey(entry.line, entry.path, entry.key);
+      continue;
+    }
+    fabric.lines.set([...entry.path, spec.field].join("/"), entry.line);
+    setField(target, entry.section, spec, entry.value);
+  }
+  for (const [node, peers] of fabric.peers) {
+    const { items, lines } = peers;
+    peers.items = [];
+    if (items.length === 0) continue;
+    // Equal lines give one object: the schema parses it once (parseFabricIssues). The array of
+    // items becomes the array of objects: a mesh's million entries are not copied.
+    const objects: unknown[] = items;
+    items.forEach((item, index) => {
+      const { object, unknownKeys } = itemModel(item, "peer", dialect);
+      for (const key of unknownKeys) unknownKey(lines.at(index) as number, ["nodes", node, "peers", index], key);
+      objects[index] = object;
+    });
+    objectAt(["nodes", node]).peers = objects;
   }
   return root;
 }
@@ -257,7 +392,7 @@ function fileKeyPath(path: readonly PropertyKey[], dialect: Dialect): PropertyKe
 
 /** The line of a peer, when `path` is in one (`nodes/a/peers/3/…`). */
 function recordedPeerLine(fabric: RawFabric, node: PropertyKey | undefined, index: PropertyKey | undefined): number | undefined {
-  return typeof index === "number" ? fabric.peerLines.get(String(node))?.[index] : undefined;
+  return typeof index === "number" ? fabric.peers.get(String(node))?.lines.at(index) : undefined;
 }
 
 /** The line of the longest recorded prefix of a model path. */
@@ -302,12 +437,16 @@ export function fileKeyWhere(where: string, dialect: Dialect): string {
   return spec ? [...parts.slice(0, -1), spec.key].join(": ") : where;
 }
 
-/** Parses a whole fabrics.cfg; throws {@link SectionConfigError} naming `file:line: fabric:` of each problem. */
-export function parseSectionConfig(text: string, file = "fabrics.cfg", options: ParseOptions = {}): SectionConfig {
+/**
+ * Parses a whole fabrics.cfg, given as its text or as blocks of whole lines that joined with "\n"
+ * make the text (a large file read piece by piece, see the CLI's fileBlocks);
+ * throws {@link SectionConfigError} naming `file:line: fabric:` of each problem.
+ */
+export function parseSectionConfig(text: string | Iterable<string>, file = "fabrics.cfg", options: ParseOptions = {}): SectionConfig {
   const problems: Problem[] = [];
   // messages quote the offending line: never a pre-shared key in it
   const fail: Fail = (line, message) => problems.push({ severity: "error", where: `${file}:${line}`, message: redactSecrets(message) });
-  const { raws, foreign, rfcKeys } = readSections(text, fail);
+  const { raws, foreign, rfcKeys } = readSections(typeof text === "string" ? [text] : text, fail);
   const dialect = options.dialect ?? (rfcKeys ? "rfc" : "proxmox");
   const fabrics: Fabric[] = [];
   for (const raw of raws.values()) {
@@ -315,13 +454,13 @@ export function parseSectionConfig(text: string, file = "fabrics.cfg", options: 
       fail([...raw.lines.values()][0] ?? 1, `fabric "${raw.name}" has nodes but no "${FABRIC_TYPE}: ${raw.name}" section`);
       continue;
     }
-    const parsed = fabricSchema.safeParse(rawModel(raw, dialect, fail));
-    if (parsed.success) {
-      fabrics.push(parsed.data);
+    const parsed = parseFabricIssues(rawModel(raw, dialect, fail));
+    if (parsed.fabric) {
+      fabrics.push(parsed.fabric);
       continue;
     }
-    const located = problemsFromZod(parsed.error, (path) => fileKeyPath(path, dialect));
-    parsed.error.issues.forEach((issue, i) => {
+    const located = problemsFromZod(parsed.issues, (path) => fileKeyPath(path, dialect));
+    parsed.issues.forEach((issue, i) => {
       const problem = located[i] as Problem;
       const where = problem.where ? `${raw.name}: ${problem.where}` : raw.name;
       problems.push({ ...problem, where: `${file}:${lineForPath(raw, issue.path)}: ${where}`, message: redactSecrets(problem.message) });

@@ -40,11 +40,11 @@ export function locate(path: readonly PropertyKey[]): string {
 }
 
 /**
- * The problems of a failed zod parse, in our format, one per issue and in the same order.
+ * The issues of a failed zod parse as problems in our format, one per issue and in the same order.
  * `rename` spells a path's fields another way (a fabrics.cfg's keys).
  */
-export function problemsFromZod(error: z.ZodError, rename: (path: readonly PropertyKey[]) => PropertyKey[] = (path) => [...path]): Problem[] {
-  return error.issues.map((issue) => {
+export function problemsFromZod(issues: readonly z.core.$ZodIssue[], rename: (path: readonly PropertyKey[]) => PropertyKey[] = (path) => [...path]): Problem[] {
+  return issues.map((issue) => {
     const where = locate(rename(issue.path));
     if (issue.code === "unrecognized_keys") {
       return { severity: "error", where, message: `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}` };
