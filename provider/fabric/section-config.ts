@@ -495,8 +495,9 @@ export interface WriteOptions {
 /** Proxmox VE's interface name rule: 1-8 characters, letters, digits and inner dashes. */
 const PROXMOX_IFNAME = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]?$/;
 
-function absent(value: unknown): boolean {
-  return value === undefined || (Array.isArray(value) && value.length === 0);
+/** True when a field has nothing to write: unset, or an empty list where that means no key. */
+function absent(value: unknown, spec: SectionKey): boolean {
+  return value === undefined || (Array.isArray(value) && value.length === 0 && !spec.keepEmpty);
 }
 
 /** Writes the fields of sections and property strings in table order, as the dialect spells them. */
@@ -521,7 +522,7 @@ class SectionWriter {
       if (spec.section !== section || !spec.dialects.includes(this.dialect)) continue;
       handled.add(spec.field);
       const value = object[spec.field];
-      if (absent(value)) continue;
+      if (absent(value, spec)) continue;
       if (this.dialect === "proxmox" && !spec.proxmox) {
         this.warn(where, spec.key);
         continue;
@@ -530,7 +531,7 @@ class SectionWriter {
       for (const text of texts) written.push([spec.key, text]);
     }
     for (const spec of SECTION_KEYS) {
-      if (spec.section !== section || handled.has(spec.field) || absent(object[spec.field])) continue;
+      if (spec.section !== section || handled.has(spec.field) || absent(object[spec.field], spec)) continue;
       handled.add(spec.field);
       this.warn(where, spec.key);
     }

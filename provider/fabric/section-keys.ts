@@ -27,6 +27,8 @@ export interface SectionKey {
   /** False for keys Proxmox VE does not know (ours or the RFC's only): left out of its dialect. */
   readonly proxmox: boolean;
   readonly meaning: string;
+  /** An empty list is written (`key=`): it means something else than no key. */
+  readonly keepEmpty?: boolean;
 }
 
 const both: readonly Dialect[] = ["proxmox", "rfc"];
@@ -61,7 +63,7 @@ export const SECTION_KEYS: readonly SectionKey[] = [
   shipped("peer", "iface", "iface", "string", "the local interface the peer belongs to"),
   shipped("peer", "endpoint", "endpoint", "string", "overrides the node's endpoint"),
   { section: "peer", key: "allowed_ips", field: "extraAllowedIps", value: "list", dialects: ["proxmox"], proxmox: true, meaning: "added to the node's allowed IPs; `;` between networks" },
-  { section: "peer", key: "allowed_ips", field: "allowedIps", value: "list", dialects: ["rfc"], proxmox: false, meaning: "replaces the node's allowed IPs" },
+  { section: "peer", key: "allowed_ips", field: "allowedIps", value: "list", dialects: ["rfc"], proxmox: false, meaning: "replaces the node's allowed IPs", keepEmpty: true },
   { section: "peer", key: "extra_allowed_ips", field: "extraAllowedIps", value: "list", dialects: ["rfc"], proxmox: false, meaning: "added to the node's allowed IPs" },
   shipped("peer", "skip_route_generation", "skipRouteGeneration", "boolean", "make no routes for the peer's AllowedIPs"),
   ours("peer", "persistent_keepalive", "persistentKeepalive", "number", "keepalive for this peer"),
