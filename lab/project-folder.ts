@@ -89,7 +89,7 @@ export class ProjectFolder {
 
   /** Runs `wg-fabric ARGS` in the folder, with the stack's engine environment. */
   wgFabric(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
-    const cli = path.join(REPOSITORY, "dist/provider/cli/main.js");
+    const cli = path.join(REPOSITORY, "dist/cli/wg-fabric.js");
     const result = spawnSync(process.execPath, [cli, ...args], { cwd: this.dir, env: { ...process.env, ...this.env }, maxBuffer: 1 << 28 });
     return { status: result.status, stdout: result.stdout.toString("utf8"), stderr: result.stderr.toString("utf8") };
   }

@@ -367,5 +367,3 @@ export function main(argv: readonly string[], out = (line: string) => console.lo
     return 1;
   }
 }
-
-if (require.main === module) process.exitCode = main(process.argv.slice(2));

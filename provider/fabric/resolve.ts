@@ -153,28 +153,57 @@ function peerView(base: Base, peer: Peer): PeerView {
  * Peers without overrides share one view object per target, so large meshes stay small.
  */
 export function resolveInterfaces(fabric: Fabric): InterfaceView[] {
-  // by node, then interface ("" for an external node): no string made per peer
-  const shared = new Map<string, Map<string, Base | null>>();
+  const resolver = new PeerResolver(fabric);
   const views: InterfaceView[] = [];
   for (const [nodeName, node] of Object.entries(fabric.nodes)) {
     if (node.role !== "internal") continue;
-    views.push(...resolveNode(fabric, nodeName, node, shared));
+    views.push(...resolveNode(fabric, nodeName, node, resolver));
   }
   return views;
 }
 
-function resolveNode(fabric: Fabric, nodeName: string, node: InternalNode, shared: Map<string, Map<string, Base | null>>): InterfaceView[] {
-  const peersByIface = new Map<string, PeerView[]>();
-  for (const peer of node.peers) {
-    let byIface = shared.get(peer.node);
-    if (!byIface) shared.set(peer.node, (byIface = new Map()));
+/** Peer views, each worked out once: per peer object (a fabrics.cfg's equal lines share one), and bases per target. */
+class PeerResolver {
+  /** Bases by node, then interface ("" for an external node): no string made per peer. */
+  private readonly bases = new Map<string, Map<string, Base | null>>();
+  private readonly views = new Map<Peer, PeerView | null>();
+
+  constructor(private readonly fabric: Fabric) {}
+
+  /** The peer's view, or null when its reference does not resolve. */
+  view(peer: Peer): PeerView | null {
+    let view = this.views.get(peer);
+    if (view === undefined) {
+      const base = this.base(peer);
+      this.views.set(peer, (view = base && peerView(base, peer)));
+    }
+    return view;
+  }
+
+  private base(peer: Peer): Base | null {
+    let byIface = this.bases.get(peer.node);
+    if (!byIface) this.bases.set(peer.node, (byIface = new Map()));
     const targetIface = peer.type === "internal" ? peer.nodeIface : "";
     let base = byIface.get(targetIface);
-    if (base === undefined) byIface.set(targetIface, (base = basePeer(fabric, peer) ?? null));
-    if (base === null) continue;
-    let list = peersByIface.get(peer.iface);
-    if (!list) peersByIface.set(peer.iface, (list = []));
-    list.push(peerView(base, peer));
+    if (base === undefined) byIface.set(targetIface, (base = basePeer(this.fabric, peer) ?? null));
+    return base;
+  }
+}
+
+function resolveNode(fabric: Fabric, nodeName: string, node: InternalNode, resolver: PeerResolver): InterfaceView[] {
+  const peersByIface = new Map<string, PeerView[]>();
+  // a node's peers mostly come interface by interface: the list is looked up when it changes
+  let iface: string | undefined;
+  let list: PeerView[] = [];
+  for (const peer of node.peers) {
+    const view = resolver.view(peer);
+    if (view === null) continue;
+    if (peer.iface !== iface) {
+      iface = peer.iface;
+      list = peersByIface.get(iface) ?? [];
+      peersByIface.set(iface, list);
+    }
+    list.push(view);
   }
   return Object.entries(node.interfaces).map(([ifaceName, iface]) => ({
     node: nodeName,

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { FIXTURES } from "./rfc.test";
 
-const CLI = path.join(__dirname, "../../provider/cli/main.js");
+const CLI = path.join(__dirname, "../../cli/wg-fabric.js");
 const RFC = path.join(FIXTURES, "rfc-fabrics.cfg");
 
 function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -130,14 +130,17 @@ describe("wg-fabric CLI", () => {
     assert.equal(existsSync(path.join(dir, "none")), false, "nothing is written for a fabric with errors");
   });
 
-  it("the CLI and pulumi-wireguard-fabric/fabric load without @pulumi/pulumi (tools start fast)", () => {
-    for (const entry of [CLI, "pulumi-wireguard-fabric/fabric"]) {
-      const loaded = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(entry)}); console.log(Object.keys(require.cache).join("\\n"))`], { encoding: "utf8", cwd: path.join(__dirname, "../../..") });
-      assert.equal(loaded.status, 0, loaded.stderr);
-      const modules = loaded.stdout.split("\n").filter(Boolean);
-      assert.ok(modules.some((m) => m.includes("/dist/provider/fabric/")), `${entry} loads the fabric layer`);
-      assert.deepEqual(modules.filter((m) => m.includes("@pulumi") || m.includes("@grpc")), [], `${entry} loads no Pulumi module`);
-    }
+  it("the CLI is one file that loads no other module; pulumi-wireguard-fabric/fabric loads no Pulumi module (tools start fast)", () => {
+    const preload = path.join(dir, "modules.js");
+    writeFileSync(preload, 'process.on("exit", () => process.stderr.write(Object.keys(require.cache).join("\\n")));');
+    const cli = spawnSync(process.execPath, ["--require", preload, CLI, "--help"], { encoding: "utf8" });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.deepEqual(cli.stderr.split("\n").slice(-2).sort(), [CLI, preload].sort(), "only the bundle itself is loaded");
+    const loaded = spawnSync(process.execPath, ["-e", 'require("pulumi-wireguard-fabric/fabric"); console.log(Object.keys(require.cache).join("\\n"))'], { encoding: "utf8", cwd: path.join(__dirname, "../../..") });
+    assert.equal(loaded.status, 0, loaded.stderr);
+    const modules = loaded.stdout.split("\n").filter(Boolean);
+    assert.ok(modules.some((m) => m.includes("/dist/provider/fabric/")), "the subpath loads the fabric layer");
+    assert.deepEqual(modules.filter((m) => m.includes("@pulumi") || m.includes("@grpc")), [], "the subpath loads no Pulumi module");
     const api = require("pulumi-wireguard-fabric/fabric") as Record<string, unknown>;
     for (const name of ["parseSectionConfig", "validateFabric", "resolveInterfaces", "renderWgQuick", "renderDot", "renderMermaid", "topologyOfFabric", "parseFabricOrThrow", "fullMeshInput"]) {
       assert.equal(typeof api[name], "function", name);

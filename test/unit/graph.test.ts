@@ -9,7 +9,7 @@ import { parseFabricOrThrow } from "../../provider/model";
 import { KEYS, prng, rfcSpec, seedFrom } from "./helpers";
 import { FIXTURES } from "./rfc.test";
 
-const CLI = path.join(__dirname, "../../provider/cli/main.js");
+const CLI = path.join(__dirname, "../../cli/wg-fabric.js");
 const RFC = path.join(FIXTURES, "rfc-fabrics.cfg");
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {

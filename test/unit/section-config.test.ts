@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { parseSectionConfig, writeSectionConfig } from "../../provider/fabric";
-import { KEYS, sectionConfigProblems } from "./helpers";
+import { KEYS, prng, sectionConfigProblems, seedFrom } from "./helpers";
 
 const PSK = "Wq1sVSW/i4sTk/jcJ/F5DCYDyXbyGXQzu4MSPdQWavM=";
 
@@ -110,5 +110,59 @@ describe("Proxmox section config", () => {
 
   it("refuses nodes of a fabric that has no fabric section", () => {
     assert.deepEqual(problems("wireguard_node: other_a\n\trole external\n"), ['fabrics.cfg:1: fabric "other" has nodes but no "wireguard_fabric: other" section']);
+  });
+});
+
+describe("reading a large, repetitive fabrics.cfg", () => {
+  /** A mesh-like fabric: each node peers with most others, in order, some lines differing (overrides, gaps, swaps). */
+  function meshText(random: () => number): string {
+    const names = Array.from({ length: 3 + Math.floor(random() * 10) }, (_, i) => `n${i}`);
+    const sections = ["wireguard_fabric: vpn", ""];
+    names.forEach((name, i) => {
+      const peers = names.filter((other) => other !== name && random() < 0.9).map((other) => `\tpeers type=internal,node=${other},node_iface=wg0,iface=wg0${random() < 0.05 ? ",persistent_keepalive=25" : ""}`);
+      if (peers.length > 2 && random() < 0.2) peers.splice(0, 2, peers[1] as string, peers[0] as string);
+      // comments between peer lines break a run; Proxmox VE writes role after the peers
+      const lines = peers.flatMap((line) => (random() < 0.03 ? ["# between", line] : [line]));
+      sections.push(`wireguard_node: vpn_${name}`, `\tendpoint 192.0.2.${i + 1}:51820`, `\tinterfaces name=wg0,listen_port=51820,ip=10.0.${i}.1/16`, ...lines, "\trole internal", "");
+      if (random() < 0.1) sections.push("ospf_fabric: other", "\tarea 0", "");
+    });
+    return sections.join("\n");
+  }
+
+  /** The text cut into blocks of whole lines at random places (joined with "\n" they make it). */
+  function blocks(text: string, random: () => number): string[] {
+    const lines = text.split("\n");
+    const cut: string[] = [];
+    for (let at = 0; at < lines.length; ) {
+      const size = 1 + Math.floor(random() * 40);
+      cut.push(lines.slice(at, at + size).join("\n"));
+      at += size;
+    }
+    return cut;
+  }
+
+  it("gives the same fabric and lines however the file is cut into blocks (seeded)", () => {
+    const seed = seedFrom("WGF_SECTION_SEED");
+    const random = prng(seed);
+    for (let round = 0; round < 150; round++) {
+      const text = meshText(random);
+      const context = `seed ${seed} (replay with WGF_SECTION_SEED=${seed}), round ${round}`;
+      const whole = parseSectionConfig(text);
+      const cut = parseSectionConfig(blocks(text, random));
+      assert.equal(JSON.stringify(cut.fabrics), JSON.stringify(whole.fabrics), context);
+      const lines = text.split("\n");
+      // the model: each node's peer lines, found in the text itself
+      let node = "";
+      let index = 0;
+      lines.forEach((line, i) => {
+        const header = /^wireguard_node: vpn_(\S+)$/.exec(line);
+        if (header) [node, index] = [header[1] as string, 0];
+        if (!line.startsWith("\tpeers ")) return;
+        const peer = (cut.fabrics[0]?.nodes[node] as { peers: { node: string }[] }).peers[index];
+        assert.ok(line.includes(`node=${peer?.node},`), `${context}: ${node} peers[${index}] is line ${i + 1}`);
+        assert.equal(cut.lineOf("vpn", `${node}: peers[${index}]`), i + 1, `${context}: line of ${node} peers[${index}]`);
+        index++;
+      });
+    }
   });
 });
