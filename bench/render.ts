@@ -15,7 +15,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { fullMeshInput, renderWgQuick, resolveInterfaces, validateFabric } from "../provider/fabric";
+import { fullMeshInput, renderWgQuick, resolveInterfaces, validateFabric, type PeerView } from "../provider/fabric";
 import { parseFabricOrThrow, type WgKey } from "../provider/model";
 
 const KEY = "y0kOpXfo9ff4KoUwO3H1cRuwObbKwsK8mAkwXxNvKUc=" as WgKey;
@@ -92,7 +92,7 @@ function inProcess(n: number): void {
   const validateMs = ms(t);
   t = process.hrtime.bigint();
   const publicKeys = new Map(names.map((name) => [`${name}/wg0`, KEY]));
-  const stanzaCache = new Map<string, string>();
+  const stanzaCache = new Map<PeerView, string>();
   let bytes = 0;
   for (const view of resolveInterfaces(fabric)) bytes += renderWgQuick(view, { publicKeys, stanzaCache }).length;
   const renderMs = ms(t);

@@ -23,6 +23,7 @@ import {
   type ConfigFormat,
   type Dialect,
   type InterfaceView,
+  type PeerView,
   type RenderContext,
   type SectionConfig,
   type Topology,
@@ -189,7 +190,7 @@ function renderAll(config: SectionConfig, format: ConfigFormat, dir: string, tim
   const made = new Set<string>();
   const writer = new PartsWriter();
   config.fabrics.forEach((fabric, i) => {
-    const context = { publicKeys: recordedPublicKeys(fabric), stanzaCache: new Map<string, string>() };
+    const context = { publicKeys: recordedPublicKeys(fabric), stanzaCache: new Map<PeerView, string>() };
     for (const view of views[i] as InterfaceView[]) {
       const file = renderedPath(dir, view, format);
       const parts = timings.time("render", () => renderParts(format, view, context));

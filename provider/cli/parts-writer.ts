@@ -15,22 +15,22 @@ export class PartsWriter {
 
   /** Writes `parts` to `file`, created with mode 0600 (or truncated). */
   write(file: string, parts: ConfigParts): void {
-    const head = Buffer.from(parts.head);
-    const sections = parts.peers.map((section) => this.encode(section));
-    const length = sections.reduce((sum, buffer) => sum + buffer.length, head.length);
-    if (this.scratch.length < length) this.scratch = Buffer.allocUnsafe(length * 2);
-    this.scratch.set(head, 0);
-    let offset = head.length;
-    for (const section of sections) {
-      this.scratch.set(section, offset);
-      offset += section.length;
-    }
+    let length = this.put(Buffer.from(parts.head), 0);
+    for (const section of parts.peers) length = this.put(this.encode(section), length);
     const fd = openSync(file, "w", 0o600);
     try {
       for (let written = 0; written < length; ) written += writeSync(fd, this.scratch, written, length - written);
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** Copies `buffer` into the scratch buffer at `offset` (growing it), and returns where it ends. */
+  private put(buffer: Buffer, offset: number): number {
+    const end = offset + buffer.length;
+    if (end > this.scratch.length) this.scratch = Buffer.concat([this.scratch.subarray(0, offset)], Math.max(end, this.scratch.length * 2));
+    this.scratch.set(buffer, offset);
+    return end;
   }
 
   /** A peer section as written after its predecessor: a blank line, then the section. */

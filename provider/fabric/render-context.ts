@@ -12,10 +12,10 @@ export interface RenderContext {
    */
   readonly privateKey?: string;
   /**
-   * Reuses the text of peers without overrides across interfaces (large meshes); one cache
-   * serves one format.
+   * Reuses the text of peers without overrides across interfaces (large meshes), by their shared
+   * view; one cache serves one format.
    */
-  readonly stanzaCache?: Map<string, string>;
+  readonly stanzaCache?: Map<PeerView, string>;
 }
 
 /** The public key a peer's stanza carries: given for external peers, looked up for internal ones. */
@@ -52,10 +52,10 @@ export function joinConfig(parts: ConfigParts): string {
 export function peerSections(view: InterfaceView, context: RenderContext, render: (peer: PeerView, publicKey: WgKey) => string): string[] {
   const cache = context.stanzaCache;
   return view.peers.map((peer) => {
-    const cached = !peer.overridden && cache ? cache.get(peer.label) : undefined;
+    const cached = !peer.overridden && cache ? cache.get(peer) : undefined;
     if (cached !== undefined) return cached;
     const text = render(peer, publicKeyOf(view, peer, context.publicKeys));
-    if (!peer.overridden && cache) cache.set(peer.label, text);
+    if (!peer.overridden && cache) cache.set(peer, text);
     return text;
   });
 }

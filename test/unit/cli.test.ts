@@ -3,6 +3,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { fileBlocks } from "../../provider/cli/file-blocks";
+import { prng, seedFrom } from "./helpers";
 import { FIXTURES } from "./rfc.test";
 
 const CLI = path.join(__dirname, "../../cli/wg-fabric.js");
@@ -17,6 +19,20 @@ describe("wg-fabric CLI", () => {
   let dir: string;
   before(() => (dir = mkdtempSync(path.join(tmpdir(), "wgf-cli-"))));
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads a file in blocks of whole lines that make its text, whatever the chunk size and characters (seeded)", () => {
+    const seed = seedFrom("WGF_BLOCKS_SEED");
+    const random = prng(seed);
+    const file = path.join(dir, "blocks.txt");
+    const pieces = ["a", "peers", " ", "\n", "\n\n", "é", "中", "🔑", "x".repeat(40)];
+    for (let round = 0; round < 200; round++) {
+      const text = Array.from({ length: Math.floor(random() * 60) }, () => pieces[Math.floor(random() * pieces.length)]).join("");
+      writeFileSync(file, text);
+      const chunk = 1 + Math.floor(random() * 16);
+      const blocks = [...fileBlocks(file, chunk)];
+      assert.equal(blocks.join("\n"), text, `seed ${seed} (replay with WGF_BLOCKS_SEED=${seed}), round ${round}, chunk ${chunk}`);
+    }
+  });
 
   it("validate: exit 0 and a summary line, warnings on stderr", () => {
     const r = run("validate", RFC);

@@ -12,6 +12,7 @@ import {
   validateFabric,
   type InterfaceView,
   type PublicKeys,
+  type PeerView,
 } from "../../provider/fabric";
 import { parseFabricOrThrow, type WgKey } from "../../provider/model";
 import { KEYS, rfcSpec } from "./helpers";
@@ -150,7 +151,7 @@ describe("full mesh", () => {
   it("renders configs that wg-quick accepts, sharing peer stanzas through the cache", () => {
     const fabric = parseFabricOrThrow(spec);
     const publicKeys = keysFor(Object.fromEntries(names.map((n) => [`${n}/wg0`, KEYS.occultist])));
-    const cache = new Map<string, string>();
+    const cache = new Map<PeerView, string>();
     for (const v of resolveInterfaces(fabric)) {
       const text = renderWgQuick(v, { publicKeys, stanzaCache: cache });
       assert.equal((text.match(/\[Peer\]/g) ?? []).length, 4);
