@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { spawnSync } from "node:child_process";
+import { spawnSync } from "./spawn";
 import { mkdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";

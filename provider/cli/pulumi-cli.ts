@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawnSync } from "./spawn";
 
 /** Which stack the `pulumi` CLI works on: `--stack` and `--cwd` as the user gave them. */
 export interface StackSelection {

@@ -37,21 +37,20 @@ export class PeeringTable {
       for (const [name, iface] of Object.entries(nodeSpec.interfaces)) numbers.set(name, this.interfaces.push({ node, nodeSpec, name, iface }) - 1);
       this.numbers.set(node, numbers);
     }
-    // peers are shared between nodes (see parseFabricIssues): each resolved once
-    const remoteOf = new Map<Peer, number>();
     const counts = new Int32Array(this.interfaces.length);
     for (const [name, node] of internal) {
       const numbers = this.numbers.get(name) as Map<string, number>;
       const locals = new Int32Array(node.peers.length);
       const remotes = new Int32Array(node.peers.length);
-      node.peers.forEach((peer, index) => {
-        let remote = remoteOf.get(peer);
-        if (remote === undefined) remoteOf.set(peer, (remote = (peer.type === "internal" ? this.number(peer.node, peer.nodeIface) : undefined) ?? -1));
+      // indexed loops here and below: a mesh has a million peers, and small ones run cold
+      for (let index = 0; index < node.peers.length; index++) {
+        const peer = node.peers[index] as Peer;
+        const remote = (peer.type === "internal" ? this.number(peer.node, peer.nodeIface) : undefined) ?? -1;
         const local = numbers.get(peer.iface) ?? -1;
         locals[index] = local;
         remotes[index] = remote;
         if (local !== -1 && remote !== -1) counts[local]++;
-      });
+      }
       this.locals.set(name, locals);
       this.remotes.set(name, remotes);
     }
@@ -61,7 +60,8 @@ export class PeeringTable {
       const locals = this.locals.get(name) as Int32Array;
       const remotes = this.remotes.get(name) as Int32Array;
       for (let index = 0; index < node.peers.length; index++) {
-        const [local, remote] = [locals[index] as number, remotes[index] as number];
+        const local = locals[index] as number;
+        const remote = remotes[index] as number;
         if (local !== -1 && remote !== -1) (this.peersOf[local] as Float64Array)[filled[local]++] = remote * INDEX_SPAN + index;
       }
     }
@@ -80,8 +80,10 @@ export class PeeringTable {
   oneSided(): Map<string, Uint8Array> {
     const flags = new Map(this.internal.map(([name, node]) => [name, new Uint8Array(node.peers.length)]));
     const cursors = new Int32Array(this.peersOf.length);
-    this.peersOf.forEach((keys, local) => {
-      for (const key of keys) {
+    for (let local = 0; local < this.peersOf.length; local++) {
+      const keys = this.peersOf[local] as Float64Array;
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k] as number;
         const remote = Math.floor(key / INDEX_SPAN);
         // the remote's list, sorted, is read up to this interface: interfaces are taken in order
         const back = this.peersOf[remote] as Float64Array;
@@ -92,7 +94,7 @@ export class PeeringTable {
         const owner = this.interfaces[local] as NumberedInterface;
         (flags.get(owner.node) as Uint8Array)[key % INDEX_SPAN] = 1;
       }
-    });
+    }
     return flags;
   }
 }
@@ -133,14 +135,15 @@ export function checkPeeringsAreMutual(table: PeeringTable, report: Report): voi
   const oneSided = table.oneSided();
   for (const [name, node] of table.internal) {
     const flags = oneSided.get(name) as Uint8Array;
-    node.peers.forEach((peer, index) => {
-      if (flags[index] === 0 || peer.type !== "internal" || peer.node === name) return;
+    for (let index = 0; index < node.peers.length; index++) {
+      const peer = node.peers[index] as Peer;
+      if (flags[index] === 0 || peer.type !== "internal" || peer.node === name) continue;
       report(
         `${name}: peers[${index}]`,
         `${peer.node}/${peer.nodeIface} has no peer back to ${keyId(name, peer.iface)}; the tunnel cannot come up until ` +
           `${peer.node} lists { type: "internal", node: "${name}", nodeIface: "${peer.iface}", iface: "${peer.nodeIface}" }`,
         "warning",
       );
-    });
+    }
   }
 }

@@ -133,9 +133,8 @@ export function peerIndexOf(fabric: Fabric, view: InterfaceView, position: numbe
   return node.peers.findIndex((peer) => peer.iface === view.iface && resolves(fabric, peer) && ++seen === position);
 }
 
-function peerView(base: Base, peer: Peer): PeerView {
-  // Unchanged peers share one object per target: a 1000-node mesh has a million of them.
-  if (!hasOverrides(peer)) return base.view;
+/** The view of a peer with overrides: its target's, changed by them. */
+function overriddenView(base: Base, peer: Peer): PeerView {
   return {
     ...base.view,
     overridden: true,
@@ -162,21 +161,23 @@ export function resolveInterfaces(fabric: Fabric): InterfaceView[] {
   return views;
 }
 
-/** Peer views, each worked out once: per peer object (a fabrics.cfg's equal lines share one), and bases per target. */
+/**
+ * Peer views, each worked out once: bases per target, and views of peers with overrides per
+ * peer object (a fabrics.cfg's equal lines share one).
+ */
 class PeerResolver {
   /** Bases by node, then interface ("" for an external node): no string made per peer. */
   private readonly bases = new Map<string, Map<string, Base | null>>();
-  private readonly views = new Map<Peer, PeerView | null>();
+  private readonly overridden = new Map<Peer, PeerView>();
 
   constructor(private readonly fabric: Fabric) {}
 
-  /** The peer's view, or null when its reference does not resolve. */
+  /** The peer's view, or null when its reference does not resolve. Peers without overrides share their target's: a mesh has a million. */
   view(peer: Peer): PeerView | null {
-    let view = this.views.get(peer);
-    if (view === undefined) {
-      const base = this.base(peer);
-      this.views.set(peer, (view = base && peerView(base, peer)));
-    }
+    const base = this.base(peer);
+    if (base === null || !hasOverrides(peer)) return base && base.view;
+    let view = this.overridden.get(peer);
+    if (!view) this.overridden.set(peer, (view = overriddenView(base, peer)));
     return view;
   }
 

@@ -78,19 +78,23 @@ function checkPeerReferences(fabric: Fabric, table: PeeringTable, report: Report
   for (const [name, node] of table.internal) {
     const locals = table.locals.get(name) as Int32Array;
     const remotes = table.remotes.get(name) as Int32Array;
-    node.peers.forEach((peer, index) => {
+    for (let index = 0; index < node.peers.length; index++) {
+      const peer = node.peers[index] as Peer;
       // made only for a problem: a mesh has a million peers
       const where = (): string => `${name}: peers[${index}]`;
       if (locals[index] === -1) report(`${where()}: iface`, `interface "${peer.iface}" is not defined on node "${name}"`);
       const remote = remotes[index] as number;
-      if (remote === -1) return checkUnresolvedTarget(fabric, peer, where, report);
+      if (remote === -1) {
+        checkUnresolvedTarget(fabric, peer, where, report);
+        continue;
+      }
       if (remote === locals[index]) report(where(), `interface ${keyId(name, peer.iface)} cannot be its own peer`);
       const target = table.interfaces[remote] as NumberedInterface;
       const endpoint = peer.endpoint ?? target.nodeSpec.endpoint;
       if (endpoint && endpoint.port === undefined && target.iface.listenPort === undefined) {
         report(`${where()}: endpoint`, `${keyId(target.node, target.name)} has no listenPort, so the endpoint needs a port (e.g. "${endpoint.host}:51820")`);
       }
-    });
+    }
   }
 }
 
