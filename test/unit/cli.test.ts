@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileBlocks } from "../../provider/cli/file-blocks";
@@ -144,6 +144,25 @@ describe("wg-fabric CLI", () => {
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /occultist: peers\[1\]: node: node "berserkr" is not defined/);
     assert.equal(existsSync(path.join(dir, "none")), false, "nothing is written for a fabric with errors");
+  });
+
+  it("the bin runs the bundle from its code cache, and makes the cache anew when it is missing or V8 refuses it", () => {
+    const copy = path.join(dir, "cli");
+    mkdirSync(copy);
+    for (const name of ["wg-fabric.js", "wg-fabric-main.js"]) copyFileSync(path.join(path.dirname(CLI), name), path.join(copy, name));
+    const cache = path.join(copy, "wg-fabric-main.js.cache");
+    const help = () => spawnSync(process.execPath, [path.join(copy, "wg-fabric.js"), "--help"], { encoding: "utf8" });
+    assert.equal(existsSync(cache), false);
+    assert.equal(help().status, 0);
+    assert.ok(statSync(cache).size > 10_000, "a cache is made by the first run");
+    writeFileSync(cache, "not a code cache");
+    const refused = help();
+    assert.equal(refused.status, 0, refused.stderr);
+    assert.match(refused.stdout, /^usage: wg-fabric/);
+    const remade = readFileSync(cache);
+    assert.ok(remade.length > 10_000, "a refused cache is made again");
+    assert.equal(help().status, 0);
+    assert.deepEqual(readFileSync(cache), remade, "an accepted cache is kept as it is");
   });
 
   it("the CLI is one file that loads no other module; pulumi-wireguard-fabric/fabric loads no Pulumi module (tools start fast)", () => {
