@@ -24,7 +24,6 @@ import {
   type Dialect,
   type InterfaceView,
   type PeerView,
-  type RenderContext,
   type SectionConfig,
   type Topology,
 } from "../fabric";

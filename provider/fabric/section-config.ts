@@ -245,154 +245,148 @@ class RepeatedPeerLines {
   }
 }
 
+/** Where a line is in its block: from `start`; `next` is where the line after it starts (-1 at the block's end). */
+interface Place {
+  readonly block: string;
+  readonly start: number;
+  readonly next: number;
+}
+
 /**
- * Splits the file into our fabrics' entries and foreign sections; syntax problems go to `fail`.
- * `rfcKeys` tells whether a key only the RFC's dialect has was used.
+ * Splits the file into our fabrics' entries and foreign sections, block by block; syntax
+ * problems go to `fail`. `rfcKeys` tells whether a key only the RFC's dialect was used.
  */
-function readSections(blocks: Iterable<string>, fail: Fail): { raws: Map<string, RawFabric>; foreign: string[][]; rfcKeys: boolean } {
-  let rfcKeys = false;
-  const raws = new Map<string, RawFabric>();
-  const fabricOf = (name: string): RawFabric => {
-    let raw = raws.get(name);
-    if (!raw) raws.set(name, (raw = { name, entries: [], lines: new Map(), peers: new Map() }));
-    return raw;
-  };
-  const foreign: string[][] = [];
-  // Peer lines already read, by their whole text: a repeated one is only counted. Runs of the
-  // previous node's are found first, without cutting the block into lines.
-  const peerItems = new Map<string, Item>();
-  const repeated = new RepeatedPeerLines();
-  let current: Current | undefined;
-  let lineNo = 0;
-  for (const block of blocks) {
+class SectionReader {
+  readonly raws = new Map<string, RawFabric>();
+  readonly foreign: string[][] = [];
+  rfcKeys = false;
+  /** Peer lines already read, by their whole text: a repeated one is only counted. */
+  private readonly peerItems = new Map<string, Item>();
+  private readonly repeated = new RepeatedPeerLines();
+  private current: Current | undefined;
+  private lineNo = 0;
+
+  constructor(private readonly fail: Fail) {}
+
+  /** Reads a block of whole lines. Runs of the previous node's peer lines are found first, without cutting the block into lines. */
+  read(block: string): void {
     for (let start = 0; start >= 0; ) {
+      const current = this.current;
       if (current?.kind === "node") {
         const { items, lines } = current.peers;
-        const run = repeated.match(block, start, items.length);
+        const run = this.repeated.match(block, start, items.length);
         if (run.count > 0) {
-          repeated.noteRepeat(block, start, items.length, run.count);
-          repeated.repeat(items, items.length, run.count);
-          for (let i = 0; i < run.count; i++) lines.push(++lineNo);
+          this.repeated.noteRepeat(block, start, items.length, run.count);
+          this.repeated.repeat(items, items.length, run.count);
+          for (let i = 0; i < run.count; i++) lines.push(++this.lineNo);
           start += run.length;
           continue;
         }
       }
-      const lineStart = start;
       const end = block.indexOf("\n", start);
-      const stop = end < 0 ? block.length : end;
-      start = end < 0 ? -1 : end + 1;
-      lineNo++;
-      if (current?.kind === "node") {
-        const item = peerItems.get(block.slice(lineStart, stop));
-        if (item) {
-          repeated.note(block, lineStart, start);
-          current.peers.items.push(item);
-          current.peers.lines.push(lineNo);
-          continue;
-        }
-      }
-      const line = detached(block.slice(lineStart, stop));
-      if (/^\s*#/.test(line)) continue;
-      if (line.trim() === "") {
-        if (current?.kind === "foreign") current.lines.push(line);
-        continue;
-      }
-      const header = /^(\S+):\s*(\S+)\s*$/.exec(line);
-      if (header && !/^\s/.test(line)) {
-        const [, type, id] = header as unknown as [string, string, string];
-        const fresh = { ifaces: new Set<string>(), keys: new Set<string>() };
-        if (type === FABRIC_TYPE) {
-          const fabric = fabricOf(id);
-          if (fabric.lines.has("")) fail(lineNo, `fabric "${id}" is defined twice (first on line ${fabric.lines.get("")})`);
-          fabric.lines.set("", lineNo);
-          current = { kind: "fabric", fabric, path: [], ...fresh };
-        } else if (type === NODE_TYPE) {
-          const underscore = id.indexOf("_");
-          if (underscore <= 0) {
-            fail(lineNo, `section id "${id}" must be <fabric>_<node>`);
-            current = undefined;
-            continue;
-          }
-          const fabric = fabricOf(id.slice(0, underscore));
-          const nodeName = id.slice(underscore + 1);
-          if (fabric.lines.has(`nodes/${nodeName}`)) {
-            fail(lineNo, `node "${nodeName}" is defined twice in fabric "${fabric.name}"`);
-            // the later section stands alone: what the earlier one said is dropped
-            const earlier = (path: readonly (string | number)[]): boolean => path[0] === "nodes" && path[1] === nodeName;
-            for (let j = fabric.entries.length - 1; j >= 0; j--) if (earlier((fabric.entries[j] as Entry).path)) fabric.entries.splice(j, 1);
-            for (const path of [...fabric.lines.keys()]) if (path.startsWith(`nodes/${nodeName}/`)) fabric.lines.delete(path);
-          }
-          fabric.lines.set(`nodes/${nodeName}`, lineNo);
-          if (current?.kind === "node") repeated.begin(current.peers.items);
-          const peers: NodePeers = { items: [], lines: new LineRuns() };
-          fabric.peers.set(nodeName, peers);
-          current = { kind: "node", fabric, path: ["nodes", nodeName], peers, ...fresh };
-        } else {
-          current = { kind: "foreign", lines: [line] };
-          foreign.push(current.lines);
-        }
-        continue;
-      }
-      if (!current) {
-        fail(lineNo, `"${line.trim()}" is outside any section`);
-        continue;
-      }
-      if (current.kind === "foreign") {
-        current.lines.push(line);
-        continue;
-      }
-      const property = /^\s+(\S+)(?:\s+(.*?))?\s*$/.exec(line);
-      if (!property) {
-        fail(lineNo, `"${line}" is not an indented "key value" line`);
-        continue;
-      }
-      const key = property[1] as string;
-      const value = property[2] ?? "";
-      const { fabric, path, kind: section } = current;
-      if (current.kind === "node" && (key === "interfaces" || key === "peers")) {
-        const pairs = propertyPairs(value);
-        if (typeof pairs === "string") {
-          fail(lineNo, pairs);
-          continue;
-        }
-        const itemSection = key === "interfaces" ? "interface" : "peer";
-        if (!rfcKeys) rfcKeys = pairs.some(([k]) => marksRfcDialect(itemSection, k));
-        if (key === "peers") {
-          const item: Item = { text: line, pairs };
-          peerItems.set(line, item);
-          repeated.note(block, lineStart, start);
-          current.peers.items.push(item);
-          current.peers.lines.push(lineNo);
-          continue;
-        }
-        const name = pairs.find(([k]) => k === "name")?.[1];
-        if (name === undefined) {
-          fail(lineNo, `interfaces entry "${value}" needs name=`);
-          continue;
-        }
-        if (current.ifaces.has(name)) {
-          fail(lineNo, `interface "${name}" is defined twice on this node`);
-          continue;
-        }
-        current.ifaces.add(name);
-        const itemPath = [...path, "interfaces", name];
-        fabric.lines.set(itemPath.join("/"), lineNo);
-        fabric.entries.push({ section: "interface", item: { text: line, pairs }, line: lineNo, path: itemPath });
-        continue;
-      }
-      const spec = SECTION_KEYS.find((entry) => entry.section === section && entry.key === key);
-      if (spec?.value !== "list") {
-        if (current.keys.has(key)) {
-          fail(lineNo, `"${key}" is set twice in this section`);
-          continue;
-        }
-        current.keys.add(key);
-      }
-      if (!rfcKeys) rfcKeys = marksRfcDialect(section, key);
-      fabric.entries.push({ section, key, value, line: lineNo, path });
+      const place = { block, start, next: end < 0 ? -1 : end + 1 };
+      const text = block.slice(start, end < 0 ? block.length : end);
+      start = place.next;
+      this.lineNo++;
+      const item = current?.kind === "node" ? this.peerItems.get(text) : undefined;
+      if (item) this.addPeer(item, place);
+      else this.line(detached(text), place);
     }
   }
-  return { raws, foreign, rfcKeys };
+
+  private line(line: string, place: Place): void {
+    if (/^\s*#/.test(line)) return;
+    if (line.trim() === "") {
+      if (this.current?.kind === "foreign") this.current.lines.push(line);
+      return;
+    }
+    const header = /^(\S+):\s*(\S+)\s*$/.exec(line);
+    if (header && !/^\s/.test(line)) return this.header(line, header[1] as string, header[2] as string);
+    if (!this.current) return this.fail(this.lineNo, `"${line.trim()}" is outside any section`);
+    if (this.current.kind === "foreign") {
+      this.current.lines.push(line);
+      return;
+    }
+    const property = /^\s+(\S+)(?:\s+(.*?))?\s*$/.exec(line);
+    if (!property) return this.fail(this.lineNo, `"${line}" is not an indented "key value" line`);
+    const [key, value] = [property[1] as string, property[2] ?? ""];
+    if (this.current.kind === "node" && (key === "interfaces" || key === "peers")) return this.item(this.current, line, key, value, place);
+    const { fabric, path, kind: section } = this.current;
+    const spec = SECTION_KEYS.find((entry) => entry.section === section && entry.key === key);
+    if (spec?.value !== "list") {
+      if (this.current.keys.has(key)) return this.fail(this.lineNo, `"${key}" is set twice in this section`);
+      this.current.keys.add(key);
+    }
+    this.rfcKeys ||= marksRfcDialect(section, key);
+    fabric.entries.push({ section, key, value, line: this.lineNo, path });
+  }
+
+  private header(line: string, type: string, id: string): void {
+    const fresh = { ifaces: new Set<string>(), keys: new Set<string>() };
+    if (this.current?.kind === "node") this.repeated.begin(this.current.peers.items);
+    if (type === FABRIC_TYPE) {
+      const fabric = this.fabricOf(id);
+      if (fabric.lines.has("")) this.fail(this.lineNo, `fabric "${id}" is defined twice (first on line ${fabric.lines.get("")})`);
+      fabric.lines.set("", this.lineNo);
+      this.current = { kind: "fabric", fabric, path: [], ...fresh };
+    } else if (type === NODE_TYPE) {
+      const underscore = id.indexOf("_");
+      if (underscore <= 0) {
+        this.fail(this.lineNo, `section id "${id}" must be <fabric>_<node>`);
+        this.current = undefined;
+        return;
+      }
+      const fabric = this.fabricOf(id.slice(0, underscore));
+      const nodeName = id.slice(underscore + 1);
+      if (fabric.lines.has(`nodes/${nodeName}`)) {
+        this.fail(this.lineNo, `node "${nodeName}" is defined twice in fabric "${fabric.name}"`);
+        // the later section stands alone: what the earlier one said is dropped
+        const earlier = (path: readonly (string | number)[]): boolean => path[0] === "nodes" && path[1] === nodeName;
+        for (let j = fabric.entries.length - 1; j >= 0; j--) if (earlier((fabric.entries[j] as Entry).path)) fabric.entries.splice(j, 1);
+        for (const path of [...fabric.lines.keys()]) if (path.startsWith(`nodes/${nodeName}/`)) fabric.lines.delete(path);
+      }
+      fabric.lines.set(`nodes/${nodeName}`, this.lineNo);
+      const peers: NodePeers = { items: [], lines: new LineRuns() };
+      fabric.peers.set(nodeName, peers);
+      this.current = { kind: "node", fabric, path: ["nodes", nodeName], peers, ...fresh };
+    } else {
+      this.current = { kind: "foreign", lines: [line] };
+      this.foreign.push(this.current.lines);
+    }
+  }
+
+  /** An `interfaces` or `peers` line of a node. */
+  private item(node: Current & { kind: "node" }, line: string, key: "interfaces" | "peers", value: string, place: Place): void {
+    const pairs = propertyPairs(value);
+    if (typeof pairs === "string") return this.fail(this.lineNo, pairs);
+    const section = key === "interfaces" ? "interface" : "peer";
+    this.rfcKeys ||= pairs.some(([k]) => marksRfcDialect(section, k));
+    if (key === "peers") {
+      const item: Item = { text: line, pairs };
+      this.peerItems.set(line, item);
+      return this.addPeer(item, place);
+    }
+    const name = pairs.find(([k]) => k === "name")?.[1];
+    if (name === undefined) return this.fail(this.lineNo, `interfaces entry "${value}" needs name=`);
+    if (node.ifaces.has(name)) return this.fail(this.lineNo, `interface "${name}" is defined twice on this node`);
+    node.ifaces.add(name);
+    const path = [...node.path, "interfaces", name];
+    node.fabric.lines.set(path.join("/"), this.lineNo);
+    node.fabric.entries.push({ section: "interface", item: { text: line, pairs }, line: this.lineNo, path });
+  }
+
+  private addPeer(item: Item, place: Place): void {
+    const { peers } = this.current as Current & { kind: "node" };
+    this.repeated.note(place.block, place.start, place.next);
+    peers.items.push(item);
+    peers.lines.push(this.lineNo);
+  }
+
+  private fabricOf(name: string): RawFabric {
+    let raw = this.raws.get(name);
+    if (!raw) this.raws.set(name, (raw = { name, entries: [], lines: new Map(), peers: new Map() }));
+    return raw;
+  }
 }
 
 /** Sets a field of `target` from a file value; a node's list keys add one element per line. */
@@ -535,7 +529,9 @@ export function parseSectionConfig(text: string | Iterable<string>, file = "fabr
   const problems: Problem[] = [];
   // messages quote the offending line: never a pre-shared key in it
   const fail: Fail = (line, message) => problems.push({ severity: "error", where: `${file}:${line}`, message: redactSecrets(message) });
-  const { raws, foreign, rfcKeys } = readSections(typeof text === "string" ? [text] : text, fail);
+  const reader = new SectionReader(fail);
+  for (const block of typeof text === "string" ? [text] : text) reader.read(block);
+  const { raws, foreign, rfcKeys } = reader;
   const dialect = options.dialect ?? (rfcKeys ? "rfc" : "proxmox");
   const fabrics: Fabric[] = [];
   for (const raw of raws.values()) {
