@@ -1,8 +1,6 @@
-import type { Interface, InternalNode, Peer, Problem } from "../model";
+import type { Interface, InternalNode, Peer } from "../model";
 import { keyId, peerLabel } from "./keys";
-
-/** Reports one problem at a location (`node: peers[3]`). */
-export type Report = (where: string, message: string, severity?: Problem["severity"]) => void;
+import type { Report } from "./report";
 
 /** Peer keys are `remote × INDEX_SPAN + index`: distinct while a node has fewer peers than this. */
 const INDEX_SPAN = 2 ** 21;

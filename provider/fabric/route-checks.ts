@@ -1,5 +1,5 @@
 import { Cidr, parseEndpoint, type Fabric, type InternalNode } from "../model";
-import type { Report } from "./peerings";
+import type { Report } from "./report";
 import { peerIndexOf, routesOf, type InterfaceView, type PeerView } from "./resolve";
 
 /**
@@ -34,8 +34,17 @@ const CLAIM_SPAN = 2 ** 21;
 
 const compareAddresses = (a: Cidr, b: Cidr, ofA: bigint, ofB: bigint): number => a.family - b.family || (ofA < ofB ? -1 : ofA > ofB ? 1 : 0);
 
+/** What {@link rankRoutes} works out once for a fabric. */
+interface RankedRoutes {
+  /** Every distinct peer view with its ranked routes. */
+  readonly byPeer: Map<PeerView, PeerRoutes>;
+  readonly routeCount: number;
+  /** True when each route knows the routes it overlaps (see `linkOverlaps`). */
+  readonly linked: boolean;
+}
+
 /** Every distinct peer view of `views` with its ranked routes. */
-function rankRoutes(views: readonly InterfaceView[]): { routes: Map<PeerView, PeerRoutes>; count?: number } {
+function rankRoutes(views: readonly InterfaceView[]): RankedRoutes {
   const peers = new Set<PeerView>();
   for (const view of views) for (const peer of view.peers) peers.add(peer);
   const endpointOf = new Map<string, Cidr | null>();
@@ -66,16 +75,16 @@ function rankRoutes(views: readonly InterfaceView[]): { routes: Map<PeerView, Pe
     ranked.set(route, { id: ranked.size, route, first: firstRank.get(route) as number, last: lastRank.get(route) as number, endpoints: inside, partners: [] });
   }
   const linked = linkOverlaps([...ranked.values()]);
-  const result = new Map<PeerView, PeerRoutes>();
+  const byPeer = new Map<PeerView, PeerRoutes>();
   for (const peer of peers) {
     const claims = [...peer.allowedIps, ...peer.hostRoutes].map((route) => ranked.get(route) as RankedRoute);
-    result.set(peer, {
+    byPeer.set(peer, {
       claims,
       defaultRoutes: peer.allowedIps.filter((route) => route.prefix === 0),
       coversEndpoint: claims.some((claim) => claim.endpoints.length > 0),
     });
   }
-  return { routes: result, count: linked ? ranked.size : undefined };
+  return { byPeer, routeCount: ranked.size, linked };
 }
 
 /** Overlapping pairs beyond this many per route: the per-interface checks sort claims instead. */
@@ -135,14 +144,14 @@ function endpointsInside(sorted: readonly Cidr[], route: Cidr): Cidr[] {
 export function checkInterfaceRoutes(fabric: Fabric, views: readonly InterfaceView[], report: Report): void {
   const ranked = rankRoutes(views);
   // per route id: the interface (its number + 1) and the peer position that last claimed it
-  const claimedIn = ranked.count === undefined ? undefined : new Int32Array(ranked.count);
-  const claimedBy = new Int32Array(claimedIn?.length ?? 0);
+  const claimedIn = new Int32Array(ranked.routeCount);
+  const claimedBy = new Int32Array(ranked.routeCount);
   views.forEach((view, v) => {
     const node = fabric.nodes[view.node] as InternalNode;
-    const infos = view.peers.map((peer) => ranked.routes.get(peer) as PeerRoutes);
+    const infos = view.peers.map((peer) => ranked.byPeer.get(peer) as PeerRoutes);
     // a peer's index in its node's entries, only for messages
     const indexAt = (position: number): number => peerIndexOf(fabric, view, position);
-    if (!claimedIn || claimsOverlap(infos, claimedIn, claimedBy, v + 1)) checkOverlaps(view, infos, indexAt, report);
+    if (!ranked.linked || claimsOverlap(infos, claimedIn, claimedBy, v + 1)) checkOverlaps(view, infos, indexAt, report);
     if (!node.fullTunnel) {
       infos.forEach((info, position) => {
         for (const route of info.defaultRoutes) {

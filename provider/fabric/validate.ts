@@ -1,6 +1,7 @@
 import { formatEndpoint, type Fabric, type InternalNode, type Peer, type Problem } from "../model";
 import { keyId } from "./keys";
-import { checkDuplicatePeers, checkPeeringsAreMutual, PeeringTable, type NumberedInterface, type Report } from "./peerings";
+import { checkDuplicatePeers, checkPeeringsAreMutual, PeeringTable, type NumberedInterface } from "./peerings";
+import type { Report } from "./report";
 import { resolveInterfaces, type InterfaceView } from "./resolve";
 import { checkInterfaceRoutes, checkRoutesAcrossInterfaces } from "./route-checks";
 
