@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { spawnSync } from "./spawn";
-import { mkdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -28,6 +28,7 @@ import {
   type Topology,
 } from "../fabric";
 import { fileBlocks } from "./file-blocks";
+import { printError, printLine, writeAll } from "./output";
 import { PartsWriter } from "./parts-writer";
 import { FabricError, formatProblem, type Fabric, type Problem } from "../model";
 import { exportStack, refreshStack, tail, type StackSelection } from "./pulumi-cli";
@@ -264,7 +265,7 @@ function graph(positionals: string[], values: Values, out: (line: string) => voi
   }
   if (values.out) writeFileSync(values.out, output);
   else if (typeof output === "string") out(output.replace(/\n$/, ""));
-  else writeSync(1, output);
+  else writeAll(1, output);
   return 0;
 }
 
@@ -336,7 +337,7 @@ function run(command: string, positionals: string[], values: Values, timings: Ti
 }
 
 /** Runs the CLI; returns the exit code. Exported for tests. */
-export function main(argv: readonly string[], out = (line: string) => console.log(line), err = (line: string) => console.error(line)): number {
+export function main(argv: readonly string[], out = printLine, err = printError): number {
   const [command, ...rest] = argv;
   try {
     if (command === undefined || command === "--help" || command === "-h") {
