@@ -1,7 +1,8 @@
-import { performance } from "node:perf_hooks";
-
 /** Milliseconds from the process's start to this module's loading: node's own start-up and ours. */
-const startedAt = performance.now();
+const startedAt = process.uptime() * 1000;
+
+/** Milliseconds since the process started (process.uptime: no perf_hooks to load at start-up). */
+const now = (): number => process.uptime() * 1000;
 
 /**
  * Time spent in each phase of one CLI run, summed over its calls. With WG_FABRIC_TIMINGS=1 the
@@ -12,11 +13,11 @@ export class Timings {
 
   /** Runs `work`, adding its time to `phase`. */
   time<T>(phase: string, work: () => T): T {
-    const start = performance.now();
+    const start = now();
     try {
       return work();
     } finally {
-      this.phases[phase] = (this.phases[phase] ?? 0) + performance.now() - start;
+      this.phases[phase] = (this.phases[phase] ?? 0) + now() - start;
     }
   }
 
@@ -24,6 +25,6 @@ export class Timings {
   report(err: (line: string) => void): void {
     if (process.env.WG_FABRIC_TIMINGS !== "1") return;
     const rounded = Object.fromEntries(Object.entries(this.phases).map(([phase, ms]) => [phase, Math.round(ms * 10) / 10]));
-    err(JSON.stringify({ start: Math.round(startedAt * 10) / 10, ...rounded, total: Math.round(performance.now()), maxRssKiB: process.resourceUsage().maxRSS }));
+    err(JSON.stringify({ start: Math.round(startedAt * 10) / 10, ...rounded, total: Math.round(now()), maxRssKiB: process.resourceUsage().maxRSS }));
   }
 }
