@@ -1,8 +1,24 @@
+import { readFileSync } from "node:fs";
+
 /** Milliseconds from the process's start to this module's loading: node's own start-up and ours. */
 const startedAt = process.uptime() * 1000;
 
 /** Milliseconds since the process started (process.uptime: no perf_hooks to load at start-up). */
 const now = (): number => process.uptime() * 1000;
+
+/**
+ * This process's peak resident memory in KiB: Linux's VmHWM. `ru_maxrss` would also count the
+ * pages of the process it was spawned from (Linux keeps the high-water mark across exec).
+ */
+function peakRssKiB(): number {
+  try {
+    const found = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (found) return Number(found[1]);
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS;
+}
 
 /**
  * Time spent in each phase of one CLI run, summed over its calls. With WG_FABRIC_TIMINGS=1 the
@@ -25,6 +41,6 @@ export class Timings {
   report(err: (line: string) => void): void {
     if (process.env.WG_FABRIC_TIMINGS !== "1") return;
     const rounded = Object.fromEntries(Object.entries(this.phases).map(([phase, ms]) => [phase, Math.round(ms * 10) / 10]));
-    err(JSON.stringify({ start: Math.round(startedAt * 10) / 10, ...rounded, total: Math.round(now()), maxRssKiB: process.resourceUsage().maxRSS }));
+    err(JSON.stringify({ start: Math.round(startedAt * 10) / 10, ...rounded, total: Math.round(now()), maxRssKiB: peakRssKiB() }));
   }
 }
