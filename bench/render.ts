@@ -2,12 +2,13 @@
  * Rendering speed and memory of full meshes: `npm run build && node dist/bench/render.js [N …]`
  * (default 100 300 1000). A mesh of N internal nodes has N·(N-1) peer stanzas (1000 nodes ≈ 1 M).
  *
- * 1. `wg-fabric render FILE --all --out DIR`, a real process per size started as users start it
+ * 1. `wg-fabric render FILE --all --out DIR`, a real process per run started as users start it
  *    (the bin, its shebang's node options included), on a fabrics.cfg in Proxmox VE's dialect:
- *    wall time from spawn to exit, the CLI's own phases (WG_FABRIC_TIMINGS: start-up, parse,
- *    resolve, validate, render, write) and its peak RSS. DIR is on tmpfs (/dev/shm) when there
- *    is one, so that the figures are the tool's; the write floor is the same files written again
- *    by a bare loop, and the largest size is run once more on the disk (the OS's temp folder).
+ *    the run of median wall time (spawn to exit) of 11, 5 or 3 runs, the CLI's own phases
+ *    (WG_FABRIC_TIMINGS: start-up, parse, resolve, validate, render, write) and its peak RSS.
+ *    DIR is on tmpfs (/dev/shm) when there is one, so that the figures are the tool's; the write
+ *    floor is the same files written again by a bare loop, and the largest size is run once
+ *    more on the disk (the OS's temp folder).
  * 2. In process, a Pulumi program's path: the spec from `fullMeshInput`, parsed (zod),
  *    validated and rendered in memory.
  */
@@ -58,18 +59,26 @@ function writeFloor(from: string): { ms: number; bytes: number } {
   return { ms: took, bytes: contents.reduce((sum, [, content]) => sum + content.length, 0) };
 }
 
+/** Runs of each size: start-up varies by several milliseconds from run to run on a small machine. */
+const runsOf = (n: number): number => (n <= 100 ? 11 : n <= 300 ? 5 : 3);
+
+/** `render --all` of the mesh, `runsOf(n)` times; prints the run of median wall time, the spread, and the write floor. */
 function cliRun(n: number, file: string, outDir: string): void {
   const out = path.join(outDir, `out${n}`);
-  const started = process.hrtime.bigint();
-  const run = spawnSync(CLI, ["render", file, "--all", "--out", out], { encoding: "utf8", env: { ...process.env, WG_FABRIC_TIMINGS: "1" } });
-  const wall = ms(started);
-  if (run.status !== 0) throw new Error(`wg-fabric render --all failed: ${run.stderr}`);
-  const t = JSON.parse(run.stderr.trim().split("\n").pop() as string) as Record<string, number>;
+  const runs = Array.from({ length: runsOf(n) }, () => {
+    rmSync(out, { recursive: true, force: true });
+    const started = process.hrtime.bigint();
+    const run = spawnSync(CLI, ["render", file, "--all", "--out", out], { encoding: "utf8", env: { ...process.env, WG_FABRIC_TIMINGS: "1" } });
+    const wall = ms(started);
+    if (run.status !== 0) throw new Error(`wg-fabric render --all failed: ${run.stderr}`);
+    return { wall, t: JSON.parse(run.stderr.trim().split("\n").pop() as string) as Record<string, number> };
+  }).sort((a, b) => a.wall - b.wall);
+  const { wall, t } = runs[runs.length >> 1] as (typeof runs)[number];
   const floor = writeFloor(out);
   console.log(
-    `${pad(n, 5)} nodes  ${pad(n * (n - 1), 8)} stanzas  wall ${pad(wall, 5)} ms  start ${pad(t.start ?? 0, 4)}  parse ${pad(t.parse ?? 0, 4)}  resolve ${pad(t.resolve ?? 0, 4)}  ` +
-      `validate ${pad(t.validate ?? 0, 4)}  render ${pad(t.render ?? 0, 4)}  write ${pad(t.write ?? 0, 4)} (floor ${pad(floor.ms, 4)} for ${pad(floor.bytes / 2 ** 20, 3)} MiB) ms  ` +
-      `peak RSS ${pad((t.maxRssKiB ?? 0) / 1024, 4)} MiB`,
+    `${pad(n, 5)} nodes  ${pad(n * (n - 1), 8)} stanzas  wall ${pad(wall, 5)} ms (${runs.length} runs: ${pad((runs[0] as (typeof runs)[number]).wall, 4)}–${pad((runs[runs.length - 1] as (typeof runs)[number]).wall, 4)})  ` +
+      `start ${pad(t.start ?? 0, 4)}  parse ${pad(t.parse ?? 0, 4)}  resolve ${pad(t.resolve ?? 0, 4)}  validate ${pad(t.validate ?? 0, 4)}  render ${pad(t.render ?? 0, 4)}  ` +
+      `write ${pad(t.write ?? 0, 4)} (floor ${pad(floor.ms, 4)} for ${pad(floor.bytes / 2 ** 20, 3)} MiB) ms  peak RSS ${pad((t.maxRssKiB ?? 0) / 1024, 4)} MiB`,
   );
   rmSync(out, { recursive: true, force: true });
 }
