@@ -355,6 +355,8 @@ export function main(argv: readonly string[], out = printLine, err = printError)
     timings.report(err);
     return code;
   } catch (error) {
+    // the reader of our output went away (`| head`): nothing more to say
+    if ((error as { code?: string }).code === "EPIPE") return 0;
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       err(`wg-fabric: ${(error as Error).message}`);
       err(USAGE[command && command in USAGE ? command : ""] as string);

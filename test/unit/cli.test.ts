@@ -146,6 +146,19 @@ describe("wg-fabric CLI", () => {
     assert.equal(existsSync(path.join(dir, "none")), false, "nothing is written for a fabric with errors");
   });
 
+  it("stops quietly with exit 0 when the reader of its output goes away (| head)", () => {
+    const big = path.join(dir, "mesh150.cfg");
+    const names = Array.from({ length: 150 }, (_, i) => `n${i}`);
+    const sections = names.map((name, i) =>
+      [`wireguard_node: mesh_${name}`, "\trole internal", `\tinterfaces name=wg0,listen_port=51820,ip=10.0.${i}.1/16`, ...names.filter((o) => o !== name).map((o) => `\tpeers type=internal,node=${o},node_iface=wg0,iface=wg0`)].join("\n"),
+    );
+    writeFileSync(big, ["wireguard_fabric: mesh", ...sections].join("\n\n"));
+    const piped = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" "${CLI}" fmt "${big}" | head -1`], { encoding: "utf8" });
+    assert.equal(piped.stdout, "wireguard_fabric: mesh\n");
+    assert.equal(piped.stderr, "");
+    assert.equal(piped.status, 0);
+  });
+
   it("the bin runs the bundle from its code cache, and makes the cache anew when it is missing or V8 refuses it", () => {
     const copy = path.join(dir, "cli");
     mkdirSync(copy);
