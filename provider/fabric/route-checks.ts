@@ -152,7 +152,14 @@ export function checkInterfaceRoutes(fabric: Fabric, views: readonly InterfaceVi
     // a peer's index in its node's entries, only for messages
     const indexAt = (position: number): number => peerIndexOf(fabric, view, position);
     if (!ranked.linked || claimsOverlap(infos, claimedIn, claimedBy, v + 1)) checkOverlaps(view, infos, indexAt, report);
-    if (!node.fullTunnel) {
+    // most interfaces have neither: one plain pass finds out
+    let defaultRoutes = false;
+    let coversEndpoint = false;
+    for (const info of infos) {
+      defaultRoutes ||= info.defaultRoutes.length > 0;
+      coversEndpoint ||= info.coversEndpoint;
+    }
+    if (defaultRoutes && !node.fullTunnel) {
       infos.forEach((info, position) => {
         for (const route of info.defaultRoutes) {
           report(
@@ -162,7 +169,7 @@ export function checkInterfaceRoutes(fabric: Fabric, views: readonly InterfaceVi
         }
       });
     }
-    if (infos.some((info) => info.coversEndpoint)) checkEndpointsOutsideTunnel(view, infos, indexAt, report);
+    if (coversEndpoint) checkEndpointsOutsideTunnel(view, infos, indexAt, report);
   });
 }
 
