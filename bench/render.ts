@@ -25,14 +25,14 @@ const CLI = path.join(__dirname, "../cli/wg-fabric.js");
 /** Node i: endpoint 198.18.x.y, interface 10.x.y.1/16, network 172.(16+x).y.0/24. */
 const octets = (i: number): [number, number] => [i >> 8, i & 255];
 
-/** A full mesh as Proxmox VE writes fabrics.cfg, public keys recorded. */
-function meshFile(n: number): string {
+/** A full mesh as Proxmox VE writes fabrics.cfg, public keys recorded; `peerKey` adds a key of its own to every peer line. */
+function meshFile(n: number, peerKey = ""): string {
   const lines = ["wireguard_fabric: mesh", ""];
   for (let i = 0; i < n; i++) {
     const [x, y] = octets(i);
     lines.push(`wireguard_node: mesh_node${i}`, "\trole internal", `\tendpoint 198.18.${x}.${y}:51820`, `\tallowed_ips 172.${16 + x}.${y}.0/24`);
     lines.push(`\tinterfaces name=wg0,listen_port=51820,public_key=${KEY},ip=10.${x}.${y}.1/16`);
-    for (let j = 0; j < n; j++) if (j !== i) lines.push(`\tpeers type=internal,node=node${j},node_iface=wg0,iface=wg0`);
+    for (let j = 0; j < n; j++) if (j !== i) lines.push(`\tpeers type=internal,node=node${j},node_iface=wg0,iface=wg0${peerKey}`);
     lines.push("");
   }
   return lines.join("\n");
@@ -122,9 +122,13 @@ try {
   const files = new Map(runs.map((n) => [n, path.join(dir, `mesh${n}.cfg`)]));
   for (const [n, file] of files) writeFileSync(file, meshFile(n));
   for (const n of runs) cliRun(n, files.get(n) as string, memoryDir);
+  const largest = Math.max(...runs);
+  console.log("the largest again, every peer line with its own persistent_keepalive (an override on each peer):");
+  const overridden = path.join(dir, `mesh${largest}-keepalive.cfg`);
+  writeFileSync(overridden, meshFile(largest, ",persistent_keepalive=25"));
+  cliRun(largest, overridden, memoryDir);
   if (memoryDir !== dir) {
-    console.log(`the same, DIR in the temp folder (${tmpdir()}, a disk):`);
-    const largest = Math.max(...runs);
+    console.log(`the largest again, DIR in the temp folder (${tmpdir()}, a disk):`);
     cliRun(largest, files.get(largest) as string, dir);
   }
   console.log("in process, a Pulumi spec (fullMeshInput), parsed, validated and rendered:");

@@ -126,6 +126,5 @@ function peerViewOf(name: string, peer: ParsedPeerEntry): PeerView {
     endpoint: peer.endpoint,
     persistentKeepalive: peer.persistentKeepalive,
     presharedKey: peer.presharedKey,
-    overridden: true,
   };
 }

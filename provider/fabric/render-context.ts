@@ -12,8 +12,8 @@ export interface RenderContext {
    */
   readonly privateKey?: string;
   /**
-   * Reuses the text of peers without overrides across interfaces (large meshes), by their shared
-   * view; one cache serves one format.
+   * Reuses the text of a peer view across interfaces (a large mesh shares each), by the view;
+   * one cache serves one format.
    */
   readonly stanzaCache?: Map<PeerView, string>;
 }
@@ -48,14 +48,20 @@ export function joinConfig(parts: ConfigParts): string {
   return [parts.head, ...parts.peers].join("\n");
 }
 
-/** An interface's [Peer] sections by `render`; those of peers without overrides come from the context's cache. */
+/** Sections a stanza cache keeps at most: a mesh's shared views; peers that each have overrides of their own only pass through. */
+const MAX_CACHED_SECTIONS = 1 << 16;
+
+/** An interface's [Peer] sections by `render`; a peer view rendered before (views are shared) comes from the context's cache. */
 export function peerSections(view: InterfaceView, context: RenderContext, render: (peer: PeerView, publicKey: WgKey) => string): string[] {
   const cache = context.stanzaCache;
   return view.peers.map((peer) => {
-    const cached = !peer.overridden && cache ? cache.get(peer) : undefined;
+    const cached = cache?.get(peer);
     if (cached !== undefined) return cached;
     const text = render(peer, publicKeyOf(view, peer, context.publicKeys));
-    if (!peer.overridden && cache) cache.set(peer, text);
+    if (cache) {
+      if (cache.size >= MAX_CACHED_SECTIONS) cache.clear();
+      cache.set(peer, text);
+    }
     return text;
   });
 }

@@ -30,11 +30,7 @@ export interface PeerView {
   readonly endpoint?: string;
   readonly persistentKeepalive?: number;
   readonly presharedKey?: WgKey;
-  /** False when this stanza is exactly the referenced node's (no overrides): renderers may reuse it. */
-  readonly overridden: boolean;
 }
-
-type BaseView = Omit<PeerView, "overridden">;
 
 /** A peer's stanza before overrides, and the port an overriding endpoint without port dials. */
 interface Base {
@@ -97,7 +93,7 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
   if (!resolves(fabric, peer)) return undefined;
   const target = fabric.nodes[peer.node] as FabricNode;
   if (target.role === "external") {
-    const view: BaseView = {
+    const view: PeerView = {
       label: peerLabel(peer),
       key: { kind: "external", key: target.publicKey },
       hostRoutes: [],
@@ -106,11 +102,11 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
       endpoint: target.endpoint && formatEndpoint(target.endpoint),
       persistentKeepalive: target.persistentKeepalive ?? fabric.persistentKeepalive,
     };
-    return { view: { ...view, overridden: false } };
+    return { view };
   }
   const nodeIface = (peer as Peer & { type: "internal" }).nodeIface;
   const iface = target.interfaces[nodeIface] as Interface;
-  const view: BaseView = {
+  const view: PeerView = {
     label: peerLabel(peer),
     key: { kind: "internal", id: keyId(peer.node, nodeIface) },
     hostRoutes: interfaceAddresses(iface).map((address) => address.hostRoute()),
@@ -120,7 +116,7 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
     persistentKeepalive: target.persistentKeepalive ?? fabric.persistentKeepalive,
   };
   // An overriding endpoint without port still dials the peer interface's listen port.
-  return { view: { ...view, overridden: false }, port: iface.listenPort };
+  return { view, port: iface.listenPort };
 }
 
 /**
@@ -137,7 +133,6 @@ export function peerIndexOf(fabric: Fabric, view: InterfaceView, position: numbe
 function overriddenView(base: Base, peer: Peer): PeerView {
   return {
     ...base.view,
-    overridden: true,
     allowedIps: [...(peer.allowedIps ?? base.view.allowedIps), ...(peer.extraAllowedIps ?? [])],
     skipRoutes: peer.skipRouteGeneration ?? false,
     endpoint: peer.endpoint ? formatEndpoint(peer.endpoint, base.port) : base.view.endpoint,
