@@ -32,7 +32,6 @@ export function publicKeyOf(view: InterfaceView, peer: PeerView, keys: PublicKey
   ]);
 }
 
-
 /**
  * A config file as its [Interface] section and its [Peer] sections, joined by blank lines
  * ({@link joinConfig}). Peer sections are shared between interfaces (`stanzaCache`): a writer
