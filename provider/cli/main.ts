@@ -1,5 +1,3 @@
-#!/usr/bin/env node
-import { spawnSync } from "./spawn";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -30,6 +28,7 @@ import {
 import { fileBlocks } from "./file-blocks";
 import { printError, printLine, writeAll } from "./output";
 import { PartsWriter } from "./parts-writer";
+import { spawnSync } from "./spawn";
 import { FabricError, formatProblem, type Fabric, type Problem } from "../model";
 import { exportStack, refreshStack, tail, type StackSelection } from "./pulumi-cli";
 import { topologyOfStack } from "./stack-graph";

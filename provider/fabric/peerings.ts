@@ -5,6 +5,12 @@ import type { Report } from "./report";
 /** Peer keys are `remote × INDEX_SPAN + index`: distinct while a node has fewer peers than this. */
 const INDEX_SPAN = 2 ** 21;
 
+/** The remote interface number of a peer key. */
+const remoteOf = (key: number): number => Math.floor(key / INDEX_SPAN);
+
+/** The index in its node's peers of a peer key. */
+const indexOf = (key: number): number => key % INDEX_SPAN;
+
 /** An internal interface by its number. */
 export interface NumberedInterface {
   readonly node: string;
@@ -82,15 +88,15 @@ export class PeeringTable {
       const keys = this.peersOf[local] as Float64Array;
       for (let k = 0; k < keys.length; k++) {
         const key = keys[k] as number;
-        const remote = Math.floor(key / INDEX_SPAN);
+        const remote = remoteOf(key);
         // the remote's list, sorted, is read up to this interface: interfaces are taken in order
         const back = this.peersOf[remote] as Float64Array;
         let at = cursors[remote] as number;
-        while (at < back.length && Math.floor((back[at] as number) / INDEX_SPAN) < local) at++;
+        while (at < back.length && remoteOf(back[at] as number) < local) at++;
         cursors[remote] = at;
-        if (at < back.length && Math.floor((back[at] as number) / INDEX_SPAN) === local) continue;
+        if (at < back.length && remoteOf(back[at] as number) === local) continue;
         const owner = this.interfaces[local] as NumberedInterface;
-        (flags.get(owner.node) as Uint8Array)[key % INDEX_SPAN] = 1;
+        (flags.get(owner.node) as Uint8Array)[indexOf(key)] = 1;
       }
     }
     return flags;
@@ -106,8 +112,8 @@ export function checkDuplicatePeers(table: PeeringTable, report: Report): void {
       const keys = table.peersOf[table.number(name, iface) as number] as Float64Array;
       let runStart = 0;
       for (let i = 1; i < keys.length; i++) {
-        if (Math.floor((keys[i] as number) / INDEX_SPAN) !== Math.floor((keys[runStart] as number) / INDEX_SPAN)) runStart = i;
-        else duplicates.push([(keys[i] as number) % INDEX_SPAN, (keys[runStart] as number) % INDEX_SPAN]);
+        if (remoteOf(keys[i] as number) !== remoteOf(keys[runStart] as number)) runStart = i;
+        else duplicates.push([indexOf(keys[i] as number), indexOf(keys[runStart] as number)]);
       }
     }
     // the others (external, or not resolving) by name
@@ -138,7 +144,7 @@ export function checkPeeringsAreMutual(table: PeeringTable, report: Report): voi
       if (flags[index] === 0 || peer.type !== "internal" || peer.node === name) continue;
       report(
         `${name}: peers[${index}]`,
-        `${peer.node}/${peer.nodeIface} has no peer back to ${keyId(name, peer.iface)}; the tunnel cannot come up until ` +
+        `${keyId(peer.node, peer.nodeIface)} has no peer back to ${keyId(name, peer.iface)}; the tunnel cannot come up until ` +
           `${peer.node} lists { type: "internal", node: "${name}", nodeIface: "${peer.iface}", iface: "${peer.nodeIface}" }`,
         "warning",
       );

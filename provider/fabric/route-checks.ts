@@ -41,6 +41,8 @@ interface RankedRoutes {
   readonly routeCount: number;
   /** True when each route knows the routes it overlaps (see `linkOverlaps`). */
   readonly linked: boolean;
+  /** Every peer endpoint's address as a host route; null for a hostname. */
+  readonly endpointAddresses: ReadonlyMap<string, Cidr | null>;
 }
 
 /** Every distinct peer view of `views` with its ranked routes. */
@@ -84,7 +86,7 @@ function rankRoutes(views: readonly InterfaceView[]): RankedRoutes {
       coversEndpoint: claims.some((claim) => claim.endpoints.length > 0),
     });
   }
-  return { byPeer, routeCount: ranked.size, linked };
+  return { byPeer, routeCount: ranked.size, linked, endpointAddresses: endpointOf };
 }
 
 /** Overlapping pairs beyond this many per route: the per-interface checks sort claims instead. */
@@ -169,7 +171,7 @@ export function checkInterfaceRoutes(fabric: Fabric, views: readonly InterfaceVi
         }
       });
     }
-    if (coversEndpoint) checkEndpointsOutsideTunnel(view, infos, indexAt, report);
+    if (coversEndpoint) checkEndpointsOutsideTunnel(view, infos, ranked.endpointAddresses, indexAt, report);
   });
 }
 
@@ -205,24 +207,33 @@ function checkOverlaps(view: InterfaceView, infos: readonly PeerRoutes[], indexA
   for (const key of keys) {
     const i = key % CLAIM_SPAN;
     const claim = claims[i] as RankedRoute;
-    const reach = widest < 0 ? undefined : (claims[widest] as RankedRoute);
-    const [mine, theirs] = [positions[i] as number, positions[widest] as number];
-    if (reach && claim.first <= reach.last && mine !== theirs) {
-      report(
-        `${view.node}: ${view.iface}: peers[${indexAt(mine)}]`,
-        `AllowedIPs ${claim.route.toString()} of ${(view.peers[mine] as PeerView).label} overlaps ${reach.route.toString()} of peers[${indexAt(theirs)}] ` +
-          `(${(view.peers[theirs] as PeerView).label}); each address may be routed to one peer only`,
-      );
+    if (widest >= 0) {
+      const reach = claims[widest] as RankedRoute;
+      const [mine, theirs] = [positions[i] as number, positions[widest] as number];
+      if (claim.first <= reach.last && mine !== theirs) {
+        report(
+          `${view.node}: ${view.iface}: peers[${indexAt(mine)}]`,
+          `AllowedIPs ${claim.route.toString()} of ${(view.peers[mine] as PeerView).label} overlaps ${reach.route.toString()} of peers[${indexAt(theirs)}] ` +
+            `(${(view.peers[theirs] as PeerView).label}); each address may be routed to one peer only`,
+        );
+      }
+      if (claim.last <= reach.last) continue;
     }
-    if (!reach || claim.last > reach.last) widest = i;
+    widest = i;
   }
 }
 
 /** WireGuard sends its own packets to a peer's endpoint outside the tunnel: an AllowedIP of the same interface must not cover it. */
-function checkEndpointsOutsideTunnel(view: InterfaceView, infos: readonly PeerRoutes[], indexAt: (position: number) => number, report: Report): void {
+function checkEndpointsOutsideTunnel(
+  view: InterfaceView,
+  infos: readonly PeerRoutes[],
+  endpointAddresses: ReadonlyMap<string, Cidr | null>,
+  indexAt: (position: number) => number,
+  report: Report,
+): void {
   const local = new Map<string, string>();
   for (const peer of view.peers) {
-    const address = peer.endpoint === undefined ? null : endpointAddress(peer.endpoint);
+    const address = peer.endpoint === undefined ? null : endpointAddresses.get(peer.endpoint);
     if (address) local.set(address.toString(), peer.label);
   }
   infos.forEach((info, position) => {

@@ -63,8 +63,6 @@ const NODE_TYPE = "wireguard_node";
 
 /** The `key=value` pairs of an `interfaces` or `peers` line. Equal peer lines share one item (a large mesh has a million). */
 interface Item {
-  /** The whole line. */
-  readonly text: string;
   readonly pairs: readonly (readonly [string, string])[];
   /** The model object the pairs make in the file's dialect, and keys it has none for; made once. */
   model?: { readonly object: Record<string, unknown>; readonly unknownKeys: readonly string[] };
@@ -215,10 +213,6 @@ class RepeatedPeerLines {
     return { count, length: (this.offsets[index + count] as number) - from };
   }
 
-  /** Adds the previous node's items from `index`, `count` of them, to `items`. */
-  repeat(items: Item[], index: number, count: number): void {
-    for (let i = index; i < index + count; i++) items.push(this.items[i] as Item);
-  }
 
   /** Notes the current node's next peer line: at `start` of `block`, ending at `end` (after its "\n", or -1 at the block's end). */
   note(block: string, start: number, end: number): void {
@@ -226,8 +220,13 @@ class RepeatedPeerLines {
     else this.stretch = false;
   }
 
-  /** Notes the current node's next `count` peer lines: at `start` of `block`, the previous node's from `index`. */
-  noteRepeat(block: string, start: number, index: number, count: number): void {
+  /**
+   * Adds to `items` (the current node's) the next `count` of the previous node's, which `block`
+   * repeats at `start` (see {@link match}), and notes their lines.
+   */
+  repeat(items: Item[], block: string, start: number, count: number): void {
+    const index = items.length;
+    for (let i = index; i < index + count; i++) items.push(this.items[i] as Item);
     if (!this.continues(block, start)) {
       this.stretch = false;
       return;
@@ -276,8 +275,7 @@ class SectionReader {
         const { items, lines } = current.peers;
         const run = this.repeated.match(block, start, items.length);
         if (run.count > 0) {
-          this.repeated.noteRepeat(block, start, items.length, run.count);
-          this.repeated.repeat(items, items.length, run.count);
+          this.repeated.repeat(items, block, start, run.count);
           for (let i = 0; i < run.count; i++) lines.push(++this.lineNo);
           start += run.length;
           continue;
@@ -362,7 +360,7 @@ class SectionReader {
     const section = key === "interfaces" ? "interface" : "peer";
     this.rfcKeys ||= pairs.some(([k]) => marksRfcDialect(section, k));
     if (key === "peers") {
-      const item: Item = { text: line, pairs };
+      const item: Item = { pairs };
       this.peerItems.set(line, item);
       return this.addPeer(item, place);
     }
@@ -372,7 +370,7 @@ class SectionReader {
     node.ifaces.add(name);
     const path = [...node.path, "interfaces", name];
     node.fabric.lines.set(path.join("/"), this.lineNo);
-    node.fabric.entries.push({ section: "interface", item: { text: line, pairs }, line: this.lineNo, path });
+    node.fabric.entries.push({ section: "interface", item: { pairs }, line: this.lineNo, path });
   }
 
   private addPeer(item: Item, place: Place): void {

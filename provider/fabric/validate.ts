@@ -81,30 +81,31 @@ function checkPeerReferences(fabric: Fabric, table: PeeringTable, report: Report
     const remotes = table.remotes.get(name) as Int32Array;
     for (let index = 0; index < node.peers.length; index++) {
       const peer = node.peers[index] as Peer;
-      // made only for a problem: a mesh has a million peers
-      const where = (): string => `${name}: peers[${index}]`;
-      if (locals[index] === -1) report(`${where()}: iface`, `interface "${peer.iface}" is not defined on node "${name}"`);
+      if (locals[index] === -1) report(`${peerAt(name, index)}: iface`, `interface "${peer.iface}" is not defined on node "${name}"`);
       const remote = remotes[index] as number;
       if (remote === -1) {
-        checkUnresolvedTarget(fabric, peer, where, report);
+        checkUnresolvedTarget(fabric, peer, peerAt(name, index), report);
         continue;
       }
-      if (remote === locals[index]) report(where(), `interface ${keyId(name, peer.iface)} cannot be its own peer`);
+      if (remote === locals[index]) report(peerAt(name, index), `interface ${keyId(name, peer.iface)} cannot be its own peer`);
       const target = table.interfaces[remote] as NumberedInterface;
       const endpoint = peer.endpoint ?? target.nodeSpec.endpoint;
       if (endpoint && endpoint.port === undefined && target.iface.listenPort === undefined) {
-        report(`${where()}: endpoint`, `${keyId(target.node, target.name)} has no listenPort, so the endpoint needs a port (e.g. "${endpoint.host}:51820")`);
+        report(`${peerAt(name, index)}: endpoint`, `${keyId(target.node, target.name)} has no listenPort, so the endpoint needs a port (e.g. "${endpoint.host}:51820")`);
       }
     }
   }
 }
 
-/** The target of a peer that names no internal interface of the fabric: fine for an external node, else a problem. */
-function checkUnresolvedTarget(fabric: Fabric, peer: Peer, where: () => string, report: Report): void {
+/** Where a node's peer entry is, for a problem: `node: peers[3]` (made only then: a mesh has a million peers). */
+const peerAt = (node: string, index: number): string => `${node}: peers[${index}]`;
+
+/** The target of a peer that names no internal interface of the fabric: fine for an external node, else a problem at `where`. */
+function checkUnresolvedTarget(fabric: Fabric, peer: Peer, where: string, report: Report): void {
   const target = fabric.nodes[peer.node];
-  if (!target) report(`${where()}: node`, `node "${peer.node}" is not defined in fabric "${fabric.name}"`);
-  else if (target.role !== peer.type) report(`${where()}: type`, `node "${peer.node}" is ${target.role}; use type "${target.role}"`);
-  else if (peer.type === "internal") report(`${where()}: nodeIface`, `interface "${peer.nodeIface}" is not defined on node "${peer.node}"`);
+  if (!target) report(`${where}: node`, `node "${peer.node}" is not defined in fabric "${fabric.name}"`);
+  else if (target.role !== peer.type) report(`${where}: type`, `node "${peer.node}" is ${target.role}; use type "${target.role}"`);
+  else if (peer.type === "internal") report(`${where}: nodeIface`, `interface "${peer.nodeIface}" is not defined on node "${peer.node}"`);
 }
 
 /**
