@@ -50,7 +50,7 @@ function program(n: number, withPeers: () => boolean): () => Promise<void> {
     const fabric = new pulumi.ComponentResource("wireguard-fabric:index:Fabric", "mesh", {});
     const nodes = names.map((name) => new pulumi.ComponentResource("wireguard-fabric:index:InternalNode", `mesh/${name}`, {}, { parent: fabric }));
     const keys = names.map(
-      (name, i) => new InterfaceKey(`mesh/${name}/wg0/key`, { node: name, iface: "wg0", keyDir: "/etc/wireguard/proxmox", applyMode: "wg-quick" }, { parent: nodes[i] }),
+      (name, i) => new InterfaceKey(`mesh/${name}/wg0/key`, { node: name, iface: "wg0", keyDir: "/etc/wireguard/wg-fabric", applyMode: "wg-quick" }, { parent: nodes[i] }),
     );
     names.forEach((name, i) => {
       const peers = Object.fromEntries(
@@ -58,7 +58,7 @@ function program(n: number, withPeers: () => boolean): () => Promise<void> {
           other === name ? [] : [[`${other}/wg0`, { publicKey: (keys[j] as InterfaceKey).publicKey, hostRoute: `10.77.0.${j + 1}/32`, endpoint: `198.18.0.${j + 1}:51820`, allowedIps: [`172.16.${j}.0/24`] }]],
         ),
       );
-      const args = { node: name, iface: "wg0", listenPort: 51820, address: `10.77.0.${i + 1}/16`, keyDir: "/etc/wireguard/proxmox", applyMode: "wg-quick" };
+      const args = { node: name, iface: "wg0", listenPort: 51820, address: `10.77.0.${i + 1}/16`, keyDir: "/etc/wireguard/wg-fabric", applyMode: "wg-quick" };
       new InterfaceConfig(`mesh/${name}/wg0`, withPeers() ? { ...args, peers } : args, { parent: nodes[i] });
     });
   };

@@ -45,7 +45,7 @@ async function up(): Promise<void> {
   say("berserker (external, not managed by the fabric) makes its own key");
   const pool = new SessionPool();
   const berserker = lab.host("berserker");
-  const berserkerKey = await pool.use("berserker", connectionSchema.parse(berserker.connection), (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "berserker/berserker/wg0" }));
+  const berserkerKey = await pool.use("berserker", connectionSchema.parse(berserker.connection), (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/wg-fabric", iface: "wg0", owner: "berserker/berserker/wg0" }));
   console.log(`  berserker public key ${berserkerKey}`);
 
   say("pulumi stack init demo; pulumi config set … (in the root project: examples/rfc)");

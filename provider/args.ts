@@ -114,7 +114,7 @@ export interface FabricDefaults {
    * a program states the user and credentials once and each node only its `host`.
    */
   readonly connection?: pulumi.Input<PartialConnectionArgs>;
-  /** Where keys live on the nodes (default `/etc/wireguard/proxmox`, the RFC's). */
+  /** Where keys (and the stanza modes' configs) live on the nodes (default `/etc/wireguard/wg-fabric`). */
   readonly keyDir?: string;
   /** `wg-quick` (default), `ifupdown2`, `proxmox` (the files a Proxmox VE node writes) or `none` (write only). */
   readonly applyMode?: ApplyMode;

@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { keyId } from "../fabric";
+import { configPath, keyId, legacyConfigPath } from "../fabric";
 import { writesStanza } from "../model";
 import { configDigest, driftOf, stanzaDigest } from "../remote";
 import { changedKeys, checkFailures, configInputsSchema, renderedFiles, UNKNOWN, type ConfigInputs, type ConfigOutputs, type LegacyConfigState } from "./inputs";
@@ -10,17 +10,29 @@ export async function check(_olds: ConfigInputs, news: ConfigInputs): Promise<pu
   return { inputs: news, failures: checkFailures(configInputsSchema, news) };
 }
 
+/** Where the config file of `inputs` is written now. */
+function configPathOf(inputs: ConfigInputs): string {
+  return configPath(inputs.applyMode, inputs.keyDir, inputs.iface);
+}
+
+/** Where the config file of a recorded state is: as recorded, or where the release before 0.3 that wrote it put it. */
+function recordedConfigPath(props: ConfigOutputs): string {
+  return props.configPath ?? legacyConfigPath(props.applyMode, props.keyDir, props.iface);
+}
+
 /**
- * Exactly what changes: the rendered files, the own key (the node must write the new private
- * key), the connection, or drift found by refresh; a state written by an older release is
- * rewritten in the current shape. Node, interface, key dir and apply mode are a different
- * interface: replace it. The engine shows the per-peer, per-field difference of the inputs.
+ * Exactly what changes: the rendered files, where they live (a new key folder, the layout of a
+ * release before 0.3: they move), the own key (the node must write the new private key), the
+ * connection, or drift found by refresh; a state written by an older release is rewritten in
+ * the current shape. Node, interface and apply mode are a different interface: replace it. The
+ * engine shows the per-peer, per-field difference of the inputs.
  */
 export async function diff(_id: string, olds: ConfigOutputs | (ConfigOutputs & LegacyConfigState), news: ConfigInputs): Promise<pulumi.dynamic.DiffResult> {
-  const replaces = changedKeys(olds, news, ["node", "iface", "keyDir", "owner", "applyMode"]);
+  const replaces = changedKeys(olds, news, ["node", "iface", "owner", "applyMode"]);
   const changes =
     replaces.length > 0 ||
     "config" in olds ||
+    recordedConfigPath(olds) !== configPathOf(news) ||
     JSON.stringify(news).includes(UNKNOWN) ||
     filesChanged(olds, news) ||
     changedKeys(olds, news, ["publicKey", "connection", "hostKey"]).length > 0 ||
@@ -33,10 +45,17 @@ function filesChanged(olds: ConfigInputs, news: ConfigInputs): boolean {
   return before.config !== after.config || before.stanza !== after.stanza;
 }
 
-async function install(inputs: ConfigInputs): Promise<ConfigOutputs> {
+/** Writes and applies the files, replacing those at `from` (where they were until now). */
+async function install(inputs: ConfigInputs, from?: { keyDir: string; conf: string }): Promise<ConfigOutputs> {
   const { config, stanza } = renderedFiles(inputs);
-  await onNode(inputs.node, inputs.connection, (node) => node.sync(inputs, inputs.applyMode, config, stanza), trustOf(inputs));
-  return { ...inputs, digest: configDigest(config, inputs.owner), drift: [], status: { state: inputs.applyMode === "none" ? "written" : "up", peers: [] } };
+  await onNode(inputs.node, inputs.connection, (node) => node.sync({ ...inputs, from }, inputs.applyMode, config, stanza), trustOf(inputs));
+  return {
+    ...inputs,
+    configPath: configPathOf(inputs),
+    digest: configDigest(config, inputs.owner),
+    drift: [],
+    status: { state: inputs.applyMode === "none" ? "written" : "up", peers: [] },
+  };
 }
 
 /** Writes the config (the node adds its private key) and brings it live. */
@@ -44,9 +63,12 @@ export async function create(inputs: ConfigInputs): Promise<pulumi.dynamic.Creat
   return { id: keyId(inputs.node, inputs.iface), outs: await install(inputs) };
 }
 
-/** Rewrites and re-applies: only the steps that make the running interface match, never a restart. */
-export async function update(_id: string, _olds: ConfigOutputs, news: ConfigInputs): Promise<pulumi.dynamic.UpdateResult<ConfigOutputs>> {
-  return { outs: await install(news) };
+/**
+ * Rewrites and re-applies: only the steps that make the running interface match, never a
+ * restart. Files that move leave their old place once the new ones are in theirs.
+ */
+export async function update(_id: string, olds: ConfigOutputs, news: ConfigInputs): Promise<pulumi.dynamic.UpdateResult<ConfigOutputs>> {
+  return { outs: await install(news, { keyDir: olds.keyDir, conf: recordedConfigPath(olds) }) };
 }
 
 /**
@@ -55,7 +77,8 @@ export async function update(_id: string, _olds: ConfigOutputs, news: ConfigInpu
  */
 export async function read(id: string, props: ConfigOutputs | (ConfigOutputs & LegacyConfigState)): Promise<pulumi.dynamic.ReadResult<ConfigOutputs>> {
   const { config, stanza } = renderedFiles(props);
-  const { inspection: found, plan } = await onNode(props.node, props.connection, (node) => node.survey(props, props.applyMode, config, stanza, props.publicKey), trustOf(props));
+  const target = { ...props, conf: recordedConfigPath(props) };
+  const { inspection: found, plan } = await onNode(props.node, props.connection, (node) => node.survey(target, props.applyMode, config, stanza, props.publicKey), trustOf(props));
   const expected = {
     digest: props.digest,
     publicKey: props.publicKey,
@@ -74,7 +97,7 @@ export async function read(id: string, props: ConfigOutputs | (ConfigOutputs & L
 
 /** Takes the interface down and removes its config files. */
 export async function remove(_id: string, props: ConfigOutputs): Promise<void> {
-  await onNode(props.node, props.connection, (node) => node.remove(props, props.applyMode), trustOf(props));
+  await onNode(props.node, props.connection, (node) => node.remove({ ...props, conf: recordedConfigPath(props) }, props.applyMode), trustOf(props));
 }
 
 /** The host key the node must present: the one its key resource recorded (trust on first use). */

@@ -129,6 +129,8 @@ export interface PeerStatusOutput {
 
 /** Outputs (and state) of an interface config resource. */
 export type ConfigOutputs = ConfigInputs & {
+  /** Where the config file is on the node (absent in state of releases before 0.3: see legacyConfigPath). */
+  configPath?: string;
   /** sha256 of the file on the node without its PrivateKey line. */
   digest: string;
   /** What refresh found different on the node; empty when in sync. */

@@ -8,10 +8,13 @@ export async function check(_olds: KeyInputs, news: KeyInputs): Promise<pulumi.d
   return { inputs: news, failures: checkFailures(keyInputsSchema, news) };
 }
 
-/** A new node, interface, key dir or rotation trigger means a new key: delete the old first. */
+/**
+ * A new node, interface or rotation trigger means a new key: delete the old first. A new key
+ * folder (also the default of releases before 0.3) moves the key there: the same key.
+ */
 export async function diff(_id: string, olds: KeyOutputs, news: KeyInputs): Promise<pulumi.dynamic.DiffResult> {
-  const replaces = changedKeys(olds, news, ["node", "iface", "keyDir", "owner", "rotation"]);
-  const changes = replaces.length > 0 || changedKeys(olds, news, ["connection", "acceptNewHostKey"]).length > 0;
+  const replaces = changedKeys(olds, news, ["node", "iface", "owner", "rotation"]);
+  const changes = replaces.length > 0 || changedKeys(olds, news, ["keyDir", "connection", "acceptNewHostKey"]).length > 0;
   return { changes, replaces, deleteBeforeReplace: true };
 }
 
@@ -25,13 +28,20 @@ export async function create(inputs: KeyInputs): Promise<pulumi.dynamic.CreateRe
 }
 
 /**
- * Nothing changes on the node (the connection or the trust in its host key changed): the node
+ * The key folder changed: the key files move there on the node, the key unchanged. Otherwise
+ * nothing changes on the node (the connection or the trust in its host key changed): the node
  * is reached once to record the host key it presents, which must be the recorded one unless
  * `acceptNewHostKey` is set.
  */
 export async function update(_id: string, olds: KeyOutputs, news: KeyInputs): Promise<pulumi.dynamic.UpdateResult<KeyOutputs>> {
-  const hostKey = await onNode(news.node, news.connection, async (node) => node.hostKey, trustOf(olds, news));
-  return { outs: { ...news, publicKey: olds.publicKey, hostKey } };
+  const moved = olds.keyDir !== news.keyDir;
+  const { publicKey, hostKey } = await onNode(
+    news.node,
+    news.connection,
+    async (node) => ({ publicKey: moved ? await node.ensureKey({ ...news, from: { keyDir: olds.keyDir } }, news.applyMode) : olds.publicKey, hostKey: node.hostKey }),
+    trustOf(olds, news),
+  );
+  return { outs: { ...news, publicKey, hostKey } };
 }
 
 /**

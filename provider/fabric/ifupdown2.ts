@@ -1,12 +1,14 @@
 import { routedPrefixes } from "./declared";
-import { setconfPath } from "./paths";
+import { configPath } from "./paths";
+import { IPV6_ADDRGEN_OFF } from "./proxmox";
 import { DEFAULT_WG_MTU } from "./sync-plan";
 import { routedPeerPrefixes, type InterfaceView } from "./resolve";
 
 /**
- * An /etc/network/interfaces stanza as Proxmox writes for its fabrics: the link is created (by
- * the kernel, else by wireguard-go, as wg-quick does) and configured with `wg setconf` from the
- * file beside the keys, and the peers' AllowedIPs outside the interface's own subnet get
+ * Our /etc/network/interfaces stanza: the link is created unless it exists (by the kernel, else
+ * by wireguard-go, as wg-quick does) and brought to the file beside the keys with `wg syncconf`
+ * (an `ifreload -a`, which runs every stanza again, changes nothing on a link that matches: no
+ * peer loses its session), and the peers' AllowedIPs outside the interface's own subnet get
  * routes (wg-quick would add them; ifupdown2 does not).
  */
 export function renderIfupdown2(view: InterfaceView): string {
@@ -16,10 +18,10 @@ export function renderIfupdown2(view: InterfaceView): string {
   const lines = [`auto ${iface}`, `iface ${iface} inet${ipv6Only ? "6" : ""} static`];
   for (const address of view.addresses) lines.push(`\taddress ${address.toString()}`);
   // always stated: without it ifupdown2 sets its own default (1500), not WireGuard's
-  lines.push(`\tmtu ${view.mtu ?? DEFAULT_WG_MTU}`);
+  lines.push(`\tmtu ${view.mtu ?? DEFAULT_WG_MTU}`, IPV6_ADDRGEN_OFF);
   // the userspace fallback is wg-quick's, for hosts without the kernel module (containers)
-  lines.push(`\tpre-up ip link add dev ${iface} type wireguard || wireguard-go ${iface}`);
-  lines.push(`\tpre-up wg setconf ${iface} ${setconfPath(view.keyDir, iface)}`);
+  lines.push(`\tpre-up ip link show dev ${iface} >/dev/null 2>&1 || ip link add dev ${iface} type wireguard || wireguard-go ${iface}`);
+  lines.push(`\tpre-up wg syncconf ${iface} ${configPath("ifupdown2", view.keyDir, iface)}`);
   for (const route of routedPrefixes(view.addresses, routedPeerPrefixes(view))) {
     lines.push(`\tup ip route replace ${route.toString()} dev ${iface}`);
   }

@@ -17,3 +17,4 @@ export * from "./topology";
 export * from "./graph";
 // The pure API without Pulumi (`pulumi-wireguard-fabric/fabric`): the model's parsing too.
 export { FabricError, formatProblem, parseFabric, parseFabricOrThrow, type Fabric as FabricModel, type FabricInput, type Problem } from "../model";
+export * from "./proxmox-node";

@@ -1,5 +1,6 @@
 import type { Cidr, WgKey } from "../model";
-import { proxmoxConfigPath } from "./paths";
+import { configPath, proxmoxConfigPath } from "./paths";
+import { DEFAULT_WG_MTU } from "./sync-plan";
 import { joinConfig, peerSections, type ConfigParts, type RenderContext } from "./render-context";
 import { routedPeerPrefixes, routesOf, type InterfaceView, type PeerView } from "./resolve";
 
@@ -51,18 +52,39 @@ export function proxmoxRoutes(view: InterfaceView): Cidr[] {
 }
 
 /**
- * The ifupdown2 stanza: `inet static` with the IPv4 address (`inet manual` without one),
- * `link-type wireguard`, `wg syncconf` from the config, a route pair per routed prefix, and an
- * `inet6` block for the IPv6 address. An MTU (ours) is the one line Proxmox VE would not write.
+ * The ifupdown2 stanza Proxmox VE writes for one of its own fabric's interfaces (into
+ * `/etc/network/interfaces.d/sdn`): `inet static` with the IPv4 address (`inet manual` without
+ * one), `link-type wireguard`, `wg syncconf` from its config in Proxmox VE's folder, a route pair
+ * per routed prefix, and an `inet6` block for the IPv6 address. An MTU (ours) is the one line
+ * Proxmox VE would not write.
  */
 export function renderProxmoxStanza(view: InterfaceView): string {
+  return proxmoxStanza(view, proxmoxConfigPath(view.iface), []);
+}
+
+/**
+ * The stanza `proxmox` apply mode writes: Proxmox VE's shape, with the config read from our key
+ * folder (Proxmox VE's network apply empties its own), the MTU always stated and `ipv6-addrgen
+ * off`, so that an `ifreload -a` (every Proxmox VE network apply) changes nothing on the link:
+ * without them ifupdown2 sets its own default MTU (1500), and takes the link down and up to set
+ * IPv6 address generation (a WireGuard link has no use for a link-local address; the kernel
+ * creates it without one).
+ */
+export function renderProxmoxModeStanza(view: InterfaceView): string {
+  return proxmoxStanza({ ...view, mtu: view.mtu ?? DEFAULT_WG_MTU }, configPath("proxmox", view.keyDir, view.iface), [IPV6_ADDRGEN_OFF]);
+}
+
+/** The line that keeps ifupdown2 from flapping a WireGuard link on every reload (see {@link renderProxmoxModeStanza}). */
+export const IPV6_ADDRGEN_OFF = "\tipv6-addrgen off";
+
+function proxmoxStanza(view: InterfaceView, config: string, ours: readonly string[]): string {
   const { iface } = view;
   const ip4 = view.addresses.find((address) => address.family === 4);
   const ip6 = view.addresses.find((address) => address.family === 6);
   const lines = [`auto ${iface}`, ip4 ? `iface ${iface} inet static` : `iface ${iface} inet manual`];
   if (ip4) lines.push(`\taddress ${ip4.toString()}`);
   if (view.mtu !== undefined) lines.push(`\tmtu ${view.mtu}`);
-  lines.push("\tlink-type wireguard", "\tip-forward 1", `\tpost-up wg syncconf ${iface} ${proxmoxConfigPath(iface)}`);
+  lines.push(...ours, "\tlink-type wireguard", "\tip-forward 1", `\tpost-up wg syncconf ${iface} ${config}`);
   for (const route of proxmoxRoutes(view)) {
     lines.push(`\tpost-up ip route add ${route.toString()} dev ${iface}`, `\tdown ip route del ${route.toString()} dev ${iface}`);
   }

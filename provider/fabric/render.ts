@@ -1,7 +1,7 @@
 import type { WgKey } from "../model";
 import { routedPrefixes } from "./declared";
 import { renderIfupdown2 } from "./ifupdown2";
-import { proxmoxConfigParts, renderProxmoxConfig, renderProxmoxStanza } from "./proxmox";
+import { proxmoxConfigParts, renderProxmoxConfig, renderProxmoxModeStanza, renderProxmoxStanza } from "./proxmox";
 import { joinConfig, peerSections, type ConfigParts, type RenderContext } from "./render-context";
 import { routedPeerPrefixes, type InterfaceView, type PeerView } from "./resolve";
 
@@ -87,9 +87,9 @@ export interface NodeFiles {
   readonly stanza: string;
 }
 
-/** The files {@link InterfaceView.applyMode} needs: wg-quick format, setconf plus our stanza, or Proxmox VE's two files. */
+/** The files {@link InterfaceView.applyMode} needs: wg-quick format, setconf plus our stanza, or Proxmox VE's two files (the config in our folder). */
 export function renderNodeFiles(view: InterfaceView, context: RenderContext): NodeFiles {
   if (view.applyMode === "ifupdown2") return { config: renderWg(view, context), stanza: renderIfupdown2(view) };
-  if (view.applyMode === "proxmox") return { config: renderProxmoxConfig(view, context), stanza: renderProxmoxStanza(view) };
+  if (view.applyMode === "proxmox") return { config: renderProxmoxConfig(view, context), stanza: renderProxmoxModeStanza(view) };
   return { config: renderWgQuick(view, context), stanza: "" };
 }

@@ -3,6 +3,7 @@
  * writer, error messages (which name the file's key, not the TypeScript field) and the README's
  * key table (`wg-fabric keys`) all derive from this list.
  */
+import { DEFAULT_KEY_DIR } from "../model";
 
 /** The two dialects of the file: what Proxmox VE shipped, and the RFC's with our extensions. */
 export const DIALECTS = ["proxmox", "rfc"] as const;
@@ -38,7 +39,7 @@ const shipped = (section: SectionKind, key: string, field: string, value: ValueK
 /** The keys, in the order the writer puts them. */
 export const SECTION_KEYS: readonly SectionKey[] = [
   shipped("fabric", "persistent_keepalive", "persistentKeepalive", "number", "keepalive (seconds) of every peer of the fabric; 0 or absent = off"),
-  ours("fabric", "key_dir", "keyDir", "string", "where keys live on the nodes (default /etc/wireguard/proxmox)"),
+  ours("fabric", "key_dir", "keyDir", "string", `where keys live on the nodes (default ${DEFAULT_KEY_DIR})`),
   ours("fabric", "apply_mode", "applyMode", "string", "how configs go live: wg-quick, ifupdown2, proxmox or none"),
   shipped("node", "endpoint", "endpoint", "string", "where peers reach the node: host or host:port (internal), host:port (external)"),
   shipped("node", "allowed_ips", "allowedIps", "list", "networks behind the node, routed to it by its peers (one key per network)"),

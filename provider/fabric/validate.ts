@@ -1,4 +1,5 @@
-import { formatEndpoint, type Fabric, type InternalNode, type Peer, type Problem } from "../model";
+import { DEFAULT_KEY_DIR, formatEndpoint, type Fabric, type InternalNode, type Peer, type Problem } from "../model";
+import { PROXMOX_CONFIG_DIR, proxmoxOwnedDir } from "./paths";
 import { keyId } from "./keys";
 import { checkDuplicatePeers, checkPeeringsAreMutual, PeeringTable, type NumberedInterface } from "./peerings";
 import type { Report } from "./report";
@@ -24,7 +25,23 @@ export function validateFabric(fabric: Fabric, views: readonly InterfaceView[] =
   checkRoutesAcrossInterfaces(fabric, views, report);
   checkExternalEndpoints(fabric, report);
   checkPeeringsAreMutual(peerings, report);
+  checkKeyFolders(views, report);
   return problems;
+}
+
+/** A key folder in one that Proxmox VE owns works, but Proxmox VE rewrites or shares it: say so, once per node and folder. */
+function checkKeyFolders(views: readonly InterfaceView[], report: Report): void {
+  const warned = new Set<string>();
+  for (const view of views) {
+    const owned = proxmoxOwnedDir(view.keyDir);
+    if (!owned || warned.has(`${view.node}\0${view.keyDir}`)) continue;
+    warned.add(`${view.node}\0${view.keyDir}`);
+    const why =
+      owned === PROXMOX_CONFIG_DIR
+        ? `every network apply of a Proxmox VE node deletes each *.conf in ${PROXMOX_CONFIG_DIR} (the configs of the ifupdown2 and proxmox apply modes live beside the keys)`
+        : `${owned} is Proxmox VE's cluster file system, the same on every node of the cluster`;
+    report(`${view.node}: keyDir`, `${view.keyDir} is in a folder Proxmox VE owns: ${why}; use a folder of our own, such as the default ${DEFAULT_KEY_DIR}`, "warning");
+  }
 }
 
 /** An external node is no interface of ours: its endpoint cannot borrow a listen port, so it needs one. */

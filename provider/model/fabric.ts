@@ -4,14 +4,19 @@ import { endpointSchema, portProblem } from "./endpoint";
 import { ifnameSchema, nameSchema } from "./ifname";
 import { wgKeySchema } from "./key";
 
-/** Where keys are kept on a node unless the fabric or node says otherwise (the RFC's folder). */
-export const DEFAULT_KEY_DIR = "/etc/wireguard/proxmox";
+/**
+ * Where keys (and, in the stanza modes, configs) are kept on a node unless the fabric or node
+ * says otherwise: a folder of our own. Releases before 0.3 used the RFC's
+ * `/etc/wireguard/proxmox`, whose `*.conf` Proxmox VE's network apply deletes; their stacks move
+ * the files here on the next `up`, keys unchanged.
+ */
+export const DEFAULT_KEY_DIR = "/etc/wireguard/wg-fabric";
 
 /**
  * How a written config is brought live on the node: `wg-quick` (its config in /etc/wireguard),
- * `ifupdown2` (our stanza, setconf file beside the keys), `proxmox` (the files a Proxmox VE node
- * writes for its SDN fabrics: `/etc/wireguard/proxmox/<iface>.conf` and a `link-type wireguard`
- * stanza) or `none` (write only).
+ * `ifupdown2` (our stanza, setconf file beside the keys), `proxmox` (the two files a Proxmox VE
+ * node writes for its SDN fabrics, Proxmox VE's config format and `link-type wireguard` stanza,
+ * the config beside the keys) or `none` (write only).
  */
 export const APPLY_MODES = ["wg-quick", "ifupdown2", "proxmox", "none"] as const;
 /** One of {@link APPLY_MODES}. */

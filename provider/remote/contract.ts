@@ -10,11 +10,15 @@ import * as path from "node:path";
 import {
   configPath,
   DEFAULT_WG_MTU,
+  foreignConfigPath,
   ifupdown2StanzaPath,
+  PVE_FABRICS_CFG,
   parseDeclared,
   type DeclaredInterface,
   type LiveInterface,
   type LivePeer,
+  type ProxmoxClaims,
+  type ProxmoxLine,
   type SyncOp,
 } from "../fabric";
 import { parseEndpoint, type ApplyMode } from "../model";
@@ -42,7 +46,7 @@ const loaded = new Map<NodeScript, string>();
 export function nodeScript(name: NodeScript): string {
   let text = loaded.get(name);
   if (text === undefined) {
-    const common = readFileSync(path.join(SCRIPT_DIR, "common.sh"), "utf8").replace("@MANAGED_PREFIX@", MANAGED_PREFIX);
+    const common = readFileSync(path.join(SCRIPT_DIR, "common.sh"), "utf8").replace("@MANAGED_PREFIX@", MANAGED_PREFIX).replace("@PVE_FABRICS_CFG@", PVE_FABRICS_CFG);
     const own = readFileSync(path.join(SCRIPT_DIR, `${name}.sh`), "utf8");
     if (!own.includes(SOURCE_COMMON)) throw new Error(`scripts/${name}.sh does not source common.sh`);
     text = own.replace(SOURCE_COMMON, () => common);
@@ -59,22 +63,34 @@ export interface InterfaceTarget {
   readonly owner: string;
   /** Take over a key or files another fabric owns. */
   readonly adopt?: boolean;
+  /** Where the config file is, when not where {@link configPath} puts it (state of a release before 0.3). */
+  readonly conf?: string;
+  /**
+   * Where the interface's files were until now, when they move (a new key folder, or the layout of
+   * a release before 0.3): the key files are moved from `keyDir`, and the config at `conf` is
+   * replaced by the one in its new place.
+   */
+  readonly from?: { readonly keyDir: string; readonly conf?: string };
 }
 
 /** The positional arguments every script takes, by the name common.sh gives them, in order. */
-export const SCRIPT_ARGUMENTS = ["iface", "key_dir", "mode", "owner", "conf", "stanza_path", "marker", "adopt"] as const;
+export const SCRIPT_ARGUMENTS = ["iface", "key_dir", "mode", "owner", "conf", "stanza_path", "marker", "adopt", "from_key_dir", "from_conf", "foreign_conf"] as const;
 
 /** The values of {@link SCRIPT_ARGUMENTS} for one interface. */
 export function scriptArgs(target: InterfaceTarget, mode: ApplyMode): string[] {
+  const conf = target.conf ?? configPath(mode, target.keyDir, target.iface);
   const values: Record<(typeof SCRIPT_ARGUMENTS)[number], string> = {
     iface: target.iface,
     key_dir: target.keyDir,
     mode,
     owner: target.owner,
-    conf: configPath(mode, target.keyDir, target.iface),
+    conf,
     stanza_path: ifupdown2StanzaPath(target.iface),
     marker: managedMarker(target.owner),
     adopt: target.adopt ? "yes" : "no",
+    from_key_dir: target.from?.keyDir ?? target.keyDir,
+    from_conf: target.from?.conf ?? conf,
+    foreign_conf: foreignConfigPath(mode, target.iface),
   };
   return SCRIPT_ARGUMENTS.map((name) => values[name]);
 }
@@ -176,6 +192,8 @@ export interface Inspection {
   /** sha256 of the ifupdown2 stanza file (ifupdown2 mode), if there is one. */
   readonly stanzaDigest?: string;
   readonly live: LiveInterface;
+  /** Proxmox VE's own fabrics on the node, when it is a Proxmox VE node with a fabrics.cfg. */
+  readonly proxmox?: ProxmoxClaims;
 }
 
 function json<T>(text: string | undefined, fallback: T): T {
@@ -227,11 +245,17 @@ export function parseInspection(text: string): Inspection {
   const conf: string[] = [];
   const resolved: Record<string, string[]> = {};
   const paths: string[] = [];
+  const pveLines: ProxmoxLine[] = [];
   for (const line of text.split("\n")) {
     if (line === "") continue;
     const [tag = "", ...fields] = line.split("\t");
     if (tag === "peer") peers.push(peerOf(fields));
     else if (tag === "conf") conf.push(fields.join("\t"));
+    else if (tag === "pve-line") {
+      // grep -n: "NUMBER:TEXT"
+      const numbered = /^(\d+):(.*)$/s.exec(fields.join("\t"));
+      if (numbered) pveLines.push({ line: Number(numbered[1]), text: numbered[2] as string });
+    }
     else if (tag === "resolved") resolved[fields[0] ?? ""] = (fields[1] ?? "").split(" ").filter(Boolean);
     else if (tag === "path") paths.push(fields.join("\t"));
     else single.set(tag, fields);
@@ -257,12 +281,14 @@ export function parseInspection(text: string): Inspection {
   }
   const unit = value("unit");
   const listen = value("listen");
+  const pveNode = value("pve-node");
   return {
     keyPresent: value("key") === "present",
     publicKey: value("pub"),
     configDigest: value("digest"),
     configIsOurs: single.has("ours") ? value("ours") === "yes" : undefined,
     stanzaDigest: value("stanza-digest"),
+    ...(pveNode ? { proxmox: { node: pveNode, lines: pveLines } } : {}),
     live: {
       link: link ? { up: (link.flags ?? []).includes("UP"), mtu: link.mtu ?? DEFAULT_WG_MTU } : undefined,
       publicKey: value("public") || undefined,

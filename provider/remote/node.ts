@@ -1,4 +1,4 @@
-import { DeclaredConfigError, parseDeclaredFiles, planSync, type SyncPlan } from "../fabric";
+import { DeclaredConfigError, parseDeclaredFiles, planSync, proxmoxConflicts, type SyncPlan } from "../fabric";
 import { APPLY_MODES, writesStanza, ifnameProblem, isWgKey, keyDirSchema, ownerSchema, type ApplyMode, type WgKey } from "../model";
 import {
   configDigest,
@@ -64,19 +64,25 @@ export class RemoteNode {
   private args(target: InterfaceTarget, mode: ApplyMode): string[] {
     const ifname = ifnameProblem(target.iface);
     if (ifname) this.fail("invalid-argument", `interface name ${ifname}; nothing was run`);
-    const keyDir = keyDirSchema.safeParse(target.keyDir);
-    if (!keyDir.success) this.fail("invalid-argument", `key dir "${target.keyDir}" ${keyDir.error.issues[0]?.message}; nothing was run`);
+    for (const dir of [target.keyDir, target.from?.keyDir ?? target.keyDir]) {
+      const keyDir = keyDirSchema.safeParse(dir);
+      if (!keyDir.success) this.fail("invalid-argument", `key dir "${dir}" ${keyDir.error.issues[0]?.message}; nothing was run`);
+    }
     if (!ownerSchema.safeParse(target.owner).success) this.fail("invalid-argument", `owner "${target.owner}" is not a fabric/node/iface name; nothing was run`);
     if (!(APPLY_MODES as readonly string[]).includes(mode)) this.fail("invalid-argument", `apply mode "${mode}" is not one of ${APPLY_MODES.join(", ")}; nothing was run`);
     return scriptArgs(target, mode);
   }
 
   /**
-   * Generates the interface's key on the node unless one exists; returns only the public key.
-   * `mode` says where the interface's config lives: one someone else wrote there is refused, or
-   * with `adopt` its key is kept.
+   * Generates the interface's key on the node unless one exists (or moves it from `target.from`);
+   * returns only the public key. `mode` says where the interface's config lives: one someone else
+   * wrote there is refused, or with `adopt` its key is kept. An interface of Proxmox VE's own
+   * fabrics on the node with the same name is refused first, before anything changes.
    */
   async ensureKey(target: InterfaceTarget, mode: ApplyMode = "none"): Promise<WgKey> {
+    const { proxmox } = await this.inspect(target, mode);
+    const conflicts = proxmoxConflicts(proxmox, target);
+    if (conflicts.length > 0) this.fail("invalid-argument", `${target.iface}: ${conflicts.join("; ")}; nothing was changed`);
     const { stdout } = await this.run(`creating the key of ${target.iface}`, "ensure-key", target, mode);
     const key = stdout.trim();
     if (!isWgKey(key)) this.fail("command", `wg pubkey printed "${key}", not a key`);
@@ -97,12 +103,15 @@ export class RemoteNode {
   /**
    * What is on the node, and the plan that makes it match `rendered` and `stanza` (empty when in
    * sync): one inspection, which resolves the endpoints the config names. `publicKey` is the
-   * key the interface should have (default: the one on the node).
+   * key the interface should have (default: the one on the node). An interface name or listen
+   * port that Proxmox VE's own fabrics use on the node is a refusal of the plan.
    */
   async survey(target: InterfaceTarget, mode: ApplyMode, rendered: string, stanza: string, publicKey?: string): Promise<{ inspection: Inspection; plan: SyncPlan }> {
     const declared = this.declared(rendered, stanza);
     const inspection = await this.inspect(target, mode, encodeEndpointHosts(declared));
-    return { inspection, plan: planSync(declared, inspection.live, { mode, publicKey: publicKey ?? inspection.publicKey }) };
+    const plan = planSync(declared, inspection.live, { mode, publicKey: publicKey ?? inspection.publicKey });
+    const conflicts = proxmoxConflicts(inspection.proxmox, { ...target, listenPort: declared.listenPort });
+    return { inspection, plan: conflicts.length > 0 ? { ...plan, refusals: [...conflicts, ...plan.refusals] } : plan };
   }
 
   private declared(rendered: string, stanza: string) {

@@ -53,7 +53,7 @@ describe("the examples and the root project, run with the pulumi CLI against the
     assert.match(folder.pulumi(["refresh", "--yes", "--skip-preview", "--stack", "lab"]), /8 unchanged/);
     assert.match(folder.pulumi(["preview", "--stack", "lab"]), /8 unchanged/);
     folder.pulumi(["destroy", "--yes", "--skip-preview", "--stack", "lab"]);
-    assert.equal(lab.exec("occultist", "sh", ["-c", "ls /etc/wireguard/proxmox | wc -l"]).trim(), "0");
+    assert.equal(lab.exec("occultist", "sh", ["-c", "ls /etc/wireguard/wg-fabric | wc -l"]).trim(), "0");
     folder.pulumi(["stack", "rm", "--yes", "lab"]);
   }
 

@@ -52,10 +52,10 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     const fabric = new wg.Fabric("vpn", { nodes: nodesAsOutput ? pulumi.output(nodes).apply((known) => known as Nodes) : nodes });
     return { publicKeys: fabric.publicKeys, configs: fabric.configs, sectionConfig: fabric.sectionConfig, status: fabric.status, drift: fabric.drift, exportedPeers: fabric.exportedPeers };
   };
-  const keyOnNode = (node: string) => execFileSync("wg", ["pubkey"], { input: lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.key"), encoding: "utf8" }).trim();
+  const keyOnNode = (node: string) => execFileSync("wg", ["pubkey"], { input: lab.readNodeFile(node, "/etc/wireguard/wg-fabric/wg0.key"), encoding: "utf8" }).trim();
   const privateKeys = () => ["elementalist", "occultist", "mage"].flatMap((node) => {
     try {
-      return [lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.key").trim()];
+      return [lab.readNodeFile(node, "/etc/wireguard/wg-fabric/wg0.key").trim()];
     } catch {
       return [];
     }
@@ -193,7 +193,7 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
   });
 
   it("refresh reports a deleted key as drift; the next up restores a working fabric", async () => {
-    rmSync(path.join(lab.host("mage").dir, "wireguard/proxmox/wg0.key"));
+    rmSync(path.join(lab.host("mage").dir, "wireguard/wg-fabric/wg0.key"));
     const refresh = await stack.refresh(log.options);
     assert.equal(refresh.summary.resourceChanges?.delete, 1, "the key resource is gone");
     const state = (await stack.exportStack()).deployment.resources as { id?: string; type: string; outputs?: Record<string, unknown> }[];
@@ -233,7 +233,7 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     assert.equal(up.summary.result, "succeeded");
     assert.equal(up.summary.resourceChanges?.create, 2, "a key and a config for wg0-key");
     const keys = up.outputs.publicKeys!.value as Record<string, string>;
-    const onNode = execFileSync("wg", ["pubkey"], { input: lab.readNodeFile("mage", "/etc/wireguard/proxmox/wg0-key.key"), encoding: "utf8" }).trim();
+    const onNode = execFileSync("wg", ["pubkey"], { input: lab.readNodeFile("mage", "/etc/wireguard/wg-fabric/wg0-key.key"), encoding: "utf8" }).trim();
     assert.equal(keys["mage2/wg0-key"], onNode);
     assert.notEqual(keys["mage2/wg0-key"], keys["mage2/wg0"]);
     assert.equal(keys["mage2/wg0"], keyOnNode("mage"));

@@ -51,14 +51,14 @@ describe("fault injection: every fault is survived, no key regenerated, no priva
   const publicKeyFiles = (): Map<string, string> => {
     const keys = new Map<string, string>();
     for (const host of lab.hosts) {
-      const dir = path.join(host.dir, "wireguard/proxmox");
+      const dir = path.join(host.dir, "wireguard/wg-fabric");
       for (const file of readdirSync(dir).filter((f) => f.endsWith(".pub"))) keys.set(`${host.name}/${file}`, readFileSync(path.join(dir, file), "utf8"));
     }
     return keys;
   };
   const privateKeys = (): string[] =>
     lab.hosts.flatMap((host) => {
-      const dir = path.join(host.dir, "wireguard/proxmox");
+      const dir = path.join(host.dir, "wireguard/wg-fabric");
       return readdirSync(dir).filter((f) => f.endsWith(".key")).map((f) => readFileSync(path.join(dir, f), "utf8").trim());
     }).filter((key) => key.length === 44);
   const sessionPids = (node: string): number[] => lab.processes(node, "sshd:").filter((pid) => pid !== lab.host(node).pid);
@@ -128,7 +128,7 @@ describe("fault injection: every fault is survived, no key regenerated, no priva
     for (let i = 0; i < 2; i++) {
       await trial("disk full in the key folder", async () => {
         const node = pick(NAMES);
-        const keyDir = "/etc/wireguard/proxmox";
+        const keyDir = "/etc/wireguard/wg-fabric";
         // a small, full tmpfs over the key folder, the keys copied in first
         lab.nodeExec(node, "sh", [
           "-c",

@@ -23,7 +23,7 @@ describe("host keys: pinned, or recorded at first contact and checked on every l
     const { hostKey: _pinned, ...connection } = lab.host("tofu").connection;
     return { ...connection, dialErrorLimit: 2, perDialTimeout: 5 };
   };
-  const keyInputs = (): KeyInputs => ({ node: "tofu", iface: "wg3", keyDir: "/etc/wireguard/proxmox", owner: "t/tofu/wg3", connection: unpinned() });
+  const keyInputs = (): KeyInputs => ({ node: "tofu", iface: "wg3", keyDir: "/etc/wireguard/wg-fabric", owner: "t/tofu/wg3", connection: unpinned() });
   const configInputs = (hostKey: string): ConfigInputs => ({
     ...keyInputs(),
     applyMode: "none",

@@ -88,7 +88,7 @@ describe("remote operations on the lab", function () {
     lab?.stop();
   });
 
-  const privateKeyOf = (node: string): string => lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.key").trim();
+  const privateKeyOf = (node: string): string => lab.readNodeFile(node, "/etc/wireguard/wg-fabric/wg0.key").trim();
   const publicKeyOf = (privateKey: string): string => execFileSync("wg", ["pubkey"], { input: privateKey, encoding: "utf8" }).trim();
 
   it("converges the RFC topology: keys made on the nodes, configs applied, a ping crosses the tunnel", async () => {
@@ -96,7 +96,7 @@ describe("remote operations on the lab", function () {
     assert.deepEqual(result.changed, ["elementalist/wg0", "occultist/wg0"]);
     for (const node of ["elementalist", "occultist"]) {
       assert.equal(result.publicKeys.get(`${node}/wg0`), publicKeyOf(privateKeyOf(node)));
-      const mode = statSync(path.join(lab.host(node).dir, "wireguard/proxmox/wg0.key")).mode & 0o777;
+      const mode = statSync(path.join(lab.host(node).dir, "wireguard/wg-fabric/wg0.key")).mode & 0o777;
       assert.equal(mode, 0o600, "the private key is readable by root only");
     }
     assert.ok(lab.ping("occultist", "198.51.100.1", 5) >= 4, "pings cross the WireGuard tunnel");
@@ -105,7 +105,7 @@ describe("remote operations on the lab", function () {
   });
 
   it("a second run changes nothing: same keys, no file rewritten", async () => {
-    const files = ["wireguard/proxmox/wg0.key", "wireguard/proxmox/wg0.pub", "wireguard/wg0.conf"];
+    const files = ["wireguard/wg-fabric/wg0.key", "wireguard/wg-fabric/wg0.pub", "wireguard/wg0.conf"];
     const before = Object.fromEntries(
       ["elementalist", "occultist"].flatMap((node) => files.map((f) => [`${node}/${f}`, statSync(path.join(lab.host(node).dir, f)).mtimeMs])),
     );
@@ -245,7 +245,7 @@ describe("remote operations on the lab", function () {
     const first = await converge(ifupdownFabric(false), connections(lab), pool);
     assert.deepEqual(first.changed, ["elementalist/wg5", "occultist/wg5"]);
     assert.match(lab.readNodeFile("occultist", "/etc/network/interfaces.d/wg-fabric-wg5"), /^# Managed by pulumi-wireguard-fabric for ifup\/occultist\/wg5: .*\nauto wg5\niface wg5 inet static\n\taddress 10\.55\.0\.2\/24\n/);
-    assert.match(lab.readNodeFile("occultist", "/etc/wireguard/proxmox/wg5.conf"), /^# Managed by .*\n\[Interface\]\nPrivateKey = .*\nListenPort = 50005\n/);
+    assert.match(lab.readNodeFile("occultist", "/etc/wireguard/wg-fabric/wg5.conf"), /^# Managed by .*\n\[Interface\]\nPrivateKey = .*\nListenPort = 50005\n/);
     assert.ok(lab.ping("occultist", "10.55.0.1") >= 2, "ping through the ifupdown2-managed tunnel");
     assert.deepEqual((await converge(ifupdownFabric(false), connections(lab), pool)).changed, []);
     const wgPids = lab.processes("elementalist", "wireguard-go wg5");
@@ -267,7 +267,7 @@ describe("remote operations on the lab", function () {
   });
 
   it("an interface set up by someone else is neither taken over nor removed", async () => {
-    const target = { keyDir: "/etc/wireguard/proxmox", iface: "wg7", owner: "vpn/occultist/wg7" };
+    const target = { keyDir: "/etc/wireguard/wg-fabric", iface: "wg7", owner: "vpn/occultist/wg7" };
     await pool.use("occultist", connections(lab).occultist!, async (s) => {
       const node = new RemoteNode(s);
       assert.equal((await s.exec("wireguard-go wg7 && wg set wg7 listen-port 50007")).code, 0);
@@ -318,7 +318,7 @@ describe("remote operations on the lab", function () {
   it("refuses a hostile interface name before any command runs", async () => {
     const before = wire.length;
     await assert.rejects(
-      pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0;touch /tmp/pwned", owner: "vpn/elementalist/x" })),
+      pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/wg-fabric", iface: "wg0;touch /tmp/pwned", owner: "vpn/elementalist/x" })),
       (error: unknown) => error instanceof RemoteError && error.kind === "invalid-argument" && /interface name "wg0;touch \/tmp\/pwned" is 20 characters/.test(error.message),
     );
     assert.equal(wire.length, before, "nothing was sent");
@@ -328,22 +328,25 @@ describe("remote operations on the lab", function () {
   it("refuses an interface name that looks like an option (ifdown -a), in TypeScript and again on the node, as every argument", async () => {
     const before = wire.length;
     await assert.rejects(
-      pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).remove({ keyDir: "/etc/wireguard/proxmox", iface: "-a", owner: "vpn/elementalist/x" }, "ifupdown2")),
+      pool.use("elementalist", connections(lab).elementalist!, (s) => new RemoteNode(s).remove({ keyDir: "/etc/wireguard/wg-fabric", iface: "-a", owner: "vpn/elementalist/x" }, "ifupdown2")),
       /interface name "-a" must start with a letter or digit; nothing was run/,
     );
     assert.equal(wire.length, before, "nothing was sent");
-    const args = ["-a", "/etc/wireguard/proxmox", "ifupdown2", "vpn/elementalist/x", "/etc/wireguard/proxmox/-a.conf", "/etc/network/interfaces.d/wg-fabric--a", "x", "no"];
+    const args = ["-a", "/etc/wireguard/wg-fabric", "ifupdown2", "vpn/elementalist/x", "/etc/wireguard/wg-fabric/-a.conf", "/etc/network/interfaces.d/wg-fabric--a", "x", "no", "/etc/wireguard/wg-fabric", "/etc/wireguard/wg-fabric/-a.conf", "/etc/wireguard/proxmox/-a.conf"];
     for (const script of ["remove", "apply", "inspect", "ensure-key", "remove-key"] as const) {
       const result = await pool.use("elementalist", connections(lab).elementalist!, (s) => s.exec(scriptCommand(nodeScript(script), args)));
       assert.deepEqual([result.code, result.stderr.trim()], [2, "refusing interface name '-a'"], script);
     }
-    const good = scriptArgs({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "vpn/elementalist/wg0" }, "wg-quick");
+    const good = scriptArgs({ keyDir: "/etc/wireguard/wg-fabric", iface: "wg0", owner: "vpn/elementalist/wg0" }, "wg-quick");
     for (const [index, value, refusal] of [
       [1, "tmp", "refusing key folder 'tmp': not an absolute path"],
       [3, "vpn/elementalist", "refusing owner 'vpn/elementalist'"],
       [4, "/etc/wireguard/../../root/.ssh/authorized_keys", "refusing path '/etc/wireguard/../../root/.ssh/authorized_keys'"],
       [5, "/etc/network/interfaces.d/x;reboot", "refusing path '/etc/network/interfaces.d/x;reboot'"],
       [6, "# Managed by someone else", "refusing marker '# Managed by someone else'"],
+      [8, "/etc/wireguard/../x", "refusing key folder '/etc/wireguard/../x'"],
+      [9, "/etc/wireguard/x;reboot", "refusing path '/etc/wireguard/x;reboot'"],
+      [10, "relative.conf", "refusing path 'relative.conf'"],
     ] as const) {
       const args = good.map((arg, i) => (i === index ? value : arg));
       const result = await pool.use("elementalist", connections(lab).elementalist!, (s) => s.exec(scriptCommand(nodeScript("ensure-key"), args)));
@@ -370,18 +373,18 @@ describe("remote operations on the lab", function () {
     }
     assert.equal(existsSync("/tmp/wgf-lab-keys"), false, "nothing was made there");
     // a key someone else left readable: not adopted
-    await onMage((_, s) => s.exec("mkdir -p /etc/wireguard/proxmox && wg genkey > /etc/wireguard/proxmox/wg4.key && chmod 644 /etc/wireguard/proxmox/wg4.key"));
+    await onMage((_, s) => s.exec("mkdir -p /etc/wireguard/wg-fabric && wg genkey > /etc/wireguard/wg-fabric/wg4.key && chmod 644 /etc/wireguard/wg-fabric/wg4.key"));
     await assert.rejects(
-      onMage((node) => node.ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg4", owner: "vpn/mage/wg4" })),
-      /refusing to adopt \/etc\/wireguard\/proxmox\/wg4\.key: it is not root's own 0600 file \(0 644 regular file\)/,
+      onMage((node) => node.ensureKey({ keyDir: "/etc/wireguard/wg-fabric", iface: "wg4", owner: "vpn/mage/wg4" })),
+      /refusing to adopt \/etc\/wireguard\/wg-fabric\/wg4\.key: it is not root's own 0600 file \(0 644 regular file\)/,
     );
-    await onMage((_, s) => s.exec("rm -rf /etc/wireguard/proxmox/wg4.key /etc/wireguard/user /etc/wireguard/linked /tmp/wgf-lab-link"));
+    await onMage((_, s) => s.exec("rm -rf /etc/wireguard/wg-fabric/wg4.key /etc/wireguard/user /etc/wireguard/linked /tmp/wgf-lab-link"));
   });
 
   it("ownership: a key someone else made is adopted and left on delete; another fabric's key or config is taken only with adopt", async () => {
     const onMage = <T>(work: (node: RemoteNode, session: SshSession) => Promise<T>) => pool.use("mage", connections(lab).mage!, (s) => work(new RemoteNode(s), s));
-    const keyDir = "/etc/wireguard/proxmox";
-    const keyFile = path.join(lab.host("mage").dir, "wireguard/proxmox/wg6.key");
+    const keyDir = "/etc/wireguard/wg-fabric";
+    const keyFile = path.join(lab.host("mage").dir, "wireguard/wg-fabric/wg6.key");
     // made by Proxmox (or by hand): root's, 0600, no owner of ours
     await onMage((_, s) => s.exec(`umask 077; mkdir -p ${keyDir} && wg genkey > ${keyDir}/wg6.key`));
     const theirs = publicKeyOf(readFileSync(keyFile, "utf8").trim());
@@ -392,7 +395,7 @@ describe("remote operations on the lab", function () {
     await onMage((node) => node.ensureKey({ keyDir, iface: "wg6", owner: "site-b/mage/wg6", adopt: true }));
     await assert.rejects(
       onMage((node) => node.ensureKey({ keyDir, iface: "wg6", owner: "vpn/mage/wg6" })),
-      /\/etc\/wireguard\/proxmox\/wg6\.key belongs to site-b\/mage\/wg6 \(fabric site-b\); set adopt: true on the node to take it over/,
+      /\/etc\/wireguard\/wg-fabric\/wg6\.key belongs to site-b\/mage\/wg6 \(fabric site-b\); set adopt: true on the node to take it over/,
     );
     await onMage((_, s) => s.exec(`printf '%s\\n[Interface]\\nListenPort = 50006\\n' '${managedMarker("site-b/mage/wg6")}' > /etc/wireguard/wg6.conf`));
     await assert.rejects(
@@ -406,12 +409,12 @@ describe("remote operations on the lab", function () {
 
   it("a key generation cut short (wg printing nothing) leaves no key in place; an empty key file left behind is made anew", async () => {
     const onMage = <T>(work: (node: RemoteNode, session: SshSession) => Promise<T>) => pool.use("mage", connections(lab).mage!, (s) => work(new RemoteNode(s), s));
-    const keyDir = "/etc/wireguard/proxmox";
-    const keyFile = path.join(lab.host("mage").dir, "wireguard/proxmox/wg8.key");
+    const keyDir = "/etc/wireguard/wg-fabric";
+    const keyFile = path.join(lab.host("mage").dir, "wireguard/wg-fabric/wg8.key");
     // a wg that prints nothing and succeeds, as one abandoned by a timeout ends up doing
     lab.nodeExec("mage", "sh", ["-c", "printf '#!/bin/sh\\ncat >/dev/null 2>&1 || true\\n' > /run/wg-mute && chmod 755 /run/wg-mute && mount --bind /run/wg-mute /usr/bin/wg"]);
     try {
-      await assert.rejects(onMage((node) => node.ensureKey({ keyDir, iface: "wg8", owner: "vpn/mage/wg8" })), /wg genkey did not print a key; \/etc\/wireguard\/proxmox\/wg8\.key is left as it was/);
+      await assert.rejects(onMage((node) => node.ensureKey({ keyDir, iface: "wg8", owner: "vpn/mage/wg8" })), /wg genkey did not print a key; \/etc\/wireguard\/wg-fabric\/wg8\.key is left as it was/);
     } finally {
       lab.nodeExec("mage", "umount", ["/usr/bin/wg"]);
     }
@@ -425,7 +428,7 @@ describe("remote operations on the lab", function () {
 
   it("one run at a time changes a node: a held lock is waited for, and a lock held too long names its holder", async () => {
     const onMage = <T>(work: (node: RemoteNode, session: SshSession) => Promise<T>) => pool.use("mage", connections(lab).mage!, (s) => work(new RemoteNode(s), s));
-    const target = { keyDir: "/etc/wireguard/proxmox", iface: "wg4", owner: "vpn/mage/wg4" };
+    const target = { keyDir: "/etc/wireguard/wg-fabric", iface: "wg4", owner: "vpn/mage/wg4" };
     const holding = onMage((_, s) => s.exec("echo other/mage/wg0 > /run/lock/wg-fabric.lock.owner; flock /run/lock/wg-fabric.lock sleep 2"));
     await new Promise((resolve) => setTimeout(resolve, 300));
     const started = Date.now();
@@ -445,7 +448,7 @@ describe("remote operations on the lab", function () {
     const wrong = connectionSchema.parse({ ...lab.host("elementalist").connection, hostKey: lab.host("occultist").connection.hostKey, dialErrorLimit: 1 });
     const fresh = new SessionPool();
     await assert.rejects(
-      fresh.use("elementalist", wrong, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg9", owner: "vpn/elementalist/wg9" })),
+      fresh.use("elementalist", wrong, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/wg-fabric", iface: "wg9", owner: "vpn/elementalist/wg9" })),
       (error: unknown) =>
         error instanceof RemoteError &&
         error.kind === "host-key" &&
@@ -454,13 +457,13 @@ describe("remote operations on the lab", function () {
         ),
     );
     assert.equal(wire.length, before, "nothing was sent");
-    assert.equal(existsSync(path.join(lab.host("elementalist").dir, "wireguard/proxmox/wg9.key")), false);
+    assert.equal(existsSync(path.join(lab.host("elementalist").dir, "wireguard/wg-fabric/wg9.key")), false);
     await fresh.closeAll();
   });
 
   it("a node without wireguard-tools gives a clear error naming it", async () => {
     await assert.rejects(
-      pool.use("bare", connections(lab).bare!, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "vpn/x/wg0" })),
+      pool.use("bare", connections(lab).bare!, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/wg-fabric", iface: "wg0", owner: "vpn/x/wg0" })),
       (error: unknown) => error instanceof RemoteError && error.kind === "missing-tools" && error.message === "node bare (root@198.18.0.4:22): wireguard-tools is not installed (no wg command)",
     );
   });
@@ -469,7 +472,7 @@ describe("remote operations on the lab", function () {
     const viaJump = connectionSchema.parse({ ...lab.host("occultist").connection, proxy: lab.host("elementalist").connection });
     const jumpBefore = lab.sshConnections("elementalist");
     const fresh = new SessionPool();
-    const key = await fresh.use("occultist", viaJump, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "vpn/occultist/wg0" }));
+    const key = await fresh.use("occultist", viaJump, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/wg-fabric", iface: "wg0", owner: "vpn/occultist/wg0" }));
     await fresh.closeAll();
     assert.equal(key, publicKeyOf(privateKeyOf("occultist")));
     assert.equal(lab.sshConnections("elementalist"), jumpBefore + 1, "one connection to the jump host");
@@ -483,7 +486,7 @@ describe("remote operations on the lab", function () {
     rmSync(`${keyFile}.pub`);
     const fresh = new SessionPool();
     await assert.rejects(
-      fresh.use("occultist", stranger, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "vpn/occultist/wg0" })),
+      fresh.use("occultist", stranger, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/wg-fabric", iface: "wg0", owner: "vpn/occultist/wg0" })),
       (error: unknown) => error instanceof RemoteError && error.kind === "auth" && /^node occultist \(root@198\.18\.0\.2:22\): authentication refused for user root/.test(error.message),
     );
     await fresh.closeAll();
@@ -505,7 +508,7 @@ describe("remote operations on the lab", function () {
     await lab.stopSshd("mage");
     const fresh = new SessionPool();
     await assert.rejects(
-      fresh.use("mage", connections(lab).mage!, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/proxmox", iface: "wg0", owner: "vpn/x/wg0" })),
+      fresh.use("mage", connections(lab).mage!, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/wg-fabric", iface: "wg0", owner: "vpn/x/wg0" })),
       (error: unknown) => error instanceof RemoteError && error.kind === "unreachable" && /^node mage \(root@198\.18\.0\.3:22\): cannot connect: connect ECONNREFUSED 198\.18\.0\.3:22 \(after 2 attempts\)$/.test(error.message),
     );
     await fresh.closeAll();

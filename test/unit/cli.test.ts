@@ -73,7 +73,7 @@ describe("wg-fabric CLI", () => {
     // internal endpoints gain the port their interfaces listen on, as current Proxmox VE files have it
     assert.match(r.stdout, /^wireguard_fabric: vpn\n\nwireguard_node: vpn_elementalist\n\tendpoint 192\.0\.2\.1:50000\n/);
     const rfc = run("fmt", RFC, "--rfc");
-    assert.match(rfc.stdout, /^wireguard_fabric: vpn\n\tkey_dir \/etc\/wireguard\/proxmox\n\tapply_mode wg-quick\n\nwireguard_node: vpn_elementalist\n\tendpoint 192\.0\.2\.1\n/);
+    assert.match(rfc.stdout, /^wireguard_fabric: vpn\n\tkey_dir \/etc\/wireguard\/wg-fabric\n\tapply_mode wg-quick\n\nwireguard_node: vpn_elementalist\n\tendpoint 192\.0\.2\.1\n/);
   });
 
   it("fmt leaves out what Proxmox VE cannot read, each with a warning naming the key; exit 1 when it cannot hold a fabric", () => {

@@ -8,7 +8,7 @@ import { configDigest, driftOf, parseInspection } from "../../provider/remote";
 import { KEYS } from "./helpers";
 
 const connection = { host: "198.18.0.1", port: 22, user: "root", dialErrorLimit: 10, perDialTimeout: 15 };
-const key: KeyInputs = { node: "occultist", iface: "wg0", keyDir: "/etc/wireguard/proxmox", owner: "vpn/occultist/wg0", connection };
+const key: KeyInputs = { node: "occultist", iface: "wg0", keyDir: "/etc/wireguard/wg-fabric", owner: "vpn/occultist/wg0", connection };
 const elementalist = { publicKey: KEYS.elementalist, hostRoute: "198.51.100.1/32", endpoint: "192.0.2.1:50000", allowedIps: ["203.0.113.128/25"] };
 const berserker = { publicKey: KEYS.berserker, endpoint: "192.0.2.3:51337", allowedIps: ["203.0.113.0/25"] };
 const config: ConfigInputs = {
@@ -30,6 +30,22 @@ describe("dynamic providers (pure parts: check and diff open no connection)", ()
     assert.deepEqual(await keyImpl.diff("id", olds, { ...key, connection: { ...connection, port: 2222 } }), { changes: true, replaces: [], deleteBeforeReplace: true });
     // where the config lives matters when the key is made only: stacks made before it knew it change nothing
     assert.deepEqual(await keyImpl.diff("id", olds, { ...key, applyMode: "proxmox" }), { changes: false, replaces: [], deleteBeforeReplace: true });
+  });
+
+  it("key: a new key folder (also 0.2's default, /etc/wireguard/proxmox, becoming ours) moves the key: an update, never a new key", async () => {
+    const olds: KeyOutputs = { ...key, keyDir: "/etc/wireguard/proxmox", publicKey: KEYS.occultist };
+    assert.deepEqual(await keyImpl.diff("id", olds, key), { changes: true, replaces: [], deleteBeforeReplace: true });
+  });
+
+  it("config: files that move (a new key folder; proxmox mode's config out of Proxmox VE's folder, in a state of 0.2) are an update, never a replacement", async () => {
+    const ifupdown2: ConfigInputs = { ...config, applyMode: "ifupdown2" };
+    const storedIfupdown2: ConfigOutputs = { ...stored, ...ifupdown2, keyDir: "/etc/wireguard/proxmox" };
+    assert.deepEqual(await configImpl.diff("id", storedIfupdown2, ifupdown2), { changes: true, replaces: [], deleteBeforeReplace: true });
+    // 0.2's proxmox mode wrote Proxmox VE's folder whatever the key folder: its state has no configPath
+    const proxmox: ConfigInputs = { ...config, applyMode: "proxmox" };
+    const legacy: ConfigOutputs = { ...stored, ...proxmox, digest: configDigest(renderEntry(proxmox).config, config.owner) };
+    assert.deepEqual(await configImpl.diff("id", legacy, proxmox), { changes: true, replaces: [], deleteBeforeReplace: true });
+    assert.equal((await configImpl.diff("id", { ...legacy, configPath: "/etc/wireguard/wg-fabric/wg0.conf" }, proxmox)).changes, false, "once recorded in its place, nothing moves");
   });
 
   it("config: a changed peer, own key or drift found by refresh are updates; a new apply mode replaces", async () => {

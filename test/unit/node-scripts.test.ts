@@ -22,7 +22,8 @@ describe("node scripts (provider/remote/scripts/*.sh) as they run on a node", ()
 
   it("common.sh reads the arguments in the order the contract sends them", () => {
     const common = readFileSync(path.resolve(__dirname, "../../provider/remote/scripts/common.sh"), "utf8");
-    const assignment = SCRIPT_ARGUMENTS.map((name, i) => `${name}=$${i + 1}`).join(" ");
+    // past $9 the shell needs braces: $10 is $1 followed by 0
+    const assignment = SCRIPT_ARGUMENTS.map((name, i) => `${name}=${i < 9 ? `$${i + 1}` : `\${${i + 1}}`}`).join(" ");
     assert.ok(common.split("\n").includes(assignment), `common.sh must assign: ${assignment}`);
   });
 });

@@ -9,6 +9,7 @@ import {
   parseSectionConfig,
   recordedPublicKeys,
   renderProxmoxConfig,
+  renderProxmoxModeStanza,
   renderProxmoxStanza,
   renderWgQuick,
   resolveInterfaces,
@@ -103,6 +104,16 @@ describe("Proxmox VE's shipped fabrics.cfg", () => {
       renderProxmoxStanza(viewOf(fabric, "pve1/wg1")),
       ["auto wg1", "iface wg1 inet manual", "\tlink-type wireguard", "\tip-forward 1", "\tpost-up wg syncconf wg1 /etc/wireguard/proxmox/wg1.conf", ""].join("\n"),
     );
+  });
+
+  it("proxmox apply mode writes Proxmox VE's stanza reading the config from our folder, its MTU stated and no IPv6 address generation (ifreload -a then changes nothing)", () => {
+    const view = viewOf(fabric, "pve1/wg1");
+    assert.equal(
+      renderProxmoxModeStanza(view),
+      ["auto wg1", "iface wg1 inet manual", "\tmtu 1420", "\tipv6-addrgen off", "\tlink-type wireguard", "\tip-forward 1", `\tpost-up wg syncconf wg1 ${view.keyDir}/wg1.conf`, ""].join("\n"),
+    );
+    assert.equal(view.keyDir, "/etc/wireguard/wg-fabric");
+    assert.match(renderProxmoxModeStanza({ ...view, mtu: 1380 }), /\tmtu 1380\n/);
   });
 
   it("the same file read in the RFC's dialect: a peer's allowed_ips replace the node's", () => {

@@ -111,7 +111,7 @@ describe("renderers", () => {
     );
   });
 
-  it("ifupdown2: a stanza that creates the link, loads the setconf file and routes AllowedIPs outside the subnet", () => {
+  it("ifupdown2: a stanza that creates the link unless it exists, syncs it to the file beside the keys and routes AllowedIPs outside the subnet", () => {
     assert.equal(
       renderIfupdown2(view(rfcSpec(), "occultist/wg0")),
       [
@@ -119,8 +119,9 @@ describe("renderers", () => {
         "iface wg0 inet static",
         "\taddress 198.51.100.2/24",
         "\tmtu 1420",
-        "\tpre-up ip link add dev wg0 type wireguard || wireguard-go wg0",
-        "\tpre-up wg setconf wg0 /etc/wireguard/proxmox/wg0.conf",
+        "\tipv6-addrgen off",
+        "\tpre-up ip link show dev wg0 >/dev/null 2>&1 || ip link add dev wg0 type wireguard || wireguard-go wg0",
+        "\tpre-up wg syncconf wg0 /etc/wireguard/wg-fabric/wg0.conf",
         "\tup ip route replace 203.0.113.128/25 dev wg0",
         "\tup ip route replace 203.0.113.0/25 dev wg0",
         "\tpost-down ip link delete dev wg0",

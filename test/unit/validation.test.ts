@@ -58,6 +58,12 @@ const BAD_INPUTS: [string, (spec: Spec) => void, string[]][] = [
   ["key dir relative", (s) => (s.nodes.occultist.keyDir = "etc/wireguard"), ["occultist: keyDir: must be an absolute path of letters, digits and _ . / -"]],
   ["key dir with ..", (s) => (s.nodes.occultist.keyDir = "/etc/../tmp"), ["occultist: keyDir: must not contain .."]],
   ["key dir /", (s) => (s.nodes.occultist.keyDir = "/"), ["occultist: keyDir: must be a folder of its own, not /"]],
+  ["key dir in Proxmox VE's WireGuard folder", (s) => (s.nodes.occultist.keyDir = "/etc/wireguard/proxmox"), [
+    "warning: occultist: keyDir: /etc/wireguard/proxmox is in a folder Proxmox VE owns: every network apply of a Proxmox VE node deletes each *.conf in /etc/wireguard/proxmox (the configs of the ifupdown2 and proxmox apply modes live beside the keys); use a folder of our own, such as the default /etc/wireguard/wg-fabric",
+  ]],
+  ["key dir in Proxmox VE's cluster file system", (s) => (s.nodes.occultist.keyDir = "/etc/pve/priv/wg"), [
+    "warning: occultist: keyDir: /etc/pve/priv/wg is in a folder Proxmox VE owns: /etc/pve is Proxmox VE's cluster file system, the same on every node of the cluster; use a folder of our own, such as the default /etc/wireguard/wg-fabric",
+  ]],
   ["interface name that looks like an option", (s) => (s.nodes.occultist.interfaces = { "-a": { listenPort: 50000 } }), ['occultist: -a: interface name "-a" must start with a letter or digit']],
   ["external endpoint without port", (s) => (s.nodes.berserker.endpoint = "berserker"), ['berserker: endpoint: an external node\'s endpoint needs a port (e.g. "berserker:51820")']],
   ["external peer's endpoint override without port", (s) => (s.nodes.occultist.peers[1].endpoint = "198.18.0.9"), ['occultist: peers[1]: endpoint: an external peer\'s endpoint needs a port (e.g. "198.18.0.9:51820")']],

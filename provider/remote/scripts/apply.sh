@@ -6,8 +6,10 @@
 # tab-separated, see encodePlan) and `psk.N` (pre-shared keys the plan refers to). Each
 # command is logged on stderr as wg-quick does; the first that fails stops the run, naming
 # the command and its error. The config file of a running interface is replaced only once it
-# matches. Prints "changed=0|1" (1 when a step ran or a file was rewritten).
-check_key_dir
+# matches; a config of this fabric where the interface's files were until now (an older
+# release's layout, a changed key folder) is removed once the new one is in place. Prints
+# "changed=0|1" (1 when a step ran or a file was rewritten).
+check_key_dir "$key_dir"
 lock_node
 need wg wireguard-tools
 [ -s "$key" ] || die 3 "no private key at $key: the interface key must be created first"
@@ -17,8 +19,11 @@ is_ours "$conf" || [ "$adopt" = yes ] || die 5 "$conf exists and was not written
 ! stanza_mode || is_ours "$stanza_path" || [ "$adopt" = yes ] || die 5 "$stanza_path exists and was not written by pulumi-wireguard-fabric; set adopt: true on the node to take it over"
 refuse_other_fabric "$conf"
 ! stanza_mode || refuse_other_fabric "$stanza_path"
-# a link with no config of ours was set up by someone else: neither taken over nor changed
-if link_exists && [ ! -e "$conf" ]; then
+# a link with no config of ours was set up by someone else: neither taken over nor changed,
+# unless it runs our key (its config was lost: Proxmox VE's network apply deleted the files of
+# releases before 0.3) or the node adopts what someone else's config (Proxmox VE's SDN) set up
+runs_our_key() { [ "$(wg show "$iface" public-key 2>/dev/null)" = "$(wg pubkey <"$key")" ]; }
+if link_exists && [ ! -e "$conf" ] && ! is_this_fabrics "$from_conf" && ! runs_our_key && ! { [ "$adopt" = yes ] && [ -e "$foreign_conf" ]; }; then
   die 5 "$iface is up but was not set up by pulumi-wireguard-fabric (no $conf); take it down to let us manage it"
 fi
 
@@ -84,8 +89,10 @@ install_files() {
 link_add() {
   printf '[#] ip link add dev %s type wireguard\n' "$iface" >&2
   ip link add dev "$iface" type wireguard 2>/dev/null 9>&- && return 0
-  # no kernel module (a container, or the lab): the userspace implementation, as wg-quick does
+  # no kernel module (a container, or the lab): the userspace implementation, as wg-quick does,
+  # without IPv6 address generation, as the kernel makes a WireGuard link
   run "${WG_QUICK_USERSPACE_IMPLEMENTATION:-wireguard-go}" "$iface"
+  run ip link set dev "$iface" addrgenmode none
 }
 
 # A `wg` line: one wg set for several peers, each `peer=KEY` then its fields or `remove`.
@@ -167,5 +174,11 @@ while IFS= read -r line; do
   esac
 done <"$stage/plan"
 install_files
+if [ "$from_conf" != "$conf" ] && is_this_fabrics "$from_conf"; then
+  rm -f "$from_conf"
+  # the key folder it was in is left when it is empty (wg-quick's own folder is never removed)
+  [ "${from_conf%/*}" != "$from_key_dir" ] || rmdir "$from_key_dir" 2>/dev/null || true
+  changed=1
+fi
 [ "$steps" -eq 0 ] || changed=1
 echo "changed=$changed"

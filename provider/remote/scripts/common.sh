@@ -5,8 +5,12 @@
 # shellcheck disable=SC2034 # the variables are for the scripts this is put in front of
 set -eu
 umask 077
-iface=$1 key_dir=$2 mode=$3 owner=$4 conf=$5 stanza_path=$6 marker=$7 adopt=$8
+# from_key_dir and from_conf: where the files were until now (key_dir and conf unless they
+# move); foreign_conf: where a config of the interface someone else wrote would be (wg-quick's,
+# or Proxmox VE's SDN's)
+iface=$1 key_dir=$2 mode=$3 owner=$4 conf=$5 stanza_path=$6 marker=$7 adopt=$8 from_key_dir=$9 from_conf=${10} foreign_conf=${11}
 managed_prefix='@MANAGED_PREFIX@'
+pve_fabrics_cfg='@PVE_FABRICS_CFG@'
 key="$key_dir/$iface.key"
 tab=$(printf '\t')
 
@@ -15,12 +19,14 @@ need() { command -v "$1" >/dev/null 2>&1 || die 127 "$2 is not installed (no $1 
 
 # Names and paths become arguments of ip, wg and ifup: none may look like an option.
 case $iface in '' | -* | *[!a-zA-Z0-9_=+.-]*) die 2 "refusing interface name '$iface'" ;; esac
-case $key_dir in /*) ;; *) die 2 "refusing key folder '$key_dir': not an absolute path" ;; esac
-case $key_dir in *[!a-zA-Z0-9_./-]* | */../* | */..) die 2 "refusing key folder '$key_dir'" ;; esac
+for dir in "$key_dir" "$from_key_dir"; do
+  case $dir in /*) ;; *) die 2 "refusing key folder '$dir': not an absolute path" ;; esac
+  case $dir in *[!a-zA-Z0-9_./-]* | */../* | */..) die 2 "refusing key folder '$dir'" ;; esac
+done
 case $mode in wg-quick | ifupdown2 | proxmox | none) ;; *) die 2 "refusing apply mode '$mode'" ;; esac
 case $adopt in yes | no) ;; *) die 2 "refusing adopt '$adopt'" ;; esac
 case $owner in '' | */*/*/* | *[!a-zA-Z0-9_=+./-]*) die 2 "refusing owner '$owner'" ;; */*/*) ;; *) die 2 "refusing owner '$owner'" ;; esac
-for path in "$conf" "$stanza_path"; do
+for path in "$conf" "$stanza_path" "$from_conf" "$foreign_conf"; do
   case $path in /*/*) ;; *) die 2 "refusing path '$path'" ;; esac
   case $path in *[!a-zA-Z0-9_=+./-]* | */../* | */.. | *//*) die 2 "refusing path '$path'" ;; esac
 done
@@ -32,6 +38,8 @@ is_key() { printf '%s\n' "$1" | grep -Eqx '[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]='
 # Files we wrote start with our marker; others are never overwritten or removed.
 is_ours() { [ ! -e "$1" ] || case "$(head -n 1 "$1")" in "$managed_prefix"*) true ;; *) false ;; esac; }
 is_mine() { [ -e "$1" ] && [ "$(head -n 1 "$1")" = "$marker" ]; }
+# A file of ours written for this fabric (any of its names: a renamed node's too).
+is_this_fabrics() { [ -e "$1" ] && is_ours "$1" && [ "$(fabric_of "$(holder_of "$1")")" = "$(fabric_of "$owner")" ]; }
 # The fabric of an owner (`fabric/node/iface`), and the owner a file of ours names in its marker.
 fabric_of() { printf '%s' "${1%%/*}"; }
 holder_of() { sed -n "1s|^$managed_prefix for \([^:]*\): .*\$|\1|p" "$1"; }
@@ -51,14 +59,14 @@ has_systemd() { command -v systemctl >/dev/null 2>&1 && [ -e /lib/systemd/system
 # write to them: otherwise another local user could plant a key or race a rename. Symbolic
 # links are followed to where they lead, and that path is checked.
 check_key_dir() {
-  dir=$key_dir
+  dir=$1
   while [ ! -e "$dir" ]; do dir=${dir%/*}; [ -n "$dir" ] || dir=/; done
   dir=$(readlink -f "$dir")
   while :; do
     info=$(stat -c '%u %a' "$dir")
     uid=${info%% *} perm=${info#* }
-    [ "$uid" = 0 ] || die 2 "refusing key folder $key_dir: $dir belongs to uid $uid, not root"
-    [ $((0$perm & 022)) -eq 0 ] || die 2 "refusing key folder $key_dir: $dir (mode $perm) is writable by group or others"
+    [ "$uid" = 0 ] || die 2 "refusing key folder $1: $dir belongs to uid $uid, not root"
+    [ $((0$perm & 022)) -eq 0 ] || die 2 "refusing key folder $1: $dir (mode $perm) is writable by group or others"
     [ "$dir" != / ] || break
     dir=${dir%/*}
     [ -n "$dir" ] || dir=/

@@ -1,18 +1,46 @@
 # shellcheck source=common.sh
 . "${0%/*}/common.sh"
 # Prints the interface's public key. The private key is made here, under umask 077, only if
-# none exists, and never leaves the node. An existing key is adopted (recorded as such in its
-# .owner file, so our delete leaves it in place) when someone else made it (Proxmox, by hand),
-# taken over when another name of this fabric made it (a renamed node), and refused when
-# another fabric owns it, unless the node says adopt. With adopt and no key file, the key of a
-# config someone else wrote is kept (Proxmox VE's SDN has it in its config only), so the
-# running interface keeps its key when we take it over.
+# none exists, and never leaves the node. Files of this fabric in the folder they were kept in
+# until now (a changed key folder, or the default of a release before 0.3) move here first,
+# the key unchanged. An existing key is adopted (recorded as such in its .owner file, so our
+# delete leaves it in place) when someone else made it (Proxmox, by hand), taken over when
+# another name of this fabric made it (a renamed node), and refused when another fabric owns
+# it, unless the node says adopt. With adopt and no key file, the key of a config someone else
+# wrote is kept (Proxmox VE's SDN has it in its config only), so the running interface keeps
+# its key when we take it over.
 need wg wireguard-tools
-check_key_dir
+check_key_dir "$key_dir"
 lock_node
 # no key is made for an interface whose config someone else wrote: we could not apply it anyway
-is_ours "$conf" || [ "$adopt" = yes ] || die 5 "$conf exists and was not written by pulumi-wireguard-fabric; set adopt: true on the node to take it over with its key, or move it away"
+for file in "$conf" "$foreign_conf"; do
+  is_ours "$file" || [ "$adopt" = yes ] || die 5 "$file exists and was not written by pulumi-wireguard-fabric; set adopt: true on the node to take it over with its key, or move it away"
+done
 mkdir -p "$key_dir"
+
+# Moves one file into the key folder: staged there, flushed, renamed, then the old one removed,
+# so a run cut short leaves each file whole in one folder or both (the next run ends the move).
+move_into() {
+  [ -e "$1" ] || return 0
+  if [ -e "$2" ]; then
+    cmp -s "$1" "$2" || die 5 "$1 and $2 differ: both folders hold a $iface key; keep one of them by hand"
+  else
+    staged=$(mktemp "$key_dir/.move.XXXXXX")
+    cp -p "$1" "$staged"
+    sync "$staged"
+    mv -f "$staged" "$2"
+  fi
+  rm -f "$1"
+}
+if [ "$from_key_dir" != "$key_dir" ] && { [ -e "$from_key_dir/$iface.key" ] || [ -e "$from_key_dir/$iface.owner" ]; }; then
+  check_key_dir "$from_key_dir"
+  holder=$(head -n 1 "$from_key_dir/$iface.owner" 2>/dev/null || head -n 1 "$key_dir/$iface.owner" 2>/dev/null || true)
+  { [ -n "$holder" ] && [ "$(fabric_of "$holder")" = "$(fabric_of "$owner")" ]; } || [ "$adopt" = yes ] ||
+    die 5 "$from_key_dir/$iface.key is not recorded as this fabric's: move it to $key_dir by hand, or set the key folder back to $from_key_dir"
+  # the key first: its owner record follows it, so the key is never taken for someone else's
+  for ext in key pub owner; do move_into "$from_key_dir/$iface.$ext" "$key_dir/$iface.$ext"; done
+  rmdir "$from_key_dir" 2>/dev/null || true
+fi
 owner_file="$key_dir/$iface.owner"
 adopted=no
 if [ -e "$key" ]; then
@@ -31,9 +59,9 @@ if [ -e "$key" ]; then
     adopted=yes
   fi
 fi
-if [ ! -e "$key" ] && [ "$adopt" = yes ] && [ -f "$conf" ] && ! is_ours "$conf"; then
+if [ ! -e "$key" ] && [ "$adopt" = yes ] && [ -f "$foreign_conf" ] && ! is_ours "$foreign_conf"; then
   staged=$(mktemp "$key_dir/.key.XXXXXX")
-  sed -n 's/^[[:space:]]*[Pp][Rr][Ii][Vv][Aa][Tt][Ee][Kk][Ee][Yy][[:space:]]*=[[:space:]]*\([^[:space:]]*\)[[:space:]]*$/\1/p' "$conf" | head -n 1 >"$staged"
+  sed -n 's/^[[:space:]]*[Pp][Rr][Ii][Vv][Aa][Tt][Ee][Kk][Ee][Yy][[:space:]]*=[[:space:]]*\([^[:space:]]*\)[[:space:]]*$/\1/p' "$foreign_conf" | head -n 1 >"$staged"
   if is_key "$(cat "$staged")"; then
     sync "$staged"
     mv -f "$staged" "$key"

@@ -36,6 +36,14 @@ if link_exists; then
     done
   fi
 fi
+# Proxmox VE's own WireGuard fabrics: the node's name as Proxmox VE uses it (host name without
+# domain) and the lines of its fabrics.cfg that name nodes and interfaces (no secret: Proxmox
+# VE keeps private keys in another file)
+if [ -f "$pve_fabrics_cfg" ]; then
+  node_name=$(uname -n)
+  record pve-node "${node_name%%.*}"
+  grep -n -E '^(wireguard_node:|[[:space:]]+interfaces[[:space:]])' "$pve_fabrics_cfg" | sed 's/^/pve-line\t/' || true
+fi
 # where this session comes from (sshd sets SSH_CONNECTION="client port server port")
 [ -z "${SSH_CONNECTION:-}" ] || record ssh-client "${SSH_CONNECTION%% *}"
 if has_systemd; then

@@ -1,6 +1,6 @@
 # shellcheck source=common.sh
 . "${0%/*}/common.sh"
-check_key_dir
+check_key_dir "$key_dir"
 lock_node
 # Deletes the interface's key files, unless another owner (a renamed node or fabric) took them
 # over; a key we adopted (someone else made it) stays where it was found.

@@ -1,6 +1,6 @@
 # shellcheck source=common.sh
 . "${0%/*}/common.sh"
-check_key_dir
+check_key_dir "$key_dir"
 lock_node
 # Takes the interface down, disables its boot unit and removes the files we wrote for this
 # owner; an interface another owner took over (or someone else set up) is left alone.
