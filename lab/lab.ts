@@ -1,15 +1,18 @@
 /**
  * A local lab of real hosts on this machine: per node a network namespace on a bridge in
  * 198.18.0.0/15 (RFC 2544 benchmark range), its own mount namespace (private /run,
- * /etc/wireguard, /etc/network, /etc/systemd/system and /root, so wireguard-go sockets, keys,
- * configs, boot units and the host's shell start-up files are not shared) and its own sshd, with OpenSSH's defaults (MaxSessions 10). wg-quick
- * falls back to wireguard-go (no kernel module here). Everything is torn down by PID and by
- * name, also what a crashed run left behind. Needs root.
+ * /etc/wireguard, /etc/network, /etc/systemd/system, /root and /var/tmp, so wireguard-go
+ * sockets, keys, configs, boot units, ifupdown2's state and the host's shell start-up files are
+ * not shared) and its own sshd, with OpenSSH's defaults (MaxSessions 10). wg-quick falls back to
+ * wireguard-go (no kernel module here). A node may have the Proxmox VE personality (see
+ * {@link LabOptions.proxmox}); any node can be rebooted ({@link Lab.reboot}). Everything is torn
+ * down by PID and by name, also what a crashed run left behind. Needs root.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { parseSectionConfig, recordedPublicKeys, renderProxmoxConfig, renderProxmoxStanza, resolveInterfaces, PVE_FABRICS_CFG } from "../provider/fabric";
 
 /** One lab host, ready for SSH. */
 export interface LabHost {
@@ -23,6 +26,8 @@ export interface LabHost {
   readonly pid: number;
   /** The node's private state folder (its /etc/wireguard is `${dir}/wireguard`). */
   readonly dir: string;
+  /** The node has the Proxmox VE personality (see {@link LabOptions.proxmox}). */
+  readonly proxmox: boolean;
   /** A connection in `@pulumi/command`'s shape, with the host key pinned. */
   readonly connection: { host: string; port: number; user: string; privateKey: string; hostKey: string };
 }
@@ -35,13 +40,39 @@ export interface LabOptions {
   readonly subnet?: number;
   /** Hosts on which wireguard-tools look uninstalled (`wg` and `wg-quick` hidden in their mount namespace). */
   readonly withoutWireguardTools?: readonly string[];
+  /**
+   * Hosts with what a Proxmox VE node has for its network: its host name (its own UTS
+   * namespace), `/etc/network/interfaces` as the installer writes it, a private `/etc/pve` for
+   * Proxmox VE's own WireGuard fabrics (`sdn/fabrics.cfg`, `priv/wg-keys.cfg`: see
+   * {@link Lab.pveFabrics}, {@link Lab.pveKey}), its network apply ({@link Lab.pveNetworkApply}),
+   * and, as the kernel would, `ip link add … type wireguard` (lab/pve/ip-kernel-stand-in.sh) for
+   * the `link-type wireguard` stanzas Proxmox VE's ifupdown2 brings up.
+   */
+  readonly proxmox?: readonly string[];
 }
 
 const REQUIRED_COMMANDS = ["ip", "sshd", "ssh-keygen", "wg", "wg-quick", "wireguard-go", "unshare", "ping"];
 const ROOT = path.resolve(__dirname, "../../.lab");
+/** The lab's stand-ins for Proxmox VE (shell run on the nodes, in the repository). */
+const PVE_SCRIPTS = path.resolve(__dirname, "../../lab/pve");
+/** wireguard-go, for the boot and apply commands the lab runs on a node (its sshd sets the same for sessions). */
+const USERSPACE_WIREGUARD = "export WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1;";
 
 function sh(command: string, args: readonly string[], input?: string): string {
   return execFileSync(command, args, { encoding: "utf8", input, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+}
+
+/** {@link sh} without blocking: the lab's own event loop (a converge in the same process) goes on meanwhile. */
+function shAsync(command: string, args: readonly string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (data: Buffer) => (output += data.toString()));
+    child.stderr.on("data", (data: Buffer) => (output += data.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} ${args.join(" ")} exited ${code}: ${output}`))));
+    child.stdin.end(input ?? "");
+  });
 }
 
 function trySh(command: string, args: readonly string[]): boolean {
@@ -93,9 +124,97 @@ export class Lab {
     return sh("ip", ["netns", "exec", this.host(name).netns, command, ...args]);
   }
 
-  /** Runs a command as the node sees the world: its network and mount namespaces (its /run, /etc/wireguard). */
-  nodeExec(name: string, command: string, args: readonly string[]): string {
-    return sh("nsenter", ["-t", String(this.host(name).pid), "-m", "-n", command, ...args]);
+  /** Runs a command as the node sees the world: its network and mount namespaces (its /run, /etc/wireguard), and its host name. */
+  nodeExec(name: string, command: string, args: readonly string[], input?: string): string {
+    const host = this.host(name);
+    return sh("nsenter", ["-t", String(host.pid), "-m", "-n", ...(host.proxmox ? ["-u"] : []), command, ...args], input);
+  }
+
+  /** Writes Proxmox VE's `fabrics.cfg` on every node with the Proxmox VE personality (one cluster file system). */
+  pveFabrics(text: string): void {
+    for (const host of this.hosts.filter((h) => h.proxmox)) writeFileSync(path.join(host.dir, "pve/sdn/fabrics.cfg"), text);
+  }
+
+  /** Proxmox VE's key of one of its WireGuard interfaces on a node, made there if missing (lab/pve/pve-wg-key.sh); its public key. */
+  pveKey(name: string, iface: string): string {
+    return this.nodeExec(name, "sh", [path.join(PVE_SCRIPTS, "pve-wg-key.sh"), name, iface]).trim();
+  }
+
+  /**
+   * Applies a Proxmox VE node's network as Proxmox VE does (lab/pve/pve-network-apply.sh): its
+   * SDN stanzas and WireGuard configs written anew from its fabrics.cfg (rendered here as Proxmox
+   * VE renders them, the private keys added on the node), every other `*.conf` in
+   * /etc/wireguard/proxmox deleted, then `ifreload -a`. Resolves to what it printed; rejects when
+   * it fails, as Proxmox VE's task does.
+   */
+  pveNetworkApply(name: string): Promise<string> {
+    const host = this.host(name);
+    if (!host.proxmox) throw new Error(`${name} has no Proxmox VE personality`);
+    const file = path.join(host.dir, "pve/sdn/fabrics.cfg");
+    const stanzas: string[] = [];
+    const configs: [string, string][] = [];
+    if (existsSync(file)) {
+      for (const fabric of parseSectionConfig(readFileSync(file, "utf8"), PVE_FABRICS_CFG, { dialect: "proxmox" }).fabrics) {
+        for (const view of resolveInterfaces(fabric).filter((v) => v.node === name)) {
+          stanzas.push(renderProxmoxStanza(view));
+          configs.push([`conf.${view.iface}`, renderProxmoxConfig(view, { publicKeys: recordedPublicKeys(fabric) })]);
+        }
+      }
+    }
+    const records = [["sdn", stanzas.join("\n")], ...configs].map(([record, body]) => `${record} ${Buffer.byteLength(body as string)}\n${body}`).join("");
+    const args = ["-t", String(host.pid), "-m", "-n", "-u", "sh", "-c", `${USERSPACE_WIREGUARD} exec sh "$0" "$1"`, path.join(PVE_SCRIPTS, "pve-network-apply.sh"), name];
+    return shAsync("nsenter", args, records);
+  }
+
+  /** Adds an address to a node's eth0, and on a Proxmox VE node to its /etc/network/interfaces too (its ifupdown2 would purge one it does not list). */
+  addEth0Address(name: string, cidr: string): void {
+    const host = this.host(name);
+    this.exec(name, "ip", ["address", "add", cidr, "dev", "eth0"]);
+    if (!host.proxmox) return;
+    const file = path.join(host.dir, "network/interfaces");
+    writeFileSync(file, readFileSync(file, "utf8").replace(/^(iface eth0 inet static\n(?:\t.*\n)*)/m, `$1\taddress ${cidr}\n`));
+  }
+
+  /**
+   * Reboots a node, as far as its network goes: every process in it ends (sshd, wireguard-go,
+   * sessions), every link but lo and eth0 goes with its addresses and routes, /run is empty
+   * again; then boot runs what a node runs, in systemd's order: ifupdown2's networking service
+   * (`start-networking start`: `ifup -a` of /etc/network/interfaces), each enabled
+   * `wg-quick@IFACE` unit (`wg-quick up IFACE`), then sshd. Files stay, as on a disk. Returns
+   * what the boot printed.
+   */
+  async reboot(name: string): Promise<string> {
+    const host = this.host(name);
+    const killAll = (): number[] => {
+      const pids = sh("ip", ["netns", "pids", host.netns]).split("\n").filter(Boolean).map(Number);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      return pids;
+    };
+    for (let tries = 0; killAll().length > 0 && tries < 50; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const line of sh("ip", ["-n", host.netns, "-o", "link", "show"]).split("\n")) {
+      const link = /^\d+: ([^:@]+)/.exec(line)?.[1];
+      if (link && link !== "lo" && link !== "eth0") trySh("ip", ["-n", host.netns, "link", "delete", "dev", link]);
+    }
+    rmSync(path.join(host.dir, "run"), { recursive: true, force: true });
+    Lab.prepareRun(host.dir);
+    const pid = Lab.spawnSshd(host.netns, host.dir, false, host.proxmox ? name : undefined);
+    const booted = { ...host, pid };
+    this.hosts[this.hosts.indexOf(host)] = booted;
+    const wants = path.join(host.dir, "systemd/multi-user.target.wants");
+    const units = existsSync(wants) ? readdirSync(wants).flatMap((unit) => /^wg-quick@(.+)\.service$/.exec(unit)?.[1] ?? []) : [];
+    const boot = [
+      "[ ! -x /usr/share/ifupdown2/sbin/start-networking ] || /usr/share/ifupdown2/sbin/start-networking start",
+      ...units.map((iface) => `wg-quick up ${iface}`),
+    ].join("; ");
+    // sshd is up before the boot's services here (the lab's entry to the node): the wait is for the port
+    await waitForPort(host.ip, 22, 10_000);
+    return this.nodeExec(name, "sh", ["-c", `${USERSPACE_WIREGUARD} { ${boot}; } 2>&1`]);
   }
 
   /** Sends `count` pings from host `from` to `address`, bounded to about a second each; returns packets received. */
@@ -129,15 +248,21 @@ export class Lab {
     return code === 0 ? Math.round((Date.now() - started) / 1000) : undefined;
   }
 
-  /** Reads a file as the node sees it, from the node's private folders (e.g. its keys). */
-  readNodeFile(name: string, nodePath: string): string {
+  /** Where a file the node sees in its private folders (e.g. its keys) is on this machine. */
+  nodePath(name: string, nodePath: string): string {
     const host = this.host(name);
     const mapped = nodePath
       .replace(/^\/etc\/wireguard(?=\/|$)/, `${host.dir}/wireguard`)
       .replace(/^\/etc\/network(?=\/|$)/, `${host.dir}/network`)
+      .replace(/^\/etc\/pve(?=\/|$)/, `${host.dir}/pve`)
       .replace(/^\/run(?=\/|$)/, `${host.dir}/run`);
     if (mapped === nodePath) throw new Error(`${nodePath} is not in a node's private folders`);
-    return readFileSync(mapped, "utf8");
+    return mapped;
+  }
+
+  /** Reads a file as the node sees it, from the node's private folders (e.g. its keys). */
+  readNodeFile(name: string, nodePath: string): string {
+    return readFileSync(this.nodePath(name, nodePath), "utf8");
   }
 
   /** PIDs of the processes in a host's network namespace whose command line contains `text`. */
@@ -214,6 +339,8 @@ export class Lab {
     mkdirSync(dir, { recursive: true });
     mkdirSync("/etc/wireguard", { recursive: true });
     mkdirSync("/etc/network", { recursive: true });
+    // the mount point of a Proxmox VE node's private /etc/pve
+    if ((options.proxmox ?? []).length > 0) mkdirSync("/etc/pve", { recursive: true });
     const bridge = `${name}br`;
     sh("ip", ["link", "add", bridge, "type", "bridge"]);
     sh("ip", ["addr", "add", `198.18.${subnet}.254/24`, "dev", bridge]);
@@ -223,7 +350,7 @@ export class Lab {
     const lab = new Lab(name, bridge, [], dir);
     try {
       for (const [index, hostName] of names.entries()) {
-        lab.hosts.push(lab.startHost(hostName, index, subnet, clientKey, options.withoutWireguardTools?.includes(hostName) ?? false));
+        lab.hosts.push(lab.startHost(hostName, index, subnet, clientKey, options.withoutWireguardTools?.includes(hostName) ?? false, options.proxmox?.includes(hostName) ?? false));
       }
       await Promise.all(lab.hosts.map((host) => waitForPort(host.ip, 22, 10_000)));
     } catch (error) {
@@ -233,14 +360,21 @@ export class Lab {
     return lab;
   }
 
-  private startHost(hostName: string, index: number, subnet: number, clientKey: string, hideWireguardTools: boolean): LabHost {
+  private startHost(hostName: string, index: number, subnet: number, clientKey: string, hideWireguardTools: boolean, proxmox: boolean): LabHost {
     const netns = `${this.name}-${hostName}`.slice(0, 30);
     const veth = `${this.name}v${index}`;
     const ip = `198.18.${subnet}.${index + 1}`;
     const dir = path.join(this.dir, hostName);
-    for (const sub of ["run/sshd", "run/network", "wireguard", "network/interfaces.d", "systemd", "root"]) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
-    // a private /etc/network, for ifupdown2 mode: the node's own interfaces only
-    writeFileSync(path.join(dir, "network/interfaces"), "auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n");
+    for (const sub of ["run", "wireguard", "network/interfaces.d", "systemd", "root", "vartmp", ...(proxmox ? ["pve/sdn", "pve/priv"] : [])]) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
+    Lab.prepareRun(dir);
+    // a private /etc/network, for ifupdown2 mode: the node's own interfaces only; on a Proxmox VE
+    // node as its installer writes it (the management address static, then what SDN and others add)
+    writeFileSync(
+      path.join(dir, "network/interfaces"),
+      proxmox
+        ? `auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n\taddress ${ip}/24\n\nsource /etc/network/interfaces.d/*\n`
+        : "auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n",
+    );
     if (existsSync("/etc/network/ifupdown2")) cpSync("/etc/network/ifupdown2", path.join(dir, "network/ifupdown2"), { recursive: true });
     sh("ip", ["netns", "add", netns]);
     sh("ip", ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns]);
@@ -269,7 +403,7 @@ export class Lab {
         "",
       ].join("\n"),
     );
-    const pid = Lab.spawnSshd(netns, dir, hideWireguardTools);
+    const pid = Lab.spawnSshd(netns, dir, hideWireguardTools, proxmox ? hostName : undefined);
     const hostKeyLine = readFileSync(`${hostKey}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
     return {
       name: hostName,
@@ -277,24 +411,36 @@ export class Lab {
       ip,
       pid,
       dir,
+      proxmox,
       connection: { host: ip, port: 22, user: "root", privateKey: readFileSync(clientKey, "utf8"), hostKey: hostKeyLine },
     };
   }
 
-  /** Starts a node's sshd in its namespaces (private mounts); returns sshd's PID, also kept in `dir/pid`. */
-  private static spawnSshd(netns: string, dir: string, hideWireguardTools: boolean): number {
+  /** What a node's /run holds after boot: the folders its services expect. */
+  private static prepareRun(dir: string): void {
+    for (const sub of ["run/sshd", "run/network", "run/lock"]) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o755 });
+  }
+
+  /**
+   * Starts a node's sshd in its namespaces (private mounts; with `proxmoxName`, the Proxmox VE
+   * personality: that host name, /etc/pve, the kernel stand-in over `ip`); returns sshd's PID,
+   * also kept in `dir/pid`.
+   */
+  private static spawnSshd(netns: string, dir: string, hideWireguardTools: boolean, proxmoxName?: string): number {
     // ip netns exec, unshare and sh all exec: the PID we get is sshd's own.
     const child = spawn(
       "ip",
       [
         "netns", "exec", netns,
-        "unshare", "--mount", "--propagation", "private",
+        "unshare", "--mount", ...(proxmoxName ? ["--uts"] : []), "--propagation", "private",
         "sh", "-c",
         'mount --bind "$1/run" /run && mount --bind "$1/wireguard" /etc/wireguard && mount --bind "$1/network" /etc/network && ' +
-          'mount --bind "$1/systemd" /etc/systemd/system && mount --bind "$1/root" /root && ' +
+          'mount --bind "$1/systemd" /etc/systemd/system && mount --bind "$1/root" /root && mount --bind "$1/vartmp" /var/tmp && ' +
           'if [ "$2" = hide ]; then for t in /usr/bin/wg /usr/bin/wg-quick; do mount --bind /dev/null "$t"; done; fi && ' +
+          'if [ -n "$3" ]; then echo "$3" > /proc/sys/kernel/hostname && mount --bind "$1/pve" /etc/pve && ' +
+          ': > /run/.lab-kernel-ip && mount --bind /usr/bin/ip /run/.lab-kernel-ip && mount --bind "$4/ip-kernel-stand-in.sh" /usr/bin/ip; fi && ' +
           'exec /usr/sbin/sshd -D -E "$1/sshd.log" -f "$1/sshd_config"',
-        "lab-node", dir, hideWireguardTools ? "hide" : "keep",
+        "lab-node", dir, hideWireguardTools ? "hide" : "keep", proxmoxName ?? "", PVE_SCRIPTS,
       ],
       { detached: true, stdio: ["ignore", "ignore", "ignore"] },
     );
@@ -323,7 +469,7 @@ export class Lab {
     rmSync(hostKey, { force: true });
     rmSync(`${hostKey}.pub`, { force: true });
     sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", hostKey]);
-    const pid = Lab.spawnSshd(host.netns, host.dir, false);
+    const pid = Lab.spawnSshd(host.netns, host.dir, false, host.proxmox ? name : undefined);
     const line = readFileSync(`${hostKey}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
     this.hosts[this.hosts.indexOf(host)] = { ...host, pid, connection: { ...host.connection, hostKey: line } };
     await waitForPort(host.ip, 22, 10_000);
@@ -333,7 +479,7 @@ export class Lab {
   /** Starts a node's sshd again after {@link Lab.stopSshd}, same host key. */
   async startSshd(name: string): Promise<void> {
     const host = this.host(name);
-    const pid = Lab.spawnSshd(host.netns, host.dir, false);
+    const pid = Lab.spawnSshd(host.netns, host.dir, false, host.proxmox ? name : undefined);
     this.hosts[this.hosts.indexOf(host)] = { ...host, pid };
     await waitForPort(host.ip, 22, 10_000);
   }

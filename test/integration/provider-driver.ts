@@ -59,7 +59,7 @@ export class ProviderDriver {
         .filter((view) => !this.keys.has(view.id))
         .map((view) =>
           attempt(view.id, async () => {
-            const inputs: KeyInputs = { node: view.node, iface: view.iface, keyDir: view.keyDir, owner: view.owner, connection: this.connections[view.node] as Connection };
+            const inputs: KeyInputs = { node: view.node, iface: view.iface, keyDir: view.keyDir, owner: view.owner, connection: this.connections[view.node] as Connection, applyMode: view.applyMode };
             assert.deepEqual((await keyImpl.check(inputs, inputs)).failures, []);
             this.keys.set(view.id, (await keyImpl.create(inputs)).outs as KeyOutputs);
           }),

@@ -1,0 +1,34 @@
+#!/bin/sh
+# A stand-in for the kernel's WireGuard module, which the lab's machine lacks (DESIGN.md: the
+# lab uses wireguard-go). Lab nodes with the Proxmox VE personality have it bind-mounted over
+# `ip`, with the real ip at /run/.lab-kernel-ip. It answers `ip link add [dev] NAME type
+# wireguard` as the module does, with a WireGuard link NAME, made here by wireguard-go as
+# wg-quick's own userspace fallback makes it (wg-quick(8), add_if) and without IPv6 address
+# generation, as the module creates its links (drivers/net/wireguard/device.c: wg_setup sets
+# IN6_ADDR_GEN_MODE_NONE); an existing link is "File exists", as the kernel says. Every other
+# command runs the real ip. ifupdown2 makes a stanza's `link-type wireguard` link with exactly
+# this command (addons/link.py, _up, through lib/iproute2.py, link_add).
+set -eu
+real=/run/.lab-kernel-ip
+if [ "${1:-}" = link ] && [ "${2:-}" = add ]; then
+  name="" kind=""
+  previous=""
+  for word in "$@"; do
+    case $previous in
+      dev | name) name=$word ;;
+      type) kind=$word ;;
+    esac
+    previous=$word
+  done
+  # `ip link add NAME type …`: the name is the word after "add" unless a keyword gave it
+  [ -n "$name" ] || name=$3
+  if [ "$kind" = wireguard ]; then
+    if "$real" link show dev "$name" >/dev/null 2>&1; then
+      echo "RTNETLINK answers: File exists" >&2
+      exit 2
+    fi
+    WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go "$name" >/dev/null 2>&1 || exit 2
+    exec "$real" link set dev "$name" addrgenmode none
+  fi
+fi
+exec "$real" "$@"

@@ -1,0 +1,138 @@
+import * as assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { Lab } from "../../lab/lab";
+import { connectionSchema, parseFabricOrThrow, type ApplyMode, type Connection, type FabricInput } from "../../provider/model";
+import { lostPackets } from "./live-state";
+import { ProviderDriver } from "./provider-driver";
+
+const NODES = ["pa", "pb", "pc"] as const;
+/** One node per apply mode that writes files Proxmox VE's apply could touch. */
+const MODES: Record<(typeof NODES)[number], ApplyMode> = { pa: "wg-quick", pb: "ifupdown2", pc: "proxmox" };
+
+/**
+ * Proxmox VE nodes (the lab's Proxmox VE personality) running our fabric, one node per apply
+ * mode, beside a WireGuard fabric of Proxmox VE's own SDN: Proxmox VE's network apply (GUI
+ * "Apply Configuration", every SDN apply) and reboots must leave both working, and neither
+ * fabric touches the other's files.
+ */
+describe("on Proxmox VE nodes: our fabric beside Proxmox VE's own, through its network apply and reboots", function () {
+  this.timeout(300_000);
+  let lab: Lab;
+  let driver: ProviderDriver;
+  let connections: Record<string, Connection>;
+  const ours = (extra: Partial<Record<string, Record<string, { listenPort: number; ip: string }>>> = {}): FabricInput => ({
+    name: "ours",
+    nodes: Object.fromEntries(
+      NODES.map((node, i) => [
+        node,
+        {
+          role: "internal" as const,
+          endpoint: lab.host(node).ip,
+          applyMode: MODES[node],
+          allowedIps: [`10.${83 + i}.0.0/24`],
+          interfaces: { wg0: { listenPort: 51820, ip: `10.81.0.${i + 1}/24` }, ...extra[node] },
+          peers: NODES.filter((other) => other !== node).map((other) => ({ type: "internal" as const, node: other, nodeIface: "wg0", iface: "wg0", persistentKeepalive: 5 })),
+        },
+      ]),
+    ),
+  });
+  // Proxmox VE's own fabric: wg9 on every node, its keys in /etc/pve/priv/wg-keys.cfg
+  const pveFabric = (keys: Record<string, string>) =>
+    [
+      "wireguard_fabric: pvefab",
+      "\tpersistent_keepalive 5",
+      "",
+      ...NODES.flatMap((node, i) => [
+        `wireguard_node: pvefab_${node}`,
+        "\trole internal",
+        `\tendpoint ${lab.host(node).ip}`,
+        `\tinterfaces name=wg9,listen_port=51900,public_key=${keys[node]},ip=10.82.0.${i + 1}/24`,
+        ...NODES.filter((other) => other !== node).map((other) => `\tpeers type=internal,node=${other},node_iface=wg9,iface=wg9`),
+        "",
+      ]),
+    ].join("\n");
+  const proxmoxFiles = (node: string) =>
+    ["/etc/network/interfaces.d/sdn", "/etc/wireguard/proxmox/wg9.conf", "/etc/pve/priv/wg-keys.cfg"].map((file) => readFileSync(lab.nodePath(node, file), "utf8"));
+  const pingsAll = async (address: (i: number) => string) => {
+    for (const [i, node] of NODES.entries()) {
+      const other = (i + 1) % NODES.length;
+      assert.notEqual(await lab.pingUntilAnswer(node, address(other), 12), undefined, `${node} -> ${address(other)}`);
+    }
+  };
+
+  before(async () => {
+    lab = await Lab.start([...NODES], { name: "wgfp", subnet: 14, proxmox: [...NODES] });
+    connections = Object.fromEntries(lab.hosts.map((h) => [h.name, connectionSchema.parse(h.connection)]));
+    driver = new ProviderDriver(connections);
+    lab.pveFabrics(pveFabric(Object.fromEntries(NODES.map((node) => [node, lab.pveKey(node, "wg9")]))));
+    for (const node of NODES) await lab.pveNetworkApply(node);
+    await pingsAll((i) => `10.82.0.${i + 1}`);
+  });
+  after(async () => {
+    await driver?.destroy().catch(() => undefined);
+    lab?.stop();
+  });
+
+  it("our converge writes only in folders of ours and leaves Proxmox VE's fabric as it was", async () => {
+    const before = NODES.map(proxmoxFiles);
+    await driver.converge(parseFabricOrThrow(ours()));
+    await pingsAll((i) => `10.81.0.${i + 1}`);
+    assert.deepEqual(NODES.map(proxmoxFiles), before, "Proxmox VE's stanzas, config and keys untouched");
+    for (const node of NODES) {
+      assert.ok(existsSync(lab.nodePath(node, "/etc/wireguard/wg-fabric/wg0.key")), `${node}: our key in our folder`);
+      assert.deepEqual(lab.nodeExec(node, "ls", ["/etc/wireguard/proxmox"]).split("\n").filter(Boolean), ["wg9.conf"], `${node}: nothing of ours in Proxmox VE's folder`);
+    }
+    assert.ok(existsSync(lab.nodePath("pb", "/etc/wireguard/wg-fabric/wg0.conf")), "ifupdown2 mode: the config beside the key");
+    assert.ok(existsSync(lab.nodePath("pc", "/etc/wireguard/wg-fabric/wg0.conf")), "proxmox mode: the config beside the key");
+    await pingsAll((i) => `10.82.0.${i + 1}`);
+  });
+
+  it("Proxmox VE's network apply on every node: our files stay, both fabrics carry pings, ours loses none, and the next refresh finds nothing", async () => {
+    const files = () => NODES.map((node) => lab.nodeExec(node, "sh", ["-c", "cat /etc/wireguard/wg-fabric/* /etc/network/interfaces.d/wg-fabric-* /etc/wireguard/wg0.conf 2>/dev/null | sha256sum"]));
+    const before = files();
+    let lost = 0;
+    let sent = 0;
+    for (const node of NODES) {
+      // a bounded ping through one of our tunnels that does not start on the node being applied
+      const from = NODES[(NODES.indexOf(node) + 1) % NODES.length] as string;
+      const pinging = lab.pingInBackground(from, `10.81.0.${NODES.indexOf(node) + 1}`, 40, 0.05);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await lab.pveNetworkApply(node);
+      const summary = await pinging;
+      lost += lostPackets(summary);
+      sent += Number(/(\d+) packets transmitted/.exec(summary)?.[1] ?? 0);
+    }
+    console.log(`      Proxmox VE's network apply (ifreload -a) on 3 nodes: ${lost} of ${sent} pings through our tunnels lost`);
+    assert.equal(lost, 0, "no ping through our tunnels lost while Proxmox VE applies");
+    assert.deepEqual(files(), before, "our keys, configs and stanzas as they were");
+    await pingsAll((i) => `10.81.0.${i + 1}`);
+    await pingsAll((i) => `10.82.0.${i + 1}`);
+    const run = await driver.converge(parseFabricOrThrow(ours()));
+    assert.deepEqual({ drift: run.drift, updated: run.updated }, { drift: {}, updated: [] }, "nothing for the next up to do");
+  });
+
+  it("a reboot of every node brings both fabrics back from their files alone", async () => {
+    for (const node of NODES) await lab.reboot(node);
+    for (const node of NODES) {
+      const links = lab.nodeExec(node, "ip", ["-br", "link"]);
+      assert.match(links, /^wg0 /m, `${node}: our wg0 back (${MODES[node]} mode)`);
+      assert.match(links, /^wg9 /m, `${node}: Proxmox VE's wg9 back`);
+    }
+    await pingsAll((i) => `10.81.0.${i + 1}`);
+    await pingsAll((i) => `10.82.0.${i + 1}`);
+    const run = await driver.converge(parseFabricOrThrow(ours()));
+    assert.deepEqual({ drift: run.drift, updated: run.updated }, { drift: {}, updated: [] }, "the boot made exactly what we declared");
+  });
+
+  it("an interface name or listen port of Proxmox VE's fabric is refused before any change, naming its file and line", async () => {
+    const other = new ProviderDriver(connections);
+    const named = await other.converge(parseFabricOrThrow({ name: "clash", nodes: { pa: { role: "internal", applyMode: "proxmox", interfaces: { wg9: { listenPort: 51999, ip: "10.89.0.1/24" } } } } }), false);
+    assert.match(named.errors.join("\n"), /\/etc\/pve\/sdn\/fabrics\.cfg:7: Proxmox VE's fabric pvefab has interface wg9 on this node \(pa\); name ours differently, or set adopt: true/);
+    assert.ok(!existsSync(lab.nodePath("pa", "/etc/wireguard/wg-fabric/wg9.key")), "no key was made");
+    const port = await other.converge(parseFabricOrThrow({ name: "clash", nodes: { pa: { role: "internal", interfaces: { wg5: { listenPort: 51900, ip: "10.89.0.1/24" } } } } }), false);
+    assert.match(port.errors.join("\n"), /\/etc\/pve\/sdn\/fabrics\.cfg:7: listen port 51900 is used by interface wg9 of Proxmox VE's fabric pvefab on this node \(pa\); choose another port; nothing was changed/);
+    assert.doesNotMatch(lab.nodeExec("pa", "ip", ["-br", "link"]), /^wg5 /m, "no link was made");
+    await other.destroy();
+    await pingsAll((i) => `10.82.0.${i + 1}`);
+  });
+});
