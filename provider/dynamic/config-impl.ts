@@ -35,7 +35,7 @@ export async function diff(_id: string, olds: ConfigOutputs | (ConfigOutputs & L
     recordedConfigPath(olds) !== configPathOf(news) ||
     JSON.stringify(news).includes(UNKNOWN) ||
     filesChanged(olds, news) ||
-    changedKeys(olds, news, ["publicKey", "connection", "hostKey"]).length > 0 ||
+    changedKeys(olds, news, ["publicKey", "keyDir", "connection", "hostKey"]).length > 0 ||
     (olds.drift ?? []).length > 0;
   return { changes, replaces, deleteBeforeReplace: true };
 }

@@ -1,10 +1,10 @@
 import * as assert from "node:assert/strict";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { Stack, UpResult } from "@pulumi/pulumi/automation";
 import * as wg from "pulumi-wireguard-fabric";
 import { Lab } from "../../lab/lab";
-import { parseSectionConfig, renderProxmoxConfig, renderProxmoxStanza, resolveInterfaces, type PublicKeys } from "../../provider/fabric";
+import { parseSectionConfig, renderProxmoxConfig, renderProxmoxModeStanza, resolveInterfaces, type PublicKeys } from "../../provider/fabric";
 import type { WgKey } from "../../provider/model";
 import { MANAGED_PREFIX } from "../../provider/remote/contract";
 import { KEYS } from "../unit/helpers";
@@ -81,11 +81,11 @@ describe("a Proxmox VE fabrics.cfg in proxmox apply mode, on the lab", function 
     const keys: PublicKeys = new Map(Object.entries(publicKeys).map(([id, key]) => [id, key as WgKey]));
     for (const resolved of resolveInterfaces(fabric)) {
       const view = { ...resolved, peers: [...resolved.peers].sort((a, b) => a.label.localeCompare(b.label)) };
-      const conf = lab.readNodeFile(view.node, "/etc/wireguard/proxmox/wg0.conf");
-      const privateKey = lab.readNodeFile(view.node, "/etc/wireguard/proxmox/wg0.key").trim();
+      const conf = lab.readNodeFile(view.node, "/etc/wireguard/wg-fabric/wg0.conf");
+      const privateKey = lab.readNodeFile(view.node, "/etc/wireguard/wg-fabric/wg0.key").trim();
       assert.equal(conf.replace(/^# .*\n/, ""), renderProxmoxConfig(view, { publicKeys: keys, privateKey }), `${view.id} conf`);
       const stanzaFile = "/etc/network/interfaces.d/wg-fabric-wg0";
-      assert.equal(lab.readNodeFile(view.node, stanzaFile).replace(/^# .*\n/, ""), renderProxmoxStanza(view), `${view.id} stanza`);
+      assert.equal(lab.readNodeFile(view.node, stanzaFile).replace(/^# .*\n/, ""), renderProxmoxModeStanza(view), `${view.id} stanza`);
       // Debian's ifupdown2 reads the stanza the node holds
       const parsed = JSON.parse(lab.nodeExec(view.node, "ifquery", ["-i", stanzaFile, "-o", "json", "wg0"])) as { addr_family: string; config: Record<string, unknown> }[];
       assert.deepEqual(parsed.map((block) => [block.addr_family, block.config.address, block.config["link-type"]]), [["inet", view.addresses[0]!.toString(), "wireguard"], ["inet6", view.addresses[1]!.toString(), undefined]]);
@@ -113,17 +113,19 @@ describe("a Proxmox VE fabrics.cfg in proxmox apply mode, on the lab", function 
 });
 
 /**
- * A fabric Proxmox VE's SDN runs (its key, its two files, its interface up) moved to this
- * package: refused without `adopt`, then taken over with it while a ping crosses the tunnel.
+ * A fabric Proxmox VE's SDN runs (on lab nodes with the Proxmox VE personality: its keys in
+ * /etc/pve/priv/wg-keys.cfg, its files written and its interface brought up by its own network
+ * apply) moved to this package: refused without `adopt`, taken over with it while a ping crosses
+ * the tunnel, then removed from Proxmox VE's SDN and its network applied, and the nodes rebooted.
  */
-describe("an interface Proxmox VE set up, taken over with adopt: true", function () {
+describe("an interface Proxmox VE's SDN set up, moved to this package to the end", function () {
   this.timeout(300_000);
   let lab: Lab;
   let stack: Stack;
   let workDir: string;
   let adopt = false;
   const nodes = ["pa", "pb"];
-  const text = () =>
+  const text = (publicKeys?: Record<string, string>) =>
     [
       "wireguard_fabric: moved",
       "",
@@ -131,7 +133,7 @@ describe("an interface Proxmox VE set up, taken over with adopt: true", function
         `wireguard_node: moved_${node}`,
         "\trole internal",
         `\tendpoint ${lab.host(node).ip}:51820`,
-        `\tinterfaces name=wg0,listen_port=51820,ip=10.73.0.${i + 1}/24,ip6=fd00:73::${i + 1}/64`,
+        `\tinterfaces name=wg0,listen_port=51820,${publicKeys ? `public_key=${publicKeys[node]},` : ""}ip=10.73.0.${i + 1}/24,ip6=fd00:73::${i + 1}/64`,
         `\tpeers type=internal,node=${nodes[1 - i]},node_iface=wg0,iface=wg0`,
         "",
       ]),
@@ -147,34 +149,20 @@ describe("an interface Proxmox VE set up, taken over with adopt: true", function
   };
   const onNode = (node: string, script: string) => lab.nodeExec(node, "sh", ["-c", script]);
   const livePublicKey = (node: string) => onNode(node, "wg show wg0 public-key").trim();
+  /** Pings pa -> pb through the tunnel while `work` runs; resolves to ping's summary. */
+  const underPing = async (work: () => Promise<unknown> | unknown): Promise<string> => {
+    const pings = lab.pingInBackground("pa", "10.73.0.2", 150, 0.05);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await work();
+    return pings;
+  };
 
   before(async () => {
-    lab = await Lab.start(nodes, { name: "wgfa", subnet: 13 });
-    // what a Proxmox VE node does for the fabric: a key of its own, kept in its config only (no key
-    // file: Proxmox VE keeps keys in /etc/pve/priv), its stanza, the interface up as the stanza says
-    const publicKeys = new Map<string, WgKey>();
-    for (const node of nodes) {
-      onNode(node, "mkdir -p /etc/wireguard/proxmox && cd /etc/wireguard/proxmox && (umask 077 && wg genkey > .seed)");
-      publicKeys.set(`${node}/wg0`, onNode(node, "wg pubkey < /etc/wireguard/proxmox/.seed").trim() as WgKey);
-    }
-    const fabric = parseSectionConfig(text()).fabrics[0]!;
-    for (const view of resolveInterfaces(fabric)) {
-      const dir = lab.host(view.node).dir;
-      // the node puts its own private key in (a shell builtin, no process argument): it never leaves the node
-      writeFileSync(`${dir}/wireguard/proxmox/wg0.conf.in`, renderProxmoxConfig(view, { publicKeys }), { mode: 0o600 });
-      onNode(
-        view.node,
-        "cd /etc/wireguard/proxmox && (umask 077 && { echo '[Interface]'; printf 'PrivateKey = %s\\n' \"$(cat .seed)\"; tail -n +2 wg0.conf.in; } > wg0.conf) && rm .seed wg0.conf.in",
-      );
-      writeFileSync(`${dir}/network/interfaces.d/sdn`, renderProxmoxStanza(view));
-      const [ip4, ip6] = view.addresses.map(String);
-      onNode(
-        view.node,
-        `WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go wg0 && ip address add ${ip4} dev wg0 && ip link set wg0 up && ` +
-          `wg syncconf wg0 /etc/wireguard/proxmox/wg0.conf && ip -6 address add ${ip6} dev wg0`,
-      );
-    }
-    assert.ok(lab.ping("pa", "10.73.0.2", 5) >= 2, "Proxmox VE's tunnel works");
+    lab = await Lab.start(nodes, { name: "wgfa", subnet: 13, proxmox: nodes });
+    // Proxmox VE's SDN: a key per interface in its cluster's key file, the fabric in fabrics.cfg, its network applied
+    lab.pveFabrics(text(Object.fromEntries(nodes.map((node) => [node, lab.pveKey(node, "wg0")]))));
+    for (const node of nodes) await lab.pveNetworkApply(node);
+    assert.notEqual(await lab.pingUntilAnswer("pa", "10.73.0.2", 12), undefined, "Proxmox VE's tunnel works");
     ({ stack, workDir } = await inlineStack("wgfabric-moved", "dev", program));
   });
   after(async () => {
@@ -183,27 +171,49 @@ describe("an interface Proxmox VE set up, taken over with adopt: true", function
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  it("without adopt: refused, naming adopt; the running tunnel untouched", async () => {
-    await assert.rejects(stack.up(), /wg0\.conf exists and was not written by pulumi-wireguard-fabric; set adopt: true on the node to take it over/);
+  it("without adopt: refused before any change, naming Proxmox VE's file and adopt; the running tunnel untouched", async () => {
+    await assert.rejects(stack.up(), /\/etc\/pve\/sdn\/fabrics\.cfg:6: Proxmox VE's fabric moved has interface wg0 on this node \(pa\); name ours differently, or set adopt: true on the node to take it over/);
+    assert.equal(existsSync(lab.nodePath("pa", "/etc/wireguard/wg-fabric/wg0.key")), false, "no key made");
     assert.ok(lab.ping("pa", "10.73.0.2", 3) >= 2);
   });
 
-  it("with adopt: the same keys, our files, and not one ping lost while it happens", async () => {
+  it("with adopt: the same keys, our files beside Proxmox VE's, and not one ping lost while it happens", async () => {
     const keys = Object.fromEntries(nodes.map((node) => [node, livePublicKey(node)]));
+    const proxmoxConfigs = nodes.map((node) => lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.conf"));
     adopt = true;
-    const pings = lab.pingInBackground("pa", "10.73.0.2", 150, 0.05);
-    const up = await stack.up();
-    const summary = await pings;
+    let up: UpResult | undefined;
+    const summary = await underPing(async () => (up = await stack.up()));
     assert.match(summary, /(\d+) packets transmitted, \1 received/, `no packet lost: ${summary}`);
-    assert.equal(up.summary.result, "succeeded");
+    assert.equal(up?.summary.result, "succeeded");
     for (const node of nodes) {
       assert.equal(livePublicKey(node), keys[node], `${node} runs Proxmox VE's key still`);
-      assert.equal((up.outputs.publicKeys!.value as Record<string, string>)[`${node}/wg0`], keys[node]);
-      assert.equal(onNode(node, "wg pubkey < /etc/wireguard/proxmox/wg0.key").trim(), keys[node], "taken from its config into the key file, on the node");
-      assert.equal(lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.owner"), `moved/${node}/wg0\nadopted\n`, "left in place if this fabric is destroyed");
-      assert.ok(lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.conf").startsWith(`${MANAGED_PREFIX} for moved/${node}/wg0:`), `${node}'s config is ours now`);
+      assert.equal((up?.outputs.publicKeys!.value as Record<string, string>)[`${node}/wg0`], keys[node]);
+      assert.equal(onNode(node, "wg pubkey < /etc/wireguard/wg-fabric/wg0.key").trim(), keys[node], "taken from its config into our key file, on the node");
+      assert.equal(lab.readNodeFile(node, "/etc/wireguard/wg-fabric/wg0.owner"), `moved/${node}/wg0\nadopted\n`, "left in place if this fabric is destroyed");
+      assert.ok(lab.readNodeFile(node, "/etc/wireguard/wg-fabric/wg0.conf").startsWith(`${MANAGED_PREFIX} for moved/${node}/wg0:`), `${node}'s config is ours now`);
     }
+    assert.deepEqual(nodes.map((node) => lab.readNodeFile(node, "/etc/wireguard/proxmox/wg0.conf")), proxmoxConfigs, "Proxmox VE's own files are left to it");
     assert.ok(lab.ping("pb", "fd00:73::1", 3) >= 2, "IPv6 as well");
     assert.deepEqual((await stack.up()).summary.resourceChanges, { same: 8 });
+  });
+
+  it("the move ends: the fabric removed from Proxmox VE's SDN and its network applied loses no ping, and a reboot brings the tunnel back from our files", async () => {
+    lab.pveFabrics("");
+    const summary = await underPing(async () => {
+      for (const node of nodes) await lab.pveNetworkApply(node);
+    });
+    console.log(`      Proxmox VE's network apply after the fabric left its SDN: ${/\d+ packets transmitted.*/.exec(summary)?.[0]}`);
+    assert.match(summary, /(\d+) packets transmitted, \1 received/, `no packet lost: ${summary}`);
+    for (const node of nodes) {
+      assert.equal(existsSync(lab.nodePath(node, "/etc/wireguard/proxmox/wg0.conf")), false, "Proxmox VE deleted its config");
+      assert.equal(lab.readNodeFile(node, "/etc/network/interfaces.d/sdn"), "", "and its stanza");
+      assert.ok(existsSync(lab.nodePath(node, "/etc/wireguard/wg-fabric/wg0.conf")), "ours stay");
+    }
+    assert.deepEqual((await stack.up({ refresh: true })).summary.resourceChanges, { same: 8 }, "nothing to do");
+    for (const node of nodes) await lab.reboot(node);
+    assert.notEqual(await lab.pingUntilAnswer("pa", "10.73.0.2", 12), undefined, "the tunnel is back after the reboot");
+    assert.ok(lab.ping("pb", "fd00:73::1", 3) >= 2, "IPv6 as well");
+    for (const node of nodes) assert.equal(livePublicKey(node), (await stack.outputs()).publicKeys!.value[`${node}/wg0`], `${node} keeps its key`);
+    assert.deepEqual((await stack.up({ refresh: true })).summary.resourceChanges, { same: 8 }, "the boot made exactly what is declared");
   });
 });

@@ -8,7 +8,7 @@
  * networks; `wg1` peers override them with none (so no prefix is routed through two
  * interfaces of one node, which Linux would refuse).
  */
-import type { FabricInput } from "../../provider/model";
+import type { ApplyMode, FabricInput } from "../../provider/model";
 
 export type IfName = "wg0" | "wg1";
 export const IFACES: readonly IfName[] = ["wg0", "wg1"];
@@ -29,6 +29,8 @@ export interface ModelEntry {
 
 /** One internal node. */
 export interface ModelNode {
+  /** How its configs go live: fixed for a run (wg-quick unless the test gives one). */
+  readonly mode: ApplyMode;
   /** Which of the node's lab addresses its endpoint names, or none. */
   endpoint: "primary" | "secondary" | "none";
   allowed: string[];
@@ -69,11 +71,12 @@ function allowedPool(i: number): string[] {
   return [`10.${110 + i}.0.0/16`, `10.${110 + i}.0.0/24`, `10.${110 + i}.2.0/24`, `fd${90 + i}::/48`, `fd${90 + i}:1::/64`];
 }
 
-/** Every node has wg0, the first three also wg1; wg0 is a full mesh, wg1 a chain. */
-export function initialModel(names: readonly string[]): Model {
+/** Every node has wg0, the first three also wg1; wg0 is a full mesh, wg1 a chain. Nodes not in `modes` use wg-quick. */
+export function initialModel(names: readonly string[], modes: Readonly<Record<string, ApplyMode>> = {}): Model {
   const nodes: Record<string, ModelNode> = {};
   names.forEach((name, i) => {
     nodes[name] = {
+      mode: modes[name] ?? "wg-quick",
       endpoint: "primary",
       allowed: [allowedPool(i)[0] as string],
       ifaces: { wg0: { port: FIRST_PORT.wg0, host: i + 1 }, ...(i < 3 ? { wg1: { port: FIRST_PORT.wg1, host: i + 1 } } : {}) },
@@ -95,6 +98,7 @@ export function specOf(model: Model, addresses: Readonly<Record<string, NodeAddr
     const address = addresses[name] as NodeAddresses;
     nodes[name] = {
       role: "internal",
+      ...(node.mode === "wg-quick" ? {} : { applyMode: node.mode }),
       ...(node.endpoint === "none" ? {} : { endpoint: address[node.endpoint] }),
       allowedIps: [...node.allowed],
       interfaces: Object.fromEntries(
@@ -303,7 +307,7 @@ export function cloneModel(model: Model): Model {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Expected live state, from the wg-quick(8) rules
+// Expected live state, from the wg-quick(8) rules (and Proxmox VE's stanza for its routes)
 
 /** A peer as the running interface must hold it. */
 export interface ExpectedPeer {
@@ -347,8 +351,10 @@ export function expectedOf(model: Model, addresses: Readonly<Record<string, Node
           allowedIps: [hostRoute(iface, targetIface.host), ...(iface === "wg0" ? target.allowed : [])].sort(),
         };
       });
-      // host routes lie in the interface's own subnet, which the kernel routes; the rest gets a route
-      const routes = [...new Set(peers.flatMap((peer) => peer.allowedIps.filter((ip) => !ip.startsWith("10.40.0.") && !ip.startsWith("fd40:1::"))))].sort();
+      // host routes lie in the interface's own subnet, which the kernel routes; the rest gets a
+      // route (Proxmox VE's stanza routes every AllowedIP, host routes too)
+      const inSubnet = (ip: string): boolean => node.mode !== "proxmox" && (ip.startsWith("10.40.0.") || ip.startsWith("fd40:1::"));
+      const routes = [...new Set(peers.flatMap((peer) => peer.allowedIps.filter((ip) => !inSubnet(ip))))].sort();
       result.set(`${name}/${iface}`, { port: spec.port, address: interfaceAddress(iface, spec.host), mtu: spec.mtu ?? 1420, peers, routes });
     }
   }

@@ -5,6 +5,8 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import type { Lab } from "../../lab/lab";
+import { configPath } from "../../provider/fabric";
+import { DEFAULT_KEY_DIR, type ApplyMode } from "../../provider/model";
 import { IFACES, type ExpectedIface, type Model, type NodeAddresses, type Tunnel } from "./fabric-model";
 
 interface ObservedPeer {
@@ -66,8 +68,8 @@ export function observe(lab: Lab, node: string): Map<string, ObservedIface> {
 }
 
 /** The endpoints a node's config file declares, by peer public key. */
-function fileEndpoints(lab: Lab, node: string, iface: string): Map<string, string | undefined> {
-  const text = lab.readNodeFile(node, `/etc/wireguard/${iface}.conf`);
+function fileEndpoints(lab: Lab, node: string, iface: string, mode: ApplyMode): Map<string, string | undefined> {
+  const text = lab.readNodeFile(node, configPath(mode, DEFAULT_KEY_DIR, iface));
   const endpoints = new Map<string, string | undefined>();
   for (const section of text.split("[Peer]").slice(1)) {
     const key = /^PublicKey = (\S+)$/m.exec(section)?.[1] as string;
@@ -82,7 +84,7 @@ function fileEndpoints(lab: Lab, node: string, iface: string): Map<string, strin
  */
 export function compareLive(lab: Lab, model: Model, expected: Map<string, ExpectedIface>, addresses: Readonly<Record<string, NodeAddresses>>): string[] {
   const problems: string[] = [];
-  const keyOf = (node: string, iface: string): string => lab.readNodeFile(node, `/etc/wireguard/proxmox/${iface}.pub`).trim();
+  const keyOf = (node: string, iface: string): string => lab.readNodeFile(node, `${DEFAULT_KEY_DIR}/${iface}.pub`).trim();
   for (const node of model.names) {
     const running = observe(lab, node);
     const declared = IFACES.filter((iface) => expected.has(`${node}/${iface}`));
@@ -91,7 +93,7 @@ export function compareLive(lab: Lab, model: Model, expected: Map<string, Expect
     if (unexpected.length > 0) problems.push(`${node}: runs ${unexpected.join(", ")}, which is not declared`);
     for (const iface of IFACES) {
       const unit = path.join(lab.host(node).dir, `systemd/multi-user.target.wants/wg-quick@${iface}.service`);
-      if (existsSync(unit) !== declared.includes(iface)) problems.push(`${node}/${iface}: wg-quick@${iface} is ${existsSync(unit) ? "still" : "not"} enabled for boot`);
+      if (existsSync(unit) !== (declared.includes(iface) && model.nodes[node]?.mode === "wg-quick")) problems.push(`${node}/${iface}: wg-quick@${iface} is ${existsSync(unit) ? "still" : "not"} enabled for boot`);
     }
     for (const iface of declared) {
       const id = `${node}/${iface}`;
@@ -110,7 +112,7 @@ export function compareLive(lab: Lab, model: Model, expected: Map<string, Expect
       check("MTU", have.mtu, want.mtu);
       check("addresses", have.addresses, [want.address]);
       check("routes", [...have.routes].sort(), want.routes);
-      const endpoints = fileEndpoints(lab, node, iface);
+      const endpoints = fileEndpoints(lab, node, iface, model.nodes[node]?.mode ?? "wg-quick");
       const wantKeys = new Map(want.peers.map((peer) => [keyOf(peer.node, iface), peer]));
       check("peers", [...have.peers.keys()].sort(), [...wantKeys.keys()].sort());
       for (const [key, peer] of wantKeys) {
@@ -142,7 +144,7 @@ export function secondaryAddresses(lab: Lab, subnet: number): Record<string, Nod
   return Object.fromEntries(
     lab.hosts.map((host, i) => {
       const secondary = `198.18.${subnet}.${101 + i}`;
-      lab.exec(host.name, "ip", ["address", "add", `${secondary}/24`, "dev", "eth0"]);
+      lab.addEth0Address(host.name, `${secondary}/24`);
       return [host.name, { primary: host.ip, secondary }];
     }),
   );

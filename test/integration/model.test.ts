@@ -2,12 +2,14 @@ import * as assert from "node:assert/strict";
 import { connectionSchema, parseFabricOrThrow, type Connection } from "../../provider/model";
 import { Lab } from "../../lab/lab";
 import { prng, seedFrom } from "../unit/helpers";
-import { cloneModel, expectedOf, initialModel, randomEdit, specOf, tunnelsOf, untouchedTunnels, type NodeAddresses } from "./fabric-model";
+import { cloneModel, expectedOf, initialModel, randomEdit, specOf, tunnelsOf, untouchedTunnels, type Model, type NodeAddresses } from "./fabric-model";
 import { checkTunnels, compareLive, lostPackets, secondaryAddresses } from "./live-state";
 import { ProviderDriver } from "./provider-driver";
 
 const NAMES = ["n1", "n2", "n3", "n4", "n5"];
 const STEPS = Number(process.env.WGF_MODEL_STEPS ?? 40);
+/** Every node is a Proxmox VE node (the lab's personality); two write stanzas, the rest use wg-quick. */
+const MODES = { n1: "ifupdown2", n2: "proxmox" } as const;
 
 /**
  * A seeded random sequence of edits on a 5-node fabric (wg0 on IPv4 everywhere, wg1 on IPv6 on
@@ -17,6 +19,11 @@ const STEPS = Number(process.env.WGF_MODEL_STEPS ?? 40);
  * WireGuard's rekey timeout), and a bounded ping on a tunnel the edit did not touch, running
  * during the apply, must lose nothing. Every tenth step also "reboots" a node
  * first (its WireGuard links deleted): the converge must bring them back with the same keys.
+ * The nodes are Proxmox VE nodes, one in ifupdown2 and one in proxmox apply mode: at random
+ * steps Proxmox VE applies a node's network (its SDN files rewritten, `ifreload -a`), under a
+ * ping through a tunnel that must lose nothing; then every tunnel must answer and the next
+ * converge find nothing to do; sometimes the node then really reboots (its boot path alone must
+ * bring back every interface as declared).
  */
 describe("model-based: the live interfaces equal the declaration after every edit", function () {
   this.timeout(30 * 60_000);
@@ -26,7 +33,7 @@ describe("model-based: the live interfaces equal the declaration after every edi
   let driver: ProviderDriver;
 
   before(async () => {
-    lab = await Lab.start(NAMES, { name: "wgfm", subnet: 5 });
+    lab = await Lab.start(NAMES, { name: "wgfm", subnet: 5, proxmox: NAMES });
     addresses = secondaryAddresses(lab, 5);
     const connections: Record<string, Connection> = Object.fromEntries(lab.hosts.map((h) => [h.name, connectionSchema.parse(h.connection)]));
     driver = new ProviderDriver(connections);
@@ -37,13 +44,46 @@ describe("model-based: the live interfaces equal the declaration after every edi
     lab?.stop();
   });
 
+  /**
+   * Proxmox VE applies one node's network under a ping through a tunnel; then every tunnel must
+   * answer and a converge find nothing to do; half the time the node then reboots, and its boot
+   * alone must bring back every interface as declared.
+   */
+  const proxmoxApplies = async (model: Model, random: () => number): Promise<{ line: string; lost: number; problems: string[] }> => {
+    const node = NAMES[Math.floor(random() * NAMES.length)] as string;
+    const tunnels = tunnelsOf(model);
+    const guard = tunnels[Math.floor(random() * tunnels.length)];
+    const pinging = guard ? lab.pingInBackground(guard.from, guard.address, 25, 0.1) : undefined;
+    if (guard) await new Promise((resolve) => setTimeout(resolve, 300));
+    const problems: string[] = [];
+    await lab.pveNetworkApply(node).catch((error: Error) => problems.push(`Proxmox VE's apply failed: ${error.message}`));
+    const lost = pinging ? lostPackets(await pinging) : 0;
+    if (lost > 0) problems.push(`${lost} packets lost on ${guard?.from}->${guard?.to}/${guard?.iface}`);
+    const settled = async (what: string): Promise<void> => {
+      const { dead } = await checkTunnels(lab, tunnelsOf(model));
+      problems.push(...dead.map((d) => `${what}: no answer through ${d}`));
+      const run = await driver.converge(parseFabricOrThrow(specOf(model, addresses)), false);
+      if (Object.keys(run.drift).length + run.updated.length + run.created.length + run.errors.length > 0) problems.push(`${what}: the next converge had work: ${JSON.stringify(run)}`);
+    };
+    await settled("after the apply");
+    const reboot = random() < 0.5;
+    if (reboot) {
+      await lab.reboot(node);
+      problems.push(...compareLive(lab, model, expectedOf(model, addresses), addresses).map((m) => `after the reboot: ${m}`));
+      await settled("after the reboot");
+    }
+    return { line: `Proxmox VE applied ${node}'s network${reboot ? ` and ${node} rebooted` : ""}: ${guard ? `${lost} lost on ${guard.from}->${guard.to}/${guard.iface}` : "no tunnel to guard"}`, lost, problems };
+  };
+
   it(`${STEPS} random edits, each converged and checked (seed ${seed}; replay with WGF_MODEL_SEED=${seed})`, async () => {
     const random = prng(seed);
-    const model = initialModel(NAMES);
+    const model = initialModel(NAMES, MODES);
     const report: string[] = [];
     const failures: string[] = [];
     let lost = 0;
     let guarded = 0;
+    let applied = 0;
+    let applyLost = 0;
     await driver.converge(parseFabricOrThrow(specOf(model, addresses)));
     for (let step = 0; step <= STEPS; step++) {
       const before = cloneModel(model);
@@ -73,8 +113,15 @@ describe("model-based: the live interfaces equal the declaration after every edi
       for (const problem of [...mismatches, ...dead.map((d) => `no answer through ${d}`), ...(lostNow > 0 ? [`${lostNow} packets lost on untouched ${guard?.from}->${guard?.to}/${guard?.iface}`] : [])]) {
         failures.push(`step ${step} (${edit}): ${problem}`);
       }
+      if (step > 0 && random() < 0.25) {
+        const event = await proxmoxApplies(model, random);
+        applied++;
+        applyLost += event.lost;
+        report.push(`      and then ${event.line}`);
+        for (const problem of event.problems) failures.push(`step ${step} (${edit}), then ${event.line}: ${problem}`);
+      }
     }
-    console.log(`      seed ${seed}, ${STEPS} edits; ${guarded} applies guarded by a ping, ${lost} packets lost`);
+    console.log(`      seed ${seed}, ${STEPS} edits; ${guarded} applies guarded by a ping, ${lost} packets lost; Proxmox VE applied a node's network ${applied} times, ${applyLost} pings lost then`);
     for (const line of report) console.log(`      ${line}`);
     assert.deepEqual(failures, [], `seed ${seed} (replay with WGF_MODEL_SEED=${seed})`);
   });

@@ -46,6 +46,7 @@ describe("dynamic providers (pure parts: check and diff open no connection)", ()
     const legacy: ConfigOutputs = { ...stored, ...proxmox, digest: configDigest(renderEntry(proxmox).config, config.owner) };
     assert.deepEqual(await configImpl.diff("id", legacy, proxmox), { changes: true, replaces: [], deleteBeforeReplace: true });
     assert.equal((await configImpl.diff("id", { ...legacy, configPath: "/etc/wireguard/wg-fabric/wg0.conf" }, proxmox)).changes, false, "once recorded in its place, nothing moves");
+    assert.equal((await configImpl.diff("id", { ...stored, keyDir: "/etc/wireguard/proxmox" }, config)).changes, true, "wg-quick mode: the key it reads moved");
   });
 
   it("config: a changed peer, own key or drift found by refresh are updates; a new apply mode replaces", async () => {
