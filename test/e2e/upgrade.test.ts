@@ -17,6 +17,18 @@ const INSTALLED = path.join(WORK_DIR, "node_modules/pulumi-wireguard-fabric");
 /** Releases before 0.3 kept keys (and the stanza modes' configs) in Proxmox VE's folder. */
 const OLD_KEY_DIR = "/etc/wireguard/proxmox";
 
+/**
+ * A released package unpacked where the program and the dynamic provider (which resolves from
+ * the work folder) find it, and a stack of `program` in that folder.
+ */
+async function releaseStack(release: string, workDir: string, project: string, program: () => Promise<Record<string, unknown>>) {
+  const installed = path.join(workDir, "node_modules/pulumi-wireguard-fabric");
+  rmSync(workDir, { recursive: true, force: true });
+  mkdirSync(installed, { recursive: true });
+  execFileSync("tar", ["-xzf", release, "-C", installed, "--strip-components=1"]);
+  return inlineStack(project, "dev", program, workDir);
+}
+
 describe("upgrade from release 0.1.0: same stack, new build", function () {
   this.timeout(300_000);
   let lab: Lab;
@@ -54,10 +66,7 @@ describe("upgrade from release 0.1.0: same stack, new build", function () {
 
   before(async () => {
     lab = await Lab.start(["elementalist", "occultist"], { name: "wgfu", subnet: 11 });
-    rmSync(WORK_DIR, { recursive: true, force: true });
-    mkdirSync(INSTALLED, { recursive: true });
-    execFileSync("tar", ["-xzf", RELEASE, "-C", INSTALLED, "--strip-components=1"]);
-    ({ stack } = await inlineStack("wgfabric-upgrade", "dev", program, WORK_DIR));
+    ({ stack } = await releaseStack(RELEASE, WORK_DIR, "wgfabric-upgrade", program));
   });
 
   after(async () => {
@@ -151,10 +160,7 @@ describe("upgrade from release 0.2.0: every apply mode's files move out of Proxm
 
   before(async () => {
     lab = await Lab.start(Object.keys(NODES), { name: "wgfu2", subnet: 15 });
-    rmSync(WORK_DIR_02, { recursive: true, force: true });
-    mkdirSync(INSTALLED_02, { recursive: true });
-    execFileSync("tar", ["-xzf", RELEASE_02, "-C", INSTALLED_02, "--strip-components=1"]);
-    ({ stack } = await inlineStack("wgfabric-upgrade-02", "dev", program, WORK_DIR_02));
+    ({ stack } = await releaseStack(RELEASE_02, WORK_DIR_02, "wgfabric-upgrade-02", program));
   });
 
   after(async () => {

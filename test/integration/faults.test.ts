@@ -10,6 +10,8 @@ import { compareLive, secondaryAddresses } from "./live-state";
 import { ProviderDriver } from "./provider-driver";
 
 const NAMES = ["n1", "n2", "n3"];
+/** The nodes are Proxmox VE nodes (the lab's personality), one per apply mode that writes files there. */
+const MODES = { n1: "ifupdown2", n2: "proxmox" } as const;
 
 /** One row of the table. */
 interface Row {
@@ -21,7 +23,7 @@ interface Row {
 
 /**
  * Faults injected while a fabric converges through the dynamic providers (as `pulumi up
- * --refresh` does). After each, the next run must converge (every node's live state equal to
+ * --refresh` does), on Proxmox VE nodes (one in ifupdown2, one in proxmox apply mode). After each, the next run must converge (every node's live state equal to
  * the model), no key may have been regenerated, and no private-key byte may have crossed the
  * wire. Prints a table; any failed convergence, new key or leaked byte fails the test.
  */
@@ -36,7 +38,7 @@ describe("fault injection: every fault is survived, no key regenerated, no priva
   const wire: Buffer[] = [];
 
   before(async () => {
-    lab = await Lab.start(NAMES, { name: "wgfi", subnet: 10 });
+    lab = await Lab.start(NAMES, { name: "wgfi", subnet: 10, proxmox: NAMES });
     addresses = secondaryAddresses(lab, 10);
     setChannelTap((_direction, data) => wire.push(Buffer.from(data)));
   });
@@ -67,7 +69,7 @@ describe("fault injection: every fault is survived, no key regenerated, no priva
 
   it(`survives 20+ injected faults (seed ${seed}; replay with WGF_FAULT_SEED=${seed})`, async () => {
     const random = prng(seed);
-    const model = initialModel(NAMES);
+    const model = initialModel(NAMES, MODES);
     const driver = new ProviderDriver(connections());
     const fabric = (): Fabric => parseFabricOrThrow(specOf(model, addresses));
     await driver.converge(fabric());
@@ -142,6 +144,16 @@ describe("fault injection: every fault is survived, no key regenerated, no priva
           `set -e; saved=$(cat /run/keys.saved); rm -f ${keyDir}/.filler; cp -a ${keyDir}/. "$saved"/; umount -l ${keyDir}; cp -a "$saved"/. ${keyDir}/; rm -rf "$saved" /run/keys.saved; ` +
             `for k in ${keyDir}/*.key; do [ "$(wg pubkey < "$k")" = "$(cat "\${k%.key}.pub")" ] || { echo "$k does not match its .pub" >&2; exit 1; }; done`,
         ]);
+      });
+    }
+    for (let i = 0; i < 3; i++) {
+      await trial("Proxmox VE applies a node's network during a run", async () => {
+        const node = pick(NAMES);
+        const running = driver.converge(fabric(), false);
+        await sleep(Math.floor(random() * 600));
+        const applied = await lab.pveNetworkApply(node).then(() => "applied", (error: Error) => `its apply failed: ${error.message}`);
+        table.get("Proxmox VE applies a node's network during a run")?.notes.push(applied);
+        await running;
       });
     }
     for (let i = 0; i < 2; i++) {

@@ -117,7 +117,7 @@ describe("model-based: the live interfaces equal the declaration after every edi
         const event = await proxmoxApplies(model, random);
         applied++;
         applyLost += event.lost;
-        report.push(`      and then ${event.line}`);
+        report.push(`  and then ${event.line}`);
         for (const problem of event.problems) failures.push(`step ${step} (${edit}), then ${event.line}: ${problem}`);
       }
     }
