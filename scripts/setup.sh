@@ -13,8 +13,9 @@ DEBIAN_PACKAGES=(wireguard-tools wireguard-go openssh-server iproute2 iputils-pi
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 if [[ " $* " == *" --tests "* ]]; then
   # the tests lint the node scripts with shellcheck; systemctl (it enables units without systemd running)
-  # proves the boot units; nsenter (util-linux) reads a lab node's own view; graphviz draws wg-fabric graph's SVG
-  DEBIAN_PACKAGES+=(shellcheck systemd util-linux graphviz)
+  # proves the boot units; nsenter (util-linux) reads a lab node's own view; graphviz draws wg-fabric graph's SVG;
+  # nftables: wg-quick's boot of a full tunnel adds its firewall rules with nft (in the node's namespace only)
+  DEBIAN_PACKAGES+=(shellcheck systemd util-linux graphviz nftables)
   # ifupdown2 replaces classic ifupdown: never do that to a machine whose network it runs
   if installed ifupdown; then
     log "ifupdown is installed: not replacing it with ifupdown2 (the ifupdown2 lab test will fail)"

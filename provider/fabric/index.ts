@@ -18,3 +18,4 @@ export * from "./graph";
 // The pure API without Pulumi (`pulumi-wireguard-fabric/fabric`): the model's parsing too.
 export { FabricError, formatProblem, parseFabric, parseFabricOrThrow, type Fabric as FabricModel, type FabricInput, type Problem } from "../model";
 export * from "./proxmox-node";
+export * from "./policy-routing";

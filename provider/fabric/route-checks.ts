@@ -3,50 +3,44 @@ import type { Report } from "./report";
 import { peerIndexOf, routesOf, type InterfaceView, type PeerView } from "./resolve";
 
 /**
- * The checks of what each interface routes to its peers. A 1000-node mesh has a million peers
+ * The checks of what each interface routes to its peers. WireGuard, like the kernel's route
+ * lookup, gives an address to the peer with the longest matching prefix: nested prefixes (a
+ * hub's summary, a spoke's subnet of it) are fine; only the very same prefix on two peers is
+ * not (WireGuard silently moves it to the peer set last). A 1000-node mesh has a million peers
  * but a few thousand distinct routes and peer views (shared, see resolveInterfaces): each route
- * is worked out once and given ranks, so the per-interface checks compare small integers.
+ * is numbered once, so the per-interface checks compare small integers.
  */
 
-/** A route with the ranks of its first and last address among all routes' bounds (IPv4 below IPv6). */
-interface RankedRoute {
+/** A distinct route of the fabric. */
+interface NumberedRoute {
   /** Its number among the distinct routes. */
   readonly id: number;
   readonly route: Cidr;
-  readonly first: number;
-  readonly last: number;
   /** Endpoint addresses of the fabric's peers inside it (none for a default route). */
   readonly endpoints: readonly Cidr[];
-  /** The ids of the other routes it overlaps (filled in by `linkOverlaps`). */
-  readonly partners: number[];
 }
 
 /** What the checks need of one peer view, in its claims' order: allowed IPs, then host routes. */
 interface PeerRoutes {
-  readonly claims: readonly RankedRoute[];
+  readonly claims: readonly NumberedRoute[];
   /** Its allowed IPs that are default routes (0.0.0.0/0, ::/0). */
   readonly defaultRoutes: readonly Cidr[];
   readonly coversEndpoint: boolean;
 }
 
-/** Claims of one interface are sorted as `first rank × CLAIM_SPAN + claim number`. */
-const CLAIM_SPAN = 2 ** 21;
+const compareAddresses = (a: Cidr, b: Cidr): number => a.family - b.family || (a.first < b.first ? -1 : a.first > b.first ? 1 : 0);
 
-const compareAddresses = (a: Cidr, b: Cidr, ofA: bigint, ofB: bigint): number => a.family - b.family || (ofA < ofB ? -1 : ofA > ofB ? 1 : 0);
-
-/** What {@link rankRoutes} works out once for a fabric. */
-interface RankedRoutes {
-  /** Every distinct peer view with its ranked routes. */
+/** What {@link numberRoutes} works out once for a fabric. */
+interface NumberedRoutes {
+  /** Every distinct peer view with its numbered routes. */
   readonly byPeer: Map<PeerView, PeerRoutes>;
   readonly routeCount: number;
-  /** True when each route knows the routes it overlaps (see `linkOverlaps`). */
-  readonly linked: boolean;
   /** Every peer endpoint's address as a host route; null for a hostname. */
   readonly endpointAddresses: ReadonlyMap<string, Cidr | null>;
 }
 
-/** Every distinct peer view of `views` with its ranked routes. */
-function rankRoutes(views: readonly InterfaceView[]): RankedRoutes {
+/** Every distinct peer view of `views` with its numbered routes; equal prefixes get one number. */
+function numberRoutes(views: readonly InterfaceView[]): NumberedRoutes {
   const peers = new Set<PeerView>();
   for (const view of views) for (const peer of view.peers) peers.add(peer);
   const endpointOf = new Map<string, Cidr | null>();
@@ -57,59 +51,24 @@ function rankRoutes(views: readonly InterfaceView[]): RankedRoutes {
     if (peer.endpoint !== undefined && !endpointOf.has(peer.endpoint)) endpointOf.set(peer.endpoint, endpointAddress(peer.endpoint));
   }
   const endpoints = uniqueSorted([...endpointOf.values()].filter((address): address is Cidr => address !== null));
-  // ranks: every route's first and last address sorted together, equal addresses one rank
-  const bounds = [...routes].flatMap((route) => [
-    { route, value: route.first, isFirst: true },
-    { route, value: route.last, isFirst: false },
-  ]);
-  bounds.sort((a, b) => compareAddresses(a.route, b.route, a.value, b.value));
-  const firstRank = new Map<Cidr, number>();
-  const lastRank = new Map<Cidr, number>();
-  let rank = -1;
-  bounds.forEach((bound, i) => {
-    const before = bounds[i - 1];
-    if (!before || compareAddresses(before.route, bound.route, before.value, bound.value) !== 0) rank++;
-    (bound.isFirst ? firstRank : lastRank).set(bound.route, rank);
-  });
-  const ranked = new Map<Cidr, RankedRoute>();
+  const byPrefix = new Map<string, NumberedRoute>();
+  const numbered = new Map<Cidr, NumberedRoute>();
   for (const route of routes) {
-    const inside = route.prefix === 0 ? [] : endpointsInside(endpoints, route);
-    ranked.set(route, { id: ranked.size, route, first: firstRank.get(route) as number, last: lastRank.get(route) as number, endpoints: inside, partners: [] });
+    const prefix = route.toString();
+    let entry = byPrefix.get(prefix);
+    if (!entry) byPrefix.set(prefix, (entry = { id: byPrefix.size, route, endpoints: route.prefix === 0 ? [] : endpointsInside(endpoints, route) }));
+    numbered.set(route, entry);
   }
-  const linked = linkOverlaps([...ranked.values()]);
   const byPeer = new Map<PeerView, PeerRoutes>();
   for (const peer of peers) {
-    const claims = [...peer.allowedIps, ...peer.hostRoutes].map((route) => ranked.get(route) as RankedRoute);
+    const claims = [...peer.allowedIps, ...peer.hostRoutes].map((route) => numbered.get(route) as NumberedRoute);
     byPeer.set(peer, {
       claims,
       defaultRoutes: peer.allowedIps.filter((route) => route.prefix === 0),
       coversEndpoint: claims.some((claim) => claim.endpoints.length > 0),
     });
   }
-  return { byPeer, routeCount: ranked.size, linked, endpointAddresses: endpointOf };
-}
-
-/** Overlapping pairs beyond this many per route: the per-interface checks sort claims instead. */
-const PARTNERS_PER_ROUTE = 8;
-
-/**
- * Gives each route the routes it overlaps (most fabrics have none): an interface whose claims
- * touch no overlapping pair has nothing to report, found without sorting. False when there are
- * too many pairs to be worth it.
- */
-function linkOverlaps(routes: RankedRoute[]): boolean {
-  const byFirst = [...routes].sort((a, b) => a.first - b.first);
-  let pairs = 0;
-  for (let i = 0; i < byFirst.length; i++) {
-    const route = byFirst[i] as RankedRoute;
-    for (let j = i + 1; j < byFirst.length && (byFirst[j] as RankedRoute).first <= route.last; j++) {
-      const other = byFirst[j] as RankedRoute;
-      if (++pairs > PARTNERS_PER_ROUTE * routes.length) return false;
-      route.partners.push(other.id);
-      other.partners.push(route.id);
-    }
-  }
-  return true;
+  return { byPeer, routeCount: byPrefix.size, endpointAddresses: endpointOf };
 }
 
 /** The address of an endpoint as a host route; null for a hostname or what does not parse. */
@@ -120,7 +79,7 @@ function endpointAddress(endpoint: string): Cidr | null {
 
 function uniqueSorted(addresses: Cidr[]): Cidr[] {
   const unique = [...new Map(addresses.map((address) => [address.toString(), address])).values()];
-  return unique.sort((a, b) => compareAddresses(a, b, a.first, b.first));
+  return unique.sort(compareAddresses);
 }
 
 /** The endpoints (sorted) inside a route, found by binary search. */
@@ -129,7 +88,7 @@ function endpointsInside(sorted: readonly Cidr[], route: Cidr): Cidr[] {
   let high = sorted.length;
   while (low < high) {
     const mid = (low + high) >> 1;
-    if (compareAddresses(sorted[mid] as Cidr, route, (sorted[mid] as Cidr).first, route.first) < 0) low = mid + 1;
+    if (compareAddresses(sorted[mid] as Cidr, route) < 0) low = mid + 1;
     else high = mid;
   }
   const found: Cidr[] = [];
@@ -138,22 +97,36 @@ function endpointsInside(sorted: readonly Cidr[], route: Cidr): Cidr[] {
 }
 
 /**
- * Per interface: two peers claiming the same addresses (wg routes them to only one), a default
+ * Per interface: the same prefix on two peers (WireGuard keeps it for one only), a default
  * route without `fullTunnel` (all the node's traffic, its SSH session too, would enter the
- * tunnel), and an AllowedIP covering a peer's endpoint (WireGuard's own packets to it would
- * enter the tunnel, and the tunnel dies).
+ * tunnel) or in an apply mode that installs no policy routing for it, and an AllowedIP covering
+ * a peer's endpoint (WireGuard's own packets to it would enter the tunnel, and the tunnel dies).
  */
 export function checkInterfaceRoutes(fabric: Fabric, views: readonly InterfaceView[], report: Report): void {
-  const ranked = rankRoutes(views);
-  // per route id: the interface (its number + 1) and the peer position that last claimed it
-  const claimedIn = new Int32Array(ranked.routeCount);
-  const claimedBy = new Int32Array(ranked.routeCount);
+  const numbered = numberRoutes(views);
+  // per route id: the interface (its number + 1) and the peer position that first claimed it
+  const claimedIn = new Int32Array(numbered.routeCount);
+  const claimedBy = new Int32Array(numbered.routeCount);
   views.forEach((view, v) => {
     const node = fabric.nodes[view.node] as InternalNode;
-    const infos = view.peers.map((peer) => ranked.byPeer.get(peer) as PeerRoutes);
+    const infos = view.peers.map((peer) => numbered.byPeer.get(peer) as PeerRoutes);
     // a peer's index in its node's entries, only for messages
     const indexAt = (position: number): number => peerIndexOf(fabric, view, position);
-    if (!ranked.linked || claimsOverlap(infos, claimedIn, claimedBy, v + 1)) checkOverlaps(view, infos, indexAt, report);
+    infos.forEach((info, position) => {
+      for (const claim of info.claims) {
+        if (claimedIn[claim.id] !== v + 1) {
+          claimedIn[claim.id] = v + 1;
+          claimedBy[claim.id] = position;
+        } else if (claimedBy[claim.id] !== position) {
+          const first = claimedBy[claim.id] as number;
+          report(
+            `${view.node}: ${view.iface}: peers[${indexAt(position)}]: allowedIps`,
+            `${claim.route.toString()} of ${(view.peers[position] as PeerView).label} is also an AllowedIP of peers[${indexAt(first)}] (${(view.peers[first] as PeerView).label}): ` +
+              "WireGuard keeps a prefix for one peer only (the last one set); route it to one of them (a narrower or wider prefix may go to the other: the longest match wins)",
+          );
+        }
+      }
+    });
     // most interfaces have neither: one plain pass finds out
     let defaultRoutes = false;
     let coversEndpoint = false;
@@ -161,66 +134,32 @@ export function checkInterfaceRoutes(fabric: Fabric, views: readonly InterfaceVi
       defaultRoutes ||= info.defaultRoutes.length > 0;
       coversEndpoint ||= info.coversEndpoint;
     }
-    if (defaultRoutes && !node.fullTunnel) {
-      infos.forEach((info, position) => {
-        for (const route of info.defaultRoutes) {
-          report(
-            `${view.node}: peers[${indexAt(position)}]: allowedIps`,
-            `${route.toString()} would route all of ${view.node}'s traffic (its SSH connection too) to ${(view.peers[position] as PeerView).label}; set fullTunnel: true on ${view.node} if that is meant`,
-          );
-        }
-      });
-    }
-    if (coversEndpoint) checkEndpointsOutsideTunnel(view, infos, ranked.endpointAddresses, indexAt, report);
+    if (defaultRoutes) checkDefaultRoutes(view, node, infos, indexAt, report);
+    if (coversEndpoint) checkEndpointsOutsideTunnel(view, infos, numbered.endpointAddresses, indexAt, report);
   });
 }
 
-/** True when two peers of an interface claim one route, or two routes that overlap (then checkOverlaps says which). */
-function claimsOverlap(infos: readonly PeerRoutes[], claimedIn: Int32Array, claimedBy: Int32Array, stamp: number): boolean {
-  for (let position = 0; position < infos.length; position++) {
-    for (const claim of (infos[position] as PeerRoutes).claims) {
-      if (claimedIn[claim.id] === stamp && claimedBy[claim.id] !== position) return true;
-      for (const partner of claim.partners) if (claimedIn[partner] === stamp && claimedBy[partner] !== position) return true;
-      claimedIn[claim.id] = stamp;
-      claimedBy[claim.id] = position;
-    }
-  }
-  return false;
-}
-
-/** A sweep over the interface's claims by first address: the claim reaching furthest so far overlaps any later one that starts before it ends. */
-function checkOverlaps(view: InterfaceView, infos: readonly PeerRoutes[], indexAt: (position: number) => number, report: Report): void {
-  const count = infos.reduce((sum, info) => sum + info.claims.length, 0);
-  const keys = new Float64Array(count);
-  const claims: RankedRoute[] = new Array(count);
-  const positions = new Int32Array(count);
-  let c = 0;
+/**
+ * A default route takes all of the node's traffic: only with `fullTunnel`, and only where the
+ * node installs wg-quick's policy routing for it (its fwmark, its table, the two rules that keep
+ * the main table's more specific routes, the node's own SSH path among them, in front).
+ */
+function checkDefaultRoutes(view: InterfaceView, node: InternalNode, infos: readonly PeerRoutes[], indexAt: (position: number) => number, report: Report): void {
   infos.forEach((info, position) => {
-    for (const claim of info.claims) {
-      keys[c] = claim.first * CLAIM_SPAN + c;
-      claims[c] = claim;
-      positions[c++] = position;
-    }
-  });
-  keys.sort();
-  let widest = -1;
-  for (const key of keys) {
-    const i = key % CLAIM_SPAN;
-    const claim = claims[i] as RankedRoute;
-    if (widest >= 0) {
-      const reach = claims[widest] as RankedRoute;
-      const [mine, theirs] = [positions[i] as number, positions[widest] as number];
-      if (claim.first <= reach.last && mine !== theirs) {
+    const label = (view.peers[position] as PeerView).label;
+    for (const route of info.defaultRoutes) {
+      const where = `${view.node}: peers[${indexAt(position)}]: allowedIps`;
+      if (!node.fullTunnel) {
+        report(where, `${route.toString()} would route all of ${view.node}'s traffic (its SSH connection too) to ${label}; set fullTunnel: true on ${view.node} if that is meant`);
+      } else if (view.applyMode === "ifupdown2" || view.applyMode === "proxmox") {
         report(
-          `${view.node}: ${view.iface}: peers[${indexAt(mine)}]`,
-          `AllowedIPs ${claim.route.toString()} of ${(view.peers[mine] as PeerView).label} overlaps ${reach.route.toString()} of peers[${indexAt(theirs)}] ` +
-            `(${(view.peers[theirs] as PeerView).label}); each address may be routed to one peer only`,
+          where,
+          `${route.toString()} to ${label} needs the wg-quick apply mode: ${view.applyMode} mode installs no policy routing for a default route ` +
+            "(Proxmox VE's fabrics have no full tunnel either)",
         );
       }
-      if (claim.last <= reach.last) continue;
     }
-    widest = i;
-  }
+  });
 }
 
 /** WireGuard sends its own packets to a peer's endpoint outside the tunnel: an AllowedIP of the same interface must not cover it. */

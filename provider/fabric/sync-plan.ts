@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Cidr, parseEndpoint, type ApplyMode, type WgKey } from "../model";
 import { declaredRoutes, type DeclaredInterface, type DeclaredPeer } from "./declared";
+import { fullTunnelCutOff, planPolicyRouting, type LivePolicy, type PolicyOp, type PolicyRule } from "./policy-routing";
 
 /** One peer of a running interface, as `wg show dump` reports it (the pre-shared key as a digest). */
 export interface LivePeer {
@@ -38,7 +39,11 @@ export interface LiveInterface {
   readonly previous?: DeclaredInterface;
   /** The address our SSH session comes from, as the node sees it: no route may take it into the tunnel. */
   readonly sshClient?: string;
+  /** Its full-tunnel policy routing (mark, rules, table routes); absent: none at all. */
+  readonly policy?: LivePolicy;
 }
+
+const NO_POLICY: LivePolicy = { rules: [], tableRoutes: [], busyTables: [] };
 
 /** How to set a pre-shared key: a value (travels on stdin), or `null` to remove it. */
 export type PresharedKeyChange = WgKey | null;
@@ -64,7 +69,8 @@ export type SyncOp =
       readonly allowedIps?: readonly string[];
     }
   | { readonly op: "peer-remove"; readonly publicKey: string }
-  | { readonly op: "unit-enable" };
+  | { readonly op: "unit-enable" }
+  | PolicyOp;
 
 /** What {@link planSync} decided, and what it could not do. */
 export interface SyncPlan {
@@ -216,7 +222,7 @@ export interface SyncOptions {
  */
 export function planSync(declared: DeclaredInterface, running: LiveInterface, options: SyncOptions): SyncPlan {
   if (options.mode === "none") return { ops: [], notes: [], refusals: [] };
-  const refusals = cutOff(declared, running.sshClient);
+  const refusals = [...cutOff(declared, running.sshClient), ...fullTunnelCutOff(declared, running.policy ?? NO_POLICY, running.sshClient)];
   if (options.mode === "ifupdown2" && !running.link) return { ops: [{ op: "ifup" }], notes: [], refusals };
   const notes: string[] = [];
   const ops: SyncOp[] = [];
@@ -232,6 +238,7 @@ export function planSync(declared: DeclaredInterface, running: LiveInterface, op
   if (!running.link?.up) ops.push({ op: "link-up" });
   ops.push(...planPeers(declared, running, notes));
   ops.push(...planRoutes(declared, running, addresses));
+  ops.push(...planPolicyRouting(declared, running.policy ?? NO_POLICY));
   if (options.mode === "wg-quick" && running.unit === "disabled") ops.push({ op: "unit-enable" });
   return { ops, notes, refusals };
 }
@@ -244,6 +251,11 @@ function cutOff(declared: DeclaredInterface, sshClient: string | undefined): str
   return through
     .filter((prefix) => Cidr.of(prefix).overlaps(client))
     .map((prefix) => `${prefix} would route ${sshClient}, where this SSH session comes from, into the tunnel and cut the node off`);
+}
+
+/** A policy rule as `ip rule` writes it. */
+function ruleText(rule: PolicyRule): string {
+  return rule.kind === "suppress" ? "table main suppress_prefixlength 0" : `not fwmark ${rule.table} table ${rule.table}`;
 }
 
 /** One line of drift for a step: what differs on the node (no secret in it). */
@@ -272,6 +284,16 @@ export function describeOp(op: SyncOp): string {
       return `peer ${op.publicKey} is not declared (or must be added anew)`;
     case "unit-enable":
       return "wg-quick@ is not enabled for boot";
+    case "fwmark":
+      return op.mark === 0 ? "the interface still marks its packets for a full tunnel" : `the interface does not mark its packets ${op.mark} for its full tunnel`;
+    case "rule-add":
+      return `the full tunnel's rule ${ruleText(op.rule)} (IPv${op.rule.family}) is missing`;
+    case "rule-del":
+      return `rule ${ruleText(op.rule)} (IPv${op.rule.family}) of a full tunnel is not declared`;
+    case "table-route-replace":
+      return `route ${op.cidr} in table ${op.table} is missing`;
+    case "table-route-del":
+      return `route ${op.cidr} in table ${op.table} is not declared`;
     case "peer": {
       const fields = [
         op.presharedKey !== undefined ? (op.presharedKey === null ? "a pre-shared key to remove" : "another pre-shared key") : "",

@@ -17,6 +17,8 @@ import {
   type DeclaredInterface,
   type LiveInterface,
   type LivePeer,
+  type LivePolicy,
+  type PolicyRule,
   type ProxmoxClaims,
   type ProxmoxLine,
   type SyncOp,
@@ -151,6 +153,19 @@ export function encodePlan(ops: readonly SyncOp[]): { plan: string; presharedKey
         open = undefined;
         lines.push([op.op, String(op.mtu)]);
         break;
+      case "table-route-replace":
+      case "table-route-del":
+        group("ip", [`${op.op}=${op.table}=${op.cidr}`]);
+        break;
+      case "fwmark":
+        open = undefined;
+        lines.push([op.op, String(op.mark)]);
+        break;
+      case "rule-add":
+      case "rule-del":
+        open = undefined;
+        lines.push(["rule", op.op === "rule-add" ? "add" : "del", String(op.rule.family), ...(op.rule.kind === "suppress" ? ["suppress"] : ["fwmark", String(op.rule.table)])]);
+        break;
       default:
         open = undefined;
         lines.push([op.op]);
@@ -205,7 +220,8 @@ function json<T>(text: string | undefined, fallback: T): T {
 }
 
 type IpAddr = { addr_info?: { family?: string; local?: string; prefixlen?: number; scope?: string }[] };
-type IpRoute = { dst?: string; protocol?: string; type?: string };
+type IpRoute = { dst?: string; protocol?: string; type?: string; table?: string };
+type IpRule = { not?: null; fwmark?: string; table?: string; suppress_prefixlen?: number };
 type IpLink = { ifname?: string; flags?: string[]; mtu?: number };
 
 // Routes we add are `boot` (ip's default) or `static`; the kernel's and routing daemons' stay theirs.
@@ -218,6 +234,22 @@ function managedRoutes(entries: IpRoute[], family: 4 | 6): string[] {
       const dst = route.dst as string;
       return dst.includes("/") ? dst : `${dst}/${family === 4 ? 32 : 128}`;
     });
+}
+
+/** The full-tunnel rules among a family's `ip -j rule` entries. */
+function policyRules(entries: IpRule[], family: 4 | 6): PolicyRule[] {
+  return entries.flatMap((rule): PolicyRule[] => {
+    if (rule.table === "main" && rule.suppress_prefixlen === 0) return [{ family, kind: "suppress" }];
+    const table = Number(rule.table);
+    return "not" in rule && rule.fwmark !== undefined && Number(rule.fwmark) === table ? [{ family, kind: "fwmark", table }] : [];
+  });
+}
+
+/** Routes into the interface outside the main and local tables. */
+function tableRoutes(entries: IpRoute[], family: 4 | 6): LivePolicy["tableRoutes"] {
+  return entries
+    .filter((route) => route.dst && /^\d+$/.test(route.table ?? ""))
+    .map((route) => ({ table: Number(route.table), cidr: route.dst === "default" ? (family === 4 ? "0.0.0.0/0" : "::/0") : (route.dst as string) }));
 }
 
 function peerOf(fields: string[]): LivePeer {
@@ -282,6 +314,14 @@ export function parseInspection(text: string): Inspection {
   const unit = value("unit");
   const listen = value("listen");
   const pveNode = value("pve-node");
+  const fwmark = value("fwmark");
+  const policy: LivePolicy = {
+    ...(fwmark && fwmark !== "off" && Number(fwmark) > 0 ? { fwmark: Number(fwmark) } : {}),
+    rules: [...policyRules(json<IpRule[]>(value("rule4"), []), 4), ...policyRules(json<IpRule[]>(value("rule6"), []), 6)],
+    tableRoutes: [...tableRoutes(json<IpRoute[]>(value("table-route4"), []), 4), ...tableRoutes(json<IpRoute[]>(value("table-route6"), []), 6)],
+    busyTables: (value("tables") ?? "").split(" ").filter(Boolean).map(Number),
+    ...(single.has("ssh-routes") ? { sshMainRoutes: json<IpRoute[]>(value("ssh-routes"), []).flatMap((route) => (route.dst ? [route.dst] : [])) } : {}),
+  };
   return {
     keyPresent: value("key") === "present",
     publicKey: value("pub"),
@@ -302,6 +342,7 @@ export function parseInspection(text: string): Inspection {
       autoMtu: baseMtu - 80,
       previous,
       sshClient: value("ssh-client") || undefined,
+      policy,
     },
   };
 }

@@ -7,6 +7,8 @@ import {
   type DeclaredPeer,
   type LiveInterface,
   type LivePeer,
+  type LivePolicy,
+  type PolicyRule,
   type SyncOp,
 } from "../../provider/fabric";
 import type { WgKey } from "../../provider/model";
@@ -133,6 +135,48 @@ describe("planSync: the steps that make the running interface equal the declarat
     ]);
   });
 
+  it("a default route beside other peers: wg-quick's policy routing in (mark, table route, the two rules per family), and out again when it goes", () => {
+    const gateway: DeclaredPeer = { publicKey: KEYS.berserker as WgKey, endpoint: "192.0.2.9:51820", allowedIps: ["0.0.0.0/0", "10.9.0.0/24"] };
+    const gatewayLive = livePeer(KEYS.berserker, { endpoint: "192.0.2.9:51820", allowedIps: ["0.0.0.0/0", "10.9.0.0/24"] });
+    const before = live({ peers: [elementalistLive], routes: ["10.234.0.0/16"], policy: { rules: [], tableRoutes: [], busyTables: [51820] } });
+    const into = plan(declared([elementalist, gateway]), before);
+    assert.deepEqual(into, [
+      { op: "peer", publicKey: KEYS.berserker, endpoint: "192.0.2.9:51820", allowedIps: ["0.0.0.0/0", "10.9.0.0/24"] },
+      { op: "route-replace", cidr: "10.9.0.0/24" },
+      { op: "fwmark", mark: 51821 },
+      { op: "table-route-replace", table: 51821, cidr: "0.0.0.0/0" },
+      { op: "rule-add", rule: { family: 4, kind: "fwmark", table: 51821 } },
+      { op: "rule-add", rule: { family: 4, kind: "suppress" } },
+    ], "table 51820 holds routes already: the next one, as wg-quick picks it");
+    const tunnel: LivePolicy = {
+      fwmark: 51821,
+      rules: [{ family: 4, kind: "fwmark", table: 51821 }, { family: 4, kind: "suppress" }],
+      tableRoutes: [{ table: 51821, cidr: "0.0.0.0/0" }],
+      busyTables: [51820, 51821],
+    };
+    const running = live({ peers: [elementalistLive, gatewayLive], routes: ["10.234.0.0/16", "10.9.0.0/24"], policy: tunnel });
+    assert.deepEqual(plan(declared([elementalist, gateway]), running), [], "in place: nothing to do");
+    assert.deepEqual(plan(declared([elementalist, { ...gateway, allowedIps: ["10.9.0.0/24"] }]), running), [
+      { op: "peer", publicKey: KEYS.berserker, allowedIps: ["10.9.0.0/24"] },
+      { op: "rule-del", rule: { family: 4, kind: "fwmark", table: 51821 } },
+      { op: "rule-del", rule: { family: 4, kind: "suppress" } },
+      { op: "table-route-del", table: 51821, cidr: "0.0.0.0/0" },
+      { op: "fwmark", mark: 0 },
+    ]);
+    assert.deepEqual(encodePlan([{ op: "fwmark", mark: 51821 }, { op: "table-route-replace", table: 51821, cidr: "::/0" }, { op: "rule-add", rule: { family: 6, kind: "fwmark", table: 51821 } }, { op: "rule-del", rule: { family: 6, kind: "suppress" } }]).plan,
+      "fwmark\t51821\nip\ttable-route-replace=51821=::/0\nrule\tadd\t6\tfwmark\t51821\nrule\tdel\t6\tsuppress\n");
+  });
+
+  it("a full tunnel is refused when the main table reaches the SSH session's address by its default route only", () => {
+    const gateway: DeclaredPeer = { publicKey: KEYS.berserker as WgKey, allowedIps: ["0.0.0.0/0"] };
+    const viaDefault = live({ sshClient: "203.0.113.50", policy: { rules: [], tableRoutes: [], busyTables: [], sshMainRoutes: ["default"] } });
+    assert.deepEqual(planSync(declared([gateway]), viaDefault, { mode: "wg-quick", publicKey: OWN }).refusals, [
+      "0.0.0.0/0 would take 203.0.113.50, where this SSH session comes from, into the tunnel (the main table reaches it by its default route only) and cut the node off",
+    ]);
+    const onLan = live({ sshClient: "198.18.0.254", policy: { rules: [], tableRoutes: [], busyTables: [], sshMainRoutes: ["default", "198.18.0.0/24"] } });
+    assert.deepEqual(planSync(declared([gateway]), onLan, { mode: "wg-quick", publicKey: OWN }).refusals, [], "a more specific route keeps it outside");
+  });
+
   it("a missing link is created and filled step by step (wg-quick), brought up by ifup (ifupdown2), left alone (none)", () => {
     const absent = live({ link: undefined, publicKey: undefined, listenPort: undefined, addresses: [], unit: "disabled", autoMtu: 1380 });
     assert.deepEqual(plan(declared([elementalist]), absent), [
@@ -246,6 +290,29 @@ describe("parseInspection: what inspect.sh reports", () => {
   });
 });
 
+describe("parseInspection: a full tunnel's policy routing, as ip -j and wg print it", () => {
+  it("reads the mark, both kinds of rule (ip's own JSON), routes in other tables and the tables in use", () => {
+    const records = [
+      "fwmark\t0xca6c",
+      'rule4\t[{"priority":0,"src":"all","table":"local"},{"priority":32764,"not":null,"src":"all","fwmark":"0xca6c","table":"51820"},{"priority":32765,"src":"all","table":"main","suppress_prefixlen":0},{"priority":32766,"src":"all","table":"main"}]',
+      "rule6\t[]",
+      'table-route4\t[{"dst":"10.9.0.0/24","protocol":"boot","scope":"link","flags":[]},{"type":"unicast","dst":"default","table":"51820","protocol":"boot","scope":"link","flags":[]},{"type":"local","dst":"10.30.0.1","table":"local"}]',
+      "table-route6\t[]",
+      "tables\t51820 51821 ",
+      "ssh-client\t198.18.0.254",
+      'ssh-routes\t[{"dst":"198.18.0.0/24","dev":"eth0"}]',
+    ];
+    assert.deepEqual(parseInspection(records.join("\n")).live.policy, {
+      fwmark: 51820,
+      rules: [{ family: 4, kind: "fwmark", table: 51820 }, { family: 4, kind: "suppress" }],
+      tableRoutes: [{ table: 51820, cidr: "0.0.0.0/0" }],
+      busyTables: [51820, 51821],
+      sshMainRoutes: ["198.18.0.0/24"],
+    });
+    assert.equal(parseInspection("fwmark\toff\n").live.policy?.fwmark, undefined);
+  });
+});
+
 describe("parseDeclared: a config that would not load stops before anything is sent", () => {
   for (const [name, text, message] of [
     ["a bad key", "[Interface]\n[Peer]\nPublicKey = not-a-key\n", /line 3: PublicKey is not a WireGuard key/],
@@ -289,6 +356,11 @@ function randomState(random: () => number): { declared: DeclaredInterface; runni
     ...(random() < 0.5 ? { endpoint: pick(["192.0.2.1:1", "192.0.2.2:2", "[2001:db8::1]:3"]) } : {}),
     ...(random() < 0.4 ? { persistentKeepalive: pick([5, 25]) } : {}),
   }));
+  // a full tunnel in either family, on one peer (nested beside the others' routes)
+  for (const route of ["0.0.0.0/0", "::/0"]) {
+    const gateway = peers.length > 0 && random() < 0.3 ? pick(peers) : undefined;
+    if (gateway) (gateway as { allowedIps: readonly string[] }).allowedIps = [...gateway.allowedIps, route];
+  }
   const declared: DeclaredInterface = {
     listenPort: pick([undefined, 50000, 50001]),
     addresses: some(["198.51.100.2/24", "198.51.100.3/24", "fd00::2/64"]),
@@ -304,6 +376,19 @@ function randomState(random: () => number): { declared: DeclaredInterface; runni
     }),
   );
   const exists = random() < 0.8;
+  const fwmark = exists ? pick([undefined, undefined, 51820, 51822]) : undefined;
+  const ownTable = fwmark ?? 51820;
+  const policy: LivePolicy = {
+    ...(fwmark !== undefined ? { fwmark } : {}),
+    rules: some<PolicyRule>([
+      { family: 4, kind: "fwmark", table: ownTable },
+      { family: 4, kind: "suppress" },
+      { family: 6, kind: "fwmark", table: ownTable },
+      { family: 6, kind: "suppress" },
+    ]),
+    tableRoutes: exists ? some([{ table: ownTable, cidr: "0.0.0.0/0" }, { table: ownTable, cidr: "::/0" }]) : [],
+    busyTables: some([51820, 51821]),
+  };
   const running: LiveInterface = {
     link: exists ? { up: random() < 0.8, mtu: pick([1380, 1420, 1500]) } : undefined,
     publicKey: exists ? pick([OWN, KEYS.berserker]) : undefined,
@@ -315,6 +400,7 @@ function randomState(random: () => number): { declared: DeclaredInterface; runni
     resolved: {},
     autoMtu: 1420,
     previous: random() < 0.5 ? declared : undefined,
+    policy,
   };
   return { declared, running };
 }
@@ -370,6 +456,32 @@ function simulate(start: LiveInterface, ops: readonly SyncOp[]): LiveInterface {
       case "unit-enable":
         state = { ...state, unit: "enabled" };
         break;
+      case "fwmark": {
+        const { fwmark: _old, ...rest } = state.policy ?? { rules: [], tableRoutes: [], busyTables: [] };
+        state = { ...state, policy: { ...rest, ...(op.mark === 0 ? {} : { fwmark: op.mark }) } };
+        break;
+      }
+      case "rule-add": {
+        const policy = state.policy as LivePolicy;
+        state = { ...state, policy: { ...policy, rules: [...policy.rules, op.rule] } };
+        break;
+      }
+      case "rule-del": {
+        // ip rule del removes one matching rule; a missing one is an error
+        const policy = state.policy as LivePolicy;
+        const at = policy.rules.findIndex((rule) => JSON.stringify(rule) === JSON.stringify(op.rule));
+        if (at < 0) throw new Error(`rule ${JSON.stringify(op.rule)} does not exist`);
+        state = { ...state, policy: { ...policy, rules: policy.rules.filter((_, i) => i !== at) } };
+        break;
+      }
+      case "table-route-replace":
+      case "table-route-del": {
+        const policy = state.policy as LivePolicy;
+        const others = policy.tableRoutes.filter((r) => !(r.table === op.table && r.cidr === op.cidr));
+        if (op.op === "table-route-del" && others.length === policy.tableRoutes.length) throw new Error(`route ${op.cidr} table ${op.table} does not exist`);
+        state = { ...state, policy: { ...policy, tableRoutes: op.op === "table-route-del" ? others : [...others, { table: op.table, cidr: op.cidr }] } };
+        break;
+      }
       case "peer": {
         let peer = state.peers.find((p) => p.publicKey === op.publicKey);
         if (!peer) state.peers.push((peer = livePeer(op.publicKey)));
@@ -404,10 +516,30 @@ function expectedOf(d: DeclaredInterface, start: LiveInterface) {
       if (net.includes(":") !== routeNet.includes(":") || Number(routeBits) < Number(bits)) return false;
       return net.includes(":") ? routeNet.startsWith(net.split("::")[0] as string) : routeNet.split(".").slice(0, 3).join(".") === net.split(".").slice(0, 3).join(".");
     });
+  // wg-quick's full tunnel: the interface's mark, else the first table from 51820 with no route
+  const families = ([4, 6] as const).filter((family) => d.peers.some((p) => p.allowedIps.includes(family === 4 ? "0.0.0.0/0" : "::/0")));
+  let table = start.policy?.fwmark ?? 51820;
+  while (start.policy?.fwmark === undefined && start.policy?.busyTables.includes(table)) table++;
+  // an interface that has no full tunnel and had none leaves every rule alone (the shared suppress rule may be another's)
+  const touched = families.length > 0 || start.policy?.fwmark !== undefined;
+  const rules = (start.policy?.rules ?? []).map((rule) => `${rule.family} ${rule.kind === "fwmark" ? `fwmark ${rule.table}` : "suppress"}`);
+  const tableRoutes = (start.policy?.tableRoutes ?? []).map((route) => `${route.table} ${route.cidr}`);
+  const ensure = (list: string[], item: string, present: boolean): void => {
+    const at = list.indexOf(item);
+    if (present && at < 0) list.push(item);
+    if (!present && at >= 0) list.splice(at, 1);
+  };
+  for (const family of touched ? ([4, 6] as const) : []) {
+    const wanted = families.includes(family);
+    ensure(rules, `${family} fwmark ${table}`, wanted);
+    ensure(rules, `${family} suppress`, wanted);
+    ensure(tableRoutes, `${table} ${family === 4 ? "0.0.0.0/0" : "::/0"}`, wanted);
+  }
   return {
     link: { up: true, mtu: d.mtu ?? 1420 },
     addresses: [...d.addresses].sort(),
-    routes: [...new Set(d.peers.flatMap((p) => p.allowedIps))].filter((r) => !covered(r)).sort(),
+    routes: [...new Set(d.peers.flatMap((p) => p.allowedIps))].filter((r) => !covered(r) && !r.endsWith("/0")).sort(),
+    policy: { fwmark: families.length > 0 ? table : undefined, rules: rules.sort(), tableRoutes: tableRoutes.sort() },
     peers: d.peers
       .map((p) => ({
         key: p.publicKey,
@@ -421,10 +553,16 @@ function expectedOf(d: DeclaredInterface, start: LiveInterface) {
 }
 
 function observed(s: LiveInterface) {
+  const policy = s.policy as LivePolicy;
   return {
     link: s.link,
     addresses: [...s.addresses].sort(),
     routes: [...s.routes].sort(),
+    policy: {
+      fwmark: policy.fwmark,
+      rules: policy.rules.map((rule) => `${rule.family} ${rule.kind === "fwmark" ? `fwmark ${rule.table}` : "suppress"}`).sort(),
+      tableRoutes: policy.tableRoutes.map((route) => `${route.table} ${route.cidr}`).sort(),
+    },
     peers: s.peers
       .map((p) => ({ key: p.publicKey, psk: p.presharedKeyDigest !== undefined, keepalive: p.persistentKeepalive ?? 0, allowed: [...p.allowedIps].sort().join(",") }))
       .sort((a, b) => a.key.localeCompare(b.key)),

@@ -6,7 +6,7 @@ import { KEYS, prng, seedFrom } from "./helpers";
 /**
  * validateFabric's cross-reference rules against a naive model: every pair compared, IPv4 as
  * plain numbers, nothing shared with the code under test. The fabrics are small and random, with
- * dangling references, duplicates, one-sided peerings, overrides and overlapping routes.
+ * dangling references, duplicates, one-sided peerings, overrides and routes (the same prefix on two peers; nested ones are fine).
  */
 
 type Raw = Record<string, any>;
@@ -60,7 +60,7 @@ function randomFabric(random: () => number): Raw {
   return { name: "vpn", nodes };
 }
 
-/** What the model expects: `where|rule`, one per problem (overlaps: one per interface that has any). */
+/** What the model expects: `where|rule`, one per problem (the same prefix on two peers: one per interface that has any). */
 function modelProblems(fabric: Raw): string[] {
   const nodes = fabric.nodes as Record<string, Raw>;
   const found: string[] = [];
@@ -109,10 +109,10 @@ function modelProblems(fabric: Raw): string[] {
         const host = peer.type === "internal" ? [`${target.interfaces[peer.nodeIface].ip.split("/")[0]}/32`] : [];
         return { i, allowed, host, endpoint: peer.endpoint ?? target.endpoint };
       });
-      const overlapping = claims.some((a, p) =>
-        claims.some((b, q) => p !== q && [...a.allowed, ...a.host].some((x) => [...b.allowed, ...b.host].some((y) => range(x)[0] <= range(y)[1] && range(y)[0] <= range(x)[1]))),
-      );
-      if (overlapping) found.push(`${name}: ${iface}|overlap`);
+      // the very same addresses on two peers; nested prefixes are fine (the longest match wins)
+      const same = (x: string, y: string): boolean => range(x)[0] === range(y)[0] && range(x)[1] === range(y)[1];
+      const shared = claims.some((a, p) => claims.some((b, q) => p !== q && [...a.allowed, ...a.host].some((x) => [...b.allowed, ...b.host].some((y) => same(x, y)))));
+      if (shared) found.push(`${name}: ${iface}|same`);
       const endpoints = claims.map((claim) => address(claim.endpoint)).filter((a): a is number => a !== undefined);
       for (const claim of claims) {
         if (!node.fullTunnel) for (const route of claim.allowed) if (route.endsWith("/0")) found.push(`${name}: peers[${claim.i}]: allowedIps|default`);
@@ -140,20 +140,20 @@ const RULES: [RegExp, string][] = [
   [/so the endpoint needs a port|endpoint needs a port/, "port"],
   [/is already a peer of/, "duplicate"],
   [/has no peer back/, "one-sided"],
-  [/overlaps .* of peers\[/, "overlap"],
+  [/is also an AllowedIP of peers\[/, "same"],
   [/would route all of/, "default"],
   [/covers .*, the endpoint of/, "tunnel"],
   [/is already routed through/, "across"],
 ];
 
-/** validateFabric's problems as `where|rule` (overlaps: one per interface). */
+/** validateFabric's problems as `where|rule` (the same prefix on two peers: one per interface). */
 function actualProblems(problems: readonly Problem[]): string[] {
   const found = new Set<string>();
   const list: string[] = [];
   for (const problem of problems) {
     const rule = RULES.find(([pattern]) => pattern.test(problem.message));
     assert.ok(rule, `unexpected problem: ${problem.where}: ${problem.message}`);
-    if (rule[1] === "overlap") found.add(`${problem.where.replace(/: peers\[\d+\]$/, "")}|overlap`);
+    if (rule[1] === "same") found.add(`${problem.where.replace(/: peers\[\d+\]: allowedIps$/, "")}|same`);
     else list.push(`${problem.where}|${rule[1] || (problem.where.split(": ").pop() as string)}`);
   }
   return [...list, ...found].sort();

@@ -19,8 +19,15 @@ const BAD_INPUTS: [string, (spec: Spec) => void, string[]][] = [
   ["peer to its own interface", (s) => s.nodes.occultist.peers.push({ type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }), ["occultist: peers[2]: interface occultist/wg0 cannot be its own peer"]],
   ["duplicate listen port on a node", (s) => (s.nodes.occultist.interfaces.wg1 = { listenPort: 50000, ip: "198.51.101.2/24" }), ["occultist: wg1: listenPort: port 50000 is already used by interface wg0 on this node"]],
   ["same interface address twice in the fabric", (s) => (s.nodes.occultist.interfaces.wg0.ip = "198.51.100.1/24"), ["occultist: wg0: ip: address 198.51.100.1 is already used by elementalist/wg0; give each interface its own address"]],
-  ["overlapping AllowedIPs of two peers", (s) => (s.nodes.berserker.allowedIps = ["203.0.113.0/24"]), ["occultist: wg0: peers[0]: AllowedIPs 203.0.113.128/25 of elementalist/wg0 overlaps 203.0.113.0/24 of peers[1] (berserker); each address may be routed to one peer only"]],
-  ["overridden AllowedIPs covering another peer's host route", (s) => (s.nodes.occultist.peers[1].allowedIps = ["198.51.100.0/24"]), ["occultist: wg0: peers[0]: AllowedIPs 198.51.100.1/32 of elementalist/wg0 overlaps 198.51.100.0/24 of peers[1] (berserker); each address may be routed to one peer only"]],
+  ["the same prefix on two peers", (s) => (s.nodes.berserker.allowedIps = ["203.0.113.128/25"]), [
+    "occultist: wg0: peers[1]: allowedIps: 203.0.113.128/25 of berserker is also an AllowedIP of peers[0] (elementalist/wg0): WireGuard keeps a prefix for one peer only (the last one set); route it to one of them (a narrower or wider prefix may go to the other: the longest match wins)",
+  ]],
+  ["an overridden AllowedIP equal to another peer's host route", (s) => (s.nodes.occultist.peers[1].allowedIps = ["198.51.100.1/32"]), [
+    "occultist: wg0: peers[1]: allowedIps: 198.51.100.1/32 of berserker is also an AllowedIP of peers[0] (elementalist/wg0): WireGuard keeps a prefix for one peer only (the last one set); route it to one of them (a narrower or wider prefix may go to the other: the longest match wins)",
+  ]],
+  ["a default route in an apply mode without policy routing", (s) => Object.assign(s.nodes.occultist, { fullTunnel: true, applyMode: "proxmox", peers: [s.nodes.occultist.peers[0], { type: "external", node: "berserker", iface: "wg0", allowedIps: ["0.0.0.0/0"] }] }), [
+    "occultist: peers[1]: allowedIps: 0.0.0.0/0 to berserker needs the wg-quick apply mode: proxmox mode installs no policy routing for a default route (Proxmox VE's fabrics have no full tunnel either)",
+  ]],
   ["the same prefix routed through two interfaces of a node", (s) => {
     s.nodes.occultist.interfaces.wg1 = { listenPort: 50001, ip: "198.51.101.2/24" };
     s.nodes.elementalist.interfaces.wg1 = { listenPort: 50001, ip: "198.51.101.1/24" };
@@ -107,6 +114,22 @@ describe("bad input is rejected with the exact problem", () => {
     assert.deepEqual(problemsOf(spec), [
       'warning: occultist: peers[0]: elementalist/wg0 has no peer back to occultist/wg0; the tunnel cannot come up until elementalist lists { type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }',
     ]);
+  });
+});
+
+describe("nested prefixes: the longest match wins, as in WireGuard and the kernel", () => {
+  it("a hub's summary and a spoke's subnet of it, on one interface and on two", () => {
+    const spec = rfcSpec();
+    // berserker (the spoke) routes a /26 inside elementalist's (the hub's) /25, and a host route inside occultist's own subnet
+    spec.nodes.berserker.allowedIps = ["203.0.113.128/26", "198.51.100.7/32"];
+    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), []);
+  });
+
+  it("a full-tunnel gateway beside other peers of the interface", () => {
+    const spec = rfcSpec();
+    spec.nodes.occultist.peers[1] = { type: "external", node: "berserker", iface: "wg0", allowedIps: ["0.0.0.0/0", "::/0"] };
+    spec.nodes.occultist.fullTunnel = true;
+    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), []);
   });
 });
 

@@ -125,6 +125,12 @@ ip_batch() {
       addr-del=*) printf 'address del %s dev %s\n' "${field#*=}" "$iface" ;;
       route-replace=*) printf 'route replace %s dev %s\n' "${field#*=}" "$iface" ;;
       route-del=*) printf 'route del %s dev %s\n' "${field#*=}" "$iface" ;;
+      table-route-replace=* | table-route-del=*)
+        rest=${field#*=} action=replace
+        case $field in table-route-del=*) action=del ;; esac
+        case ${rest%%=*} in '' | *[!0-9]*) die 2 "unexpected table in '$field'" ;; esac
+        printf 'route %s %s dev %s table %s\n' "$action" "${rest#*=}" "$iface" "${rest%%=*}"
+        ;;
       *) die 2 "unexpected ip field '$field'" ;;
     esac >>"$stage/batch"
   done
@@ -167,6 +173,16 @@ while IFS= read -r line; do
       restore_port=""
       ;;
     mtu) run ip link set dev "$iface" mtu "$1" ;;
+    fwmark) run wg set "$iface" fwmark "$1" ;;
+    rule)
+      # a full tunnel's rules, as wg-quick adds them: rule add|del FAMILY fwmark TABLE | suppress
+      case "$1 $2 $3" in "add 4 "* | "add 6 "* | "del 4 "* | "del 6 "*) ;; *) die 2 "unexpected rule '$*'" ;; esac
+      case $3 in
+        fwmark) case ${4:-} in '' | *[!0-9]*) die 2 "unexpected rule '$*'" ;; esac; run ip "-$2" rule "$1" not fwmark "$4" table "$4" ;;
+        suppress) run ip "-$2" rule "$1" table main suppress_prefixlength 0 ;;
+        *) die 2 "unexpected rule '$*'" ;;
+      esac
+      ;;
     wg) wg_set "$@" ;;
     ip) ip_batch "$@" ;;
     unit-enable) run systemctl enable "wg-quick@$iface" ;;

@@ -27,8 +27,11 @@ if link_exists; then
   record addr "$(ip -j address show dev "$iface")"
   record route4 "$(ip -j -4 route show dev "$iface" table main)"
   record route6 "$(ip -j -6 route show dev "$iface" table main)"
+  record table-route4 "$(ip -j -4 route show table all dev "$iface")"
+  record table-route6 "$(ip -j -6 route show table all dev "$iface")"
   if wg show "$iface" listen-port >/dev/null 2>&1; then
     record listen "$(wg show "$iface" listen-port)"
+    record fwmark "$(wg show "$iface" fwmark)"
     record public "$(wg show "$iface" public-key)"
     wg show "$iface" dump | tail -n +2 | while IFS="$tab" read -r pub psk endpoint allowed handshake rx tx keepalive; do
       [ "$psk" = "(none)" ] || psk=$(printf '%s' "$psk" | sha)
@@ -44,8 +47,16 @@ if [ -f "$pve_fabrics_cfg" ]; then
   record pve-node "${node_name%%.*}"
   grep -n -E '^(wireguard_node:|[[:space:]]+interfaces[[:space:]])' "$pve_fabrics_cfg" | sed 's/^/pve-line\t/' || true
 fi
-# where this session comes from (sshd sets SSH_CONNECTION="client port server port")
-[ -z "${SSH_CONNECTION:-}" ] || record ssh-client "${SSH_CONNECTION%% *}"
+# full tunnels: the policy rules, the routing tables in use from wg-quick's first one up
+record rule4 "$(ip -j -4 rule show)"
+record rule6 "$(ip -j -6 rule show)"
+record tables "$({ ip -o -4 route show table all; ip -o -6 route show table all; } 2>/dev/null | sed -n 's/.* table \([0-9][0-9]*\).*/\1/p' | sort -un | tr '\n' ' ')"
+# where this session comes from (sshd sets SSH_CONNECTION="client port server port"), and the
+# main table's routes to it
+if [ -n "${SSH_CONNECTION:-}" ]; then
+  record ssh-client "${SSH_CONNECTION%% *}"
+  record ssh-routes "$(ip -j route show table main match "${SSH_CONNECTION%% *}")"
+fi
 if has_systemd; then
   record unit "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null || true)"
 fi
