@@ -6,7 +6,9 @@
  * Shape: every node has `wg0` (IPv4, 10.40.0.0/24); some have `wg1` (IPv6, fd40:1::/64).
  * Peerings join the same interface name on two nodes. `wg0` peers carry the node's allowed
  * networks; `wg1` peers override them with none (so no prefix is routed through two
- * interfaces of one node, which Linux would refuse).
+ * interfaces of one node, which Linux would refuse). Node number i owns 10.(110+i).0.0/16 and
+ * subnets of it; another node may route a /24 nested inside it (10.(110+i).(5+j).0/24 of node
+ * j), and a wg-quick node may send its default traffic to one of its peers (a full tunnel).
  */
 import type { ApplyMode, FabricInput } from "../../provider/model";
 
@@ -25,6 +27,8 @@ export interface ModelIface {
 export interface ModelEntry {
   psk?: string;
   keepalive?: number;
+  /** This peer takes the node's default traffic (a full tunnel: 0.0.0.0/0 added to its AllowedIPs). */
+  gateway?: boolean;
 }
 
 /** One internal node. */
@@ -66,6 +70,25 @@ export function pingAddress(iface: IfName, host: number): string {
   return interfaceAddress(iface, host).split("/")[0] as string;
 }
 
+/** A full tunnel's AllowedIP. */
+const DEFAULT_ROUTE = "0.0.0.0/0";
+
+/** The /24 node number `inner` routes inside node number `outer`'s /16. */
+function nestedSubnet(outer: number, inner: number): string {
+  return `10.${110 + outer}.${5 + inner}.0/24`;
+}
+
+/**
+ * Addresses each node owns (on its lab link) to be reached through the fabric: one in its own
+ * /16 outside every subnet of it, one in each nested /24 it may route, one beyond every route
+ * (for a full tunnel), by node.
+ */
+export function ownedAddresses(names: readonly string[]): Record<string, string[]> {
+  return Object.fromEntries(
+    names.map((name, i) => [name, [`10.${110 + i}.200.1`, ...names.flatMap((_, outer) => (outer === i ? [] : [nestedSubnet(outer, i).replace(/0\/24$/, "1")])), `10.250.0.${i + 1}`]]),
+  );
+}
+
 /** The networks node number `i` may announce (disjoint between nodes; a /16 and a /24 in it). */
 function allowedPool(i: number): string[] {
   return [`10.${110 + i}.0.0/16`, `10.${110 + i}.0.0/24`, `10.${110 + i}.2.0/24`, `fd${90 + i}::/48`, `fd${90 + i}:1::/64`];
@@ -99,6 +122,7 @@ export function specOf(model: Model, addresses: Readonly<Record<string, NodeAddr
     nodes[name] = {
       role: "internal",
       ...(node.mode === "wg-quick" ? {} : { applyMode: node.mode }),
+      ...(Object.values(node.entries.wg0).some((entry) => entry.gateway) ? { fullTunnel: true } : {}),
       ...(node.endpoint === "none" ? {} : { endpoint: address[node.endpoint] }),
       allowedIps: [...node.allowed],
       interfaces: Object.fromEntries(
@@ -114,6 +138,7 @@ export function specOf(model: Model, addresses: Readonly<Record<string, NodeAddr
           nodeIface: iface,
           iface,
           ...(iface === "wg1" ? { allowedIps: [] } : {}),
+          ...(entry.gateway ? { extraAllowedIps: [DEFAULT_ROUTE] } : {}),
           ...(entry.psk ? { presharedKey: entry.psk } : {}),
           ...(entry.keepalive ? { persistentKeepalive: entry.keepalive } : {}),
         })),
@@ -278,6 +303,31 @@ const EDITS: Record<string, Edit> = {
     }
     return `add wg1 to ${name}`;
   },
+  "nest a subnet": (model, random) => {
+    const inner = Math.floor(random() * model.names.length);
+    const outer = pick(random, model.names.map((_, i) => i).filter((i) => i !== inner));
+    const node = model.nodes[model.names[inner] as string] as ModelNode;
+    const subnet = nestedSubnet(outer, inner);
+    if (node.allowed.includes(subnet)) return undefined;
+    node.allowed.push(subnet);
+    return `${model.names[inner]} routes ${subnet}, inside ${model.names[outer]}'s 10.${110 + outer}.0.0/16`;
+  },
+  gateway: (model, random) => {
+    const clients = model.names.filter((name) => model.nodes[name]?.mode === "wg-quick" && Object.keys(model.nodes[name]?.entries.wg0 ?? {}).length > 0);
+    if (clients.length === 0) return undefined;
+    const name = pick(random, clients);
+    const entries = (model.nodes[name] as ModelNode).entries.wg0;
+    const current = Object.keys(entries).find((other) => entries[other]?.gateway);
+    if (current && random() < 0.5) {
+      delete (entries[current] as ModelEntry).gateway;
+      return `${name} stops sending its default traffic to ${current}`;
+    }
+    const next = pick(random, Object.keys(entries).filter((other) => other !== current));
+    if (!next) return undefined;
+    if (current) delete (entries[current] as ModelEntry).gateway;
+    (entries[next] as ModelEntry).gateway = true;
+    return `${name} sends its default traffic to ${next} (a full tunnel)`;
+  },
   "remove interface": (model, random) => {
     const withIt = model.names.filter((name) => model.nodes[name]?.ifaces.wg1);
     if (withIt.length === 0) return undefined;
@@ -348,13 +398,14 @@ export function expectedOf(model: Model, addresses: Readonly<Record<string, Node
           ...(target.endpoint === "none"
             ? {}
             : { endpoint: { hosts: [address.primary, address.secondary], declared: `${address[target.endpoint]}:${targetIface.port}`, port: targetIface.port } }),
-          allowedIps: [hostRoute(iface, targetIface.host), ...(iface === "wg0" ? target.allowed : [])].sort(),
+          allowedIps: [hostRoute(iface, targetIface.host), ...(iface === "wg0" ? target.allowed : []), ...(entry.gateway ? [DEFAULT_ROUTE] : [])].sort(),
         };
       });
       // host routes lie in the interface's own subnet, which the kernel routes; the rest gets a
-      // route (Proxmox VE's stanza routes every AllowedIP, host routes too)
+      // route (Proxmox VE's stanza routes every AllowedIP, host routes too); a default route
+      // goes into a table of its own (the main table keeps its own)
       const inSubnet = (ip: string): boolean => node.mode !== "proxmox" && (ip.startsWith("10.40.0.") || ip.startsWith("fd40:1::"));
-      const routes = [...new Set(peers.flatMap((peer) => peer.allowedIps.filter((ip) => !inSubnet(ip))))].sort();
+      const routes = [...new Set(peers.flatMap((peer) => peer.allowedIps.filter((ip) => !inSubnet(ip) && ip !== DEFAULT_ROUTE)))].sort();
       result.set(`${name}/${iface}`, { port: spec.port, address: interfaceAddress(iface, spec.host), mtu: spec.mtu ?? 1420, peers, routes });
     }
   }
@@ -398,4 +449,53 @@ export function untouchedTunnels(before: Model, after: Model, addresses: Readonl
   };
   const stillThere = new Set(tunnelsOf(after).map((t) => JSON.stringify(t)));
   return tunnelsOf(before).filter((t) => stillThere.has(JSON.stringify(t)) && same(t.from, t.iface, t.to) && same(t.to, t.iface, t.from));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which peer a packet leaves through: the longest matching AllowedIP, as WireGuard and the kernel pick
+
+function ipv4(text: string): number {
+  return text.split(".").reduce((value, part) => value * 256 + Number(part), 0);
+}
+
+/** True when IPv4 `address` lies in `prefix` (`a.b.c.d/n`). */
+function contains(prefix: string, address: string): boolean {
+  const [net, bits] = prefix.split("/") as [string, string];
+  if (net.includes(":") || address.includes(":")) return false;
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(ipv4(net) / size) === Math.floor(ipv4(address) / size);
+}
+
+/** The peer of `from`'s wg0 a packet to `address` leaves through, or undefined when none routes it. */
+export function carrierOf(expected: Map<string, ExpectedIface>, from: string, address: string): string | undefined {
+  let best: { node: string; bits: number } | undefined;
+  for (const peer of expected.get(`${from}/wg0`)?.peers ?? []) {
+    for (const prefix of peer.allowedIps) {
+      const bits = Number(prefix.split("/")[1]);
+      if (contains(prefix, address) && (!best || bits > best.bits)) best = { node: peer.node, bits };
+    }
+  }
+  return best?.node;
+}
+
+/** A packet whose way through the fabric can be checked: from a node to an address another owns, through that node's peer. */
+export interface RoutingProbe {
+  readonly from: string;
+  readonly via: string;
+  readonly address: string;
+}
+
+/** Every probe the model allows: the longest match leads to the address's owner, over a tunnel on wg0. */
+export function routingProbes(model: Model, addresses: Readonly<Record<string, NodeAddresses>>): RoutingProbe[] {
+  const expected = expectedOf(model, addresses);
+  const tunnels = tunnelsOf(model).filter((t) => t.iface === "wg0");
+  const linked = (a: string, b: string): boolean => tunnels.some((t) => (t.from === a && t.to === b) || (t.from === b && t.to === a));
+  const probes: RoutingProbe[] = [];
+  for (const [owner, owned] of Object.entries(ownedAddresses(model.names))) {
+    for (const from of model.names) {
+      if (from === owner || !linked(from, owner)) continue;
+      for (const address of owned) if (carrierOf(expected, from, address) === owner) probes.push({ from, via: owner, address });
+    }
+  }
+  return probes;
 }

@@ -91,6 +91,10 @@ export function compareLive(lab: Lab, model: Model, expected: Map<string, Expect
     // the model's interface names only: another stack's interfaces on the node are not its business
     const unexpected = [...running.keys()].filter((iface) => (IFACES as readonly string[]).includes(iface) && !declared.includes(iface as never));
     if (unexpected.length > 0) problems.push(`${node}: runs ${unexpected.join(", ")}, which is not declared`);
+    // a full tunnel's policy routing is there exactly while a peer takes the node's default traffic
+    const gateway = Object.values(model.nodes[node]?.entries.wg0 ?? {}).some((entry) => entry.gateway) && declared.includes("wg0");
+    const policy = /not from all fwmark 0x[0-9a-f]+ lookup \d+/.test(lab.nodeExec(node, "ip", ["-4", "rule", "show"]));
+    if (policy !== gateway) problems.push(`${node}: a full tunnel's rules are ${policy ? "there" : "missing"}`);
     for (const iface of IFACES) {
       const unit = path.join(lab.host(node).dir, `systemd/multi-user.target.wants/wg-quick@${iface}.service`);
       if (existsSync(unit) !== (declared.includes(iface) && model.nodes[node]?.mode === "wg-quick")) problems.push(`${node}/${iface}: wg-quick@${iface} is ${existsSync(unit) ? "still" : "not"} enabled for boot`);

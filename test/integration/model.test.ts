@@ -2,7 +2,8 @@ import * as assert from "node:assert/strict";
 import { connectionSchema, parseFabricOrThrow, type Connection } from "../../provider/model";
 import { Lab } from "../../lab/lab";
 import { prng, seedFrom } from "../unit/helpers";
-import { cloneModel, expectedOf, initialModel, randomEdit, specOf, tunnelsOf, untouchedTunnels, type Model, type NodeAddresses } from "./fabric-model";
+import { cloneModel, expectedOf, initialModel, ownedAddresses, randomEdit, routingProbes, specOf, tunnelsOf, untouchedTunnels, type Model, type NodeAddresses, type RoutingProbe } from "./fabric-model";
+import { DEFAULT_KEY_DIR } from "../../provider/model";
 import { checkTunnels, compareLive, lostPackets, secondaryAddresses } from "./live-state";
 import { ProviderDriver } from "./provider-driver";
 
@@ -23,7 +24,10 @@ const MODES = { n1: "ifupdown2", n2: "proxmox" } as const;
  * steps Proxmox VE applies a node's network (its SDN files rewritten, `ifreload -a`), under a
  * ping through a tunnel that must lose nothing; then every tunnel must answer and the next
  * converge find nothing to do; sometimes the node then really reboots (its boot path alone must
- * bring back every interface as declared).
+ * bring back every interface as declared). The edits nest one node's subnet in another's
+ * summary and make a peer a node's full-tunnel gateway: after every step, random probes (and
+ * the gateway's, when there is one) check by the sender's per-peer counters that a packet leaves
+ * through the peer the longest matching prefix names, as the model works it out.
  */
 describe("model-based: the live interfaces equal the declaration after every edit", function () {
   this.timeout(30 * 60_000);
@@ -35,6 +39,7 @@ describe("model-based: the live interfaces equal the declaration after every edi
   before(async () => {
     lab = await Lab.start(NAMES, { name: "wgfm", subnet: 5, proxmox: NAMES });
     addresses = secondaryAddresses(lab, 5);
+    for (const [node, owned] of Object.entries(ownedAddresses(NAMES))) for (const address of owned) lab.addEth0Address(node, `${address}/32`);
     const connections: Record<string, Connection> = Object.fromEntries(lab.hosts.map((h) => [h.name, connectionSchema.parse(h.connection)]));
     driver = new ProviderDriver(connections);
   });
@@ -43,6 +48,21 @@ describe("model-based: the live interfaces equal the declaration after every edi
     await driver?.destroy().catch(() => undefined);
     lab?.stop();
   });
+
+  /** Bytes a node's wg0 has sent to each peer so far, by peer node. */
+  const sentTo = (from: string): Map<string, number> => {
+    const byKey = new Map(lab.nodeExec(from, "wg", ["show", "wg0", "transfer"]).trim().split("\n").filter(Boolean).map((line) => line.split("\t")).map(([key, , tx]) => [key, Number(tx)]));
+    return new Map(NAMES.filter((n) => n !== from).map((n) => [n, byKey.get(lab.readNodeFile(n, `${DEFAULT_KEY_DIR}/wg0.pub`).trim()) ?? 0]));
+  };
+  /** Pings `probe.address` and reads the counters: the packets must have left through `probe.via` alone. */
+  const checkProbe = async (probe: RoutingProbe): Promise<string[]> => {
+    const before = sentTo(probe.from);
+    if ((await lab.pingUntilAnswer(probe.from, probe.address, 12)) === undefined) return [`${probe.from} -> ${probe.address}: no answer (expected through ${probe.via})`];
+    lab.ping(probe.from, probe.address, 5);
+    const after = sentTo(probe.from);
+    const carried = [...after].filter(([node, bytes]) => bytes - (before.get(node) ?? 0) >= 5 * 84).map(([node]) => node);
+    return carried.length === 1 && carried[0] === probe.via ? [] : [`${probe.from} -> ${probe.address} left through ${carried.join(", ") || "no peer"}, not ${probe.via}`];
+  };
 
   /**
    * Proxmox VE applies one node's network under a ping through a tunnel; then every tunnel must
@@ -84,6 +104,7 @@ describe("model-based: the live interfaces equal the declaration after every edi
     let guarded = 0;
     let applied = 0;
     let applyLost = 0;
+    let probed = 0;
     await driver.converge(parseFabricOrThrow(specOf(model, addresses)));
     for (let step = 0; step <= STEPS; step++) {
       const before = cloneModel(model);
@@ -109,8 +130,15 @@ describe("model-based: the live interfaces equal the declaration after every edi
       const line =
         `step ${step}: ${edit}${rebooted ? ` (and ${rebooted} rebooted)` : ""}: ${run.updated.length} updated, ${run.created.length} created, ${run.deleted.length} deleted in ${took} ms; ` +
         `${tunnels.length - dead.length}/${tunnels.length} tunnels answer${recovered.length > 0 ? ` (after a new handshake: ${recovered.join(", ")})` : ""}; ${guard ? `${lostNow} lost on ${guard.from}->${guard.to}/${guard.iface}` : "no untouched tunnel to guard"}; ${mismatches.length} mismatches`;
-      report.push(line);
-      for (const problem of [...mismatches, ...dead.map((d) => `no answer through ${d}`), ...(lostNow > 0 ? [`${lostNow} packets lost on untouched ${guard?.from}->${guard?.to}/${guard?.iface}`] : [])]) {
+      // which peer packets leave through: a default route's, a nested subnet's, a summary's
+      const probes = routingProbes(model, addresses);
+      const chosen = [...probes.filter((p) => p.address.startsWith("10.250.")).slice(0, 1), ...probes.filter(() => random() < 2 / Math.max(probes.length, 1))];
+      // one at a time: a probe's answers are traffic on another's counters
+      const misrouted: string[] = [];
+      for (const probe of chosen) misrouted.push(...(await checkProbe(probe)));
+      probed += chosen.length;
+      report.push(`${line}; ${chosen.length} routing probes${chosen.length > 0 ? ` (${chosen.map((p) => `${p.from}->${p.address} via ${p.via}`).join(", ")})` : ""}`);
+      for (const problem of [...mismatches, ...misrouted, ...dead.map((d) => `no answer through ${d}`), ...(lostNow > 0 ? [`${lostNow} packets lost on untouched ${guard?.from}->${guard?.to}/${guard?.iface}`] : [])]) {
         failures.push(`step ${step} (${edit}): ${problem}`);
       }
       if (step > 0 && random() < 0.25) {
@@ -121,7 +149,7 @@ describe("model-based: the live interfaces equal the declaration after every edi
         for (const problem of event.problems) failures.push(`step ${step} (${edit}), then ${event.line}: ${problem}`);
       }
     }
-    console.log(`      seed ${seed}, ${STEPS} edits; ${guarded} applies guarded by a ping, ${lost} packets lost; Proxmox VE applied a node's network ${applied} times, ${applyLost} pings lost then`);
+    console.log(`      seed ${seed}, ${STEPS} edits; ${guarded} applies guarded by a ping, ${lost} packets lost; Proxmox VE applied a node's network ${applied} times, ${applyLost} pings lost then; ${probed} routing probes`);
     for (const line of report) console.log(`      ${line}`);
     assert.deepEqual(failures, [], `seed ${seed} (replay with WGF_MODEL_SEED=${seed})`);
   });
