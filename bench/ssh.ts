@@ -32,8 +32,8 @@ async function bench(n: number): Promise<void> {
       const result = await converge(parseFabricOrThrow(spec), connections, pool);
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       await pool.closeAll();
-      // every interface: a key check (an inspection, then the key) and an inspection; a changed one also its apply
-      const perChanged = result.changed.length > 0 ? ((pool.stats.commands - 3 * n) / result.changed.length + 1).toFixed(1) : "-";
+      // every interface: a key check and an inspection; a changed one also its apply
+      const perChanged = result.changed.length > 0 ? ((pool.stats.commands - 2 * n) / result.changed.length + 1).toFixed(1) : "-";
       console.log(
         `${String(n).padStart(3)} nodes  ${run.padEnd(13)}  ${String(pool.stats.connections).padStart(3)} SSH connections  ` +
           `${String(pool.stats.commands).padStart(4)} remote commands (${(pool.stats.commands / n).toFixed(1)} per interface; ` +

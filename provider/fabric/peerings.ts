@@ -129,7 +129,7 @@ export function checkDuplicatePeers(table: PeeringTable, report: Report): void {
     });
     for (const [index, earlier] of duplicates.sort((a, b) => a[0] - b[0])) {
       const peer = node.peers[index] as Peer;
-      report(`${name}: peers[${index}]`, `${peerLabel(peer)} is already a peer of ${peer.iface} (peers[${earlier}]); list each peer once per interface`);
+      report(`${name}: peers[${index}]`, `${peerLabel(peer)} is already a peer of ${peer.iface} (peers[${earlier}]); list each peer once per interface (Proxmox VE renders two [Peer] sections with one key, which wg refuses)`);
     }
   }
 }

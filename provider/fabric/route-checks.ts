@@ -117,7 +117,8 @@ export function checkInterfaceRoutes(fabric: Fabric, views: readonly InterfaceVi
         if (claimedIn[claim.id] !== v + 1) {
           claimedIn[claim.id] = v + 1;
           claimedBy[claim.id] = position;
-        } else if (claimedBy[claim.id] !== position) {
+        } else if (claimedBy[claim.id] !== position && (view.peers[claimedBy[claim.id] as number] as PeerView).label !== (view.peers[position] as PeerView).label) {
+          // (the same peer listed twice is one mistake, reported as such by the duplicate check)
           const first = claimedBy[claim.id] as number;
           report(
             `${view.node}: ${view.iface}: peers[${indexAt(position)}]: allowedIps`,
@@ -214,8 +215,8 @@ export function checkRoutesAcrossInterfaces(fabric: Fabric, views: readonly Inte
           else if (first.iface !== view.iface) {
             report(
               `${view.node}: ${view.iface}: peers[${peerIndexOf(fabric, view, position)}]: allowedIps`,
-              `${prefix} of ${peer.label} is already routed through ${first.iface} (to ${first.label}); a node routes a prefix through one interface only: ` +
-                "override allowedIps on one of the two peers, or set skipRouteGeneration on one",
+              `${prefix} of ${peer.label} is already routed through ${first.iface} (to ${first.label}); a node routes a prefix through one interface only ` +
+                "(Proxmox VE's stanzas would fail on the second `ip route add`): override allowedIps on one of the two peers, or set skipRouteGeneration on one",
             );
           }
         }

@@ -16,7 +16,7 @@ import {
   type Problem,
 } from "../model";
 import { keyId } from "./keys";
-import { keyByField, keyByName, marksRfcDialect, SECTION_KEYS, type Dialect, type SectionKey, type SectionKind } from "./section-keys";
+import { closestKey, keyByField, keyByName, marksRfcDialect, SECTION_KEYS, type Dialect, type SectionKey, type SectionKind } from "./section-keys";
 
 /**
  * Proxmox VE's `fabrics.cfg` (section config) for WireGuard fabrics, in either dialect (see
@@ -418,7 +418,11 @@ function rawModel(fabric: RawFabric, dialect: Dialect, fail: Fail): Record<strin
   };
   const unknownKey = (line: number, path: readonly (string | number)[], key: string): void => {
     const where = locate(path);
-    fail(line, `${fabric.name}: ${where ? `${where}: ` : ""}unknown key "${key}"`);
+    const section = sectionOf([...path, key]);
+    const meant = closestKey(section, key, dialect);
+    // on purpose: Proxmox VE drops an unknown key of a node section without a word, and a typo with it
+    const why = section === "node" ? " (Proxmox VE ignores it, so a misspelt key would silently vanish)" : "";
+    fail(line, `${fabric.name}: ${where ? `${where}: ` : ""}unknown key "${key}"${why}${meant ? `; did you mean "${meant}"?` : ""}`);
   };
   // nodes and interfaces exist even when empty: the schema names what they lack
   for (const path of fabric.lines.keys()) if (path) objectAt(path.split("/"));

@@ -88,6 +88,27 @@ export function keyByName(section: SectionKind, key: string, dialect: Dialect): 
   return BY_NAME[dialect][section].get(key);
 }
 
+/** How many single-character edits turn `a` into `b` (Levenshtein). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/** The key of `section` a misspelt `key` most likely meant (a third of its letters changed at most), if any. */
+export function closestKey(section: SectionKind, key: string, dialect: Dialect): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const known of BY_NAME[dialect][section].keys()) {
+    const distance = editDistance(key, known);
+    if (distance <= Math.max(1, Math.floor(known.length / 3)) && (!best || distance < best.distance)) best = { key: known, distance };
+  }
+  return best?.key;
+}
+
 /** The key of `section` that fills `field` in `dialect`, if any. */
 export function keyByField(section: SectionKind, field: string, dialect: Dialect): SectionKey | undefined {
   return BY_FIELD[dialect][section].get(field);

@@ -104,7 +104,8 @@ function checkPeerReferences(fabric: Fabric, table: PeeringTable, report: Report
         checkUnresolvedTarget(fabric, peer, peerAt(name, index), report);
         continue;
       }
-      if (remote === locals[index]) report(peerAt(name, index), `interface ${keyId(name, peer.iface)} cannot be its own peer`);
+      // Proxmox VE accepts such an entry and renders the interface's own key as its peer
+      if (remote === locals[index]) report(peerAt(name, index), `interface ${keyId(name, peer.iface)} cannot be its own peer: it would list its own key (Proxmox VE renders it so)`);
       const target = table.interfaces[remote] as NumberedInterface;
       const endpoint = peer.endpoint ?? target.nodeSpec.endpoint;
       if (endpoint && endpoint.port === undefined && target.iface.listenPort === undefined) {

@@ -36,6 +36,9 @@ export function managedMarker(owner: string): string {
   return `${MANAGED_PREFIX} for ${owner}: changes here are overwritten.`;
 }
 
+/** ensure-key.sh's exit status on a node with Proxmox VE's own fabrics: their lines printed, nothing done until stdin says "checked". */
+export const PVE_CHECK_EXIT = 10;
+
 /** The scripts in `scripts/`, by file name without `.sh`. */
 export type NodeScript = "ensure-key" | "remove-key" | "inspect" | "apply" | "remove";
 
@@ -48,7 +51,7 @@ const loaded = new Map<NodeScript, string>();
 export function nodeScript(name: NodeScript): string {
   let text = loaded.get(name);
   if (text === undefined) {
-    const common = readFileSync(path.join(SCRIPT_DIR, "common.sh"), "utf8").replace("@MANAGED_PREFIX@", MANAGED_PREFIX).replace("@PVE_FABRICS_CFG@", PVE_FABRICS_CFG);
+    const common = readFileSync(path.join(SCRIPT_DIR, "common.sh"), "utf8").replace("@MANAGED_PREFIX@", MANAGED_PREFIX).replace("@PVE_FABRICS_CFG@", PVE_FABRICS_CFG).replace("@PVE_CHECK_EXIT@", String(PVE_CHECK_EXIT));
     const own = readFileSync(path.join(SCRIPT_DIR, `${name}.sh`), "utf8");
     if (!own.includes(SOURCE_COMMON)) throw new Error(`scripts/${name}.sh does not source common.sh`);
     text = own.replace(SOURCE_COMMON, () => common);
@@ -133,6 +136,11 @@ export function encodePlan(ops: readonly SyncOp[]): { plan: string; presharedKey
     open.fields.push(...fields);
     if (key !== undefined) open.keys.add(key);
   };
+  // a step on a line of its own
+  const alone = (...fields: string[]): void => {
+    open = undefined;
+    lines.push(fields);
+  };
   for (const op of ops) {
     switch (op.op) {
       case "peer":
@@ -146,29 +154,24 @@ export function encodePlan(ops: readonly SyncOp[]): { plan: string; presharedKey
         group("ip", [`${op.op}=${op.cidr}`]);
         break;
       case "listen-port":
-        open = undefined;
-        lines.push(op.previous === undefined ? [op.op, String(op.port)] : [op.op, String(op.port), String(op.previous)]);
+        alone(op.op, String(op.port), ...(op.previous === undefined ? [] : [String(op.previous)]));
         break;
       case "mtu":
-        open = undefined;
-        lines.push([op.op, String(op.mtu)]);
+        alone(op.op, String(op.mtu));
         break;
       case "table-route-replace":
       case "table-route-del":
         group("ip", [`${op.op}=${op.table}=${op.cidr}`]);
         break;
       case "fwmark":
-        open = undefined;
-        lines.push([op.op, String(op.mark)]);
+        alone(op.op, String(op.mark));
         break;
       case "rule-add":
       case "rule-del":
-        open = undefined;
-        lines.push(["rule", op.op === "rule-add" ? "add" : "del", String(op.rule.family), ...(op.rule.kind === "suppress" ? ["suppress"] : ["fwmark", String(op.rule.table)])]);
+        alone("rule", op.op === "rule-add" ? "add" : "del", String(op.rule.family), ...(op.rule.kind === "suppress" ? ["suppress"] : ["fwmark", String(op.rule.table)]));
         break;
       default:
-        open = undefined;
-        lines.push([op.op]);
+        alone(op.op);
     }
   }
   return { plan: lines.map((fields) => `${fields.join("\t")}\n`).join(""), presharedKeys };

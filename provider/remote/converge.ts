@@ -19,8 +19,8 @@ function connectionOf(connections: Readonly<Record<string, Connection>>, node: s
 
 /**
  * Brings every internal interface of a validated fabric to its declared state without Pulumi:
- * keys first on all nodes (two commands per interface: Proxmox VE's fabrics checked, then the
- * key), then configs (one command to inspect each interface, one more where anything differs),
+ * keys first on all nodes (one command per interface; two on a node with Proxmox VE's own
+ * fabrics, checked first), then configs (one command to inspect each interface, one more where anything differs),
  * over one SSH connection per node from `pool`. The Pulumi resources do the same
  * work split into resources; tests and benchmarks use this directly.
  */

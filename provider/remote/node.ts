@@ -7,6 +7,7 @@ import {
   encodeRecords,
   nodeScript,
   parseInspection,
+  PVE_CHECK_EXIT,
   scriptArgs,
   stanzaDigest,
   type Inspection,
@@ -47,12 +48,13 @@ export class RemoteNode {
     throw new RemoteError(kind, this.node, this.session.host, detail);
   }
 
-  private async run(what: string, script: NodeScript, target: InterfaceTarget, mode: ApplyMode, stdin?: string): Promise<CommandResult> {
+  /** Runs a node script; an exit status other than 0 (or one of `answers`) is an error naming what failed. */
+  private async run(what: string, script: NodeScript, target: InterfaceTarget, mode: ApplyMode, stdin?: string, answers: readonly number[] = []): Promise<CommandResult> {
     const result = await this.session.exec(scriptCommand(nodeScript(script), this.args(target, mode)), stdin, what);
     if (result.code === 127 && /is not installed/.test(result.stderr)) {
       throw new RemoteError("missing-tools", this.node, this.session.host, result.stderr.trim());
     }
-    if (result.code !== 0) {
+    if (result.code !== 0 && !answers.includes(result.code)) {
       // the scripts end with one line saying what failed (a failed step with its own output)
       const detail = result.stderr.split("\n").filter((line) => line.trim() && !line.startsWith("[#] ")).pop();
       this.fail("command", `${what} failed (exit ${result.code}): ${detail ?? result.stdout.trim()}`);

@@ -103,9 +103,32 @@ describe("Proxmox section config", () => {
     assert.deepEqual(found, [
       "fabrics.cfg:2: vpn: a: interfaces: is required",
       'fabrics.cfg:3: "broken" in "type=external,node=b,iface=wg0,preshared_key=[redacted],broken" is not key=value',
-      'fabrics.cfg:4: vpn: a: unknown key "preshared_key"',
+      'fabrics.cfg:4: vpn: a: unknown key "preshared_key" (Proxmox VE ignores it, so a misspelt key would silently vanish)',
     ]);
     assert.ok(!found.join("\n").includes(planted.slice(0, 20)));
+  });
+
+  it("names an unknown key with the key it most likely meant; a node section's says that Proxmox VE would drop it silently", () => {
+    const found = problems(
+      [
+        "wireguard_fabric: vpn",
+        "\tpersistent_keepalve 25",
+        "",
+        "wireguard_node: vpn_a",
+        "\trole internal",
+        "\tendpoit 192.0.2.1",
+        "\tinterfaces name=wg0,listen_prot=51820",
+        "\tpeers type=internal,node=b,node_ifac=wg0,iface=wg0",
+        "\tcolour blue",
+      ].join("\n"),
+    );
+    assert.deepEqual(found.filter((line) => line.includes("unknown key")), [
+      'fabrics.cfg:2: vpn: unknown key "persistent_keepalve"; did you mean "persistent_keepalive"?',
+      'fabrics.cfg:6: vpn: a: unknown key "endpoit" (Proxmox VE ignores it, so a misspelt key would silently vanish); did you mean "endpoint"?',
+      'fabrics.cfg:7: vpn: a: wg0: unknown key "listen_prot"; did you mean "listen_port"?',
+      'fabrics.cfg:8: vpn: a: peers[0]: unknown key "node_ifac"; did you mean "node_iface"?',
+      'fabrics.cfg:9: vpn: a: unknown key "colour" (Proxmox VE ignores it, so a misspelt key would silently vanish)',
+    ]);
   });
 
   it("refuses nodes of a fabric that has no fabric section", () => {

@@ -107,11 +107,12 @@ function modelProblems(fabric: Raw): string[] {
         const target = targetOf(peer) as Raw;
         const allowed: string[] = [...(peer.allowedIps ?? target.allowedIps), ...(peer.extraAllowedIps ?? [])];
         const host = peer.type === "internal" ? [`${target.interfaces[peer.nodeIface].ip.split("/")[0]}/32`] : [];
-        return { i, allowed, host, endpoint: peer.endpoint ?? target.endpoint };
+        return { i, allowed, host, endpoint: peer.endpoint ?? target.endpoint, label: peer.type === "internal" ? `${peer.node}/${peer.nodeIface}` : peer.node };
       });
-      // the very same addresses on two peers; nested prefixes are fine (the longest match wins)
+      // the very same addresses on two peers; nested prefixes are fine (the longest match wins),
+      // and one peer listed twice is one mistake (a duplicate)
       const same = (x: string, y: string): boolean => range(x)[0] === range(y)[0] && range(x)[1] === range(y)[1];
-      const shared = claims.some((a, p) => claims.some((b, q) => p !== q && [...a.allowed, ...a.host].some((x) => [...b.allowed, ...b.host].some((y) => same(x, y)))));
+      const shared = claims.some((a, p) => claims.some((b, q) => p !== q && a.label !== b.label && [...a.allowed, ...a.host].some((x) => [...b.allowed, ...b.host].some((y) => same(x, y)))));
       if (shared) found.push(`${name}: ${iface}|same`);
       const endpoints = claims.map((claim) => address(claim.endpoint)).filter((a): a is number => a !== undefined);
       for (const claim of claims) {

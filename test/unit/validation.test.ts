@@ -16,7 +16,7 @@ const BAD_INPUTS: [string, (spec: Spec) => void, string[]][] = [
     'occultist: peers[0]: type: node "elementalist" is internal; use type "internal"',
     'warning: elementalist: peers[0]: occultist/wg0 has no peer back to elementalist/wg0; the tunnel cannot come up until occultist lists { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" }',
   ]],
-  ["peer to its own interface", (s) => s.nodes.occultist.peers.push({ type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }), ["occultist: peers[2]: interface occultist/wg0 cannot be its own peer"]],
+  ["peer to its own interface", (s) => s.nodes.occultist.peers.push({ type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }), ["occultist: peers[2]: interface occultist/wg0 cannot be its own peer: it would list its own key (Proxmox VE renders it so)"]],
   ["duplicate listen port on a node", (s) => (s.nodes.occultist.interfaces.wg1 = { listenPort: 50000, ip: "198.51.101.2/24" }), ["occultist: wg1: listenPort: port 50000 is already used by interface wg0 on this node"]],
   ["same interface address twice in the fabric", (s) => (s.nodes.occultist.interfaces.wg0.ip = "198.51.100.1/24"), ["occultist: wg0: ip: address 198.51.100.1 is already used by elementalist/wg0; give each interface its own address"]],
   ["the same prefix on two peers", (s) => (s.nodes.berserker.allowedIps = ["203.0.113.128/25"]), [
@@ -33,7 +33,7 @@ const BAD_INPUTS: [string, (spec: Spec) => void, string[]][] = [
     s.nodes.elementalist.interfaces.wg1 = { listenPort: 50001, ip: "198.51.101.1/24" };
     s.nodes.occultist.peers.push({ type: "internal", node: "elementalist", nodeIface: "wg1", iface: "wg1" });
     s.nodes.elementalist.peers.push({ type: "internal", node: "occultist", nodeIface: "wg1", iface: "wg1" });
-  }, ["occultist: wg1: peers[2]: allowedIps: 203.0.113.128/25 of elementalist/wg1 is already routed through wg0 (to elementalist/wg0); a node routes a prefix through one interface only: override allowedIps on one of the two peers, or set skipRouteGeneration on one"]],
+  }, ["occultist: wg1: peers[2]: allowedIps: 203.0.113.128/25 of elementalist/wg1 is already routed through wg0 (to elementalist/wg0); a node routes a prefix through one interface only (Proxmox VE's stanzas would fail on the second `ip route add`): override allowedIps on one of the two peers, or set skipRouteGeneration on one"]],
   ["external node without public key", (s) => delete s.nodes.berserker.publicKey, ["berserker: publicKey: is required"]],
   ["public key too short", (s) => (s.nodes.berserker.publicKey = "GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmdz="), ['berserker: publicKey: is not a WireGuard key (32 bytes of base64, 44 characters ending in "=")']],
   ["public key not base64", (s) => (s.nodes.berserker.publicKey = "GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmd!A="), ['berserker: publicKey: is not a WireGuard key (32 bytes of base64, 44 characters ending in "=")']],

@@ -11,6 +11,7 @@ umask 077
 iface=$1 key_dir=$2 mode=$3 owner=$4 conf=$5 stanza_path=$6 marker=$7 adopt=$8 from_key_dir=$9 from_conf=${10} foreign_conf=${11}
 managed_prefix='@MANAGED_PREFIX@'
 pve_fabrics_cfg='@PVE_FABRICS_CFG@'
+pve_check_exit=@PVE_CHECK_EXIT@
 key="$key_dir/$iface.key"
 tab=$(printf '\t')
 
@@ -71,6 +72,15 @@ check_key_dir() {
     dir=${dir%/*}
     [ -n "$dir" ] || dir=/
   done
+}
+
+# Proxmox VE's own WireGuard fabrics on this node, for contract.ts to check ours against: the
+# node's name as Proxmox VE uses it (host name without domain) and the lines of its fabrics.cfg
+# that name nodes and interfaces (no secret: Proxmox VE keeps private keys in another file).
+pve_claims() {
+  node_name=$(uname -n)
+  printf 'pve-node\t%s\n' "${node_name%%.*}"
+  grep -n -E '^(wireguard_node:|[[:space:]]+interfaces[[:space:]])' "$pve_fabrics_cfg" | sed 's/^/pve-line\t/' || true
 }
 
 # One run at a time changes a node: a lock for the whole node, waited for a bounded time, its

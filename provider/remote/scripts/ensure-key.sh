@@ -11,6 +11,12 @@
 # its key when we take it over.
 need wg wireguard-tools
 check_key_dir "$key_dir"
+# on a node with Proxmox VE's own fabrics the caller checks our interface against them first:
+# their lines are printed and nothing is done until stdin says "checked"
+if [ -f "$pve_fabrics_cfg" ] && [ "$(cat)" != checked ]; then
+  pve_claims
+  exit "$pve_check_exit"
+fi
 lock_node
 # no key is made for an interface whose config someone else wrote: we could not apply it anyway
 for file in "$conf" "$foreign_conf"; do

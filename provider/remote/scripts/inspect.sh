@@ -39,14 +39,7 @@ if link_exists; then
     done
   fi
 fi
-# Proxmox VE's own WireGuard fabrics: the node's name as Proxmox VE uses it (host name without
-# domain) and the lines of its fabrics.cfg that name nodes and interfaces (no secret: Proxmox
-# VE keeps private keys in another file)
-if [ -f "$pve_fabrics_cfg" ]; then
-  node_name=$(uname -n)
-  record pve-node "${node_name%%.*}"
-  grep -n -E '^(wireguard_node:|[[:space:]]+interfaces[[:space:]])' "$pve_fabrics_cfg" | sed 's/^/pve-line\t/' || true
-fi
+[ ! -f "$pve_fabrics_cfg" ] || pve_claims
 # full tunnels: the policy rules, the routing tables in use from wg-quick's first one up
 record rule4 "$(ip -j -4 rule show)"
 record rule6 "$(ip -j -6 rule show)"
