@@ -78,14 +78,19 @@ export class RemoteNode {
   /**
    * Generates the interface's key on the node unless one exists (or moves it from `target.from`);
    * returns only the public key. `mode` says where the interface's config lives: one someone else
-   * wrote there is refused, or with `adopt` its key is kept. An interface of Proxmox VE's own
-   * fabrics on the node with the same name is refused first, before anything changes.
+   * wrote there is refused, or with `adopt` its key is kept. On a node with Proxmox VE's own
+   * fabrics, an interface of theirs with the same name is refused first, before anything changes
+   * (one command more there, none elsewhere).
    */
   async ensureKey(target: InterfaceTarget, mode: ApplyMode = "none"): Promise<WgKey> {
-    const { proxmox } = await this.inspect(target, mode);
-    const conflicts = proxmoxConflicts(proxmox, target);
-    if (conflicts.length > 0) this.fail("invalid-argument", `${target.iface}: ${conflicts.join("; ")}; nothing was changed`);
-    const { stdout } = await this.run(`creating the key of ${target.iface}`, "ensure-key", target, mode);
+    const what = `creating the key of ${target.iface}`;
+    const first = await this.run(what, "ensure-key", target, mode, "", [PVE_CHECK_EXIT]);
+    let stdout = first.stdout;
+    if (first.code === PVE_CHECK_EXIT) {
+      const conflicts = proxmoxConflicts(parseInspection(stdout).proxmox, target);
+      if (conflicts.length > 0) this.fail("invalid-argument", `${target.iface}: ${conflicts.join("; ")}; nothing was changed`);
+      ({ stdout } = await this.run(what, "ensure-key", target, mode, "checked"));
+    }
     const key = stdout.trim();
     if (!isWgKey(key)) this.fail("command", `wg pubkey printed "${key}", not a key`);
     return key;
