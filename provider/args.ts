@@ -79,11 +79,16 @@ export interface InternalNodeSpec {
    */
   readonly acceptNewHostKey?: boolean;
   /**
-   * Allow a default route (`0.0.0.0/0`, `::/0`) in its peers' AllowedIPs, which sends all its
-   * traffic, its SSH connection included, into the tunnel (refused otherwise). The planner
-   * installs no route for /0 (wg-quick's policy routing is not managed).
+   * Allow a default route (`0.0.0.0/0`, `::/0`) in its peers' AllowedIPs, beside its other
+   * peers (a gateway for its default traffic; refused otherwise, since its SSH connection would
+   * enter the tunnel too). In `wg-quick` mode only: wg-quick's policy routing is installed for
+   * it, live as at boot, and the main table's more specific routes stay outside the tunnel.
    */
   readonly fullTunnel?: boolean;
+  /** The node's own IPv4 address (Proxmox VE's router address), in the fabric's `ipPrefix`; its peers route it to the node. */
+  readonly ip?: string;
+  /** The node's own IPv6 address, in the fabric's `ip6Prefix`. */
+  readonly ip6?: string;
   /**
    * Take over keys and config files on the node that another fabric (another stack) owns, and
    * config files someone else wrote (Proxmox VE's SDN, by hand) together with their running
@@ -102,6 +107,10 @@ export interface ExternalNodeSpec {
   readonly persistentKeepalive?: number;
   /** Its WireGuard public key. */
   readonly publicKey: string;
+  /** Its own IPv4 address, in the fabric's `ipPrefix` (required with one). */
+  readonly ip?: string;
+  /** Its own IPv6 address, in the fabric's `ip6Prefix` (required with one). */
+  readonly ip6?: string;
 }
 
 /** Either kind of node. */
@@ -140,6 +149,10 @@ export interface FabricArgs {
   readonly links?: readonly (readonly [string, string])[];
   /** What every node has unless it says otherwise. */
   readonly defaults?: FabricDefaults;
+  /** The range of the nodes' own IPv4 addresses (Proxmox VE's `ip_prefix`): every node then needs an `ip` in it. */
+  readonly ipPrefix?: string;
+  /** The range of the nodes' own IPv6 addresses (`ip6_prefix`): every node then needs an `ip6` in it. */
+  readonly ip6Prefix?: string;
   /** @deprecated Use `defaults.keyDir`. */
   readonly keyDir?: string;
   /** @deprecated Use `defaults.applyMode`. */
@@ -163,6 +176,8 @@ export function argsFromModel(fabric: FabricModel, connections: Readonly<Record<
       endpoint: node.endpoint && formatEndpoint(node.endpoint),
       allowedIps: node.allowedIps.map(String),
       persistentKeepalive: node.persistentKeepalive,
+      ip: node.ip?.addressText(),
+      ip6: node.ip6?.addressText(),
     };
     if (node.role === "external") {
       nodes[name] = { role: "external", ...common, publicKey: node.publicKey };
@@ -189,5 +204,11 @@ export function argsFromModel(fabric: FabricModel, connections: Readonly<Record<
       fullTunnel: node.fullTunnel,
     };
   }
-  return { name: fabric.name, nodes, defaults: { keyDir: fabric.keyDir, applyMode: fabric.applyMode, persistentKeepalive: fabric.persistentKeepalive } };
+  return {
+    name: fabric.name,
+    nodes,
+    defaults: { keyDir: fabric.keyDir, applyMode: fabric.applyMode, persistentKeepalive: fabric.persistentKeepalive },
+    ipPrefix: fabric.ipPrefix?.toString(),
+    ip6Prefix: fabric.ip6Prefix?.toString(),
+  };
 }

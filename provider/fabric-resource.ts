@@ -78,6 +78,8 @@ function splitArgs(name: string, args: FabricArgs, nodesIn: Readonly<Record<stri
     keyDir: defaults.keyDir ?? args.keyDir,
     applyMode: defaults.applyMode ?? args.applyMode,
     persistentKeepalive: defaults.persistentKeepalive,
+    ipPrefix: args.ipPrefix,
+    ip6Prefix: args.ip6Prefix,
   };
   return { spec, connections, presharedKeys, problems };
 }

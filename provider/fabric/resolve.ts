@@ -20,7 +20,7 @@ export interface PeerView {
   /** `node/iface` for internal peers, `node` for external ones. */
   readonly label: string;
   readonly key: PeerKeySource;
-  /** The peer interface's own addresses (`ip`, then `ip6`) as /32 or /128 (internal peers only). */
+  /** The peer node's own IPv4 address, then its interface's addresses (`ip`, then `ip6`), as /32 or /128 (internal peers only). */
   readonly hostRoutes: readonly Cidr[];
   /** The node's allowed_ips (or the peer's override), then the peer's extra ones. */
   readonly allowedIps: readonly Cidr[];
@@ -106,10 +106,13 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
   }
   const nodeIface = (peer as Peer & { type: "internal" }).nodeIface;
   const iface = target.interfaces[nodeIface] as Interface;
+  // the node's own IPv4 address first, as Proxmox VE routes it (not its ip6: Proxmox VE does not)
+  const hostRoutes = interfaceAddresses(iface).map((address) => address.hostRoute());
+  if (target.ip && !hostRoutes.some((route) => route.toString() === target.ip?.toString())) hostRoutes.unshift(target.ip);
   const view: PeerView = {
     label: peerLabel(peer),
     key: { kind: "internal", id: keyId(peer.node, nodeIface) },
-    hostRoutes: interfaceAddresses(iface).map((address) => address.hostRoute()),
+    hostRoutes,
     allowedIps: target.allowedIps,
     skipRoutes: false,
     endpoint: target.endpoint && formatEndpoint(target.endpoint, iface.listenPort),

@@ -639,6 +639,7 @@ class SectionWriter {
 
   private text(spec: SectionKey, value: unknown): string {
     if (spec.value === "boolean") return value ? "1" : "0";
+    if (spec.value === "address") return (value as Cidr).addressText();
     if (Array.isArray(value)) return value.map(String).join(";");
     if (typeof value === "object" && value !== null && !(value instanceof Cidr) && "host" in value) return formatEndpoint(value as Endpoint);
     return String(value);
@@ -701,6 +702,7 @@ export function writeFabricSections(fabric: Fabric, options: WriteOptions = {}):
     // defaults need no key; 0 is off, which Proxmox VE leaves out
     const defaults = fabricSchema.parse({ name: fabric.name, nodes: {} });
     fields = {
+      ...fabric,
       persistentKeepalive: fabric.persistentKeepalive || undefined,
       keyDir: fabric.keyDir === defaults.keyDir ? undefined : fabric.keyDir,
       applyMode: fabric.applyMode === defaults.applyMode ? undefined : fabric.applyMode,

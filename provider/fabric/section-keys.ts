@@ -13,8 +13,8 @@ export type Dialect = (typeof DIALECTS)[number];
 /** Which section (or property string) a key belongs to. */
 export type SectionKind = "fabric" | "node" | "interface" | "peer";
 
-/** How a value is written in the file. */
-export type ValueKind = "string" | "number" | "boolean" | "list";
+/** How a value is written in the file (`address`: an address without prefix length). */
+export type ValueKind = "string" | "number" | "boolean" | "list" | "address";
 
 /** One key of the file. */
 export interface SectionKey {
@@ -41,6 +41,8 @@ export const SECTION_KEYS: readonly SectionKey[] = [
   shipped("fabric", "persistent_keepalive", "persistentKeepalive", "number", "keepalive (seconds) of every peer of the fabric; 0 or absent = off"),
   ours("fabric", "key_dir", "keyDir", "string", `where keys live on the nodes (default ${DEFAULT_KEY_DIR})`),
   ours("fabric", "apply_mode", "applyMode", "string", "how configs go live: wg-quick, ifupdown2, proxmox or none"),
+  shipped("fabric", "ip_prefix", "ipPrefix", "string", "the range of the nodes' own IPv4 addresses: every node needs an ip inside it"),
+  shipped("fabric", "ip6_prefix", "ip6Prefix", "string", "the range of the nodes' own IPv6 addresses: every node needs an ip6 inside it"),
   shipped("node", "endpoint", "endpoint", "string", "where peers reach the node: host or host:port (internal), host:port (external)"),
   shipped("node", "allowed_ips", "allowedIps", "list", "networks behind the node, routed to it by its peers (one key per network)"),
   ours("node", "persistent_keepalive", "persistentKeepalive", "number", "keepalive its peers send it (over the fabric's)"),
@@ -51,6 +53,8 @@ export const SECTION_KEYS: readonly SectionKey[] = [
   ours("node", "apply_mode", "applyMode", "string", "the node's apply mode (over the fabric's)"),
   ours("node", "full_tunnel", "fullTunnel", "boolean", "allow a default route in its peers' AllowedIPs"),
   shipped("node", "role", "role", "string", "internal (managed over SSH) or external (a peer we don't manage)"),
+  shipped("node", "ip", "ip", "address", "the node's own IPv4 address (Proxmox VE's router address), in ip_prefix; an internal node's peers route it to the node"),
+  shipped("node", "ip6", "ip6", "address", "the node's own IPv6 address, in ip6_prefix"),
   shipped("interface", "name", "name", "string", "interface name (1-8 characters for Proxmox VE, 15 for Linux)"),
   shipped("interface", "listen_port", "listenPort", "number", "UDP port it listens on; internal peers dial it"),
   shipped("interface", "public_key", "publicKey", "string", "its public key, generated on the node (an output, never an input)"),

@@ -26,7 +26,38 @@ export function validateFabric(fabric: Fabric, views: readonly InterfaceView[] =
   checkExternalEndpoints(fabric, report);
   checkPeeringsAreMutual(peerings, report);
   checkKeyFolders(views, report);
+  checkNodeAddresses(fabric, report);
   return problems;
+}
+
+/**
+ * The nodes' own addresses, as Proxmox VE checks them: a node address needs the fabric's range,
+ * the range needs an address on every node (external ones too), inside it, each its own.
+ */
+function checkNodeAddresses(fabric: Fabric, report: Report): void {
+  for (const [field, prefixField, prefixKey] of [["ip", "ipPrefix", "ip_prefix"], ["ip6", "ip6Prefix", "ip6_prefix"]] as const) {
+    const prefix = fabric[prefixField];
+    const owners = new Map<string, string>();
+    for (const [name, node] of Object.entries(fabric.nodes)) {
+      const address = node[field];
+      if (!address) {
+        if (prefix) report(`${name}: ${field}`, `is required: the fabric's ${prefixKey} is ${prefix.toString()}, and every node (external ones too) needs its own address in it`);
+        continue;
+      }
+      if (!prefix) report(`${name}: ${field}`, `${address.addressText()} needs the fabric's ${prefixKey}, the range the nodes' addresses lie in`);
+      else if (!prefix.overlaps(address)) report(`${name}: ${field}`, `${address.addressText()} is outside the fabric's ${prefixKey} ${prefix.toString()}`);
+      const owner = owners.get(address.toString());
+      if (owner) report(`${name}: ${field}`, `${address.addressText()} is already ${owner}'s address; each node has its own`);
+      else owners.set(address.toString(), name);
+      if (node.role === "internal") {
+        report(
+          `${name}: ${field}`,
+          `${address.addressText()} is not set on ${name} yet: ${field === "ip" ? "its peers route it there, " : ""}put it on a link of the node yourself (Proxmox VE puts it on a dummy_${fabric.name} link)`,
+          "warning",
+        );
+      }
+    }
+  }
 }
 
 /** A key folder in one that Proxmox VE owns works, but Proxmox VE rewrites or shares it: say so, once per node and folder. */

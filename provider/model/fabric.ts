@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { interfaceAddressSchema, routeSchema } from "./cidr";
+import { Cidr, interfaceAddressSchema, routeSchema } from "./cidr";
 import { endpointSchema, portProblem } from "./endpoint";
 import { ifnameSchema, nameSchema } from "./ifname";
 import { wgKeySchema } from "./key";
@@ -84,6 +84,29 @@ export const peerSchema = z.discriminatedUnion("type", [internalPeerSchema, exte
   error: (issue) => (issue.code === "invalid_union" ? 'type must be "internal" or "external"' : undefined),
 });
 
+/** A node's own address in `family` (Proxmox VE's router address), written without prefix; kept as a host route. */
+const nodeAddressSchema = (family: 4 | 6) =>
+  z.string().transform((text, ctx) => {
+    const parsed = Cidr.parse(`${text}/${family === 4 ? 32 : 128}`);
+    if (typeof parsed === "string" || parsed.family !== family || text.includes("/")) {
+      ctx.addIssue({ code: "custom", message: `must be an IPv${family} address without prefix length` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+/** A fabric's range for its nodes' own addresses, in `family`. */
+const nodePrefixSchema = (family: 4 | 6) => routeSchema.refine((cidr) => cidr.family === family, { message: `must be an IPv${family} prefix` });
+
+/**
+ * A node's own address (Proxmox VE's "router address", the same keys as its OpenFabric and
+ * OSPF fabrics): inside the fabric's `ipPrefix`/`ip6Prefix`, on internal and external nodes.
+ */
+const nodeAddresses = {
+  ip: nodeAddressSchema(4).optional(),
+  ip6: nodeAddressSchema(6).optional(),
+};
+
 /** An IPv6 interface address. */
 const ip6Schema = interfaceAddressSchema.refine((cidr) => cidr.family === 6, { message: "must be an IPv6 address with prefix length" });
 
@@ -118,6 +141,7 @@ export const internalNodeSchema = z.strictObject({
   applyMode: z.enum(APPLY_MODES).optional(),
   /** Allow a default route (0.0.0.0/0, ::/0) in its peers' AllowedIPs: all its traffic may enter the tunnel. */
   fullTunnel: z.boolean().optional(),
+  ...nodeAddresses,
 });
 
 /** A peer we don't manage: its public key is given. */
@@ -127,6 +151,7 @@ export const externalNodeSchema = z.strictObject({
   allowedIps: z.array(routeSchema).default([]),
   persistentKeepalive: keepaliveSchema.optional(),
   publicKey: wgKeySchema,
+  ...nodeAddresses,
 });
 
 /** A node of either role. */
@@ -142,6 +167,10 @@ export const fabricSchema = z.strictObject({
   applyMode: z.enum(APPLY_MODES).default("wg-quick"),
   /** Keepalive of every peer that neither its node nor its entry sets (Proxmox's fabric-wide setting). */
   persistentKeepalive: keepaliveSchema.optional(),
+  /** The range of the nodes' own IPv4 addresses: with it, every node needs an `ip` inside it. */
+  ipPrefix: nodePrefixSchema(4).optional(),
+  /** The range of the nodes' own IPv6 addresses: with it, every node needs an `ip6` inside it. */
+  ip6Prefix: nodePrefixSchema(6).optional(),
 });
 
 /** A fabric as a Pulumi program declares it: public keys of internal interfaces are outputs. */

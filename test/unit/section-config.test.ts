@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { parseSectionConfig, writeSectionConfig } from "../../provider/fabric";
+import { parseSectionConfig, writeFabricSections, writeSectionConfig } from "../../provider/fabric";
 import { KEYS, prng, sectionConfigProblems, seedFrom } from "./helpers";
 
 const PSK = "Wq1sVSW/i4sTk/jcJ/F5DCYDyXbyGXQzu4MSPdQWavM=";
@@ -129,6 +129,33 @@ describe("Proxmox section config", () => {
       'fabrics.cfg:8: vpn: a: peers[0]: unknown key "node_ifac"; did you mean "node_iface"?',
       'fabrics.cfg:9: vpn: a: unknown key "colour" (Proxmox VE ignores it, so a misspelt key would silently vanish)',
     ]);
+  });
+
+  it("reads and writes the nodes' own addresses: ip_prefix, ip6_prefix and a node's ip and ip6 (addresses without prefix length)", () => {
+    const text = [
+      "wireguard_fabric: mesh",
+      "\tip_prefix 10.66.0.0/16",
+      "\tip6_prefix fd66::/64",
+      "",
+      "wireguard_node: mesh_a",
+      "\trole internal",
+      "\tip 10.66.0.1",
+      "\tip6 fd66::1",
+      `\tinterfaces name=wg0,listen_port=51820,public_key=${KEYS.elementalist},ip=10.65.0.1/24`,
+      "",
+      "wireguard_node: mesh_x",
+      "\trole external",
+      "\tendpoint 192.0.2.9:51820",
+      `\tpublic_key ${KEYS.berserker}`,
+      "\tip 10.66.0.9",
+      "\tip6 fd66::9",
+    ].join("\n");
+    const fabric = parseSectionConfig(text).fabrics[0]!;
+    assert.deepEqual([fabric.ipPrefix?.toString(), fabric.ip6Prefix?.toString(), fabric.nodes.a?.ip?.toString(), fabric.nodes.x?.ip6?.toString()], ["10.66.0.0/16", "fd66::/64", "10.66.0.1/32", "fd66::9/128"]);
+    const written = writeFabricSections(fabric, { publicKeys: new Map() });
+    assert.match(written, /^wireguard_fabric: mesh\n\tip_prefix 10\.66\.0\.0\/16\n\tip6_prefix fd66::\/64\n/);
+    assert.match(written, /\tip 10\.66\.0\.1\n\tip6 fd66::1\n/);
+    assert.deepEqual(parseSectionConfig(written).fabrics[0], fabric, "round trip");
   });
 
   it("refuses nodes of a fabric that has no fabric section", () => {

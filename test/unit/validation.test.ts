@@ -1,4 +1,6 @@
 import * as assert from "node:assert/strict";
+import { resolveInterfaces, routesOf } from "../../provider/fabric";
+import { parseFabricOrThrow } from "../../provider/model";
 import { KEYS, problemsOf, rfcSpec } from "./helpers";
 
 type Spec = ReturnType<typeof rfcSpec>;
@@ -130,6 +132,40 @@ describe("nested prefixes: the longest match wins, as in WireGuard and the kerne
     spec.nodes.occultist.peers[1] = { type: "external", node: "berserker", iface: "wg0", allowedIps: ["0.0.0.0/0", "::/0"] };
     spec.nodes.occultist.fullTunnel = true;
     assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), []);
+  });
+});
+
+describe("the nodes' own addresses (Proxmox VE's router addresses: ip_prefix, ip6_prefix, ip, ip6), checked as Proxmox VE checks them", () => {
+  const warning = (node: string, ip: string) =>
+    `warning: ${node}: ip: ${ip} is not set on ${node} yet: its peers route it there, put it on a link of the node yourself (Proxmox VE puts it on a dummy_vpn link)`;
+  it("an address needs the fabric's range; the range needs an address on every node, external ones too, inside it, each its own", () => {
+    const spec = rfcSpec();
+    spec.nodes.occultist.ip = "10.66.0.2";
+    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), ["occultist: ip: 10.66.0.2 needs the fabric's ip_prefix, the range the nodes' addresses lie in", warning("occultist", "10.66.0.2")]);
+    Object.assign(spec, { ipPrefix: "10.66.0.0/16" });
+    spec.nodes.elementalist.ip = "10.67.0.1";
+    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), [
+      "elementalist: ip: 10.67.0.1 is outside the fabric's ip_prefix 10.66.0.0/16",
+      warning("elementalist", "10.67.0.1"),
+      warning("occultist", "10.66.0.2"),
+      "berserker: ip: is required: the fabric's ip_prefix is 10.66.0.0/16, and every node (external ones too) needs its own address in it",
+    ]);
+    spec.nodes.elementalist.ip = "10.66.0.2";
+    spec.nodes.berserker.ip = "10.66.0.3/32";
+    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), ["berserker: ip: must be an IPv4 address without prefix length"]);
+    spec.nodes.berserker.ip = "10.66.0.3";
+    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), [warning("elementalist", "10.66.0.2"), "occultist: ip: 10.66.0.2 is already elementalist's address; each node has its own", warning("occultist", "10.66.0.2")]);
+  });
+
+  it("an internal node's address is a host route to it in its peers' AllowedIPs, first, as Proxmox VE renders it", () => {
+    const spec = rfcSpec();
+    Object.assign(spec, { ipPrefix: "10.66.0.0/16" });
+    Object.assign(spec.nodes.elementalist, { ip: "10.66.9.1" });
+    Object.assign(spec.nodes.occultist, { ip: "10.66.9.2" });
+    Object.assign(spec.nodes.berserker, { ip: "10.66.9.3" });
+    const fabric = parseFabricOrThrow(spec);
+    const occultist = resolveInterfaces(fabric).find((view) => view.id === "occultist/wg0");
+    assert.deepEqual(occultist?.peers.map((peer) => routesOf(peer).map(String)), [["10.66.9.1/32", "198.51.100.1/32", "203.0.113.128/25"], ["203.0.113.0/25"]], "an external node's address is not added");
   });
 });
 
