@@ -29,7 +29,7 @@ import { fileBlocks } from "./file-blocks";
 import { printError, printLine, writeAll } from "./output";
 import { PartsWriter } from "./parts-writer";
 import { spawnSync } from "./spawn";
-import { FabricError, formatProblem, type Fabric, type Problem } from "../model";
+import { FabricError, formatProblem, isWgKey, type Fabric, type Problem } from "../model";
 import { exportStack, refreshStack, tail, type StackSelection } from "./pulumi-cli";
 import { topologyOfStack } from "./stack-graph";
 import { Timings } from "./timings";
@@ -139,6 +139,10 @@ function validate(file: string, config: SectionConfig, out: (line: string) => vo
     report(fabric as string, { ...problem, where: where.join(": ") });
   }
   if (errors > 0) return 1;
+  if (config.fabrics.length === 0) {
+    err(`${file}: no WireGuard fabric in it (no "wireguard_fabric:" section)`);
+    return 1;
+  }
   const nodes = config.fabrics.reduce((n, f) => n + Object.keys(f.nodes).length, 0);
   const ifaces = config.fabrics.reduce((n, f) => n + resolveInterfaces(f).length, 0);
   out(`${file}: ok (${config.dialect} dialect): ${config.fabrics.length} fabric(s), ${nodes} node(s), ${ifaces} interface(s), ${warnings} warning(s)`);
@@ -156,8 +160,19 @@ function render(config: SectionConfig, values: Record<string, string | undefined
   if (fabric.nodes[node]?.role !== "internal") throw new UsageError(`node "${node}" is external: nothing to render`);
   const views = resolveInterfaces(fabric).filter((v) => v.node === node && (!values.iface || v.iface === values.iface));
   if (views.length === 0) throw new UsageError(`node "${node}" has no interface "${values.iface}"`);
-  const privateKey = values["private-key-file"] ? readFileSync(values["private-key-file"], "utf8").trim() : undefined;
-  const context = { publicKeys: recordedPublicKeys(fabric), privateKey };
+  const keyFile = values["private-key-file"];
+  const privateKey = keyFile ? readFileSync(keyFile, "utf8").trim() : undefined;
+  const publicKeys = recordedPublicKeys(fabric);
+  if (keyFile && privateKey !== undefined) {
+    // never quote what the file holds: it may be a key after all
+    const problem = !isWgKey(privateKey)
+      ? "does not hold a WireGuard private key (32 bytes of base64, as `wg genkey` prints it)"
+      : views.some((view) => publicKeys.get(view.id) === privateKey)
+        ? `holds the public key of ${views.map((view) => view.id).join(", ")}, not its private key`
+        : undefined;
+    if (problem) throw new FabricError([{ severity: "error", where: `--private-key-file ${keyFile}`, message: problem }]);
+  }
+  const context = { publicKeys, privateKey };
   const texts = views.map((view) => {
     const text = renderFormat(format, view, context);
     return values.iface ? text : `# ${view.iface}\n${text}`;

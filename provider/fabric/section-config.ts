@@ -16,7 +16,7 @@ import {
   type Problem,
 } from "../model";
 import { keyId } from "./keys";
-import { closestKey, keyByField, keyByName, marksRfcDialect, SECTION_KEYS, type Dialect, type SectionKey, type SectionKind } from "./section-keys";
+import { closestKey, editDistance, keyByField, keyByName, marksRfcDialect, SECTION_KEYS, type Dialect, type SectionKey, type SectionKind } from "./section-keys";
 
 /**
  * Proxmox VE's `fabrics.cfg` (section config) for WireGuard fabrics, in either dialect (see
@@ -264,11 +264,17 @@ class SectionReader {
   private readonly repeated = new RepeatedPeerLines();
   private current: Current | undefined;
   private lineNo = 0;
+  /** Interface names Proxmox VE would refuse (fine in the RFC's dialect), by line. */
+  readonly longNames: { readonly line: number; readonly name: string }[] = [];
 
   constructor(private readonly fail: Fail) {}
 
   /** Reads a block of whole lines. Runs of the previous node's peer lines are found first, without cutting the block into lines. */
   read(block: string): void {
+    if (this.lineNo === 0 && block.startsWith(BYTE_ORDER_MARK)) {
+      this.fail(1, "the file starts with a UTF-8 byte-order mark (U+FEFF), which Proxmox VE's parser does not skip; save the file without it");
+      block = block.slice(BYTE_ORDER_MARK.length);
+    }
     for (let start = 0; start >= 0; ) {
       const current = this.current;
       if (current?.kind === "node") {
@@ -348,6 +354,9 @@ class SectionReader {
       fabric.peers.set(nodeName, peers);
       this.current = { kind: "node", fabric, path: ["nodes", nodeName], peers, ...fresh };
     } else {
+      // a misspelt type would make its section another kind's, and a node vanish without a word
+      const meant = [FABRIC_TYPE, NODE_TYPE].find((known) => editDistance(type, known) <= 2);
+      if (meant) this.fail(this.lineNo, `unknown section type "${type}"; did you mean "${meant}"?`);
       this.current = { kind: "foreign", lines: [line] };
       this.foreign.push(this.current.lines);
     }
@@ -366,6 +375,7 @@ class SectionReader {
     }
     const name = pairs.find(([k]) => k === "name")?.[1];
     if (name === undefined) return this.fail(this.lineNo, `interfaces entry "${value}" needs name=`);
+    if (!PROXMOX_IFNAME.test(name)) this.longNames.push({ line: this.lineNo, name });
     if (node.ifaces.has(name)) return this.fail(this.lineNo, `interface "${name}" is defined twice on this node`);
     node.ifaces.add(name);
     const path = [...node.path, "interfaces", name];
@@ -535,6 +545,11 @@ export function parseSectionConfig(text: string | Iterable<string>, file = "fabr
   for (const block of typeof text === "string" ? [text] : text) reader.read(block);
   const { raws, foreign, rfcKeys } = reader;
   const dialect = options.dialect ?? (rfcKeys ? "rfc" : "proxmox");
+  if (dialect === "proxmox") {
+    for (const { line, name } of reader.longNames) {
+      fail(line, `interface name "${name}": Proxmox VE's fabrics take 1-8 letters, digits and inner dashes (Linux allows 15: read the file with --dialect rfc, or rename it)`);
+    }
+  }
   const fabrics: Fabric[] = [];
   for (const raw of raws.values()) {
     if (!raw.lines.has("")) {
@@ -578,6 +593,9 @@ export interface WriteOptions {
   /** Told of each field left out of a Proxmox VE file (it has no such key). */
   readonly onWarning?: (problem: Problem) => void;
 }
+
+/** What some editors put at the start of a UTF-8 file. */
+const BYTE_ORDER_MARK = "\uFEFF";
 
 /** Proxmox VE's interface name rule: 1-8 characters, letters, digits and inner dashes. */
 const PROXMOX_IFNAME = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]?$/;

@@ -93,7 +93,7 @@ export function keyByName(section: SectionKind, key: string, dialect: Dialect): 
 }
 
 /** How many single-character edits turn `a` into `b` (Levenshtein). */
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];

@@ -17,6 +17,7 @@ export function validateFabric(fabric: Fabric, views: readonly InterfaceView[] =
   const internal = Object.entries(fabric.nodes).filter((entry): entry is [string, InternalNode] => entry[1].role === "internal");
 
   checkUniqueAddresses(internal, report);
+  checkUniquePublicKeys(fabric, report);
   for (const [name, node] of internal) checkListenPorts(name, node, report);
   const peerings = new PeeringTable(internal);
   checkPeerReferences(fabric, peerings, report);
@@ -110,6 +111,27 @@ function checkUniqueAddresses(internal: [string, InternalNode][], report: Report
       }
     }
   }
+}
+
+/**
+ * A public key names one peer: an external node with the key of an internal interface (or of
+ * another external node) would make an interface list its own key as a peer, or another get two
+ * peers with one key. Internal interfaces' keys are known in a fabrics.cfg (generated ones are
+ * made on the nodes, each its own).
+ */
+function checkUniquePublicKeys(fabric: Fabric, report: Report): void {
+  const owners = new Map<string, string>();
+  const claim = (key: string, owner: string, where: string): void => {
+    const first = owners.get(key);
+    if (first) report(where, `${key} is also the public key of ${first}; each interface and external node has its own`);
+    else owners.set(key, owner);
+  };
+  for (const [name, node] of Object.entries(fabric.nodes)) {
+    if (node.role === "internal") {
+      for (const [ifaceName, iface] of Object.entries(node.interfaces)) if (iface.publicKey) claim(iface.publicKey, `interface ${keyId(name, ifaceName)}`, `${name}: ${ifaceName}: publicKey`);
+    }
+  }
+  for (const [name, node] of Object.entries(fabric.nodes)) if (node.role === "external") claim(node.publicKey, `external node ${name}`, `${name}: publicKey`);
 }
 
 function checkListenPorts(name: string, node: InternalNode, report: Report): void {

@@ -53,12 +53,41 @@ describe("wg-fabric CLI", () => {
     ]);
   });
 
-  it("render: the RFC's wg0.conf with the key from --private-key-file", () => {
+  it("render: the RFC's wg0.conf with the key from --private-key-file; a file without a private key is refused, its text never quoted", () => {
     const keyFile = path.join(dir, "wg0.key");
-    writeFileSync(keyFile, "<some_private_key>\n", { mode: 0o600 });
+    const privateKey = "qGXl+84iE1teMyQeL1DgkuLivKKYasx6fOYqBfr3QEI=";
+    writeFileSync(keyFile, `${privateKey}\n`, { mode: 0o600 });
     const r = run("render", RFC, "--node", "occultist", "--iface", "wg0", "--private-key-file", keyFile);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, readFileSync(path.join(FIXTURES, "rfc-occultist-wg0.conf"), "utf8"));
+    assert.equal(r.stdout, readFileSync(path.join(FIXTURES, "rfc-occultist-wg0.conf"), "utf8").replace("<some_private_key>", privateKey));
+    writeFileSync(keyFile, "hello\n", { mode: 0o600 });
+    const hello = run("render", RFC, "--node", "occultist", "--iface", "wg0", "--private-key-file", keyFile);
+    assert.deepEqual([hello.status, hello.stdout, hello.stderr.trim()], [1, "", `--private-key-file ${keyFile}: does not hold a WireGuard private key (32 bytes of base64, as \`wg genkey\` prints it)`]);
+    const publicKey = /interfaces name=wg0,listen_port=50000,public_key=(\S+?),/.exec(readFileSync(RFC, "utf8").split("vpn_occultist")[1] as string)?.[1] as string;
+    writeFileSync(keyFile, `${publicKey}\n`, { mode: 0o600 });
+    const own = run("render", RFC, "--node", "occultist", "--iface", "wg0", "--private-key-file", keyFile);
+    assert.deepEqual([own.status, own.stderr.trim()], [1, `--private-key-file ${keyFile}: holds the public key of occultist/wg0, not its private key`]);
+  });
+
+  it("validate names what a new user gets wrong: a byte-order mark, a misspelt section type, an empty file, a long name in Proxmox VE's dialect, one public key twice", () => {
+    const file = path.join(dir, "mistakes.cfg");
+    const rfc = readFileSync(RFC, "utf8");
+    const check = (text: string, args: string[] = []): [number | null, string[]] => {
+      writeFileSync(file, text);
+      const r = run("validate", file, ...args);
+      return [r.status, r.stderr.trim().split("\n").filter((line) => !line.includes("warning"))];
+    };
+    assert.deepEqual(check(`\uFEFF${rfc}`), [1, [`${file}:1: the file starts with a UTF-8 byte-order mark (U+FEFF), which Proxmox VE's parser does not skip; save the file without it`]]);
+    assert.deepEqual(check(rfc.replace("wireguard_node: vpn_berserker", "wirguard_node: vpn_berserker"))[1]?.[0], `${file}:16: unknown section type "wirguard_node"; did you mean "wireguard_node"?`);
+    assert.deepEqual(check(""), [1, [`${file}: no WireGuard fabric in it (no "wireguard_fabric:" section)`]]);
+    const long = rfc.replace(/wg0/g, "wgfabric0");
+    assert.deepEqual(check(long)[1]?.[0], `${file}:6: interface name "wgfabric0": Proxmox VE's fabrics take 1-8 letters, digits and inner dashes (Linux allows 15: read the file with --dialect rfc, or rename it)`);
+    assert.equal(check(long, ["--dialect", "rfc"])[0], 0);
+    const occultistKey = /vpn_occultist[\s\S]*?public_key=(\S+?),/.exec(rfc)?.[1] as string;
+    assert.deepEqual(check(rfc.replace(/(wireguard_node: vpn_berserker[\s\S]*?public_key )\S+/, `$1${occultistKey}`)), [
+      1,
+      [`${file}:19: vpn: berserker: public_key: ${occultistKey} is also the public key of interface occultist/wg0; each interface and external node has its own`],
+    ]);
   });
 
   it("render: every interface after a '# IFACE' line, in each format", () => {
@@ -88,10 +117,12 @@ describe("wg-fabric CLI", () => {
     ]);
     const long = path.join(dir, "long.cfg");
     writeFileSync(long, readFileSync(RFC, "utf8").replaceAll("wg0", "wgfabric0"));
-    const failed = run("fmt", long);
+    // read as Proxmox VE's (no key of ours in it), the long name is refused at once; read as the RFC's, the writer refuses it
+    assert.match(run("fmt", long).stderr, /long\.cfg:6: interface name "wgfabric0": Proxmox VE's fabrics take 1-8/);
+    const failed = run("fmt", long, "--dialect", "rfc");
     assert.equal(failed.status, 1);
     assert.match(failed.stderr, /vpn: elementalist: wgfabric0: Proxmox VE allows interface names of 1-8 letters/);
-    assert.equal(run("fmt", long, "--rfc").status, 0);
+    assert.equal(run("fmt", long, "--dialect", "rfc", "--rfc").status, 0);
   });
 
   it("keys prints the README's table of fabrics.cfg keys", () => {

@@ -170,9 +170,10 @@ describe("Proxmox VE's shipped fabrics.cfg", () => {
     assert.doesNotThrow(() => writeSectionConfig(roaming, { dialect: "rfc" }));
   });
 
-  it("Proxmox VE's interface names (1-8 characters) are required when writing its dialect, not when reading", () => {
-    const long = parseSectionConfig(text.replaceAll("wg1", "wg-fabric"));
-    assert.throws(() => writeSectionConfig(long), /pve: pve1: wg-fabric: Proxmox VE allows interface names of 1-8 letters/);
+  it("Proxmox VE's interface names (1-8 characters) are required in its dialect, reading and writing; the RFC's takes Linux's 15", () => {
+    assert.throws(() => parseSectionConfig(text.replaceAll("wg1", "wg-fabric")), /fabrics\.cfg:9: interface name "wg-fabric": Proxmox VE's fabrics take 1-8 letters, digits and inner dashes/);
+    const long = parseSectionConfig(text.replaceAll("wg1", "wg-fabric"), "fabrics.cfg", { dialect: "rfc" });
+    assert.throws(() => writeSectionConfig(long, { dialect: "proxmox" }), /pve: pve1: wg-fabric: Proxmox VE allows interface names of 1-8 letters/);
     assert.match(writeSectionConfig(long, { dialect: "rfc" }), /name=wg-fabric/);
   });
 

@@ -75,6 +75,13 @@ function modelProblems(fabric: Raw): string[] {
     const host = endpoint?.replace(/:\d+$/, "");
     return host && /^\d+\.\d+\.\d+\.\d+$/.test(host) ? range(`${host}/32`)[0] : undefined;
   };
+  // a public key names one peer: an external node may not repeat another's
+  const keys = new Set<string>();
+  for (const [name, node] of Object.entries(nodes)) {
+    if (node.role !== "external") continue;
+    if (keys.has(node.publicKey)) found.push(`${name}: publicKey|key`);
+    keys.add(node.publicKey);
+  }
   for (const name of internal) {
     const node = nodes[name] as Raw;
     const seen = new Set<string>();
@@ -142,6 +149,7 @@ const RULES: [RegExp, string][] = [
   [/is already a peer of/, "duplicate"],
   [/has no peer back/, "one-sided"],
   [/is also an AllowedIP of peers\[/, "same"],
+  [/is also the public key of/, "key"],
   [/would route all of/, "default"],
   [/covers .*, the endpoint of/, "tunnel"],
   [/is already routed through/, "across"],
