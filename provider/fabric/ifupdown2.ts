@@ -17,7 +17,8 @@ export function renderIfupdown2(view: InterfaceView): string {
   const ipv6Only = view.addresses.length > 0 && view.addresses.every((address) => address.family === 6);
   const lines = [`auto ${iface}`, `iface ${iface} inet${ipv6Only ? "6" : ""} static`];
   for (const address of view.addresses) lines.push(`\taddress ${address.toString()}`);
-  // always stated: without it ifupdown2 sets its own default (1500), not WireGuard's
+  // always stated, as is ipv6-addrgen off: without them every ifreload sets ifupdown2's default
+  // MTU (1500), not WireGuard's, and takes the link down and up to set IPv6 address generation
   lines.push(`\tmtu ${view.mtu ?? DEFAULT_WG_MTU}`, IPV6_ADDRGEN_OFF);
   // the userspace fallback is wg-quick's, for hosts without the kernel module (containers)
   lines.push(`\tpre-up ip link show dev ${iface} >/dev/null 2>&1 || ip link add dev ${iface} type wireguard || wireguard-go ${iface}`);

@@ -20,7 +20,7 @@ describe("on Proxmox VE nodes: our fabric beside Proxmox VE's own, through its n
   let lab: Lab;
   let driver: ProviderDriver;
   let connections: Record<string, Connection>;
-  const ours = (extra: Partial<Record<string, Record<string, { listenPort: number; ip: string }>>> = {}): FabricInput => ({
+  const ours = (): FabricInput => ({
     name: "ours",
     nodes: Object.fromEntries(
       NODES.map((node, i) => [
@@ -30,7 +30,7 @@ describe("on Proxmox VE nodes: our fabric beside Proxmox VE's own, through its n
           endpoint: lab.host(node).ip,
           applyMode: MODES[node],
           allowedIps: [`10.${83 + i}.0.0/24`],
-          interfaces: { wg0: { listenPort: 51820, ip: `10.81.0.${i + 1}/24` }, ...extra[node] },
+          interfaces: { wg0: { listenPort: 51820, ip: `10.81.0.${i + 1}/24` } },
           peers: NODES.filter((other) => other !== node).map((other) => ({ type: "internal" as const, node: other, nodeIface: "wg0", iface: "wg0", persistentKeepalive: 5 })),
         },
       ]),
