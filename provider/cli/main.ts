@@ -76,11 +76,13 @@ proxmox-stanza its ifupdown2 stanza.
 without it the PrivateKey line is left out.
 --all validates every fabric of FILE and writes each internal node's interfaces as
 DIR/NODE/IFACE.conf (stanza formats: DIR/NODE/IFACE), mode 0600, in one run.`,
-  fmt: `usage: wg-fabric fmt FILE [--rfc] ${DIALECT_OPTION}
+  fmt: `usage: wg-fabric fmt FILE [--rfc] [--force] ${DIALECT_OPTION}
 
 Prints FILE in canonical form (tabs, fixed key order, canonical addresses) in Proxmox VE's
-dialect: keys it does not know are left out, each with a warning on stderr; exit 1 when a
-fabric cannot be written in it (e.g. an interface name longer than 8 characters).
+dialect. A key it does not know, or gives another meaning, would change what the file means:
+each is named with its line on stderr, and nothing is written (exit 1) unless --force, which
+writes the file without them. Exit 1 also when a fabric cannot be written in it at all (e.g. an
+interface name longer than 8 characters). Comments are not kept.
 --rfc writes the RFC's dialect with every key of ours.
 
 ${DIALECT_HELP}`,
@@ -181,9 +183,23 @@ function render(config: SectionConfig, values: Record<string, string | undefined
   return 0;
 }
 
-function fmt(config: SectionConfig, rfc: boolean, out: (line: string) => void, err: (line: string) => void): number {
-  const onWarning = (problem: Problem): void => err(formatProblem(problem));
-  out(writeSectionConfig(config, { dialect: rfc ? "rfc" : "proxmox", onWarning }).replace(/\n$/, ""));
+/**
+ * The canonical file. What Proxmox VE's dialect cannot hold changes what the file means (a peer's
+ * replacing allowed_ips would add, an MTU or keepalive would go): each is named by its line, and
+ * nothing is written unless `force`.
+ */
+function fmt(file: string, config: SectionConfig, rfc: boolean, force: boolean, out: (line: string) => void, err: (line: string) => void): number {
+  const lost: Problem[] = [];
+  const text = writeSectionConfig(config, { dialect: rfc ? "rfc" : "proxmox", onWarning: (problem) => lost.push(problem) });
+  for (const problem of lost) {
+    const [fabric = "", ...where] = problem.where.split(": ");
+    err(`${file}:${config.lineOf(fabric, where.join(": "))}: ${formatProblem({ ...problem, severity: force ? "warning" : "error" })}`);
+  }
+  if (lost.length > 0 && !force) {
+    err(`${file}: nothing written: Proxmox VE's dialect would change what the file means (--rfc keeps every key; --force writes it anyway)`);
+    return 1;
+  }
+  out(text.replace(/\n$/, ""));
   return 0;
 }
 
@@ -299,6 +315,7 @@ const OPTIONS = {
   cwd: { type: "string" },
   "no-refresh": { type: "boolean" },
   json: { type: "boolean" },
+  force: { type: "boolean" },
   "max-age": { type: "string" },
 } as const;
 
@@ -308,7 +325,7 @@ type Values = { [K in Option]?: (typeof OPTIONS)[K]["type"] extends "boolean" ? 
 const ALLOWED: Record<string, readonly Option[]> = {
   validate: ["dialect"],
   render: ["node", "fabric", "iface", "format", "private-key-file", "dialect", "all", "out"],
-  fmt: ["rfc", "dialect"],
+  fmt: ["rfc", "force", "dialect"],
   keys: [],
   status: ["stack", "cwd", "no-refresh", "json", "max-age"],
   graph: ["fabric", "format", "out", "dialect", "stack", "cwd", "no-refresh"],
@@ -338,7 +355,7 @@ function run(command: string, positionals: string[], values: Values, timings: Ti
   const file = positionals[0] as string;
   const config = timings.time("parse", () => load(file, values.dialect));
   if (command === "validate") return validate(file, config, out, err);
-  if (command === "fmt") return fmt(config, values.rfc === true, out, err);
+  if (command === "fmt") return fmt(file, config, values.rfc === true, values.force === true, out, err);
   const format = (values.format ?? "wg") as ConfigFormat;
   if (!CONFIG_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${CONFIG_FORMATS.join(", ")}`);
   if (!values.all) {

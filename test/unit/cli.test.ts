@@ -105,16 +105,20 @@ describe("wg-fabric CLI", () => {
     assert.match(rfc.stdout, /^wireguard_fabric: vpn\n\tkey_dir \/etc\/wireguard\/wg-fabric\n\tapply_mode wg-quick\n\nwireguard_node: vpn_elementalist\n\tendpoint 192\.0\.2\.1\n/);
   });
 
-  it("fmt leaves out what Proxmox VE cannot read, each with a warning naming the key; exit 1 when it cannot hold a fabric", () => {
+  it("fmt into Proxmox VE's dialect: what it cannot hold changes the file's meaning, so each is named by line and nothing is written unless --force; exit 1 when it cannot hold a fabric", () => {
     const ours = path.join(dir, "ours.cfg");
     writeFileSync(ours, readFileSync(RFC, "utf8").replace("ip=198.51.100.2/24", "ip=198.51.100.2/24,mtu=1380").replace("iface=wg0\n", "iface=wg0,persistent_keepalive=9\n"));
-    const r = run("fmt", ours);
+    const lost = [
+      `${ours}:11: vpn: occultist: wg0: mtu: left out: Proxmox VE has no such key, or gives it another meaning (write the RFC dialect to keep it)`,
+      `${ours}:12: vpn: occultist: peers[0]: persistent_keepalive: left out: Proxmox VE has no such key, or gives it another meaning (write the RFC dialect to keep it)`,
+    ];
+    const refused = run("fmt", ours);
+    assert.deepEqual([refused.status, refused.stdout], [1, ""]);
+    assert.deepEqual(refused.stderr.trim().split("\n"), [...lost, `${ours}: nothing written: Proxmox VE's dialect would change what the file means (--rfc keeps every key; --force writes it anyway)`]);
+    const r = run("fmt", ours, "--force");
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /mtu|persistent_keepalive|key_dir|apply_mode/);
-    assert.deepEqual(r.stderr.trim().split("\n"), [
-      "warning: vpn: occultist: wg0: mtu: left out: Proxmox VE has no such key, or gives it another meaning (write the RFC dialect to keep it)",
-      "warning: vpn: occultist: peers[0]: persistent_keepalive: left out: Proxmox VE has no such key, or gives it another meaning (write the RFC dialect to keep it)",
-    ]);
+    assert.deepEqual(r.stderr.trim().split("\n"), lost.map((line) => line.replace(/^(\S+:\d+: )/, "$1warning: ")));
     const long = path.join(dir, "long.cfg");
     writeFileSync(long, readFileSync(RFC, "utf8").replaceAll("wg0", "wgfabric0"));
     // read as Proxmox VE's (no key of ours in it), the long name is refused at once; read as the RFC's, the writer refuses it

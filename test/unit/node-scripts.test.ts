@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { MANAGED_PREFIX, nodeScript, SCRIPT_ARGUMENTS, type NodeScript } from "../../provider/remote";
 
@@ -19,6 +19,17 @@ describe("node scripts (provider/remote/scripts/*.sh) as they run on a node", ()
       }
     });
   }
+
+  it("the lab's Proxmox VE stand-ins (lab/pve/*.sh) pass shellcheck", () => {
+    const dir = path.resolve(__dirname, "../../../lab/pve");
+    for (const file of readdirSync(dir).filter((f) => f.endsWith(".sh"))) {
+      try {
+        execFileSync("shellcheck", ["--severity=style", path.join(dir, file)], { encoding: "utf8" });
+      } catch (error) {
+        assert.fail(`shellcheck on lab/pve/${file}:\n${String((error as { stdout?: string }).stdout ?? error)}`);
+      }
+    }
+  });
 
   it("common.sh reads the arguments in the order the contract sends them", () => {
     const common = readFileSync(path.resolve(__dirname, "../../provider/remote/scripts/common.sh"), "utf8");
