@@ -139,7 +139,7 @@ export function parseDeclaredFiles(config: string, stanza: string): DeclaredInte
 
 /**
  * The routes `wg-quick up` adds for an interface: every AllowedIP of its peers once, except
- * default routes (wg-quick handles /0 with policy routing, which we do not manage) and
+ * default routes (a full tunnel's, which go into a table of their own: see policy-routing.ts) and
  * prefixes inside one of the interface's own subnets (the kernel routes those already).
  */
 export function routedPrefixes(addresses: readonly Cidr[], allowedIps: Iterable<Cidr>): Cidr[] {

@@ -42,8 +42,8 @@ export function proxmoxConfigParts(view: InterfaceView, context: RenderContext):
 
 /**
  * The prefixes the stanza routes to the interface: every AllowedIP of every peer that does not
- * skip route generation, host routes included, each once; never a default route (wg-quick's
- * policy routing for /0 is not managed).
+ * skip route generation, host routes included, each once; never a default route (a full tunnel
+ * is refused in proxmox mode: see route-checks.ts).
  */
 export function proxmoxRoutes(view: InterfaceView): Cidr[] {
   const routes = new Map<string, Cidr>();
