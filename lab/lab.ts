@@ -13,6 +13,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import * as net from "node:net";
 import * as path from "node:path";
 import { parseSectionConfig, recordedPublicKeys, renderProxmoxConfig, renderProxmoxStanza, resolveInterfaces, PVE_FABRICS_CFG } from "../provider/fabric";
+import { encodeRecords } from "../provider/remote";
 
 /** One lab host, ready for SSH. */
 export interface LabHost {
@@ -161,7 +162,7 @@ export class Lab {
         }
       }
     }
-    const records = [["sdn", stanzas.join("\n")], ...configs].map(([record, body]) => `${record} ${Buffer.byteLength(body as string)}\n${body}`).join("");
+    const records = encodeRecords([["sdn", stanzas.join("\n")], ...configs]);
     const args = ["-t", String(host.pid), "-m", "-n", "-u", "sh", "-c", `${USERSPACE_WIREGUARD} exec sh "$0" "$1"`, path.join(PVE_SCRIPTS, "pve-network-apply.sh"), name];
     return shAsync("nsenter", args, records);
   }

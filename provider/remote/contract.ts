@@ -230,9 +230,10 @@ type IpLink = { ifname?: string; flags?: string[]; mtu?: number };
 // Routes we add are `boot` (ip's default) or `static`; the kernel's and routing daemons' stay theirs.
 const MANAGED_ROUTE_PROTOCOLS = new Set(["boot", "static"]);
 
+/** The main table's routes into the interface that we manage (ip -j names no table for the main one). */
 function managedRoutes(entries: IpRoute[], family: 4 | 6): string[] {
   return entries
-    .filter((route) => route.dst && route.dst !== "default" && MANAGED_ROUTE_PROTOCOLS.has(route.protocol ?? "boot") && (route.type ?? "unicast") === "unicast")
+    .filter((route) => route.dst && route.dst !== "default" && (route.table ?? "main") === "main" && MANAGED_ROUTE_PROTOCOLS.has(route.protocol ?? "boot") && (route.type ?? "unicast") === "unicast")
     .map((route) => {
       const dst = route.dst as string;
       return dst.includes("/") ? dst : `${dst}/${family === 4 ? 32 : 128}`;
@@ -301,7 +302,10 @@ export function parseInspection(text: string): Inspection {
     .flatMap((entry) => entry.addr_info ?? [])
     .filter((info) => info.scope === "global" && info.local && info.prefixlen !== undefined)
     .map((info) => `${info.local}/${info.prefixlen}`);
-  const routes = [...managedRoutes(json<IpRoute[]>(value("route4"), []), 4), ...managedRoutes(json<IpRoute[]>(value("route6"), []), 6)];
+  // every table's routes into the interface: the main table's are ours to plan, the others a full tunnel's
+  const route4 = json<IpRoute[]>(value("route4"), []);
+  const route6 = json<IpRoute[]>(value("route6"), []);
+  const routes = [...managedRoutes(route4, 4), ...managedRoutes(route6, 6)];
   const linkMtus = new Map(json<IpLink[]>(value("links"), []).map((l) => [l.ifname, l.mtu]));
   // as wg-quick reads a route: its own mtu, else its device's
   const routeMtu = (route: string): number => Number(/ mtu (\d+)/.exec(route)?.[1] ?? linkMtus.get(/ dev (\S+)/.exec(route)?.[1] ?? "") ?? 0);
@@ -321,7 +325,7 @@ export function parseInspection(text: string): Inspection {
   const policy: LivePolicy = {
     ...(fwmark && fwmark !== "off" && Number(fwmark) > 0 ? { fwmark: Number(fwmark) } : {}),
     rules: [...policyRules(json<IpRule[]>(value("rule4"), []), 4), ...policyRules(json<IpRule[]>(value("rule6"), []), 6)],
-    tableRoutes: [...tableRoutes(json<IpRoute[]>(value("table-route4"), []), 4), ...tableRoutes(json<IpRoute[]>(value("table-route6"), []), 6)],
+    tableRoutes: [...tableRoutes(route4, 4), ...tableRoutes(route6, 6)],
     busyTables: (value("tables") ?? "").split(" ").filter(Boolean).map(Number),
     ...(single.has("ssh-routes") ? { sshMainRoutes: json<IpRoute[]>(value("ssh-routes"), []).flatMap((route) => (route.dst ? [route.dst] : [])) } : {}),
   };

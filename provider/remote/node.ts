@@ -66,7 +66,7 @@ export class RemoteNode {
   private args(target: InterfaceTarget, mode: ApplyMode): string[] {
     const ifname = ifnameProblem(target.iface);
     if (ifname) this.fail("invalid-argument", `interface name ${ifname}; nothing was run`);
-    for (const dir of [target.keyDir, target.from?.keyDir ?? target.keyDir]) {
+    for (const dir of [target.keyDir, ...(target.from ? [target.from.keyDir] : [])]) {
       const keyDir = keyDirSchema.safeParse(dir);
       if (!keyDir.success) this.fail("invalid-argument", `key dir "${dir}" ${keyDir.error.issues[0]?.message}; nothing was run`);
     }

@@ -296,8 +296,8 @@ describe("parseInspection: a full tunnel's policy routing, as ip -j and wg print
       "fwmark\t0xca6c",
       'rule4\t[{"priority":0,"src":"all","table":"local"},{"priority":32764,"not":null,"src":"all","fwmark":"0xca6c","table":"51820"},{"priority":32765,"src":"all","table":"main","suppress_prefixlen":0},{"priority":32766,"src":"all","table":"main"}]',
       "rule6\t[]",
-      'table-route4\t[{"dst":"10.9.0.0/24","protocol":"boot","scope":"link","flags":[]},{"type":"unicast","dst":"default","table":"51820","protocol":"boot","scope":"link","flags":[]},{"type":"local","dst":"10.30.0.1","table":"local"}]',
-      "table-route6\t[]",
+      'route4\t[{"dst":"10.9.0.0/24","protocol":"boot","scope":"link","flags":[]},{"type":"unicast","dst":"default","table":"51820","protocol":"boot","scope":"link","flags":[]},{"type":"local","dst":"10.30.0.1","table":"local"}]',
+      "route6\t[]",
       "tables\t51820 51821 ",
       "ssh-client\t198.18.0.254",
       'ssh-routes\t[{"dst":"198.18.0.0/24","dev":"eth0"}]',
@@ -309,6 +309,7 @@ describe("parseInspection: a full tunnel's policy routing, as ip -j and wg print
       busyTables: [51820, 51821],
       sshMainRoutes: ["198.18.0.0/24"],
     });
+    assert.deepEqual(parseInspection(records.join("\n")).live.routes, ["10.9.0.0/24"], "only the main table's routes are planned as the interface's");
     assert.equal(parseInspection("fwmark\toff\n").live.policy?.fwmark, undefined);
   });
 });

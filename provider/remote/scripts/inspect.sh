@@ -25,10 +25,9 @@ fi
 if link_exists; then
   record link "$(ip -j link show dev "$iface")"
   record addr "$(ip -j address show dev "$iface")"
-  record route4 "$(ip -j -4 route show dev "$iface" table main)"
-  record route6 "$(ip -j -6 route show dev "$iface" table main)"
-  record table-route4 "$(ip -j -4 route show table all dev "$iface")"
-  record table-route6 "$(ip -j -6 route show table all dev "$iface")"
+  # every table's: the main table's routes, and a full tunnel's in a table of its own
+  record route4 "$(ip -j -4 route show table all dev "$iface")"
+  record route6 "$(ip -j -6 route show table all dev "$iface")"
   if wg show "$iface" listen-port >/dev/null 2>&1; then
     record listen "$(wg show "$iface" listen-port)"
     record fwmark "$(wg show "$iface" fwmark)"
