@@ -51,6 +51,7 @@ function peerEntrySchema<K extends z.ZodType<string>>(key: K) {
       publicKey: key,
       presharedKey: key.optional(),
       presharedKeyFingerprint: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+      nodeRoute: routeSchema.optional(),
       hostRoute: routeSchema.optional(),
       hostRoute6: routeSchema.optional(),
       endpoint: endpointTextSchema.optional(),

@@ -16,6 +16,8 @@ export interface PeerEntry {
    * `[secret]`, so a preview shows a new pre-shared key by this field changing.
    */
   readonly presharedKeyFingerprint?: string;
+  /** The peer node's own IPv4 address as /32 (Proxmox VE's router address), routed first (internal peers). */
+  readonly nodeRoute?: string;
   /** The peer interface's own address as /32 or /128 (internal peers). */
   readonly hostRoute?: string;
   /** Its second address (the `ip6` of a dual-stack interface) as /128. */
@@ -42,6 +44,7 @@ export function peerEntryOf<Key>(peer: PeerView, publicKey: Key, psk?: { readonl
 /** A peer's plain fields, everything but its keys. */
 function peerFields(peer: PeerView): Omit<PeerEntry, "publicKey" | "presharedKey" | "presharedKeyFingerprint"> {
   return {
+    ...(peer.nodeRoute ? { nodeRoute: peer.nodeRoute.toString() } : {}),
     ...(peer.hostRoutes[0] ? { hostRoute: peer.hostRoutes[0].toString() } : {}),
     ...(peer.hostRoutes[1] ? { hostRoute6: peer.hostRoutes[1].toString() } : {}),
     ...(peer.endpoint ? { endpoint: peer.endpoint } : {}),
@@ -70,6 +73,7 @@ export function interfaceFields(view: InterfaceView) {
 export interface ParsedPeerEntry {
   readonly publicKey: WgKey;
   readonly presharedKey?: WgKey;
+  readonly nodeRoute?: Cidr;
   readonly hostRoute?: Cidr;
   readonly hostRoute6?: Cidr;
   readonly endpoint?: string;
@@ -120,6 +124,7 @@ function peerViewOf(name: string, peer: ParsedPeerEntry): PeerView {
     label: name,
     // the key is in the entry itself: no lookup by id
     key: { kind: "external", key: peer.publicKey },
+    ...(peer.nodeRoute ? { nodeRoute: peer.nodeRoute } : {}),
     hostRoutes: [peer.hostRoute, peer.hostRoute6].filter((route): route is Cidr => route !== undefined),
     allowedIps: peer.allowedIps,
     skipRoutes: peer.skipRouteGeneration ?? false,

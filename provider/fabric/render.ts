@@ -3,7 +3,7 @@ import { routedPrefixes } from "./declared";
 import { renderIfupdown2 } from "./ifupdown2";
 import { proxmoxConfigParts, renderProxmoxConfig, renderProxmoxModeStanza, renderProxmoxStanza } from "./proxmox";
 import { joinConfig, peerSections, type ConfigParts, type RenderContext } from "./render-context";
-import { routedPeerPrefixes, type InterfaceView, type PeerView } from "./resolve";
+import { hostRoutesOf, routedPeerPrefixes, type InterfaceView, type PeerView } from "./resolve";
 
 /** The config formats we write. */
 export const CONFIG_FORMATS = ["wg", "wg-quick", "ifupdown2", "proxmox", "proxmox-stanza"] as const;
@@ -14,7 +14,8 @@ export type ConfigFormat = (typeof CONFIG_FORMATS)[number];
 function renderPeer(peer: PeerView, publicKey: WgKey): string {
   let text = `[Peer]\nPublicKey = ${publicKey}\n`;
   if (peer.presharedKey) text += `PresharedKey = ${peer.presharedKey}\n`;
-  if (peer.hostRoutes.length > 0) text += `AllowedIPs = ${peer.hostRoutes.map(String).join(", ")}\n`;
+  const hostRoutes = hostRoutesOf(peer);
+  if (hostRoutes.length > 0) text += `AllowedIPs = ${hostRoutes.map(String).join(", ")}\n`;
   if (peer.endpoint) text += `Endpoint = ${peer.endpoint}\n`;
   if (peer.allowedIps.length > 0) text += `AllowedIPs = ${peer.allowedIps.map(String).join(", ")}\n`;
   if (peer.persistentKeepalive !== undefined) text += `PersistentKeepalive = ${peer.persistentKeepalive}\n`;

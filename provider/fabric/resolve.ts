@@ -20,7 +20,9 @@ export interface PeerView {
   /** `node/iface` for internal peers, `node` for external ones. */
   readonly label: string;
   readonly key: PeerKeySource;
-  /** The peer node's own IPv4 address, then its interface's addresses (`ip`, then `ip6`), as /32 or /128 (internal peers only). */
+  /** The peer node's own IPv4 address as /32, when it is not one of its interface's (internal peers only). */
+  readonly nodeRoute?: Cidr;
+  /** The peer interface's addresses (`ip`, then `ip6`) as /32 or /128 (internal peers only). */
   readonly hostRoutes: readonly Cidr[];
   /** The node's allowed_ips (or the peer's override), then the peer's extra ones. */
   readonly allowedIps: readonly Cidr[];
@@ -38,9 +40,14 @@ interface Base {
   readonly port?: number;
 }
 
-/** Everything routed to a peer: the host routes of its interface, then its allowed IPs. */
+/** A peer's host routes: its node's own address first, as Proxmox VE routes it, then its interface's addresses. */
+export function hostRoutesOf(peer: PeerView): Cidr[] {
+  return peer.nodeRoute ? [peer.nodeRoute, ...peer.hostRoutes] : [...peer.hostRoutes];
+}
+
+/** Everything routed to a peer: its host routes, then its allowed IPs. */
 export function routesOf(peer: PeerView): Cidr[] {
-  return [...peer.hostRoutes, ...peer.allowedIps];
+  return [...hostRoutesOf(peer), ...peer.allowedIps];
 }
 
 /** What the interface's routes are made for: every peer's {@link routesOf} but those that skip route generation. */
@@ -106,12 +113,13 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
   }
   const nodeIface = (peer as Peer & { type: "internal" }).nodeIface;
   const iface = target.interfaces[nodeIface] as Interface;
-  // the node's own IPv4 address first, as Proxmox VE routes it (not its ip6: Proxmox VE does not)
+  // the node's own IPv4 address is routed too, as Proxmox VE routes it (not its ip6: Proxmox VE does not)
   const hostRoutes = interfaceAddresses(iface).map((address) => address.hostRoute());
-  if (target.ip && !hostRoutes.some((route) => route.toString() === target.ip?.toString())) hostRoutes.unshift(target.ip);
+  const nodeRoute = target.ip && !hostRoutes.some((route) => route.toString() === target.ip?.toString()) ? target.ip : undefined;
   const view: PeerView = {
     label: peerLabel(peer),
     key: { kind: "internal", id: keyId(peer.node, nodeIface) },
+    ...(nodeRoute ? { nodeRoute } : {}),
     hostRoutes,
     allowedIps: target.allowedIps,
     skipRoutes: false,

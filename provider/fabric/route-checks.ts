@@ -1,6 +1,6 @@
 import { Cidr, parseEndpoint, type Fabric, type InternalNode } from "../model";
 import type { Report } from "./report";
-import { peerIndexOf, routesOf, type InterfaceView, type PeerView } from "./resolve";
+import { hostRoutesOf, peerIndexOf, routesOf, type InterfaceView, type PeerView } from "./resolve";
 
 /**
  * The checks of what each interface routes to its peers. WireGuard, like the kernel's route
@@ -47,7 +47,7 @@ function numberRoutes(views: readonly InterfaceView[]): NumberedRoutes {
   const routes = new Set<Cidr>();
   for (const peer of peers) {
     for (const route of peer.allowedIps) routes.add(route);
-    for (const route of peer.hostRoutes) routes.add(route);
+    for (const route of hostRoutesOf(peer)) routes.add(route);
     if (peer.endpoint !== undefined && !endpointOf.has(peer.endpoint)) endpointOf.set(peer.endpoint, endpointAddress(peer.endpoint));
   }
   const endpoints = uniqueSorted([...endpointOf.values()].filter((address): address is Cidr => address !== null));
@@ -61,7 +61,7 @@ function numberRoutes(views: readonly InterfaceView[]): NumberedRoutes {
   }
   const byPeer = new Map<PeerView, PeerRoutes>();
   for (const peer of peers) {
-    const claims = [...peer.allowedIps, ...peer.hostRoutes].map((route) => numbered.get(route) as NumberedRoute);
+    const claims = [...peer.allowedIps, ...hostRoutesOf(peer)].map((route) => numbered.get(route) as NumberedRoute);
     byPeer.set(peer, {
       claims,
       defaultRoutes: peer.allowedIps.filter((route) => route.prefix === 0),

@@ -60,7 +60,14 @@ describe("links", () => {
 });
 
 describe("config resource entries", () => {
-  const fabric = parseFabricOrThrow(rfcSpec());
+  // every kind of host route: elementalist's own address, and its dual-stack interface's two
+  const spec = rfcSpec();
+  Object.assign(spec, { ipPrefix: "10.66.0.0/16" });
+  Object.assign(spec.nodes.elementalist, { ip: "10.66.9.1" });
+  Object.assign(spec.nodes.occultist, { ip: "10.66.9.2" });
+  Object.assign(spec.nodes.berserker, { ip: "10.66.9.3" });
+  Object.assign(spec.nodes.elementalist.interfaces.wg0, { ip6: "fd66::1/64" });
+  const fabric = parseFabricOrThrow(spec);
   const publicKeys = new Map([
     ["elementalist/wg0", KEYS.elementalist as WgKey],
     ["occultist/wg0", KEYS.occultist as WgKey],
@@ -76,9 +83,10 @@ describe("config resource entries", () => {
     ),
   });
 
-  it("render what the fabric's view renders, peers in name order", () => {
+  it("render what the fabric's view renders, every host route kept, peers in name order", () => {
     const fromEntry = parseDeclared(renderEntry(entryOf()).config);
     const fromView = parseDeclared(renderNodeFiles(occultist, { publicKeys }).config);
+    assert.deepEqual(fromView.peers.find((peer) => peer.publicKey === KEYS.elementalist)?.allowedIps.slice(0, 3).map(String), ["10.66.9.1/32", "198.51.100.1/32", "fd66::1/128"]);
     assert.deepEqual(fromEntry.peers.map((peer) => peer.publicKey), [KEYS.berserker, KEYS.elementalist], "berserker before elementalist/wg0");
     assert.deepEqual(fromEntry, { ...fromView, peers: [...fromView.peers].reverse() });
   });
