@@ -12,7 +12,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { parseSectionConfig, recordedPublicKeys, renderProxmoxConfig, renderProxmoxStanza, resolveInterfaces, PVE_FABRICS_CFG } from "../provider/fabric";
+import { nodeAddressViews, parseSectionConfig, recordedPublicKeys, renderNodeAddressStanza, renderProxmoxConfig, renderProxmoxStanza, resolveInterfaces, PVE_FABRICS_CFG } from "../provider/fabric";
 import { encodeRecords } from "../provider/remote";
 
 /** One lab host, ready for SSH. */
@@ -143,7 +143,7 @@ export class Lab {
 
   /**
    * Applies a Proxmox VE node's network as Proxmox VE does (lab/pve/pve-network-apply.sh): its
-   * SDN stanzas and WireGuard configs written anew from its fabrics.cfg (rendered here as Proxmox
+   * SDN stanzas (the node's own addresses on `dummy_<fabric>`, then its interfaces) and WireGuard configs written anew from its fabrics.cfg (rendered here as Proxmox
    * VE renders them, the private keys added on the node), every other `*.conf` in
    * /etc/wireguard/proxmox deleted, then `ifreload -a`. Resolves to what it printed; rejects when
    * it fails, as Proxmox VE's task does.
@@ -156,6 +156,8 @@ export class Lab {
     const configs: [string, string][] = [];
     if (existsSync(file)) {
       for (const fabric of parseSectionConfig(readFileSync(file, "utf8"), PVE_FABRICS_CFG, { dialect: "proxmox" }).fabrics) {
+        // the node's own addresses on dummy_<fabric> first, as get_interfaces_etc_network_config does
+        for (const address of nodeAddressViews(fabric).filter((v) => v.node === name)) stanzas.push(renderNodeAddressStanza(address.link, address));
         for (const view of resolveInterfaces(fabric).filter((v) => v.node === name)) {
           stanzas.push(renderProxmoxStanza(view));
           configs.push([`conf.${view.iface}`, renderProxmoxConfig(view, { publicKeys: recordedPublicKeys(fabric) })]);

@@ -2,9 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { argsFromModel, type ConnectionArgs, type PartialConnectionArgs, type FabricArgs, type FabricDefaults, type InternalNodeSpec, type NodeSpec } from "./args";
 import type { InterfaceStatus } from "./dynamic/resources";
 import { exportPeers, type ExportedPeers } from "./exported-peers";
-import { expandLinks, keyId, parseSectionConfig, peerLabel, resolveInterfaces, validateAcrossFabrics, validateFabric, writeFabricSections, type Dialect } from "./fabric";
+import { expandLinks, keyId, nodeAddressViews, parseSectionConfig, peerLabel, resolveInterfaces, validateAcrossFabrics, validateFabric, writeFabricSections, type Dialect } from "./fabric";
 import { FabricError, formatProblem, isWgKey, parseFabric, type Fabric as FabricModel, type Problem } from "./model";
-import { InternalNode, pskId, statusOf } from "./nodes";
+import { driftOf, InternalNode, pskId, statusOf } from "./nodes";
 
 /** Options of {@link Fabric.fromSectionConfig}. */
 export interface SectionConfigFabricArgs {
@@ -124,7 +124,7 @@ export class Fabric extends pulumi.ComponentResource {
   declare readonly sectionConfig: pulumi.Output<string>;
   /** Interface state and per-peer handshakes and counters, by `node/iface` (filled by `pulumi refresh`). */
   declare readonly status: pulumi.Output<Record<string, InterfaceStatus>>;
-  /** What `pulumi refresh` found different on the nodes, by `node/iface`; empty lists when in sync. */
+  /** What `pulumi refresh` found different on the nodes, by `node/iface` (and `node/dummy_<fabric>` for a node's own addresses); empty lists when in sync. */
   declare readonly drift: pulumi.Output<Record<string, string[]>>;
   /** The public view another stack imports as external nodes ({@link externalNodesFrom}). */
   declare readonly exportedPeers: pulumi.Output<ExportedPeers>;
@@ -180,6 +180,7 @@ export class Fabric extends pulumi.ComponentResource {
 
   private build(name: string, { split, model }: { split: SplitArgs; model: FabricModel }, specs: Readonly<Record<string, NodeSpec>>): Built {
     const views = resolveInterfaces(model);
+    const addresses = new Map(nodeAddressViews(model).map((view) => [view.node, view]));
     const nodes: Record<string, InternalNode> = {};
     for (const [nodeName, node] of Object.entries(model.nodes)) {
       if (node.role === "external") continue;
@@ -190,6 +191,7 @@ export class Fabric extends pulumi.ComponentResource {
         {
           fabric: name,
           interfaces: views.filter((view) => view.node === nodeName),
+          address: addresses.get(nodeName),
           connection,
           keyRotation: spec.keyRotation,
           acceptNewHostKey: spec.acceptNewHostKey,
@@ -223,7 +225,7 @@ export class Fabric extends pulumi.ComponentResource {
       publicKeys,
       configs: pulumi.all(byId((node) => node.renderedConfigs)),
       status: pulumi.all(byId(statusOf)),
-      drift: pulumi.all(byId((node) => Object.fromEntries(Object.entries(node.configs).map(([iface, config]) => [iface, config.drift])))),
+      drift: pulumi.all(byId(driftOf)),
       sectionConfig: publicKeys.apply((keys) => this.sectionConfigText(model, keys)),
       exportedPeers: publicKeys.apply((keys) => exportPeers(model, keys)),
       hostKeys: pulumi.all(Object.fromEntries(internal.flatMap(([nodeName, node]) => (node.hostKey ? [[nodeName, node.hostKey]] : [])))),

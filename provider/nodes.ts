@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionArgs } from "./args";
-import { InterfaceConfig, InterfaceKey, LEGACY_DYNAMIC_TYPE, type InterfaceStatus, type PeerEntryInput } from "./dynamic/resources";
+import { InterfaceConfig, InterfaceKey, LEGACY_DYNAMIC_TYPE, NodeAddress, type InterfaceStatus, type PeerEntryInput } from "./dynamic/resources";
 import { renderEntry, type EntryInputs } from "./dynamic/inputs";
-import { interfaceFields, peerEntryOf, presharedKeyFingerprint, type InterfaceView } from "./fabric";
+import { interfaceFields, peerEntryOf, presharedKeyFingerprint, type InterfaceView, type NodeAddressView } from "./fabric";
 
 /** A pre-shared key input, by {@link pskId}. */
 export type PresharedKeys = ReadonlyMap<string, pulumi.Input<string>>;
@@ -28,6 +28,8 @@ export interface InternalNodeResourceArgs {
   readonly interfaces: readonly InterfaceView[];
   /** Secret connection. */
   readonly connection: pulumi.Input<ConnectionArgs>;
+  /** The node's own addresses and the link they go on, when it has any. */
+  readonly address?: NodeAddressView;
   /** Per interface: a value whose change rotates the key. */
   readonly keyRotation?: Readonly<Record<string, string>>;
   /** Accept and record a host key other than the recorded one (see {@link InternalNodeSpec.acceptNewHostKey}). */
@@ -38,7 +40,8 @@ export interface InternalNodeResourceArgs {
 
 /**
  * A node of the fabric that we manage over SSH. Its children are, per interface, the key
- * (generated on the node) and the config (written and applied). A {@link Fabric} makes them.
+ * (generated on the node) and the config (written and applied), and the link of the node's own
+ * addresses when it has any. A {@link Fabric} makes them.
  */
 export class InternalNode extends pulumi.ComponentResource {
   /** Public keys of the node's interfaces, by interface name. */
@@ -51,6 +54,8 @@ export class InternalNode extends pulumi.ComponentResource {
   readonly configs: Record<string, InterfaceConfig> = {};
   /** Rendered configs (no private key), by interface name (after {@link InternalNode.configure}). */
   readonly renderedConfigs: Record<string, pulumi.Output<string>> = {};
+  /** The resource of the node's own addresses and the link that holds them (`dummy_<fabric>`), when it has any. */
+  readonly address?: { readonly link: string; readonly resource: NodeAddress };
 
   private readonly connection: pulumi.Output<ConnectionArgs>;
 
@@ -84,6 +89,15 @@ export class InternalNode extends pulumi.ComponentResource {
     this.keys = keys;
     this.publicKeys = pulumi.all(Object.fromEntries(Object.entries(keys).map(([iface, key]) => [iface, key.publicKey])));
     this.hostKey = Object.values(keys)[0]?.hostKey;
+    if (args.address) {
+      const { node: _node, id: _id, ...address } = args.address;
+      const resource = new NodeAddress(
+        childName(args.fabric, node, address.link),
+        { ...address, node, connection: this.connection, hostKey: this.hostKey, acceptNewHostKey: args.acceptNewHostKey, adopt: args.adopt },
+        { parent: this },
+      );
+      this.address = { link: address.link, resource };
+    }
   }
 
   /**
@@ -120,6 +134,12 @@ export class InternalNode extends pulumi.ComponentResource {
     }
     this.registerOutputs({ publicKeys: this.publicKeys });
   }
+}
+
+/** Drift outputs of a node's interfaces and of the link of its own addresses, by name, for the fabric's `drift`. */
+export function driftOf(node: InternalNode): Record<string, pulumi.Output<string[]>> {
+  const drift = Object.fromEntries(Object.entries(node.configs).map(([iface, config]) => [iface, config.drift]));
+  return node.address ? { ...drift, [node.address.link]: node.address.resource.drift } : drift;
 }
 
 /** Status outputs of a node's interfaces, for the fabric's `status`. */

@@ -8,6 +8,12 @@
 # IN6_ADDR_GEN_MODE_NONE); an existing link is "File exists", as the kernel says. Every other
 # command runs the real ip. ifupdown2 makes a stanza's `link-type wireguard` link with exactly
 # this command (addons/link.py, _up, through lib/iproute2.py, link_add).
+# It also stands in for the kernel's dummy module, missing here too, which Proxmox VE's
+# `link-type dummy` stanza of a node's own address needs (ifupdown2 runs `ip link add NAME type
+# dummy` for it, by the same path): it makes an ifb link instead, like a dummy a link with no
+# lower device, no ARP and a carrier always on (drivers/net/dummy.c, drivers/net/ifb.c), which
+# holds addresses as a dummy does. ifupdown2 does not recognise that link as the dummy it asked
+# for and so does not set it up, as it does a dummy: the stand-in sets it up in its place.
 set -eu
 real=/run/.lab-kernel-ip
 if [ "${1:-}" = link ] && [ "${2:-}" = add ]; then
@@ -29,6 +35,10 @@ if [ "${1:-}" = link ] && [ "${2:-}" = add ]; then
     fi
     WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go "$name" >/dev/null 2>&1 || exit 2
     exec "$real" link set dev "$name" addrgenmode none
+  fi
+  if [ "$kind" = dummy ]; then
+    "$real" link add dev "$name" type ifb || exit 2
+    exec "$real" link set dev "$name" up
   fi
 fi
 exec "$real" "$@"

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { presharedKeyFingerprint, renderNodeFiles, viewOfEntry, type NodeFiles } from "../fabric";
-import { APPLY_MODES, connectionSchema, isWgKey, NOT_A_KEY, ifnameSchema, interfaceSchema, keyDirSchema, nameSchema, ownerSchema, parseEndpoint, peerOverrides, routeSchema, wgKeySchema } from "../model";
+import { APPLY_MODES, connectionSchema, isWgKey, NOT_A_KEY, ifnameSchema, interfaceSchema, keyDirSchema, nameSchema, nodeAddressSchema, ownerSchema, parseEndpoint, peerOverrides, routeSchema, wgKeySchema } from "../model";
 
 /** What the engine passes for a value not known until apply (e.g. a key not yet generated). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -151,3 +151,35 @@ export function checkFailures(schema: z.ZodType, inputs: unknown): { property: s
 export function changedKeys<T extends object>(olds: T, news: T, keys: readonly (keyof T)[]): string[] {
   return keys.filter((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key])).map(String);
 }
+
+/** An address as the node-address resource takes it: text, checked as the fabric's `ip`/`ip6` are. */
+const addressTextSchema = (family: 4 | 6) => z.string().refine((text) => nodeAddressSchema(family).safeParse(text).success, { message: `must be an IPv${family} address without prefix length` });
+
+/** Inputs of a node-address resource: the link that holds an internal node's own addresses. */
+export const addressInputsSchema = z.object({
+  node: nameSchema,
+  /** `dummy_<fabric>`, as Proxmox VE names it. */
+  link: ifnameSchema,
+  /** Where the node's interfaces keep their files (the script checks it as theirs). */
+  keyDir: keyDirSchema,
+  /** `fabric/node/link`: a renamed node or fabric on the same host takes the stanza over. */
+  owner: ownerSchema,
+  applyMode: z.enum(APPLY_MODES),
+  ip: addressTextSchema(4).optional(),
+  ip6: addressTextSchema(6).optional(),
+  connection: maybeUnknown(connectionSchema),
+  /** The node's host key as its first key resource recorded it (trust on first use). */
+  hostKey: maybeUnknown(z.string()).optional(),
+  acceptNewHostKey: z.boolean().optional(),
+  /** Take over a stanza another fabric owns on the node. */
+  adopt: z.boolean().optional(),
+});
+
+/** Node-address inputs as the engine stores them (plain JSON). */
+export type AddressInputs = z.input<typeof addressInputsSchema>;
+
+/** Outputs (and state) of a node-address resource. */
+export type AddressOutputs = AddressInputs & {
+  /** What refresh found different on the node; empty when in sync. */
+  drift: string[];
+};

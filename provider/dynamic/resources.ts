@@ -25,6 +25,7 @@ function providerLoading(module: string): pulumi.dynamic.ResourceProvider {
 
 const keyProvider = providerLoading("pulumi-wireguard-fabric/dynamic/key-impl");
 const configProvider = providerLoading("pulumi-wireguard-fabric/dynamic/config-impl");
+const addressProvider = providerLoading("pulumi-wireguard-fabric/dynamic/address-impl");
 
 /** Our resources' types are `pulumi-nodejs:dynamic/wireguard-fabric:<Type>`. */
 const MODULE = "wireguard-fabric";
@@ -129,5 +130,43 @@ export class InterfaceConfig extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: InterfaceConfigArgs, opts?: pulumi.CustomResourceOptions) {
     super(configProvider, name, { ...args, digest: undefined, drift: undefined, status: undefined }, secretConnection(opts), MODULE, "InterfaceConfig");
+  }
+}
+
+/** Arguments of {@link NodeAddress}. */
+export interface NodeAddressArgs {
+  readonly node: pulumi.Input<string>;
+  /** The link that holds the addresses: `dummy_<fabric>`, as Proxmox VE names it. */
+  readonly link: pulumi.Input<string>;
+  /** The node's key folder (checked as its interfaces' is). */
+  readonly keyDir: pulumi.Input<string>;
+  /** `fabric/node/link`: a renamed node or fabric on the same host takes the stanza over. */
+  readonly owner: pulumi.Input<string>;
+  /** `none` writes the stanza without bringing the link up; every other mode brings it up with `ifup`. */
+  readonly applyMode: pulumi.Input<ApplyMode>;
+  /** The node's own IPv4 address, without prefix. */
+  readonly ip?: pulumi.Input<string>;
+  /** The node's own IPv6 address, without prefix. */
+  readonly ip6?: pulumi.Input<string>;
+  /** Secret: how to reach the node. */
+  readonly connection: ConnectionInput;
+  /** The node's host key as its first {@link InterfaceKey} recorded it: the node must present it. */
+  readonly hostKey?: pulumi.Input<string>;
+  /** Accept a host key other than the recorded one (the node's key changed on purpose). */
+  readonly acceptNewHostKey?: pulumi.Input<boolean>;
+  /** Take over a stanza another fabric owns on the node. */
+  readonly adopt?: pulumi.Input<boolean>;
+}
+
+/**
+ * An internal node's own addresses (Proxmox VE's router address), on a `dummy_<fabric>` link
+ * that an ifupdown2 stanza of Proxmox VE's shape keeps across reboots and network applies.
+ */
+export class NodeAddress extends pulumi.dynamic.Resource {
+  /** Differences refresh found on the node; empty when in sync. */
+  declare readonly drift: pulumi.Output<string[]>;
+
+  constructor(name: string, args: NodeAddressArgs, opts?: pulumi.CustomResourceOptions) {
+    super(addressProvider, name, { ...args, drift: undefined }, secretConnection(opts), MODULE, "NodeAddress");
   }
 }

@@ -19,3 +19,4 @@ export * from "./graph";
 export { FabricError, formatProblem, parseFabric, parseFabricOrThrow, type Fabric as FabricModel, type FabricInput, type Problem } from "../model";
 export * from "./proxmox-node";
 export * from "./policy-routing";
+export * from "./node-address";

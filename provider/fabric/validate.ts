@@ -1,6 +1,7 @@
-import { DEFAULT_KEY_DIR, formatEndpoint, type Fabric, type InternalNode, type Peer, type Problem } from "../model";
+import { DEFAULT_KEY_DIR, formatEndpoint, ifnameProblem, IFNAMSIZ_MAX, type Fabric, type InternalNode, type Peer, type Problem } from "../model";
 import { PROXMOX_CONFIG_DIR, proxmoxOwnedDir } from "./paths";
 import { keyId } from "./keys";
+import { nodeAddressLink } from "./node-address";
 import { checkDuplicatePeers, checkPeeringsAreMutual, PeeringTable, type NumberedInterface } from "./peerings";
 import type { Report } from "./report";
 import { resolveInterfaces, type InterfaceView } from "./resolve";
@@ -28,6 +29,7 @@ export function validateFabric(fabric: Fabric, views: readonly InterfaceView[] =
   checkPeeringsAreMutual(peerings, report);
   checkKeyFolders(views, report);
   checkNodeAddresses(fabric, report);
+  checkNodeAddressLink(fabric, report);
   return problems;
 }
 
@@ -50,13 +52,6 @@ function checkNodeAddresses(fabric: Fabric, report: Report): void {
       const owner = owners.get(address.toString());
       if (owner) report(`${name}: ${field}`, `${address.addressText()} is already ${owner}'s address; each node has its own`);
       else owners.set(address.toString(), name);
-      if (node.role === "internal") {
-        report(
-          `${name}: ${field}`,
-          `${address.addressText()} is not set on ${name} yet: ${field === "ip" ? "its peers route it there, " : ""}put it on a link of the node yourself (Proxmox VE puts it on a dummy_${fabric.name} link)`,
-          "warning",
-        );
-      }
     }
   }
 }
@@ -210,4 +205,19 @@ export function validateAcrossFabrics(fabrics: readonly Fabric[]): Problem[] {
     }
   }
   return problems;
+}
+
+/**
+ * The link that holds an internal node's own addresses (`dummy_<fabric>`) must be a name Linux
+ * takes, and no interface of the node may have it.
+ */
+function checkNodeAddressLink(fabric: Fabric, report: Report): void {
+  const link = nodeAddressLink(fabric.name);
+  for (const [name, node] of Object.entries(fabric.nodes)) {
+    if (node.role !== "internal" || (!node.ip && !node.ip6)) continue;
+    const field = node.ip ? "ip" : "ip6";
+    const problem = ifnameProblem(link);
+    if (problem) report(`${name}: ${field}`, `the node's address goes on the link ${link} (Proxmox VE's name for it), but its name ${problem}: name the fabric with at most ${IFNAMSIZ_MAX - nodeAddressLink("").length} characters`);
+    else if (link in node.interfaces) report(`${name}: interfaces: ${link}`, `is the link that holds the node's own address (${field}); name the interface differently`);
+  }
 }

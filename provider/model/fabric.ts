@@ -85,7 +85,7 @@ export const peerSchema = z.discriminatedUnion("type", [internalPeerSchema, exte
 });
 
 /** A node's own address in `family` (Proxmox VE's router address), written without prefix; kept as a host route. */
-const nodeAddressSchema = (family: 4 | 6) =>
+export const nodeAddressSchema = (family: 4 | 6) =>
   z.string().transform((text, ctx) => {
     const parsed = Cidr.parse(`${text}/${family === 4 ? 32 : 128}`);
     if (typeof parsed === "string" || parsed.family !== family || text.includes("/")) {

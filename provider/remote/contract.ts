@@ -40,7 +40,7 @@ export function managedMarker(owner: string): string {
 export const PVE_CHECK_EXIT = 10;
 
 /** The scripts in `scripts/`, by file name without `.sh`. */
-export type NodeScript = "ensure-key" | "remove-key" | "inspect" | "apply" | "remove";
+export type NodeScript = "ensure-key" | "remove-key" | "inspect" | "apply" | "remove" | "node-address";
 
 // Each script starts by sourcing common.sh (so shellcheck follows it); on the wire it is inlined.
 const SOURCE_COMMON = '. "${0%/*}/common.sh"';

@@ -26,3 +26,19 @@ export function driftOf(found: Inspection, expected: ExpectedFiles, plan: SyncPl
   if (expected.stanzaDigest !== undefined && found.stanzaDigest !== expected.stanzaDigest) drift.push("the ifupdown2 stanza is missing or was changed");
   return [...drift, ...plan.refusals, ...plan.ops.map(describeOp), ...plan.notes];
 }
+
+/**
+ * How the link holding a node's own addresses differs from its stanza (empty when in sync): the
+ * file, and, when the stanza is brought live, the link and its addresses (`addresses` with prefix).
+ */
+export function addressDriftOf(found: Inspection, expected: { readonly stanzaDigest: string; readonly addresses: readonly string[]; readonly live: boolean }): string[] {
+  const drift: string[] = [];
+  if (found.stanzaDigest === undefined) drift.push("the ifupdown2 stanza of the node's address is missing");
+  else if (found.stanzaDigest !== expected.stanzaDigest) drift.push("the ifupdown2 stanza of the node's address was changed");
+  if (!expected.live) return drift;
+  if (!found.live.link) return [...drift, "the link of the node's address is missing"];
+  if (!found.live.link.up) drift.push("the link of the node's address is down");
+  for (const address of expected.addresses) if (!found.live.addresses.includes(address)) drift.push(`address ${address} is missing`);
+  for (const address of found.live.addresses) if (!expected.addresses.includes(address)) drift.push(`address ${address} is not declared`);
+  return drift;
+}

@@ -14,6 +14,7 @@ import {
   type InterfaceTarget,
   type NodeScript,
 } from "./contract";
+import { addressDriftOf } from "./drift";
 import { RemoteError } from "./errors";
 import { scriptCommand } from "./shell";
 import type { CommandResult, SshSession } from "./ssh";
@@ -147,6 +148,29 @@ export class RemoteNode {
     presharedKeys.forEach((key, index) => records.push([`psk.${index}`, key]));
     const { stdout, stderr } = await this.run(`applying ${target.iface}`, "apply", target, mode, encodeRecords(records));
     return { changed: /changed=1/.test(stdout), plan, log: stderr };
+  }
+
+  /** What is on the node for the link that holds its own addresses: its stanza's digest, the link and its addresses. */
+  async inspectAddress(target: InterfaceTarget, mode: ApplyMode): Promise<Inspection> {
+    const { stdout } = await this.run(`inspecting ${target.iface}`, "node-address", target, mode, "");
+    return parseInspection(stdout);
+  }
+
+  /**
+   * Makes the link that holds the node's own addresses match `stanza` (see
+   * renderNodeAddressStanza; `addresses` are the ones it holds, with prefix): one command to
+   * inspect, and one to write the stanza and bring the link to it when anything differs.
+   */
+  async placeAddress(target: InterfaceTarget, mode: ApplyMode, stanza: string, addresses: readonly string[]): Promise<{ changed: boolean }> {
+    const found = await this.inspectAddress(target, mode);
+    if (addressDriftOf(found, { stanzaDigest: stanzaDigest(stanza, target.owner), addresses, live: mode !== "none" }).length === 0) return { changed: false };
+    const { stdout } = await this.run(`placing the node's address on ${target.iface}`, "node-address", target, mode, encodeRecords([["stanza", stanza]]));
+    return { changed: /changed=1/.test(stdout) };
+  }
+
+  /** Takes the link that holds the node's own addresses down and removes it and its stanza. */
+  async removeAddress(target: InterfaceTarget, mode: ApplyMode): Promise<void> {
+    await this.run(`removing ${target.iface}`, "node-address", target, mode, encodeRecords([["stanza", ""]]));
   }
 
   /** Takes the interface down, disables its boot unit and removes the files we wrote (keys stay: see removeKey). */

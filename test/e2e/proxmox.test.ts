@@ -12,8 +12,9 @@ import { inlineStack } from "./harness";
 
 /**
  * A fabric as Proxmox VE ships the file (dual stack, fabric keepalive, an old port-less
- * endpoint, a peer's additive allowed_ips, an external peer that skips route generation),
- * converged on the lab in `proxmox` apply mode by the engine.
+ * endpoint, a peer's additive allowed_ips, an external peer that skips route generation, the
+ * nodes' own addresses), converged by the engine in `proxmox` apply mode on lab nodes with the
+ * Proxmox VE personality.
  */
 describe("a Proxmox VE fabrics.cfg in proxmox apply mode, on the lab", function () {
   this.timeout(300_000);
@@ -23,9 +24,11 @@ describe("a Proxmox VE fabrics.cfg in proxmox apply mode, on the lab", function 
   const text = () =>
     [
       "wireguard_fabric: pve",
+      "\tip_prefix 10.69.0.0/24",
       "\tpersistent_keepalive 15",
       "",
       "wireguard_node: pve_pve1",
+      "\tip 10.69.0.1",
       "\trole internal",
       `\tendpoint ${lab.host("pve1").ip}:51820`,
       "\tallowed_ips 10.71.0.0/24",
@@ -34,12 +37,14 @@ describe("a Proxmox VE fabrics.cfg in proxmox apply mode, on the lab", function 
       "\tpeers type=external,node=pdm,iface=wg0,allowed_ips=10.79.0.0/24,skip_route_generation=1",
       "",
       "wireguard_node: pve_pve2",
+      "\tip 10.69.0.2",
       "\trole internal",
       `\tendpoint ${lab.host("pve2").ip}`,
       "\tinterfaces name=wg0,listen_port=51820,ip=10.70.0.2/24,ip6=fd00:70::2/64",
       "\tpeers type=internal,node=pve1,node_iface=wg0,iface=wg0,allowed_ips=10.72.0.0/24",
       "",
       "wireguard_node: pve_pdm",
+      "\tip 10.69.0.9",
       "\trole external",
       "\tendpoint 198.18.12.99:51337",
       "\tallowed_ips 10.78.0.0/24",
@@ -56,7 +61,7 @@ describe("a Proxmox VE fabrics.cfg in proxmox apply mode, on the lab", function 
   };
 
   before(async () => {
-    lab = await Lab.start(["pve1", "pve2"], { name: "wgfv", subnet: 12 });
+    lab = await Lab.start(["pve1", "pve2"], { name: "wgfv", subnet: 12, proxmox: ["pve1", "pve2"] });
     ({ stack, workDir } = await inlineStack("wgfabric-proxmox", "dev", program));
   });
   after(async () => {
@@ -73,6 +78,8 @@ describe("a Proxmox VE fabrics.cfg in proxmox apply mode, on the lab", function 
     assert.notEqual(await lab.pingUntilAnswer("pve1", "10.70.0.2", 12), undefined, "IPv4 through the tunnel");
     assert.ok(lab.ping("pve1", "10.70.0.2") >= 2, "IPv4 through the tunnel");
     assert.ok(lab.ping("pve2", "fd00:70::1", 5) >= 2, "IPv6 through the tunnel");
+    assert.ok(lab.ping("pve1", "10.69.0.2") >= 2, "pve2's own address, on its dummy_pve link");
+    assert.ok(lab.ping("pve2", "10.69.0.1") >= 2, "pve1's own address, on its dummy_pve link");
 
     // the files are what a Proxmox VE node writes for this fabric (with our marker line and its own
     // key), peers in name order as the resources list them (Proxmox VE keeps the file's order)
@@ -91,10 +98,10 @@ describe("a Proxmox VE fabrics.cfg in proxmox apply mode, on the lab", function 
       assert.deepEqual(parsed.map((block) => [block.addr_family, block.config.address, block.config["link-type"]]), [["inet", view.addresses[0]!.toString(), "wireguard"], ["inet6", view.addresses[1]!.toString(), undefined]]);
     }
     const routes = (node: string) => [4, 6].flatMap((family) => lab.exec(node, "ip", [`-${family}`, "route", "show", "dev", "wg0", "proto", "boot"]).split("\n").map((line) => line.split(" ")[0]).filter(Boolean)).sort();
-    // pve1: pve2's host routes; pdm skips route generation, so nothing of its
-    assert.deepEqual(routes("pve1"), ["10.70.0.2", "fd00:70::2"]);
+    // pve1: pve2's host routes (its own address first); pdm skips route generation, so nothing of its
+    assert.deepEqual(routes("pve1"), ["10.69.0.2", "10.70.0.2", "fd00:70::2"]);
     // pve2: pve1's host routes, its allowed_ips, and the peer's additive allowed_ips
-    assert.deepEqual(routes("pve2"), ["10.70.0.1", "10.71.0.0/24", "10.72.0.0/24", "fd00:70::1"]);
+    assert.deepEqual(routes("pve2"), ["10.69.0.1", "10.70.0.1", "10.71.0.0/24", "10.72.0.0/24", "fd00:70::1"]);
     const dump = lab.nodeExec("pve1", "wg", ["show", "wg0", "dump"]);
     assert.match(dump, new RegExp(`${KEYS.berserker.replace(/[+/]/g, "\\$&")}\\t\\(none\\)\\t198\\.18\\.12\\.99:51337\\t10\\.78\\.0\\.0/24,10\\.79\\.0\\.0/24\\t\\d+\\t\\d+\\t\\d+\\t15$`, "m"), "the fabric keepalive, the node's and the peer's allowed IPs");
 
@@ -108,7 +115,7 @@ describe("a Proxmox VE fabrics.cfg in proxmox apply mode, on the lab", function 
     assert.ok(written.includes("peers type=external,node=pdm,iface=wg0,allowed_ips=10.79.0.0/24,skip_route_generation=1"));
 
     const again = await stack.up();
-    assert.deepEqual(again.summary.resourceChanges, { same: 8 });
+    assert.deepEqual(again.summary.resourceChanges, { same: 10 });
   });
 });
 

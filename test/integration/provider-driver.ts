@@ -1,14 +1,16 @@
 /**
  * Drives the dynamic providers as the engine does for `pulumi up --refresh`, without the engine:
- * read (refresh) every config, create new keys, then create or update configs (update only when
- * diff says so), then delete what left the program, configs before keys. Model-based tests use it
+ * read (refresh) every config and node address, create new keys, then create or update configs
+ * and node addresses (update only when diff says so), then delete what left the program, configs
+ * before keys. Model-based tests use it
  * to run many edits quickly through the same code the engine calls.
  */
 import * as assert from "node:assert/strict";
+import * as addressImpl from "../../provider/dynamic/address-impl";
 import * as configImpl from "../../provider/dynamic/config-impl";
-import type { ConfigInputs, ConfigOutputs, KeyInputs, KeyOutputs } from "../../provider/dynamic/inputs";
+import type { AddressInputs, AddressOutputs, ConfigInputs, ConfigOutputs, KeyInputs, KeyOutputs } from "../../provider/dynamic/inputs";
 import * as keyImpl from "../../provider/dynamic/key-impl";
-import { interfaceFields, peerEntryOf, presharedKeyFingerprint, resolveInterfaces } from "../../provider/fabric";
+import { interfaceFields, nodeAddressViews, peerEntryOf, presharedKeyFingerprint, resolveInterfaces } from "../../provider/fabric";
 import type { Connection, Fabric, WgKey } from "../../provider/model";
 
 /** What one converge did. */
@@ -25,6 +27,7 @@ export interface DriverRun {
 export class ProviderDriver {
   private readonly keys = new Map<string, KeyOutputs>();
   private readonly configs = new Map<string, ConfigOutputs>();
+  private readonly addresses = new Map<string, AddressOutputs>();
 
   constructor(private readonly connections: Record<string, Connection>) {}
 
@@ -43,8 +46,8 @@ export class ProviderDriver {
         run.errors.push(`${id}: ${(error as Error).message}`);
       }
     };
-    await Promise.all(
-      [...this.configs].map(([id, outs]) =>
+    await Promise.all([
+      ...[...this.configs].map(([id, outs]) =>
         attempt(id, async () => {
           const read = await configImpl.read(id, { ...outs, connection: this.connections[outs.node] as Connection });
           const props = read.props as ConfigOutputs;
@@ -52,7 +55,14 @@ export class ProviderDriver {
           this.configs.set(id, props);
         }),
       ),
-    );
+      ...[...this.addresses].map(([id, outs]) =>
+        attempt(id, async () => {
+          const props = (await addressImpl.read(id, { ...outs, connection: this.connections[outs.node] as Connection })).props as AddressOutputs;
+          if (props.drift.length > 0) run.drift[id] = props.drift;
+          this.addresses.set(id, props);
+        }),
+      ),
+    ]);
     const views = resolveInterfaces(fabric);
     await Promise.all(
       views
@@ -91,6 +101,35 @@ export class ProviderDriver {
         run.updated.push(view.id);
       })),
     );
+    const addresses = nodeAddressViews(fabric);
+    await Promise.all(
+      addresses.map((view) =>
+        attempt(view.id, async () => {
+          const { id: _id, ...address } = view;
+          const inputs: AddressInputs = { ...address, connection: this.connections[view.node] as Connection };
+          assert.deepEqual((await addressImpl.check(inputs, inputs)).failures, []);
+          const olds = this.addresses.get(view.id);
+          if (!olds) {
+            this.addresses.set(view.id, (await addressImpl.create(inputs)).outs as AddressOutputs);
+            run.created.push(view.id);
+            return;
+          }
+          const diff = await addressImpl.diff(view.id, olds, inputs);
+          assert.deepEqual(diff.replaces, [], `${view.id} would be replaced`);
+          if (!diff.changes) return;
+          this.addresses.set(view.id, (await addressImpl.update(view.id, olds, inputs)).outs as AddressOutputs);
+          run.updated.push(view.id);
+        }),
+      ),
+    );
+    const wantedAddresses = new Set(addresses.map((view) => view.id));
+    for (const [id, outs] of [...this.addresses].filter(([id]) => !wantedAddresses.has(id))) {
+      await attempt(id, async () => {
+        await addressImpl.remove(id, { ...outs, connection: this.connections[outs.node] as Connection });
+        this.addresses.delete(id);
+        run.deleted.push(id);
+      });
+    }
     const wanted = new Set(views.map((view) => view.id));
     for (const [id, outs] of [...this.configs].filter(([id]) => !wanted.has(id))) {
       await attempt(id, async () => {
@@ -111,9 +150,11 @@ export class ProviderDriver {
 
   /** Deletes everything, as `pulumi destroy` does. */
   async destroy(): Promise<void> {
+    for (const [id, outs] of this.addresses) await addressImpl.remove(id, outs);
     for (const [id, outs] of this.configs) await configImpl.remove(id, outs);
     for (const [id, key] of this.keys) await keyImpl.remove(id, key);
     this.configs.clear();
+    this.addresses.clear();
     this.keys.clear();
   }
 }

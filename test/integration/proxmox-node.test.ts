@@ -20,13 +20,17 @@ describe("on Proxmox VE nodes: our fabric beside Proxmox VE's own, through its n
   let lab: Lab;
   let driver: ProviderDriver;
   let connections: Record<string, Connection>;
-  const ours = (): FabricInput => ({
+  // each node's own address (Proxmox VE's router address) in 10.80.0.0/24, on its dummy_ours link
+  const nodeAddress = (i: number) => `10.80.0.${i + 1}`;
+  const ours = (addresses: (i: number) => string | undefined = nodeAddress): FabricInput => ({
     name: "ours",
+    ...(addresses(0) ? { ipPrefix: "10.80.0.0/24" } : {}),
     nodes: Object.fromEntries(
       NODES.map((node, i) => [
         node,
         {
           role: "internal" as const,
+          ...(addresses(i) ? { ip: addresses(i) } : {}),
           endpoint: lab.host(node).ip,
           applyMode: MODES[node],
           allowedIps: [`10.${83 + i}.0.0/24`],
@@ -59,6 +63,16 @@ describe("on Proxmox VE nodes: our fabric beside Proxmox VE's own, through its n
       assert.notEqual(await lab.pingUntilAnswer(node, address(other), 12), undefined, `${node} -> ${address(other)}`);
     }
   };
+  /** Every node reaches every other node's own address from its own address, across the fabric. */
+  const nodeAddressesAnswer = async () => {
+    await pingsAll(nodeAddress);
+    for (const [i, node] of NODES.entries()) {
+      for (const [j] of NODES.entries()) {
+        if (i !== j) lab.nodeExec(node, "ping", ["-n", "-q", "-c", "1", "-W", "2", "-I", nodeAddress(i), nodeAddress(j)]);
+      }
+    }
+  };
+  const addressLink = (node: string) => lab.nodeExec(node, "sh", ["-c", "ip -br -4 address show dev dummy_ours 2>&1 || true"]).trim();
 
   before(async () => {
     lab = await Lab.start([...NODES], { name: "wgfp", subnet: 14, proxmox: [...NODES] });
@@ -77,6 +91,15 @@ describe("on Proxmox VE nodes: our fabric beside Proxmox VE's own, through its n
     const before = NODES.map(proxmoxFiles);
     await driver.converge(parseFabricOrThrow(ours()));
     await pingsAll((i) => `10.81.0.${i + 1}`);
+    await nodeAddressesAnswer();
+    for (const [i, node] of NODES.entries()) {
+      assert.match(addressLink(node), new RegExp(`^dummy_ours +(UP|UNKNOWN) +${nodeAddress(i).replace(/\./g, "\\.")}/32 *$`), `${node} (${MODES[node]} mode): its own address on dummy_ours: ${addressLink(node)}`);
+      // Proxmox VE's stanza for it (proxmox-perl-rs, get_interfaces_etc_network_config), after our marker
+      assert.equal(
+        readFileSync(lab.nodePath(node, "/etc/network/interfaces.d/wg-fabric-dummy_ours"), "utf8").split("\n").slice(1).join("\n"),
+        `auto dummy_ours\niface dummy_ours inet static\n\taddress ${nodeAddress(i)}/32\n\tlink-type dummy\n\tip-forward 1\n`,
+      );
+    }
     assert.deepEqual(NODES.map(proxmoxFiles), before, "Proxmox VE's stanzas, config and keys untouched");
     for (const node of NODES) {
       assert.ok(existsSync(lab.nodePath(node, "/etc/wireguard/wg-fabric/wg0.key")), `${node}: our key in our folder`);
@@ -107,6 +130,7 @@ describe("on Proxmox VE nodes: our fabric beside Proxmox VE's own, through its n
     assert.deepEqual(files(), before, "our keys, configs and stanzas as they were");
     await pingsAll((i) => `10.81.0.${i + 1}`);
     await pingsAll((i) => `10.82.0.${i + 1}`);
+    await nodeAddressesAnswer();
     const run = await driver.converge(parseFabricOrThrow(ours()));
     assert.deepEqual({ drift: run.drift, updated: run.updated }, { drift: {}, updated: [] }, "nothing for the next up to do");
   });
@@ -120,8 +144,25 @@ describe("on Proxmox VE nodes: our fabric beside Proxmox VE's own, through its n
     }
     await pingsAll((i) => `10.81.0.${i + 1}`);
     await pingsAll((i) => `10.82.0.${i + 1}`);
+    await nodeAddressesAnswer();
     const run = await driver.converge(parseFabricOrThrow(ours()));
     assert.deepEqual({ drift: run.drift, updated: run.updated }, { drift: {}, updated: [] }, "the boot made exactly what we declared");
+  });
+
+  it("a node's new address replaces its old one on the link; addresses removed from the fabric take the link and its stanza away", async () => {
+    const moved = (i: number) => (i === 0 ? "10.80.0.11" : nodeAddress(i));
+    const run = await driver.converge(parseFabricOrThrow(ours(moved)));
+    assert.ok(run.updated.includes("pa/dummy_ours"), `pa's address updated: ${JSON.stringify(run)}`);
+    assert.match(addressLink("pa"), /^dummy_ours +(UP|UNKNOWN) +10\.80\.0\.11\/32 *$/, `only the new address: ${addressLink("pa")}`);
+    assert.notEqual(await lab.pingUntilAnswer("pb", "10.80.0.11", 12), undefined, "pb reaches pa's new address");
+    await driver.converge(parseFabricOrThrow(ours(() => undefined)));
+    for (const node of NODES) {
+      assert.match(addressLink(node), /does not exist/, `${node}: dummy_ours gone`);
+      assert.ok(!existsSync(lab.nodePath(node, "/etc/network/interfaces.d/wg-fabric-dummy_ours")), `${node}: its stanza gone`);
+    }
+    await pingsAll((i) => `10.81.0.${i + 1}`);
+    const again = await driver.converge(parseFabricOrThrow(ours(() => undefined)));
+    assert.deepEqual({ drift: again.drift, updated: again.updated }, { drift: {}, updated: [] }, "nothing for the next up to do");
   });
 
   it("an interface name or listen port of Proxmox VE's fabric is refused before any change, naming its file and line", async () => {

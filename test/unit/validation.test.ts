@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { resolveInterfaces, routesOf } from "../../provider/fabric";
+import { nodeAddressViews, renderNodeAddressStanza, resolveInterfaces, routesOf, type NodeAddressView } from "../../provider/fabric";
 import { parseFabricOrThrow } from "../../provider/model";
 import { KEYS, problemsOf, rfcSpec } from "./helpers";
 
@@ -136,25 +136,21 @@ describe("nested prefixes: the longest match wins, as in WireGuard and the kerne
 });
 
 describe("the nodes' own addresses (Proxmox VE's router addresses: ip_prefix, ip6_prefix, ip, ip6), checked as Proxmox VE checks them", () => {
-  const warning = (node: string, ip: string) =>
-    `warning: ${node}: ip: ${ip} is not set on ${node} yet: its peers route it there, put it on a link of the node yourself (Proxmox VE puts it on a dummy_vpn link)`;
   it("an address needs the fabric's range; the range needs an address on every node, external ones too, inside it, each its own", () => {
     const spec = rfcSpec();
     spec.nodes.occultist.ip = "10.66.0.2";
-    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), ["occultist: ip: 10.66.0.2 needs the fabric's ip_prefix, the range the nodes' addresses lie in", warning("occultist", "10.66.0.2")]);
+    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), ["occultist: ip: 10.66.0.2 needs the fabric's ip_prefix, the range the nodes' addresses lie in"]);
     Object.assign(spec, { ipPrefix: "10.66.0.0/16" });
     spec.nodes.elementalist.ip = "10.67.0.1";
     assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), [
       "elementalist: ip: 10.67.0.1 is outside the fabric's ip_prefix 10.66.0.0/16",
-      warning("elementalist", "10.67.0.1"),
-      warning("occultist", "10.66.0.2"),
       "berserker: ip: is required: the fabric's ip_prefix is 10.66.0.0/16, and every node (external ones too) needs its own address in it",
     ]);
     spec.nodes.elementalist.ip = "10.66.0.2";
     spec.nodes.berserker.ip = "10.66.0.3/32";
     assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), ["berserker: ip: must be an IPv4 address without prefix length"]);
     spec.nodes.berserker.ip = "10.66.0.3";
-    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), [warning("elementalist", "10.66.0.2"), "occultist: ip: 10.66.0.2 is already elementalist's address; each node has its own", warning("occultist", "10.66.0.2")]);
+    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), ["occultist: ip: 10.66.0.2 is already elementalist's address; each node has its own"]);
   });
 
   it("an internal node's address is a host route to it in its peers' AllowedIPs, first, as Proxmox VE renders it", () => {
@@ -166,6 +162,37 @@ describe("the nodes' own addresses (Proxmox VE's router addresses: ip_prefix, ip
     const fabric = parseFabricOrThrow(spec);
     const occultist = resolveInterfaces(fabric).find((view) => view.id === "occultist/wg0");
     assert.deepEqual(occultist?.peers.map((peer) => routesOf(peer).map(String)), [["10.66.9.1/32", "198.51.100.1/32", "203.0.113.128/25"], ["203.0.113.0/25"]], "an external node's address is not added");
+  });
+
+  it("an internal node's addresses go on its dummy_<fabric> link, in Proxmox VE's stanza; a fabric name too long for that link, or an interface of that name, is refused", () => {
+    const spec = rfcSpec();
+    Object.assign(spec, { ipPrefix: "10.66.0.0/16", ip6Prefix: "fd66::/64", keyDir: "/etc/wg-keys" });
+    Object.assign(spec.nodes.elementalist, { ip: "10.66.9.1", ip6: "fd66::1", applyMode: "proxmox" });
+    Object.assign(spec.nodes.occultist, { ip: "10.66.9.2" });
+    Object.assign(spec.nodes.berserker, { ip: "10.66.9.3" });
+    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), ["occultist: ip6: is required: the fabric's ip6_prefix is fd66::/64, and every node (external ones too) needs its own address in it", "berserker: ip6: is required: the fabric's ip6_prefix is fd66::/64, and every node (external ones too) needs its own address in it"]);
+    Object.assign(spec.nodes.occultist, { ip6: "fd66::2" });
+    Object.assign(spec.nodes.berserker, { ip6: "fd66::3" });
+    const views = nodeAddressViews(parseFabricOrThrow(spec));
+    assert.deepEqual(views, [
+      { node: "elementalist", link: "dummy_vpn", id: "elementalist/dummy_vpn", owner: "vpn/elementalist/dummy_vpn", keyDir: "/etc/wg-keys", applyMode: "proxmox", ip: "10.66.9.1", ip6: "fd66::1" },
+      { node: "occultist", link: "dummy_vpn", id: "occultist/dummy_vpn", owner: "vpn/occultist/dummy_vpn", keyDir: "/etc/wg-keys", applyMode: "wg-quick", ip: "10.66.9.2", ip6: "fd66::2" },
+    ], "internal nodes only");
+    // proxmox-perl-rs, get_interfaces_etc_network_config and render_interface: a block per family
+    assert.equal(
+      renderNodeAddressStanza("dummy_vpn", views[0] as NodeAddressView),
+      "auto dummy_vpn\niface dummy_vpn inet static\n\taddress 10.66.9.1/32\n\tlink-type dummy\n\tip-forward 1\n\n" +
+        "auto dummy_vpn\niface dummy_vpn inet6 static\n\taddress fd66::1/128\n\tlink-type dummy\n\tip-forward 1\n",
+    );
+    assert.equal(renderNodeAddressStanza("dummy_vpn", { ip6: "fd66::1" }), "auto dummy_vpn\niface dummy_vpn inet6 static\n\taddress fd66::1/128\n\tlink-type dummy\n\tip-forward 1\n");
+    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), []);
+
+    spec.nodes.occultist.interfaces.dummy_vpn = { listenPort: 51999, ip: "10.99.0.1/24" };
+    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), ["occultist: interfaces: dummy_vpn: is the link that holds the node's own address (ip); name the interface differently"]);
+    delete spec.nodes.occultist.interfaces.dummy_vpn;
+    Object.assign(spec, { name: "datacenter" });
+    const tooLong = "the node's address goes on the link dummy_datacenter (Proxmox VE's name for it), but its name \"dummy_datacenter\" is 16 characters; Linux allows at most 15: name the fabric with at most 9 characters";
+    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), [`elementalist: ip: ${tooLong}`, `occultist: ip: ${tooLong}`], "external nodes have no link");
   });
 });
 
