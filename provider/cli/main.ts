@@ -8,6 +8,7 @@ import {
   hasErrors,
   keyTable,
   parseSectionConfig,
+  proxmoxReadingProblems,
   recordedPublicKeys,
   renderFormat,
   renderParts,
@@ -59,8 +60,9 @@ Run "wg-fabric <command> --help" for a command's options.`,
   validate: `usage: wg-fabric validate FILE ${DIALECT_OPTION}
 
 Parses and validates every WireGuard fabric in FILE (a Proxmox fabrics.cfg), and the rules
-between them (a node's listen ports and interface names differ across fabrics).
-Exit 0 with a summary line; exit 1 with one problem per line on stderr, as
+between them (a node's listen ports and interface names differ across fabrics). A file in
+Proxmox VE's dialect also gets a warning for each key Proxmox VE would not read as the file
+means it (what fmt rewrites or refuses). Exit 0 with a summary line; exit 1 with one problem per line on stderr, as
 FILE:LINE: FABRIC: NODE: IFACE: KEY: message.
 
 ${DIALECT_HELP}`,
@@ -79,10 +81,14 @@ DIR/NODE/IFACE.conf (stanza formats: DIR/NODE/IFACE), mode 0600, in one run.`,
   fmt: `usage: wg-fabric fmt FILE [--rfc] [--force] ${DIALECT_OPTION}
 
 Prints FILE in canonical form (tabs, fixed key order, canonical addresses) in Proxmox VE's
-dialect. A key it does not know, or gives another meaning, would change what the file means:
-each is named with its line on stderr, and nothing is written (exit 1) unless --force, which
-writes the file without them. Exit 1 also when a fabric cannot be written in it at all (e.g. an
-interface name longer than 8 characters). Comments are not kept.
+dialect, as every release of it reads the file: an internal node's endpoint as its host (its
+peers dial the listen port), and a peer's allowed_ips on the node it points at when every peer
+of that node adds the same (proxmox-ve-config 0.10.1 reads neither a port there nor a peer's
+allowed_ips). A key it does not know, or gives another meaning, or that no form every release
+reads keeps, would change what the file means: each is named with its line on stderr, and
+nothing is written (exit 1) unless --force, which writes the file anyway. Exit 1 also when a
+fabric cannot be written in it at all (e.g. an interface name longer than 8 characters).
+Comments are not kept.
 --rfc writes the RFC's dialect with every key of ours.
 
 ${DIALECT_HELP}`,
@@ -140,6 +146,10 @@ function validate(file: string, config: SectionConfig, out: (line: string) => vo
     const [fabric, ...where] = problem.where.split(": ");
     report(fabric as string, { ...problem, where: where.join(": ") });
   }
+  // what Proxmox VE itself would not read as the file means (what fmt would refuse to write)
+  if (config.dialect === "proxmox" && errors === 0) {
+    for (const fabric of config.fabrics) for (const problem of proxmoxReadingProblems(fabric)) report(fabric.name, problem);
+  }
   if (errors > 0) return 1;
   if (config.fabrics.length === 0) {
     err(`${file}: no WireGuard fabric in it (no "wireguard_fabric:" section)`);
@@ -196,7 +206,7 @@ function fmt(file: string, config: SectionConfig, rfc: boolean, force: boolean, 
     err(`${file}:${config.lineOf(fabric, where.join(": "))}: ${formatProblem({ ...problem, severity: force ? "warning" : "error" })}`);
   }
   if (lost.length > 0 && !force) {
-    err(`${file}: nothing written: Proxmox VE's dialect would change what the file means (--rfc keeps every key; --force writes it anyway)`);
+    err(`${file}: nothing written: Proxmox VE would not read the file as it means (each key above; --rfc keeps every key; --force writes it anyway)`);
     return 1;
   }
   out(text.replace(/\n$/, ""));

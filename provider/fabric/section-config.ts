@@ -643,12 +643,9 @@ class SectionWriter {
     return written;
   }
 
-  warn(where: string, key: string): void {
-    this.options.onWarning?.({
-      severity: "warning",
-      where: `${this.fabric}: ${where ? `${where}: ` : ""}${key}`,
-      message: "left out: Proxmox VE has no such key, or gives it another meaning (write the RFC dialect to keep it)",
-    });
+  /** A field Proxmox VE's dialect cannot hold as it is: left out (the default message), or written as Proxmox VE would not read it. */
+  warn(where: string, key: string, message = "left out: Proxmox VE has no such key, or gives it another meaning (write the RFC dialect to keep it)"): void {
+    this.options.onWarning?.({ severity: "warning", where: `${this.fabric}: ${where ? `${where}: ` : ""}${key}`, message });
   }
 
   error(where: string, message: string): void {
@@ -675,8 +672,20 @@ function interfaceLine(writer: SectionWriter, node: string, name: string, iface:
   return [`name=${name}`, ...writer.fields("interface", `${node}: ${name}`, fields).map(([key, value]) => `${key}=${value}`)].join(",");
 }
 
-function peerLine(writer: SectionWriter, node: string, index: number, peer: Peer, options: WriteOptions): string {
-  const fields = options.omitPresharedKeys ? { ...peer, presharedKey: undefined } : peer;
+function peerLine(writer: SectionWriter, fabric: Fabric, node: string, index: number, peer: Peer, options: WriteOptions): string {
+  let fields: Peer = options.omitPresharedKeys ? { ...peer, presharedKey: undefined } : peer;
+  if (writer.dialect === "proxmox") {
+    const where = `${node}: peers[${index}]`;
+    if (peer.extraAllowedIps?.length) {
+      writer.warn(
+        where,
+        "allowed_ips",
+        `${PEER_ALLOWED_IPS_UNREADABLE}, and these networks differ from those of ${peer.node}'s other peers, so they cannot move to ${peer.node}'s allowed_ips; give every peer of ${peer.node} the same ones, or write the RFC dialect`,
+      );
+    }
+    const target = fabric.nodes[peer.node];
+    if (peer.type === "internal" && target?.role === "internal") fields = { ...fields, endpoint: hostOnlyEndpoint(writer, where, peer.endpoint, [target.interfaces[peer.nodeIface]?.listenPort]) };
+  }
   return writer
     .fields("peer", `${node}: peers[${index}]`, fields)
     .map(([key, value]) => `${key}=${value}`)
@@ -684,16 +693,66 @@ function peerLine(writer: SectionWriter, node: string, index: number, peer: Peer
 }
 
 /**
- * An internal node's endpoint for a Proxmox VE file: `host:port` as current files have it. A
- * port-less endpoint (older files, the RFC's) gains the listen port its interfaces share; when
- * they listen on several ports it stays port-less, which Proxmox VE still reads.
+ * An internal node's endpoint (or an internal peer's override of it) for a Proxmox VE file: the
+ * host alone, which every release reads. proxmox-ve-config 0.10.1 reads it as a host
+ * (`HostnameOrIpAddr`) and dials the listen port of the peer interface, so a `host:port` there
+ * becomes `Endpoint = host:port:port`, which wg refuses; later releases read `host:port` and
+ * migrate the host alone to it. A port is left out when the interfaces it is for (`ports`)
+ * listen on it, which keeps the meaning; any other port is written, with a warning.
  */
-function migratedEndpoint(node: InternalNode): InternalNode["endpoint"] {
-  const endpoint = node.endpoint;
-  if (!endpoint || endpoint.port !== undefined) return endpoint;
-  const ports = new Set(Object.values(node.interfaces).map((iface) => iface.listenPort));
-  const [port] = ports;
-  return ports.size === 1 && port !== undefined ? { ...endpoint, port } : endpoint;
+function hostOnlyEndpoint(writer: SectionWriter, where: string, endpoint: Endpoint | undefined, ports: readonly (number | undefined)[]): Endpoint | undefined {
+  if (endpoint?.port === undefined) return endpoint;
+  if (ports.every((port) => port === endpoint.port)) return { ...endpoint, port: undefined };
+  writer.warn(
+    where,
+    "endpoint",
+    `${formatEndpoint(endpoint)}: Proxmox VE 0.10.1 (proxmox-ve-config) reads an internal node's endpoint as a host and dials the peer interface's listen port (here ${[...new Set(ports)].join(", ")}), so it would write "${formatEndpoint(endpoint)}:${ports[0]}"; a port other than the listen port is read only by later releases`,
+  );
+  return endpoint;
+}
+
+/** Why a Proxmox VE file holds no peer's `allowed_ips`. */
+const PEER_ALLOWED_IPS_UNREADABLE = `Proxmox VE cannot read a peer's allowed_ips (proxmox-ve-config 0.10.1 refuses the whole file: "expected a sequence")`;
+
+/** The listen ports of a node's interfaces that peers dial at its endpoint (internal peers without an endpoint of their own point at them). */
+function dialedPorts(fabric: Fabric, name: string): (number | undefined)[] {
+  const node = fabric.nodes[name] as InternalNode;
+  const ports = new Set<number | undefined>();
+  for (const other of Object.values(fabric.nodes)) {
+    if (other.role !== "internal") continue;
+    for (const peer of other.peers) if (peer.type === "internal" && peer.node === name && !peer.endpoint) ports.add(node.interfaces[peer.nodeIface]?.listenPort);
+  }
+  return [...ports];
+}
+
+/**
+ * Proxmox VE's dialect holds a peer's extra networks on the node the peer points at: a peer's
+ * `allowed_ips` does not parse in proxmox-ve-config 0.10.1. When every peer that points at a
+ * node adds the same networks, they move to that node's `allowed_ips`, which gives every one of
+ * those peers the same AllowedIPs as before; other peers keep theirs (and are warned about).
+ */
+function hoistExtraAllowedIps(fabric: Fabric): Fabric {
+  const pointing = new Map<string, Peer[]>();
+  for (const node of Object.values(fabric.nodes)) {
+    if (node.role === "internal") for (const peer of node.peers) pointing.set(peer.node, [...(pointing.get(peer.node) ?? []), peer]);
+  }
+  const moved = new Map<string, readonly Cidr[]>();
+  for (const [target, peers] of pointing) {
+    const key = (peer: Peer) => (peer.extraAllowedIps ?? []).map(String).sort().join(" ");
+    const first = peers[0];
+    if (first?.extraAllowedIps?.length && fabric.nodes[target] && peers.every((peer) => key(peer) === key(first))) moved.set(target, first.extraAllowedIps);
+  }
+  if (moved.size === 0) return fabric;
+  const nodes = Object.fromEntries(
+    Object.entries(fabric.nodes).map(([name, node]): [string, FabricNode] => {
+      const extra = moved.get(name) ?? [];
+      const known = new Set(node.allowedIps.map(String));
+      const allowedIps = [...node.allowedIps, ...extra.filter((cidr) => !known.has(cidr.toString()))];
+      if (node.role === "external") return [name, { ...node, allowedIps }];
+      return [name, { ...node, allowedIps, peers: node.peers.map((peer) => (moved.has(peer.node) ? { ...peer, extraAllowedIps: undefined } : peer)) }];
+    }),
+  );
+  return { ...fabric, nodes };
 }
 
 function nodeSection(writer: SectionWriter, fabric: Fabric, name: string, node: FabricNode, options: WriteOptions): string {
@@ -704,17 +763,18 @@ function nodeSection(writer: SectionWriter, fabric: Fabric, name: string, node: 
   if (node.role === "internal") {
     fields = {
       ...fields,
-      endpoint: writer.dialect === "proxmox" ? migratedEndpoint(node) : node.endpoint,
+      endpoint: writer.dialect === "proxmox" ? hostOnlyEndpoint(writer, name, node.endpoint, dialedPorts(fabric, name)) : node.endpoint,
       interfaces: Object.entries(node.interfaces).map(([ifaceName, iface]) => interfaceLine(writer, name, ifaceName, iface, options.publicKeys?.get(keyId(name, ifaceName)))),
-      peers: node.peers.map((peer, index) => peerLine(writer, name, index, peer, options)),
+      peers: node.peers.map((peer, index) => peerLine(writer, fabric, name, index, peer, options)),
     };
   }
   return [`${NODE_TYPE}: ${fabric.name}_${name}`, ...writer.fields("node", name, fields).map(([key, value]) => `\t${key} ${value}`)].join("\n");
 }
 
 /** One fabric as canonical fabrics.cfg text: its fabric section, then its nodes. Throws when the dialect cannot hold it. */
-export function writeFabricSections(fabric: Fabric, options: WriteOptions = {}): string {
-  const writer = new SectionWriter(fabric.name, options);
+export function writeFabricSections(declared: Fabric, options: WriteOptions = {}): string {
+  const writer = new SectionWriter(declared.name, options);
+  const fabric = writer.dialect === "proxmox" ? hoistExtraAllowedIps(declared) : declared;
   let fields: Record<string, unknown> = fabric;
   if (writer.dialect === "proxmox") {
     // defaults need no key; 0 is off, which Proxmox VE leaves out
@@ -737,4 +797,31 @@ export function writeFabricSections(fabric: Fabric, options: WriteOptions = {}):
 export function writeSectionConfig(config: Pick<SectionConfig, "fabrics" | "foreign">, options: WriteOptions = {}): string {
   const parts = [...config.foreign.map((section) => section.text), ...config.fabrics.map((f) => writeFabricSections(f, options))];
   return `${parts.join("\n\n")}\n`;
+}
+
+/**
+ * What Proxmox VE itself would not read in `fabric` as it is meant, as warnings located without
+ * the fabric's name: what `fmt` would refuse to write (see {@link writeFabricSections}), and each
+ * peer's `allowed_ips`, which proxmox-ve-config 0.10.1 cannot parse and `fmt` moves to the node
+ * the peer points at.
+ */
+export function proxmoxReadingProblems(fabric: Fabric): Problem[] {
+  const problems: Problem[] = [];
+  const located = (problem: Problem): Problem => ({ ...problem, where: problem.where.split(": ").slice(1).join(": ") });
+  try {
+    writeFabricSections(fabric, { onWarning: (problem) => problems.push(located(problem)) });
+  } catch (error) {
+    if (!(error instanceof FabricError)) throw error;
+    problems.push(...error.problems.map((problem) => ({ ...located(problem), severity: "warning" as const })));
+  }
+  const unmoved = new Set(problems.map((problem) => problem.where));
+  for (const [name, node] of Object.entries(fabric.nodes)) {
+    if (node.role !== "internal") continue;
+    node.peers.forEach((peer, index) => {
+      const where = `${name}: peers[${index}]: allowed_ips`;
+      if (!peer.extraAllowedIps?.length || unmoved.has(where)) return;
+      problems.push({ severity: "warning", where, message: `${PEER_ALLOWED_IPS_UNREADABLE}; \`wg-fabric fmt\` moves these networks to ${peer.node}'s allowed_ips, where they mean the same` });
+    });
+  }
+  return problems;
 }

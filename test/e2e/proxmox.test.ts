@@ -110,9 +110,13 @@ describe("a Proxmox VE fabrics.cfg in proxmox apply mode, on the lab", function 
     const back = parseSectionConfig(written);
     assert.equal(back.dialect, "proxmox");
     assert.match(written, /^wireguard_fabric: pve\n\tpersistent_keepalive 15\n/);
-    assert.match(written, new RegExp(`wireguard_node: pve_pve2\\n\\tendpoint ${lab.host("pve2").ip.replace(/\./g, "\\.")}:51820\\n`), "the port-less endpoint is migrated");
+    // as every Proxmox VE release reads it: internal endpoints as a host, a peer's extra networks on the node it points at
+    assert.match(written, new RegExp(`wireguard_node: pve_pve1\\n\\tendpoint ${lab.host("pve1").ip.replace(/\./g, "\\.")}\\n`), "the port is the listen port: left out");
+    assert.match(written, new RegExp(`wireguard_node: pve_pve2\\n\\tendpoint ${lab.host("pve2").ip.replace(/\./g, "\\.")}\\n`));
+    assert.match(written, /\tallowed_ips 10\.71\.0\.0\/24\n\tallowed_ips 10\.72\.0\.0\/24\n/, "pve2's peer's extra network on pve1");
+    assert.match(written, /\tallowed_ips 10\.78\.0\.0\/24\n\tallowed_ips 10\.79\.0\.0\/24\n/, "pve1's peer's extra network on pdm");
     assert.ok(written.includes(`interfaces name=wg0,listen_port=51820,public_key=${publicKeys["pve1/wg0"]},ip=10.70.0.1/24,ip6=fd00:70::1/64`));
-    assert.ok(written.includes("peers type=external,node=pdm,iface=wg0,allowed_ips=10.79.0.0/24,skip_route_generation=1"));
+    assert.ok(written.includes("peers type=external,node=pdm,iface=wg0,skip_route_generation=1\n"));
 
     const again = await stack.up();
     assert.deepEqual(again.summary.resourceChanges, { same: 10 });

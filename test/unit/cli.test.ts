@@ -99,8 +99,8 @@ describe("wg-fabric CLI", () => {
   it("fmt prints the canonical config in Proxmox VE's dialect, or the RFC's with --rfc", () => {
     const r = run("fmt", RFC);
     assert.equal(r.status, 0);
-    // internal endpoints gain the port their interfaces listen on, as current Proxmox VE files have it
-    assert.match(r.stdout, /^wireguard_fabric: vpn\n\nwireguard_node: vpn_elementalist\n\tendpoint 192\.0\.2\.1:50000\n/);
+    // an internal endpoint as a host, which every Proxmox VE release reads (its peers dial the listen port)
+    assert.match(r.stdout, /^wireguard_fabric: vpn\n\nwireguard_node: vpn_elementalist\n\tendpoint 192\.0\.2\.1\n/);
     const rfc = run("fmt", RFC, "--rfc");
     assert.match(rfc.stdout, /^wireguard_fabric: vpn\n\tkey_dir \/etc\/wireguard\/wg-fabric\n\tapply_mode wg-quick\n\nwireguard_node: vpn_elementalist\n\tendpoint 192\.0\.2\.1\n/);
   });
@@ -114,7 +114,7 @@ describe("wg-fabric CLI", () => {
     ];
     const refused = run("fmt", ours);
     assert.deepEqual([refused.status, refused.stdout], [1, ""]);
-    assert.deepEqual(refused.stderr.trim().split("\n"), [...lost, `${ours}: nothing written: Proxmox VE's dialect would change what the file means (--rfc keeps every key; --force writes it anyway)`]);
+    assert.deepEqual(refused.stderr.trim().split("\n"), [...lost, `${ours}: nothing written: Proxmox VE would not read the file as it means (each key above; --rfc keeps every key; --force writes it anyway)`]);
     const r = run("fmt", ours, "--force");
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /mtu|persistent_keepalive|key_dir|apply_mode/);
@@ -127,6 +127,30 @@ describe("wg-fabric CLI", () => {
     assert.equal(failed.status, 1);
     assert.match(failed.stderr, /vpn: elementalist: wgfabric0: Proxmox VE allows interface names of 1-8 letters/);
     assert.equal(run("fmt", long, "--dialect", "rfc", "--rfc").status, 0);
+  });
+
+  it("validate warns, by line, of what Proxmox VE would not read as the file means; fmt moves a peer's allowed_ips where that keeps the meaning and refuses an internal endpoint's other port", () => {
+    const shipped = path.join(FIXTURES, "proxmox-fabrics.cfg");
+    const moved = "Proxmox VE cannot read a peer's allowed_ips (proxmox-ve-config 0.10.1 refuses the whole file: \"expected a sequence\"); `wg-fabric fmt` moves these networks to";
+    const r = run("validate", shipped);
+    assert.equal(r.status, 0);
+    assert.deepEqual(r.stderr.trim().split("\n"), [
+      `${shipped}:11: pve: warning: pve1: peers[1]: allowed_ips: ${moved} pdm's allowed_ips, where they mean the same`,
+      `${shipped}:17: pve: warning: pve2: peers[0]: allowed_ips: ${moved} pve1's allowed_ips, where they mean the same`,
+    ]);
+    const formatted = run("fmt", shipped);
+    assert.equal(formatted.status, 0, formatted.stderr);
+    assert.doesNotMatch(formatted.stdout, /peers [^\n]*allowed_ips/);
+    const canonical = path.join(dir, "canonical.cfg");
+    writeFileSync(canonical, formatted.stdout);
+    assert.equal(run("validate", canonical).stderr, "", "nothing left to warn about");
+
+    const nat = path.join(dir, "nat.cfg");
+    writeFileSync(nat, readFileSync(shipped, "utf8").replace("endpoint 192.0.2.2\n", "endpoint 192.0.2.2:40000\n"));
+    const refused = run("fmt", nat);
+    assert.deepEqual([refused.status, refused.stdout], [1, ""]);
+    assert.match(refused.stderr, new RegExp(`^${nat.replace(/[.]/g, "\\.")}:15: pve: pve2: endpoint: 192\\.0\\.2\\.2:40000: Proxmox VE 0\\.10\\.1 \\(proxmox-ve-config\\) reads an internal node's endpoint as a host`, "m"));
+    assert.match(run("fmt", nat, "--force").stdout, /\tendpoint 192\.0\.2\.2:40000\n/);
   });
 
   it("keys prints the README's table of fabrics.cfg keys", () => {

@@ -122,16 +122,38 @@ describe("Proxmox VE's shipped fabrics.cfg", () => {
     assert.match(conf, /AllowedIPs = 198\.51\.100\.1\/32, fd00:51::1\/128, 10\.1\.0\.0\/24\n/);
   });
 
-  it("writes Proxmox VE's dialect back unchanged but for port-less internal endpoints, which gain their listen port", () => {
-    const written = writeSectionConfig(config);
+  it("writes the Proxmox VE dialect every release reads: internal endpoints as a host, a peer's extra networks on the node it points at; what it renders unchanged", () => {
+    const warnings: string[] = [];
+    const written = writeSectionConfig(config, { onWarning: (problem) => warnings.push(formatProblem(problem)) });
+    assert.deepEqual(warnings, [], "the meaning kept");
     assert.equal(writeSectionConfig(parseSectionConfig(written)), written, "canonical text round-trips");
     assert.match(written, /^wireguard_fabric: pve\n\tpersistent_keepalive 25\n/);
-    assert.match(written, /wireguard_node: pve_pve2\n\tendpoint 192\.0\.2\.2:51820\n/);
+    // proxmox-ve-config 0.10.1 reads an internal endpoint as a host (host:port would be rendered host:port:port)
+    assert.match(written, /wireguard_node: pve_pve1\n\tendpoint 192\.0\.2\.1\n\tallowed_ips 203\.0\.113\.0\/25\n\tallowed_ips 10\.1\.0\.0\/24\n/, "pve2's only peering with pve1 adds 10.1.0.0/24: it moves to pve1");
+    assert.match(written, /wireguard_node: pve_pve2\n\tendpoint 192\.0\.2\.2\n/);
     assert.match(written, /interfaces name=wg0,listen_port=51820,public_key=y0k[^,]+,ip=198\.51\.100\.2\/24,ip6=fd00:51::2\/64,ip6_ll=1\n/);
-    assert.match(written, /peers type=external,node=pdm,iface=wg0,allowed_ips=10\.9\.0\.0\/24,skip_route_generation=1\n/);
-    // the migrated endpoint dials what the old one did
+    // a peer's allowed_ips does not parse in proxmox-ve-config 0.10.1 ("expected a sequence")
+    assert.doesNotMatch(written, /peers [^\n]*allowed_ips/);
+    assert.match(written, /peers type=external,node=pdm,iface=wg0,skip_route_generation=1\n/);
+    assert.match(written, /wireguard_node: pve_pdm\n\tendpoint 192\.0\.2\.9:51337\n\tallowed_ips 198\.18\.9\.0\/24\n\tallowed_ips 10\.9\.0\.0\/24\n/);
     const again = parseSectionConfig(written).fabrics[0]!;
-    assert.equal(renderProxmoxConfig(viewOf(again, "pve1/wg0"), { publicKeys: recordedPublicKeys(again) }), renderProxmoxConfig(viewOf(fabric, "pve1/wg0"), { publicKeys: recordedPublicKeys(fabric) }));
+    for (const id of ["pve1/wg0", "pve2/wg0"]) {
+      assert.equal(renderProxmoxConfig(viewOf(again, id), { publicKeys: recordedPublicKeys(again) }), renderProxmoxConfig(viewOf(fabric, id), { publicKeys: recordedPublicKeys(fabric) }), id);
+    }
+  });
+
+  it("warns, naming the key, where no form every Proxmox VE release reads keeps the meaning: a peer's own extra networks, an internal endpoint's other port", () => {
+    const edited = text
+      .replace("endpoint 192.0.2.2\n", "endpoint 192.0.2.2:40000\n")
+      .replace("peers type=internal,node=pve2,node_iface=wg0,iface=wg0\n", "peers type=internal,node=pve2,node_iface=wg0,iface=wg0\n\tpeers type=internal,node=pve2,node_iface=wg0,iface=wg1,endpoint=192.0.2.22,allowed_ips=10.2.0.0/24\n");
+    const warnings: string[] = [];
+    const written = writeSectionConfig(parseSectionConfig(edited), { onWarning: (problem) => warnings.push(formatProblem(problem)) });
+    assert.deepEqual(warnings, [
+      "warning: pve: pve1: peers[1]: allowed_ips: Proxmox VE cannot read a peer's allowed_ips (proxmox-ve-config 0.10.1 refuses the whole file: \"expected a sequence\"), and these networks differ from those of pve2's other peers, so they cannot move to pve2's allowed_ips; give every peer of pve2 the same ones, or write the RFC dialect",
+      "warning: pve: pve2: endpoint: 192.0.2.2:40000: Proxmox VE 0.10.1 (proxmox-ve-config) reads an internal node's endpoint as a host and dials the peer interface's listen port (here 51820), so it would write \"192.0.2.2:40000:51820\"; a port other than the listen port is read only by later releases"
+    ]);
+    assert.match(written, /\tendpoint 192\.0\.2\.2:40000\n/, "written as later releases read it");
+    assert.match(written, /iface=wg1,endpoint=192\.0\.2\.22,allowed_ips=10\.2\.0\.0\/24\n/);
   });
 
   it("writes an RFC interface with an IPv6 ip as Proxmox VE's ip6", () => {
