@@ -144,9 +144,9 @@ export function checkPeeringsAreMutual(table: PeeringTable, report: Report): voi
       if (flags[index] === 0 || peer.type !== "internal" || peer.node === name) continue;
       report(
         `${name}: peers[${index}]`,
-        `${keyId(peer.node, peer.nodeIface)} has no peer back to ${keyId(name, peer.iface)}; the tunnel cannot come up until ` +
-          `${peer.node} lists { type: "internal", node: "${name}", nodeIface: "${peer.iface}", iface: "${peer.nodeIface}" }`,
+        `${keyId(peer.node, peer.nodeIface)} has no peer back to ${keyId(name, peer.iface)}: the tunnel cannot come up`,
         "warning",
+        `add to ${peer.node}: { type: "internal", node: "${name}", nodeIface: "${peer.iface}", iface: "${peer.nodeIface}" }`,
       );
     }
   }

@@ -49,8 +49,21 @@ export interface SectionConfig {
   readonly lineOf: (fabric: string, where: string) => number;
 }
 
-/** Thrown for a fabrics.cfg that cannot be parsed; problems carry `file:line:` in `where`. */
-export class SectionConfigError extends FabricError {}
+/**
+ * Thrown for a fabrics.cfg that cannot be parsed; problems carry `file:line:` in `where`. At most
+ * {@link PARSE_PROBLEM_LIMIT} are kept (a file of junk has one a line); `omitted` counts the rest.
+ */
+export class SectionConfigError extends FabricError {
+  constructor(
+    problems: readonly Problem[],
+    readonly omitted = 0,
+  ) {
+    super(problems);
+  }
+}
+
+/** Parse problems kept: the rest are only counted, so memory stays bounded whatever the file. */
+export const PARSE_PROBLEM_LIMIT = 1000;
 
 /** Options of {@link parseSectionConfig}. */
 export interface ParseOptions {
@@ -123,16 +136,25 @@ interface RawFabric {
   readonly peers: Map<string, NodePeers>;
 }
 
-type Fail = (line: number, message: string) => void;
+/** Messages quote the input: a quote longer than this is cut. */
+export const QUOTE_LIMIT = 120;
+
+/** `text` in quotes, cut to {@link QUOTE_LIMIT} characters (a 20 MB line stays out of a message). */
+function quote(text: string): string {
+  return text.length <= QUOTE_LIMIT ? `"${text}"` : `"${text.slice(0, QUOTE_LIMIT)}…" (${text.length} characters)`;
+}
+
+/** A problem on a line: `where` locates it in the fabric (`fabric: node: key`), `hint` says what likely fixes it. */
+type Fail = (line: number, message: string, where?: string, hint?: string) => void;
 
 /** `name=wg0,listen_port=50000` → pairs; lists inside use ";". Returns an error message instead. */
 function propertyPairs(text: string): [string, string][] | string {
   const pairs: [string, string][] = [];
   for (const part of text.split(",")) {
     const eq = part.indexOf("=");
-    if (eq <= 0) return `"${part}" in "${text}" is not key=value`;
+    if (eq <= 0) return `${quote(part)} in ${quote(text)} is not key=value`;
     const key = part.slice(0, eq).trim();
-    if (pairs.some(([seen]) => seen === key)) return `"${key}" appears twice in "${text}"`;
+    if (pairs.some(([seen]) => seen === key)) return `${quote(key)} appears twice in ${quote(text)}`;
     pairs.push([key, part.slice(eq + 1).trim()]);
   }
   return pairs;
@@ -306,19 +328,19 @@ class SectionReader {
     }
     const header = /^(\S+):\s*(\S+)\s*$/.exec(line);
     if (header && !/^\s/.test(line)) return this.header(line, header[1] as string, header[2] as string);
-    if (!this.current) return this.fail(this.lineNo, `"${line.trim()}" is outside any section`);
+    if (!this.current) return this.fail(this.lineNo, `${quote(line.trim())} is outside any section`);
     if (this.current.kind === "foreign") {
       this.current.lines.push(line);
       return;
     }
     const property = /^\s+(\S+)(?:\s+(.*?))?\s*$/.exec(line);
-    if (!property) return this.fail(this.lineNo, `"${line}" is not an indented "key value" line`);
+    if (!property) return this.fail(this.lineNo, `${quote(line)} is not an indented "key value" line`);
     const [key, value] = [property[1] as string, property[2] ?? ""];
     if (this.current.kind === "node" && (key === "interfaces" || key === "peers")) return this.item(this.current, line, key, value, place);
     const { fabric, path, kind: section } = this.current;
     const spec = SECTION_KEYS.find((entry) => entry.section === section && entry.key === key);
     if (spec?.value !== "list") {
-      if (this.current.keys.has(key)) return this.fail(this.lineNo, `"${key}" is set twice in this section`);
+      if (this.current.keys.has(key)) return this.fail(this.lineNo, `${quote(key)} is set twice in this section`);
       this.current.keys.add(key);
     }
     this.rfcKeys ||= marksRfcDialect(section, key);
@@ -330,20 +352,20 @@ class SectionReader {
     if (this.current?.kind === "node") this.repeated.begin(this.current.peers.items);
     if (type === FABRIC_TYPE) {
       const fabric = this.fabricOf(id);
-      if (fabric.lines.has("")) this.fail(this.lineNo, `fabric "${id}" is defined twice (first on line ${fabric.lines.get("")})`);
+      if (fabric.lines.has("")) this.fail(this.lineNo, `fabric ${quote(id)} is defined twice (first on line ${fabric.lines.get("")})`);
       fabric.lines.set("", this.lineNo);
       this.current = { kind: "fabric", fabric, path: [], ...fresh };
     } else if (type === NODE_TYPE) {
       const underscore = id.indexOf("_");
       if (underscore <= 0) {
-        this.fail(this.lineNo, `section id "${id}" must be <fabric>_<node>`);
+        this.fail(this.lineNo, `section id ${quote(id)} must be <fabric>_<node>`);
         this.current = undefined;
         return;
       }
       const fabric = this.fabricOf(id.slice(0, underscore));
       const nodeName = id.slice(underscore + 1);
       if (fabric.lines.has(`nodes/${nodeName}`)) {
-        this.fail(this.lineNo, `node "${nodeName}" is defined twice in fabric "${fabric.name}"`);
+        this.fail(this.lineNo, `node ${quote(nodeName)} is defined twice in fabric "${fabric.name}"`);
         // the later section stands alone: what the earlier one said is dropped
         const earlier = (path: readonly (string | number)[]): boolean => path[0] === "nodes" && path[1] === nodeName;
         for (let j = fabric.entries.length - 1; j >= 0; j--) if (earlier((fabric.entries[j] as Entry).path)) fabric.entries.splice(j, 1);
@@ -356,7 +378,7 @@ class SectionReader {
     } else {
       // a misspelt type would make its section another kind's, and a node vanish without a word
       const meant = [FABRIC_TYPE, NODE_TYPE].find((known) => editDistance(type, known) <= 2);
-      if (meant) this.fail(this.lineNo, `unknown section type "${type}"; did you mean "${meant}"?`);
+      if (meant) this.fail(this.lineNo, `unknown section type ${quote(type)}`, undefined, `did you mean "${meant}"?`);
       this.current = { kind: "foreign", lines: [line] };
       this.foreign.push(this.current.lines);
     }
@@ -374,9 +396,9 @@ class SectionReader {
       return this.addPeer(item, place);
     }
     const name = pairs.find(([k]) => k === "name")?.[1];
-    if (name === undefined) return this.fail(this.lineNo, `interfaces entry "${value}" needs name=`);
+    if (name === undefined) return this.fail(this.lineNo, `interfaces entry ${quote(value)} needs name=`);
     if (!PROXMOX_IFNAME.test(name)) this.longNames.push({ line: this.lineNo, name });
-    if (node.ifaces.has(name)) return this.fail(this.lineNo, `interface "${name}" is defined twice on this node`);
+    if (node.ifaces.has(name)) return this.fail(this.lineNo, `interface ${quote(name)} is defined twice on this node`);
     node.ifaces.add(name);
     const path = [...node.path, "interfaces", name];
     node.fabric.lines.set(path.join("/"), this.lineNo);
@@ -432,7 +454,7 @@ function rawModel(fabric: RawFabric, dialect: Dialect, fail: Fail): Record<strin
     const meant = closestKey(section, key, dialect);
     // on purpose: Proxmox VE drops an unknown key of a node section without a word, and a typo with it
     const why = section === "node" ? " (Proxmox VE ignores it, so a misspelt key would silently vanish)" : "";
-    fail(line, `${fabric.name}: ${where ? `${where}: ` : ""}unknown key "${key}"${why}${meant ? `; did you mean "${meant}"?` : ""}`);
+    fail(line, `unknown key${why}`, `${fabric.name}: ${where ? `${where}: ` : ""}${key}`, meant ? `did you mean "${meant}"?` : undefined);
   };
   // nodes and interfaces exist even when empty: the schema names what they lack
   for (const path of fabric.lines.keys()) if (path) objectAt(path.split("/"));
@@ -532,6 +554,28 @@ export function fileKeyWhere(where: string, dialect: Dialect): string {
   return spec ? [...parts.slice(0, -1), spec.key].join(": ") : where;
 }
 
+/** A TypeScript field as a file's key in `dialect` (the first section that has it), or the field. */
+function keyOfField(field: string, dialect: Dialect): string {
+  for (const section of ["peer", "interface", "node", "fabric"] as const) {
+    const spec = keyByField(section, field, dialect);
+    if (spec) return spec.key;
+  }
+  return field;
+}
+
+/**
+ * A message as a file's reader writes it: a peer given as a TypeScript object
+ * (`{ type: "internal", node: "a", nodeIface: "wg0", iface: "wg1" }`) as a `peers` line, a
+ * field set to a value (`fullTunnel: true`) as the file's key and value, and every other field
+ * named as the file's key.
+ */
+export function inFileSyntax(message: string, dialect: Dialect): string {
+  return message
+    .replace(/\{ ((?:\w+: "[^"]*"(?:, )?)+) \}/g, (_, pairs: string) => `peers ${[...pairs.matchAll(/(\w+): "([^"]*)"/g)].map(([, field, value]) => `${keyOfField(field as string, dialect)}=${value}`).join(",")}`)
+    .replace(/\b([a-z]+[A-Z]\w*): (true|false)\b/g, (_, field: string, value: string) => `${keyOfField(field, dialect)} ${value === "true" ? 1 : 0}`)
+    .replace(/\b[a-z]+[A-Z]\w*\b/g, (field) => keyOfField(field, dialect));
+}
+
 /**
  * Parses a whole fabrics.cfg, given as its text or as blocks of whole lines that joined with "\n"
  * make the text (a large file read piece by piece, see the CLI's fileBlocks);
@@ -540,7 +584,11 @@ export function fileKeyWhere(where: string, dialect: Dialect): string {
 export function parseSectionConfig(text: string | Iterable<string>, file = "fabrics.cfg", options: ParseOptions = {}): SectionConfig {
   const problems: Problem[] = [];
   // messages quote the offending line: never a pre-shared key in it
-  const fail: Fail = (line, message) => problems.push({ severity: "error", where: `${file}:${line}`, message: redactSecrets(message) });
+  let omitted = 0;
+  const fail: Fail = (line, message, where, hint) => {
+    if (problems.length >= PARSE_PROBLEM_LIMIT) omitted++;
+    else problems.push({ severity: "error", where: `${file}:${line}${where ? `: ${where}` : ""}`, message: redactSecrets(message), ...(hint ? { hint } : {}) });
+  };
   const reader = new SectionReader(fail);
   for (const block of typeof text === "string" ? [text] : text) reader.read(block);
   const { raws, foreign, rfcKeys } = reader;
@@ -570,7 +618,7 @@ export function parseSectionConfig(text: string | Iterable<string>, file = "fabr
   }
   // in file order (a stable sort keeps a line's problems as found)
   const lineOfProblem = (problem: Problem): number => Number(/:(\d+)$/.exec(problem.where.split(": ")[0] as string)?.[1] ?? 0);
-  if (problems.length > 0) throw new SectionConfigError(problems.sort((a, b) => lineOfProblem(a) - lineOfProblem(b)));
+  if (problems.length > 0) throw new SectionConfigError(problems.sort((a, b) => lineOfProblem(a) - lineOfProblem(b)), omitted);
   return {
     fabrics,
     foreign: foreign.map((section) => ({ text: section.join("\n").trimEnd() })),

@@ -103,14 +103,24 @@ export function editDistance(a: string, b: string): number {
   return previous[b.length] as number;
 }
 
-/** The key of `section` a misspelt `key` most likely meant (a third of its letters changed at most), if any. */
-export function closestKey(section: SectionKind, key: string, dialect: Dialect): string | undefined {
-  let best: { key: string; distance: number } | undefined;
-  for (const known of BY_NAME[dialect][section].keys()) {
-    const distance = editDistance(key, known);
-    if (distance <= Math.max(1, Math.floor(known.length / 3)) && (!best || distance < best.distance)) best = { key: known, distance };
+/** The one of `known` a misspelt `word` most likely meant (a third of its letters changed at most), if any. */
+export function closestOf(word: string, known: Iterable<string>): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(word, name);
+    if (distance <= Math.max(1, Math.floor(name.length / 3)) && (!best || distance < best.distance)) best = { name, distance };
   }
-  return best?.key;
+  return best?.name;
+}
+
+/** The key of `section` a misspelt `key` most likely meant, if any. */
+export function closestKey(section: SectionKind, key: string, dialect: Dialect): string | undefined {
+  return closestOf(key, BY_NAME[dialect][section].keys());
+}
+
+/** True when `name` is a key or a field of `section` (of any section when undefined), in either dialect. */
+export function isKeyOrField(section: SectionKind | undefined, name: string): boolean {
+  return SECTION_KEYS.some((entry) => (section === undefined || entry.section === section) && (entry.key === name || entry.field === name));
 }
 
 /** The key of `section` that fills `field` in `dialect`, if any. */

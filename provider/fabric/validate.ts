@@ -2,6 +2,7 @@ import { DEFAULT_KEY_DIR, formatEndpoint, ifnameProblem, IFNAMSIZ_MAX, type Fabr
 import { PROXMOX_CONFIG_DIR, proxmoxOwnedDir } from "./paths";
 import { keyId } from "./keys";
 import { nodeAddressLink } from "./node-address";
+import { closestOf } from "./section-keys";
 import { checkDuplicatePeers, checkPeeringsAreMutual, PeeringTable, type NumberedInterface } from "./peerings";
 import type { Report } from "./report";
 import { resolveInterfaces, type InterfaceView } from "./resolve";
@@ -14,7 +15,7 @@ import { checkInterfaceRoutes, checkRoutesAcrossInterfaces } from "./route-check
  */
 export function validateFabric(fabric: Fabric, views: readonly InterfaceView[] = resolveInterfaces(fabric)): Problem[] {
   const problems: Problem[] = [];
-  const report: Report = (where, message, severity = "error") => problems.push({ severity, where, message });
+  const report: Report = (where, message, severity = "error", hint) => problems.push({ severity, where, message, ...(hint ? { hint } : {}) });
   const internal = Object.entries(fabric.nodes).filter((entry): entry is [string, InternalNode] => entry[1].role === "internal");
 
   checkUniqueAddresses(internal, report);
@@ -146,7 +147,7 @@ function checkPeerReferences(fabric: Fabric, table: PeeringTable, report: Report
     const remotes = table.remotes.get(name) as Int32Array;
     for (let index = 0; index < node.peers.length; index++) {
       const peer = node.peers[index] as Peer;
-      if (locals[index] === -1) report(`${peerAt(name, index)}: iface`, `interface "${peer.iface}" is not defined on node "${name}"`);
+      if (locals[index] === -1) report(`${peerAt(name, index)}: iface`, `interface "${peer.iface}" is not defined on node "${name}"`, "error", meant(peer.iface, Object.keys(node.interfaces)));
       const remote = remotes[index] as number;
       if (remote === -1) {
         checkUnresolvedTarget(fabric, peer, peerAt(name, index), report);
@@ -169,9 +170,15 @@ const peerAt = (node: string, index: number): string => `${node}: peers[${index}
 /** The target of a peer that names no internal interface of the fabric: fine for an external node, else a problem at `where`. */
 function checkUnresolvedTarget(fabric: Fabric, peer: Peer, where: string, report: Report): void {
   const target = fabric.nodes[peer.node];
-  if (!target) report(`${where}: node`, `node "${peer.node}" is not defined in fabric "${fabric.name}"`);
+  if (!target) report(`${where}: node`, `node "${peer.node}" is not defined in fabric "${fabric.name}"`, "error", meant(peer.node, Object.keys(fabric.nodes)));
   else if (target.role !== peer.type) report(`${where}: type`, `node "${peer.node}" is ${target.role}; use type "${target.role}"`);
-  else if (peer.type === "internal") report(`${where}: nodeIface`, `interface "${peer.nodeIface}" is not defined on node "${peer.node}"`);
+  else if (peer.type === "internal" && target.role === "internal") report(`${where}: nodeIface`, `interface "${peer.nodeIface}" is not defined on node "${peer.node}"`, "error", meant(peer.nodeIface, Object.keys(target.interfaces)));
+}
+
+/** "did you mean …?" for a misspelt name, when one of `known` is close. */
+function meant(word: string, known: readonly string[]): string | undefined {
+  const close = closestOf(word, known);
+  return close ? `did you mean "${close}"?` : undefined;
 }
 
 /**

@@ -6,6 +6,8 @@ export interface Problem {
   /** e.g. `occultist: peers[1]: node` */
   readonly where: string;
   readonly message: string;
+  /** What would fix it, when one fix is likely (`did you mean "ip6"?`). */
+  readonly hint?: string;
 }
 
 /** Text with every pre-shared key value (`preshared_key=…`, `PresharedKey = …`) blanked out, for errors that quote input. */
@@ -16,7 +18,8 @@ export function redactSecrets(text: string): string {
 /** `occultist: peers[1]: node "berserkr" is not defined in fabric "vpn"` */
 export function formatProblem(problem: Problem): string {
   const prefix = problem.severity === "warning" ? "warning: " : "";
-  return problem.where ? `${prefix}${problem.where}: ${problem.message}` : `${prefix}${problem.message}`;
+  const message = problem.hint ? `${problem.message}; ${problem.hint}` : problem.message;
+  return problem.where ? `${prefix}${problem.where}: ${message}` : `${prefix}${message}`;
 }
 
 /**

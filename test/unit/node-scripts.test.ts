@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { MANAGED_PREFIX, nodeScript, SCRIPT_ARGUMENTS, type NodeScript } from "../../provider/remote";
 
-const SCRIPTS: readonly NodeScript[] = ["ensure-key", "remove-key", "inspect", "apply", "remove"];
+const SCRIPTS: readonly NodeScript[] = ["ensure-key", "remove-key", "inspect", "apply", "remove", "node-address"];
 
 describe("node scripts (provider/remote/scripts/*.sh) as they run on a node", () => {
   for (const name of SCRIPTS) {

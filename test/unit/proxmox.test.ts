@@ -170,7 +170,7 @@ describe("Proxmox VE's shipped fabrics.cfg", () => {
     assert.deepEqual(problems(bad), [
       "fabrics.cfg:2: pve: persistent_keepalive: Invalid input: expected number, received string",
       "fabrics.cfg:8: pve: pve1: wg0: ip6: must be an IPv6 address with prefix length",
-      'fabrics.cfg:11: pve: pve1: peers[1]: unknown key "colour"',
+      'fabrics.cfg:11: pve: pve1: peers[1]: colour: unknown key',
       "fabrics.cfg:11: pve: pve1: peers[1]: skip_route_generation: Invalid input: expected boolean, received string",
     ]);
   });
@@ -184,7 +184,7 @@ describe("Proxmox VE's shipped fabrics.cfg", () => {
       "dmz: pve1: wg7: listenPort: port 51820 is already used on node pve1 by pve: wg0; a node's listen ports must differ across fabrics",
     ]);
     const orphan = parseSectionConfig(text.replace("node=pdm,iface=wg0", "node=pdm,iface=wg9")).fabrics[0]!;
-    assert.deepEqual(validateFabric(orphan).map(formatProblem), ['pve1: peers[1]: iface: interface "wg9" is not defined on node "pve1"']);
+    assert.deepEqual(validateFabric(orphan).map(formatProblem), ['pve1: peers[1]: iface: interface "wg9" is not defined on node "pve1"; did you mean "wg0"?']);
     const portless = parseSectionConfig(text.replace("endpoint 192.0.2.9:51337", "endpoint 192.0.2.9")).fabrics[0]!;
     assert.deepEqual(validateFabric(portless).map(formatProblem), ['pdm: endpoint: an external node\'s endpoint needs a port (e.g. "192.0.2.9:51820")']);
     const roaming = parseSectionConfig(text.replace("\tendpoint 192.0.2.9:51337\n", ""));

@@ -22,7 +22,7 @@ describe("the RFC example", () => {
     assert.equal(fabrics.length, 1);
     const fabric = fabrics[0]!;
     assert.deepEqual(validateFabric(fabric).map(formatProblem), [
-      'warning: occultist: peers[0]: elementalist/wg0 has no peer back to occultist/wg0; the tunnel cannot come up until elementalist lists { type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }',
+      'warning: occultist: peers[0]: elementalist/wg0 has no peer back to occultist/wg0: the tunnel cannot come up; add to elementalist: { type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }',
     ]);
     const view = resolveInterfaces(fabric).find((v) => v.id === "occultist/wg0")!;
     const rendered = renderWg(view, { publicKeys: recordedPublicKeys(fabric), privateKey: "<some_private_key>" });

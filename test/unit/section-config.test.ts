@@ -103,7 +103,7 @@ describe("Proxmox section config", () => {
     assert.deepEqual(found, [
       "fabrics.cfg:2: vpn: a: interfaces: is required",
       'fabrics.cfg:3: "broken" in "type=external,node=b,iface=wg0,preshared_key=[redacted],broken" is not key=value',
-      'fabrics.cfg:4: vpn: a: unknown key "preshared_key" (Proxmox VE ignores it, so a misspelt key would silently vanish)',
+      'fabrics.cfg:4: vpn: a: preshared_key: unknown key (Proxmox VE ignores it, so a misspelt key would silently vanish)',
     ]);
     assert.ok(!found.join("\n").includes(planted.slice(0, 20)));
   });
@@ -123,11 +123,11 @@ describe("Proxmox section config", () => {
       ].join("\n"),
     );
     assert.deepEqual(found.filter((line) => line.includes("unknown key")), [
-      'fabrics.cfg:2: vpn: unknown key "persistent_keepalve"; did you mean "persistent_keepalive"?',
-      'fabrics.cfg:6: vpn: a: unknown key "endpoit" (Proxmox VE ignores it, so a misspelt key would silently vanish); did you mean "endpoint"?',
-      'fabrics.cfg:7: vpn: a: wg0: unknown key "listen_prot"; did you mean "listen_port"?',
-      'fabrics.cfg:8: vpn: a: peers[0]: unknown key "node_ifac"; did you mean "node_iface"?',
-      'fabrics.cfg:9: vpn: a: unknown key "colour" (Proxmox VE ignores it, so a misspelt key would silently vanish)',
+      'fabrics.cfg:2: vpn: persistent_keepalve: unknown key; did you mean "persistent_keepalive"?',
+      'fabrics.cfg:6: vpn: a: endpoit: unknown key (Proxmox VE ignores it, so a misspelt key would silently vanish); did you mean "endpoint"?',
+      'fabrics.cfg:7: vpn: a: wg0: listen_prot: unknown key; did you mean "listen_port"?',
+      'fabrics.cfg:8: vpn: a: peers[0]: node_ifac: unknown key; did you mean "node_iface"?',
+      'fabrics.cfg:9: vpn: a: colour: unknown key (Proxmox VE ignores it, so a misspelt key would silently vanish)',
     ]);
   });
 

@@ -7,16 +7,16 @@ type Spec = ReturnType<typeof rfcSpec>;
 
 /** [what is wrong, how to break the spec, the exact problems expected] */
 const BAD_INPUTS: [string, (spec: Spec) => void, string[]][] = [
-  ["dangling peer node", (s) => (s.nodes.occultist.peers[1].node = "berserkr"), ['occultist: peers[1]: node: node "berserkr" is not defined in fabric "vpn"']],
+  ["dangling peer node", (s) => (s.nodes.occultist.peers[1].node = "berserkr"), ['occultist: peers[1]: node: node "berserkr" is not defined in fabric "vpn"; did you mean "berserker"?']],
   ["dangling node_iface", (s) => (s.nodes.occultist.peers[0].nodeIface = "wg9"), [
-    'occultist: peers[0]: nodeIface: interface "wg9" is not defined on node "elementalist"',
-    'warning: elementalist: peers[0]: occultist/wg0 has no peer back to elementalist/wg0; the tunnel cannot come up until occultist lists { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" }',
+    'occultist: peers[0]: nodeIface: interface "wg9" is not defined on node "elementalist"; did you mean "wg0"?',
+    'warning: elementalist: peers[0]: occultist/wg0 has no peer back to elementalist/wg0: the tunnel cannot come up; add to occultist: { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" }',
   ]],
-  ["dangling local iface", (s) => (s.nodes.occultist.peers[1].iface = "wg1"), ['occultist: peers[1]: iface: interface "wg1" is not defined on node "occultist"']],
+  ["dangling local iface", (s) => (s.nodes.occultist.peers[1].iface = "wg1"), ['occultist: peers[1]: iface: interface "wg1" is not defined on node "occultist"; did you mean "wg0"?']],
   ["internal peer type for an external node", (s) => Object.assign(s.nodes.occultist.peers[1], { type: "internal", nodeIface: "wg0" }), ['occultist: peers[1]: type: node "berserker" is external; use type "external"']],
   ["external peer type for an internal node", (s) => (s.nodes.occultist.peers[0] = { type: "external", node: "elementalist", iface: "wg0" }), [
     'occultist: peers[0]: type: node "elementalist" is internal; use type "internal"',
-    'warning: elementalist: peers[0]: occultist/wg0 has no peer back to elementalist/wg0; the tunnel cannot come up until occultist lists { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" }',
+    'warning: elementalist: peers[0]: occultist/wg0 has no peer back to elementalist/wg0: the tunnel cannot come up; add to occultist: { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" }',
   ]],
   ["peer to its own interface", (s) => s.nodes.occultist.peers.push({ type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }), ["occultist: peers[2]: interface occultist/wg0 cannot be its own peer: it would list its own key (Proxmox VE renders it so)"]],
   ["duplicate listen port on a node", (s) => (s.nodes.occultist.interfaces.wg1 = { listenPort: 50000, ip: "198.51.101.2/24" }), ["occultist: wg1: listenPort: port 50000 is already used by interface wg0 on this node"]],
@@ -81,7 +81,7 @@ const BAD_INPUTS: [string, (spec: Spec) => void, string[]][] = [
   ]],
   ["a default route without fullTunnel", (s) => (s.nodes.occultist.peers = [{ type: "external", node: "berserker", iface: "wg0", allowedIps: ["::/0"] }]), [
     "occultist: peers[0]: allowedIps: ::/0 would route all of occultist's traffic (its SSH connection too) to berserker; set fullTunnel: true on occultist if that is meant",
-    'warning: elementalist: peers[0]: occultist/wg0 has no peer back to elementalist/wg0; the tunnel cannot come up until occultist lists { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" }',
+    'warning: elementalist: peers[0]: occultist/wg0 has no peer back to elementalist/wg0: the tunnel cannot come up; add to occultist: { type: "internal", node: "elementalist", nodeIface: "wg0", iface: "wg0" }',
   ]],
   ["apply mode unknown", (s) => (s.nodes.occultist.applyMode = "systemd"), ['occultist: applyMode: Invalid option: expected one of "wg-quick"|"ifupdown2"|"proxmox"|"none"']],
   ["endpoint needs a port when the interface has none", (s) => delete s.nodes.elementalist.interfaces.wg0.listenPort, ['occultist: peers[0]: endpoint: elementalist/wg0 has no listenPort, so the endpoint needs a port (e.g. "192.0.2.1:51820")']],
@@ -114,7 +114,7 @@ describe("bad input is rejected with the exact problem", () => {
     const spec = rfcSpec();
     spec.nodes.elementalist.peers = [];
     assert.deepEqual(problemsOf(spec), [
-      'warning: occultist: peers[0]: elementalist/wg0 has no peer back to occultist/wg0; the tunnel cannot come up until elementalist lists { type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }',
+      'warning: occultist: peers[0]: elementalist/wg0 has no peer back to occultist/wg0: the tunnel cannot come up; add to elementalist: { type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }',
     ]);
   });
 });
