@@ -1,22 +1,43 @@
+import { isUtf8 } from "node:buffer";
 import { closeSync, openSync, readSync } from "node:fs";
+
+/** Thrown for input that is not UTF-8 text (a binary file): its bytes are never printed. */
+export class NotTextError extends Error {}
+
+/** How a FILE argument is named in messages: `-` is standard input. */
+export function displayName(file: string): string {
+  return file === "-" ? "<stdin>" : file;
+}
 
 /**
  * A file's text in blocks of whole lines, read a megabyte at a time: joined with "\n" they make
  * the text. A 1000-node mesh's fabrics.cfg (about 60 MB) is never held whole. Blocks end at a
- * line end, which UTF-8 never puts inside a character: each is decoded once, as it is.
+ * line end, which UTF-8 never puts inside a character: each is decoded once, as it is. `-` reads
+ * standard input. A NUL byte or bytes that are not UTF-8 end the reading with a
+ * {@link NotTextError} naming where they are.
  */
 export function* fileBlocks(file: string, chunkBytes = 1 << 20): Generator<string> {
-  const fd = openSync(file, "r");
+  const stdin = file === "-";
+  const fd = stdin ? 0 : openSync(file, "r");
+  let offset = 0;
+  const text = (buffer: Buffer, end: number): string => {
+    const block = buffer.subarray(0, end);
+    const nul = block.indexOf(0);
+    if (nul >= 0) throw new NotTextError(`${displayName(file)} is not a text file: a NUL byte at byte ${offset + nul}; a fabrics.cfg is UTF-8 text`);
+    if (!isUtf8(block)) throw new NotTextError(`${displayName(file)} is not UTF-8 text (between bytes ${offset} and ${offset + end}); a fabrics.cfg is UTF-8 text`);
+    offset += end + 1;
+    return block.toString("utf8");
+  };
   try {
     let buffer = Buffer.allocUnsafe(chunkBytes);
     // bytes of a line not finished yet, at the buffer's start
     let kept = 0;
     for (;;) {
       if (kept === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
-      const read = readSync(fd, buffer, kept, buffer.length - kept, null);
+      const read = readChunk(fd, buffer, kept);
       const filled = kept + read;
       if (read === 0) {
-        yield buffer.toString("utf8", 0, filled);
+        yield text(buffer, filled);
         return;
       }
       const end = buffer.lastIndexOf(10, filled - 1);
@@ -24,10 +45,24 @@ export function* fileBlocks(file: string, chunkBytes = 1 << 20): Generator<strin
         kept = filled;
         continue;
       }
-      yield buffer.toString("utf8", 0, end);
+      yield text(buffer, end);
       kept = buffer.copy(buffer, 0, end + 1, filled);
     }
   } finally {
-    closeSync(fd);
+    if (!stdin) closeSync(fd);
+  }
+}
+
+/** Reads what is there into `buffer` from `at`; 0 at the end. A pipe with nothing yet (EAGAIN) is waited for. */
+function readChunk(fd: number, buffer: Buffer, at: number): number {
+  for (;;) {
+    try {
+      return readSync(fd, buffer, at, buffer.length - at, null);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EOF") return 0;
+      if (code !== "EAGAIN") throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
   }
 }

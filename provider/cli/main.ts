@@ -1,11 +1,11 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { createTwoFilesPatch } from "diff";
 import {
   CONFIG_FORMATS,
   DIALECTS,
-  fileKeyWhere,
-  hasErrors,
+  closestOf,
   keyTable,
   parseSectionConfig,
   proxmoxReadingProblems,
@@ -15,6 +15,7 @@ import {
   renderDot,
   renderMermaid,
   resolveInterfaces,
+  SectionConfigError,
   topologyOfFabric,
   validateAcrossFabrics,
   validateFabric,
@@ -26,152 +27,162 @@ import {
   type SectionConfig,
   type Topology,
 } from "../fabric";
-import { fileBlocks } from "./file-blocks";
+import { FabricError, formatProblem, isWgKey, type Fabric, type Problem } from "../model";
+import { COMMANDS, COMMON, commandHelp, GRAPH_FORMATS, OPTIONS, overview, shortUsage, type Option } from "./commands";
+import { bashCompletion } from "./completion";
+import { diagnosticOf, Reporter, type ReportOptions } from "./diagnostics";
+import { displayName, fileBlocks, NotTextError } from "./file-blocks";
 import { printError, printLine, writeAll } from "./output";
 import { PartsWriter } from "./parts-writer";
-import { spawnSync } from "./spawn";
-import { FabricError, formatProblem, isWgKey, type Fabric, type Problem } from "../model";
 import { exportStack, refreshStack, tail, type StackSelection } from "./pulumi-cli";
+import { spawnSync } from "./spawn";
 import { topologyOfStack } from "./stack-graph";
-import { Timings } from "./timings";
 import { stackInterfaces, type StackInterface } from "./stack-state";
 import { DEFAULT_MAX_HANDSHAKE_AGE, formatStatusTable, statusReport, type StatusReport } from "./status";
+import { Timings } from "./timings";
 
-/** Raised for bad command lines: exit 2 with the usage. */
+/** Raised for bad command lines: exit 2 with the command's usage. */
 class UsageError extends Error {}
 
-const DIALECT_OPTION = "[--dialect proxmox|rfc]";
-const DIALECT_HELP = `--dialect says how to read FILE (detected when not given): proxmox, as Proxmox VE
-writes it (a peer's allowed_ips add to the node's), or rfc, the RFC's with our keys (they
-replace them). A file using any key of ours (key_dir, apply_mode, mtu …) is read as rfc.`;
+type Values = { [K in Option]?: (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
+type Print = (line: string) => void;
 
-const USAGE: Record<string, string> = {
-  "": `usage: wg-fabric <command> [options]
+/** The package's version, from its package.json (found upwards from this file: built or bundled). */
+function version(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, "package.json");
+    if (existsSync(file)) {
+      const json = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
+      if (json.name === "pulumi-wireguard-fabric") return json.version ?? "unknown";
+    }
+    if (path.dirname(dir) === dir) return "unknown";
+  }
+}
 
-Commands:
-  validate FILE   check a Proxmox fabrics.cfg; exit 1 with one problem per line
-  render FILE     print the config of a node's interfaces, or write every node's (--all)
-  fmt FILE        print the canonical fabrics.cfg (Proxmox VE's dialect, or --rfc)
-  keys            print the table of fabrics.cfg keys and their TypeScript fields
-  status          refresh a stack and print its tunnels; exit 1 when one has no recent handshake
-  graph [FILE]    draw a fabrics.cfg, or a stack with its status (DOT, SVG, PNG or Mermaid)
+/** `unknown NOUN "word"` with the closest known one, when there is one. */
+function unknown(noun: string, word: string, known: readonly string[]): string {
+  const meant = closestOf(word, known);
+  return `unknown ${noun} "${word}"${meant ? `; did you mean "${meant}"?` : ""}`;
+}
 
-Run "wg-fabric <command> --help" for a command's options.`,
-  validate: `usage: wg-fabric validate FILE ${DIALECT_OPTION}
-
-Parses and validates every WireGuard fabric in FILE (a Proxmox fabrics.cfg), and the rules
-between them (a node's listen ports and interface names differ across fabrics). A file in
-Proxmox VE's dialect also gets a warning for each key Proxmox VE would not read as the file
-means it (what fmt rewrites or refuses). Exit 0 with a summary line; exit 1 with one problem per line on stderr, as
-FILE:LINE: FABRIC: NODE: IFACE: KEY: message.
-
-${DIALECT_HELP}`,
-  render: `usage: wg-fabric render FILE --node NAME [--fabric NAME] [--iface IFACE] ${DIALECT_OPTION}
-                         [--format ${CONFIG_FORMATS.join("|")}] [--private-key-file PATH]
-       wg-fabric render FILE --all --out DIR [--format …] ${DIALECT_OPTION}
-
-Prints the config of NODE's interfaces (all of them, each after a "# IFACE" line,
-unless --iface is given). --format defaults to wg (the wg(8) setconf format);
-proxmox is /etc/wireguard/proxmox/IFACE.conf as a Proxmox VE node writes it,
-proxmox-stanza its ifupdown2 stanza.
---private-key-file inserts the key from PATH (run it on the node itself);
-without it the PrivateKey line is left out.
---all validates every fabric of FILE and writes each internal node's interfaces as
-DIR/NODE/IFACE.conf (stanza formats: DIR/NODE/IFACE), mode 0600, in one run.`,
-  fmt: `usage: wg-fabric fmt FILE [--rfc] [--force] ${DIALECT_OPTION}
-
-Prints FILE in canonical form (tabs, fixed key order, canonical addresses) in Proxmox VE's
-dialect, as every release of it reads the file: an internal node's endpoint as its host (its
-peers dial the listen port), and a peer's allowed_ips on the node it points at when every peer
-of that node adds the same (proxmox-ve-config 0.10.1 reads neither a port there nor a peer's
-allowed_ips). A key it does not know, or gives another meaning, or that no form every release
-reads keeps, would change what the file means: each is named with its line on stderr, and
-nothing is written (exit 1) unless --force, which writes the file anyway. Exit 1 also when a
-fabric cannot be written in it at all (e.g. an interface name longer than 8 characters).
-Comments are not kept.
---rfc writes the RFC's dialect with every key of ours.
-
-${DIALECT_HELP}`,
-  status: `usage: wg-fabric status [--stack NAME] [--cwd DIR] [--no-refresh] [--max-age SECONDS] [--json]
-
-Runs "pulumi refresh" on the stack (unless --no-refresh), then prints one row per declared
-peering of its managed interfaces: interface, peer, endpoint, age of the latest handshake,
-bytes received and sent, and what refresh found changed on the node (drift).
-Exit 0 when every peering had a handshake in the last --max-age seconds (default
-${DEFAULT_MAX_HANDSHAKE_AGE}, when WireGuard drops a session's keys) on an interface that is up; exit 1
-otherwise, or when the refresh failed (then the rows are the last recorded ones).
---json prints the same as one JSON object. --stack and --cwd are pulumi's own.`,
-  graph: `usage: wg-fabric graph [FILE [--fabric NAME] ${DIALECT_OPTION}] [--stack NAME] [--cwd DIR] [--no-refresh]
-                      [--format dot|svg|png|mermaid] [--out PATH]
-
-Draws a fabric: each internal node as a box around its interfaces (addresses, port),
-external nodes apart, one edge per peering (both directions merged). One-sided peerings
-are dashed and orange; nodes with validation errors red, the errors listed.
-From FILE (a fabrics.cfg), or without FILE from the stack (--stack, --cwd), which is
-refreshed first (unless --no-refresh) so edges are coloured by handshake age: green
-recent, orange stale, red never or interface down.
---format defaults to dot; svg and png need Graphviz's dot (apt-get install graphviz);
-mermaid renders in Markdown. Written to --out PATH, else to stdout.`,
-  keys: `usage: wg-fabric keys
-
-Prints every fabrics.cfg key with its TypeScript field and meaning, as a Markdown table
-(the README's); "ours" marks keys Proxmox VE does not have.`,
-};
-
-function load(file: string, dialect: string | undefined): SectionConfig {
+function dialectOf(values: Values): Dialect | undefined {
+  const dialect = values.dialect;
   if (dialect !== undefined && !(DIALECTS as readonly string[]).includes(dialect)) throw new UsageError(`--dialect must be one of ${DIALECTS.join(", ")}`);
-  return parseSectionConfig(fileBlocks(file), file, { dialect: dialect as Dialect | undefined });
+  return dialect as Dialect | undefined;
+}
+
+/**
+ * One FILE read and checked, its problems reported as `reporter` says: parse problems (the file
+ * then has no config), then, unless `validate` is false, the fabrics' own and those between
+ * them. `blocks` is the file's text when the caller reads it (see fileBlocks).
+ */
+function check(
+  file: string,
+  values: Values,
+  reporter: Reporter,
+  options: { readonly validate?: boolean; readonly blocks?: Iterable<string>; readonly timings?: Timings } = {},
+): Checked | undefined {
+  const name = displayName(file);
+  const timings = options.timings ?? new Timings();
+  let config: SectionConfig;
+  try {
+    config = timings.time("parse", () => parseSectionConfig(options.blocks ?? fileBlocks(file), name, { dialect: dialectOf(values) }));
+  } catch (error) {
+    if (error instanceof NotTextError) {
+      reporter.add({ file: name, severity: "error", message: error.message.replace(`${name} is `, "is ") });
+      return undefined;
+    }
+    if (!(error instanceof SectionConfigError)) throw error;
+    for (const problem of error.problems) reporter.add(diagnosticOf(problem, name, values.dialect === "rfc" ? "rfc" : "proxmox"));
+    reporter.addOmitted(error.omitted);
+    return undefined;
+  }
+  if (options.validate === false) return { config, views: [] };
+  const views = timings.time("resolve", () => config.fabrics.map((fabric) => resolveInterfaces(fabric)));
+  const report = (fabric: string, problem: Problem): void => reporter.add(diagnosticOf(problem, name, config.dialect, { fabric, line: config.lineOf(fabric, problem.where) }));
+  timings.time("validate", () => {
+    config.fabrics.forEach((fabric, i) => {
+      for (const problem of validateFabric(fabric, views[i])) report(fabric.name, problem);
+    });
+    for (const problem of validateAcrossFabrics(config.fabrics)) {
+      const [fabric, ...where] = problem.where.split(": ");
+      report(fabric as string, { ...problem, where: where.join(": ") });
+    }
+  });
+  // what Proxmox VE itself would not read as the file means (what fmt would refuse to write)
+  if (config.dialect === "proxmox" && reporter.errors === 0) {
+    for (const fabric of config.fabrics) for (const problem of proxmoxReadingProblems(fabric)) report(fabric.name, problem);
+  }
+  if (config.fabrics.length === 0) reporter.add({ file: name, severity: "error", message: 'no WireGuard fabric in it (no "wireguard_fabric:" section)' });
+  return { config, views };
+}
+
+/** A file read: its fabrics and, in the same order, their resolved interfaces (none when not validated). */
+interface Checked {
+  readonly config: SectionConfig;
+  readonly views: readonly (readonly InterfaceView[])[];
+}
+
+function reportOptions(values: Values): ReportOptions {
+  return { json: values.json === true, quiet: values.quiet === true, strict: values.strict === true };
+}
+
+function validate(files: readonly string[], values: Values, out: Print, err: Print): number {
+  const timings = new Timings();
+  const results = files.map((file) => {
+    const reporter = new Reporter(reportOptions(values), err);
+    const checked = check(file, values, reporter, { timings });
+    reporter.finish();
+    const config = checked?.config;
+    if (checked && config && !reporter.failed && !values.json && !values.quiet) {
+      const nodes = config.fabrics.reduce((n, f) => n + Object.keys(f.nodes).length, 0);
+      const ifaces = checked.views.reduce((n, views) => n + views.length, 0);
+      out(`${displayName(file)}: ok (${config.dialect} dialect): ${config.fabrics.length} fabric(s), ${nodes} node(s), ${ifaces} interface(s), ${reporter.warnings} warning(s)`);
+    }
+    return { file: displayName(file), valid: !reporter.failed, ...(config ? { dialect: config.dialect } : {}), errors: reporter.errors, warnings: reporter.warnings, omitted: reporter.omitted, problems: reporter.shown };
+  });
+  const valid = results.every((result) => result.valid);
+  if (values.json) out(JSON.stringify({ valid, files: results }, null, 2));
+  timings.report(err);
+  return valid ? 0 : 1;
 }
 
 function pickFabric(config: SectionConfig, node: string, fabricName?: string): Fabric {
   const candidates = config.fabrics.filter((f) => (fabricName ? f.name === fabricName : node in f.nodes));
   if (candidates.length === 0) {
-    throw new UsageError(fabricName ? `no fabric "${fabricName}" in the file` : `no fabric in the file has a node "${node}"`);
+    if (fabricName) throw new UsageError(unknown("fabric", fabricName, config.fabrics.map((f) => f.name)));
+    throw new UsageError(unknown("node", node, config.fabrics.flatMap((f) => Object.keys(f.nodes))));
   }
   if (candidates.length > 1) throw new UsageError(`node "${node}" is in several fabrics; choose one with --fabric`);
   return candidates[0] as Fabric;
 }
 
-function validate(file: string, config: SectionConfig, out: (line: string) => void, err: (line: string) => void): number {
-  let errors = 0;
-  let warnings = 0;
-  const report = (fabric: string, problem: Problem): void => {
-    const where = fileKeyWhere(problem.where, config.dialect);
-    err(`${file}:${config.lineOf(fabric, problem.where)}: ${fabric}: ${formatProblem({ ...problem, where })}`);
-    if (problem.severity === "error") errors++;
-    else warnings++;
-  };
-  for (const fabric of config.fabrics) for (const problem of validateFabric(fabric)) report(fabric.name, problem);
-  for (const problem of validateAcrossFabrics(config.fabrics)) {
-    const [fabric, ...where] = problem.where.split(": ");
-    report(fabric as string, { ...problem, where: where.join(": ") });
-  }
-  // what Proxmox VE itself would not read as the file means (what fmt would refuse to write)
-  if (config.dialect === "proxmox" && errors === 0) {
-    for (const fabric of config.fabrics) for (const problem of proxmoxReadingProblems(fabric)) report(fabric.name, problem);
-  }
-  if (errors > 0) return 1;
-  if (config.fabrics.length === 0) {
-    err(`${file}: no WireGuard fabric in it (no "wireguard_fabric:" section)`);
-    return 1;
-  }
-  const nodes = config.fabrics.reduce((n, f) => n + Object.keys(f.nodes).length, 0);
-  const ifaces = config.fabrics.reduce((n, f) => n + resolveInterfaces(f).length, 0);
-  out(`${file}: ok (${config.dialect} dialect): ${config.fabrics.length} fabric(s), ${nodes} node(s), ${ifaces} interface(s), ${warnings} warning(s)`);
-  return 0;
-}
-
-function render(config: SectionConfig, values: Record<string, string | undefined>, out: (line: string) => void): number {
-  const node = values.node;
-  if (!node) throw new UsageError("render needs --node NAME");
+function render(file: string, values: Values, out: Print, err: Print): number {
   const format = (values.format ?? "wg") as ConfigFormat;
   if (!CONFIG_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${CONFIG_FORMATS.join(", ")}`);
+  if (values.all) {
+    if (!values.out) throw new UsageError("render --all needs --out DIR");
+    if (values.node || values.iface || values.fabric || values["private-key-file"]) throw new UsageError("render --all takes no --node, --iface, --fabric or --private-key-file");
+  } else {
+    if (values.out) throw new UsageError("--out goes with --all");
+    if (!values.node) throw new UsageError("render needs --node NAME");
+  }
+  const reporter = new Reporter(reportOptions(values), err);
+  const timings = new Timings();
+  const checked = check(file, values, reporter, { timings });
+  reporter.finish();
+  if (!checked || reporter.failed) return 1;
+  const code = values.all ? renderAll(checked, format, values.out as string, timings, out, values.quiet === true) : renderNode(checked.config, values, format, out);
+  timings.report(err);
+  return code;
+}
+
+function renderNode(config: SectionConfig, values: Values, format: ConfigFormat, out: Print): number {
+  const node = values.node as string;
   const fabric = pickFabric(config, node, values.fabric);
-  const problems = validateFabric(fabric);
-  if (hasErrors(problems)) throw new FabricError(problems.filter((p) => p.severity === "error"));
   if (fabric.nodes[node]?.role !== "internal") throw new UsageError(`node "${node}" is external: nothing to render`);
   const views = resolveInterfaces(fabric).filter((v) => v.node === node && (!values.iface || v.iface === values.iface));
-  if (views.length === 0) throw new UsageError(`node "${node}" has no interface "${values.iface}"`);
+  if (views.length === 0) throw new UsageError(unknown(`interface of node "${node}":`, values.iface ?? "", Object.keys((fabric.nodes[node] as { interfaces: object }).interfaces)));
   const keyFile = values["private-key-file"];
   const privateKey = keyFile ? readFileSync(keyFile, "utf8").trim() : undefined;
   const publicKeys = recordedPublicKeys(fabric);
@@ -193,43 +204,18 @@ function render(config: SectionConfig, values: Record<string, string | undefined
   return 0;
 }
 
-/**
- * The canonical file. What Proxmox VE's dialect cannot hold changes what the file means (a peer's
- * replacing allowed_ips would add, an MTU or keepalive would go): each is named by its line, and
- * nothing is written unless `force`.
- */
-function fmt(file: string, config: SectionConfig, rfc: boolean, force: boolean, out: (line: string) => void, err: (line: string) => void): number {
-  const lost: Problem[] = [];
-  const text = writeSectionConfig(config, { dialect: rfc ? "rfc" : "proxmox", onWarning: (problem) => lost.push(problem) });
-  for (const problem of lost) {
-    const [fabric = "", ...where] = problem.where.split(": ");
-    err(`${file}:${config.lineOf(fabric, where.join(": "))}: ${formatProblem({ ...problem, severity: force ? "warning" : "error" })}`);
-  }
-  if (lost.length > 0 && !force) {
-    err(`${file}: nothing written: Proxmox VE would not read the file as it means (each key above; --rfc keeps every key; --force writes it anyway)`);
-    return 1;
-  }
-  out(text.replace(/\n$/, ""));
-  return 0;
-}
-
 /** Where `render --all` puts an interface's file. */
 function renderedPath(dir: string, view: InterfaceView, format: ConfigFormat): string {
   const stanza = format === "ifupdown2" || format === "proxmox-stanza";
   return path.join(dir, view.node, stanza ? view.iface : `${view.iface}.conf`);
 }
 
-/** `render --all`: every fabric validated, every internal node's interfaces written under `dir`. */
-function renderAll(config: SectionConfig, format: ConfigFormat, dir: string, timings: Timings, out: (line: string) => void): number {
-  const views = timings.time("resolve", () => config.fabrics.map((fabric) => resolveInterfaces(fabric)));
-  const problems = timings.time("validate", () =>
-    [...config.fabrics.flatMap((fabric, i) => validateFabric(fabric, views[i])), ...validateAcrossFabrics(config.fabrics)].filter((p) => p.severity === "error"),
-  );
-  if (problems.length > 0) throw new FabricError(problems);
+/** `render --all`: every internal node's interfaces of a validated file written under `dir`. */
+function renderAll({ config, views }: Checked, format: ConfigFormat, dir: string, timings: Timings, out: Print, quiet: boolean): number {
   let files = 0;
   const made = new Set<string>();
   const writer = new PartsWriter();
-  config.fabrics.forEach((fabric, i) => {
+  for (const [i, fabric] of config.fabrics.entries()) {
     const context = { publicKeys: recordedPublicKeys(fabric), stanzaCache: new Map<PeerView, string>() };
     for (const view of views[i] as InterfaceView[]) {
       const file = renderedPath(dir, view, format);
@@ -242,9 +228,66 @@ function renderAll(config: SectionConfig, format: ConfigFormat, dir: string, tim
       });
       files++;
     }
-  });
-  out(`${dir}: ${files} file(s) of ${made.size} node(s) written`);
+  }
+  if (!quiet) out(`${dir}: ${files} file(s) of ${made.size} node(s) written`);
   return 0;
+}
+
+/**
+ * The canonical file. What Proxmox VE's dialect cannot hold changes what the file means (a peer's
+ * replacing allowed_ips would add, an MTU or keepalive would go): each is named by its line, and
+ * nothing is written unless `force`. `--check` and `--diff` write nothing: they say which files
+ * are not canonical, and how they would change.
+ */
+function fmt(files: readonly string[], values: Values, out: Print, err: Print): number {
+  const compare = values.check === true || values.diff === true;
+  if (files.length > 1 && !compare) throw new UsageError("fmt takes several FILEs with --check or --diff only");
+  let failed = false;
+  for (const file of files) {
+    const name = displayName(file);
+    const reporter = new Reporter(reportOptions(values), err);
+    // fmt prints the whole file anyway: the text is kept for --check and --diff
+    let original = "";
+    const blocks = function* (): Generator<string> {
+      for (const block of fileBlocks(file)) {
+        original = original ? `${original}\n${block}` : block;
+        yield block;
+      }
+    };
+    const config = check(file, values, reporter, { validate: false, blocks: blocks() })?.config;
+    if (!config) {
+      reporter.finish();
+      failed = true;
+      continue;
+    }
+    const force = values.force === true;
+    const text = writeSectionConfig(config, {
+      dialect: values.rfc ? "rfc" : "proxmox",
+      onWarning: (problem) => {
+        const [fabric = "", ...where] = problem.where.split(": ");
+        const located = { ...problem, where: where.join(": "), severity: force ? ("warning" as const) : ("error" as const) };
+        reporter.add(diagnosticOf(located, name, config.dialect, { fabric, line: config.lineOf(fabric, located.where) }));
+      },
+    });
+    reporter.finish();
+    if (reporter.errors > 0) {
+      err(`${name}: nothing written: Proxmox VE would not read the file as it means (each key above; --rfc keeps every key; --force writes it anyway)`);
+      failed = true;
+      continue;
+    }
+    if (reporter.failed) failed = true;
+    if (!compare) {
+      out(text.replace(/\n$/, ""));
+      continue;
+    }
+    if (original === text) continue;
+    if (values.check) {
+      out(name);
+      failed = true;
+    }
+    if (values.diff) out(createTwoFilesPatch(name, name, original, text, "as it is", "canonical").replace(/\n$/, ""));
+  }
+  return failed ? 1 : 0;
 }
 
 /** A stack's interfaces and their status, refreshed first unless asked not to; `refreshed` says whether that worked. */
@@ -252,7 +295,7 @@ function stackStatus(
   selection: StackSelection,
   refresh: boolean,
   maxAge: number,
-  err: (line: string) => void,
+  err: Print,
 ): { interfaces: StackInterface[]; report: StatusReport; refreshed: boolean; name: string } {
   let refreshed = true;
   if (refresh) {
@@ -269,7 +312,11 @@ function stackStatus(
   return { interfaces, report: statusReport(interfaces, Math.floor(Date.now() / 1000), maxAge), refreshed, name };
 }
 
-function status(values: Values, out: (line: string) => void, err: (line: string) => void): number {
+function selectionOf(values: Values): StackSelection {
+  return { stack: values.stack, cwd: values.cwd };
+}
+
+function status(values: Values, out: Print, err: Print): number {
   const maxAge = values["max-age"] === undefined ? DEFAULT_MAX_HANDSHAKE_AGE : Number(values["max-age"]);
   if (!Number.isInteger(maxAge) || maxAge <= 0) throw new UsageError("--max-age must be a whole number of seconds above 0");
   const { report, refreshed } = stackStatus(selectionOf(values), values["no-refresh"] !== true, maxAge, err);
@@ -277,18 +324,23 @@ function status(values: Values, out: (line: string) => void, err: (line: string)
   return report.healthy && refreshed ? 0 : 1;
 }
 
-const GRAPH_FORMATS = ["dot", "svg", "png", "mermaid"] as const;
-
-function graph(positionals: string[], values: Values, out: (line: string) => void, err: (line: string) => void): number {
+function graph(positionals: readonly string[], values: Values, out: Print, err: Print): number {
   const format = (values.format ?? "dot") as (typeof GRAPH_FORMATS)[number];
   if (!GRAPH_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${GRAPH_FORMATS.join(", ")}`);
   let topology: Topology;
+  let failed = false;
   if (positionals.length === 1) {
     if (values.stack || values.cwd || values["no-refresh"]) throw new UsageError("graph takes a FILE or a stack (--stack, --cwd), not both");
-    const config = load(positionals[0] as string, values.dialect);
+    const file = positionals[0] as string;
+    // the drawing shows the fabric's problems; they are printed too, as validate prints them
+    const reporter = new Reporter(reportOptions(values), err);
+    const config = check(file, values, reporter)?.config;
+    reporter.finish();
+    if (!config) return 1;
+    failed = values.strict === true && (reporter.errors > 0 || reporter.warnings > 0);
     const names = config.fabrics.map((f) => f.name);
     const fabric = values.fabric ? config.fabrics.find((f) => f.name === values.fabric) : config.fabrics.length === 1 ? config.fabrics[0] : undefined;
-    if (!fabric) throw new UsageError(values.fabric ? `no fabric "${values.fabric}" in the file` : `the file has ${names.length} fabrics (${names.join(", ")}): choose one with --fabric`);
+    if (!fabric) throw new UsageError(values.fabric ? unknown("fabric", values.fabric, names) : `the file has ${names.length} fabrics (${names.join(", ")}): choose one with --fabric`);
     topology = topologyOfFabric(fabric);
   } else {
     if (values.fabric || values.dialect) throw new UsageError("--fabric and --dialect go with a FILE");
@@ -306,101 +358,83 @@ function graph(positionals: string[], values: Values, out: (line: string) => voi
   if (values.out) writeFileSync(values.out, output);
   else if (typeof output === "string") out(output.replace(/\n$/, ""));
   else writeAll(1, output);
-  return 0;
+  return failed ? 1 : 0;
 }
 
-/** Every option of every command; {@link ALLOWED} says which command takes which. */
-const OPTIONS = {
-  help: { type: "boolean", short: "h" },
-  node: { type: "string" },
-  fabric: { type: "string" },
-  iface: { type: "string" },
-  format: { type: "string" },
-  "private-key-file": { type: "string" },
-  dialect: { type: "string" },
-  rfc: { type: "boolean" },
-  all: { type: "boolean" },
-  out: { type: "string" },
-  stack: { type: "string" },
-  cwd: { type: "string" },
-  "no-refresh": { type: "boolean" },
-  json: { type: "boolean" },
-  force: { type: "boolean" },
-  "max-age": { type: "string" },
-} as const;
+/** `parseArgs`' options, from the table. */
+const PARSE_OPTIONS = Object.fromEntries(
+  Object.entries(OPTIONS).map(([name, spec]) => [name, { type: spec.type, ...("short" in spec ? { short: spec.short } : {}) }]),
+) as { [K in Option]: { type: (typeof OPTIONS)[K]["type"]; short?: string } };
 
-type Option = keyof typeof OPTIONS;
-type Values = { [K in Option]?: (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
-
-const ALLOWED: Record<string, readonly Option[]> = {
-  validate: ["dialect"],
-  render: ["node", "fabric", "iface", "format", "private-key-file", "dialect", "all", "out"],
-  fmt: ["rfc", "force", "dialect"],
-  keys: [],
-  status: ["stack", "cwd", "no-refresh", "json", "max-age"],
-  graph: ["fabric", "format", "out", "dialect", "stack", "cwd", "no-refresh"],
-};
-
-function selectionOf(values: Values): StackSelection {
-  return { stack: values.stack, cwd: values.cwd };
-}
-
-/** How many FILE arguments each command takes: [at least, at most]. */
-const FILES: Record<string, readonly [number, number]> = { validate: [1, 1], render: [1, 1], fmt: [1, 1], keys: [0, 0], status: [0, 0], graph: [0, 1] };
-
-function run(command: string, positionals: string[], values: Values, timings: Timings, out: (line: string) => void, err: (line: string) => void): number {
+function run(command: string, positionals: string[], values: Values, out: Print, err: Print): number {
+  const spec = COMMANDS[command];
+  if (!spec) throw new UsageError(unknown("command", command, Object.keys(COMMANDS)));
   for (const option of Object.keys(values) as Option[]) {
-    if (option !== "help" && !ALLOWED[command]?.includes(option)) throw new UsageError(`${command} takes no --${option}`);
+    if (option !== "version" && ![...spec.options, ...COMMON].includes(option)) throw new UsageError(`${command} takes no --${option}`);
   }
-  const [least, most] = FILES[command] as readonly [number, number];
+  const [least, most] = spec.files;
   if (positionals.length < least || positionals.length > most) {
-    throw new UsageError(most === 0 ? `${command} takes no FILE` : least === most ? `${command} needs exactly one FILE` : `${command} takes at most one FILE`);
+    throw new UsageError(most === 0 ? `${command} takes no FILE` : least === most ? `${command} needs exactly one ${command === "completion" ? "shell" : "FILE"}` : most === 1 ? `${command} takes at most one FILE` : `${command} needs a FILE`);
   }
-  if (command === "keys") {
-    out(keyTable());
-    return 0;
+  switch (command) {
+    case "validate":
+      return validate(positionals, values, out, err);
+    case "render":
+      return render(positionals[0] as string, values, out, err);
+    case "fmt":
+      return fmt(positionals, values, out, err);
+    case "keys":
+      out(keyTable());
+      return 0;
+    case "status":
+      return status(values, out, err);
+    case "graph":
+      return graph(positionals, values, out, err);
+    case "help": {
+      const topic = positionals[0];
+      if (topic === undefined) out(overview());
+      else if (topic in COMMANDS) out(commandHelp(topic));
+      else throw new UsageError(unknown("command", topic, Object.keys(COMMANDS)));
+      return 0;
+    }
+    default: {
+      if (positionals[0] !== "bash") throw new UsageError(`completion is made for bash only, not "${positionals[0]}"`);
+      out(bashCompletion().replace(/\n$/, ""));
+      return 0;
+    }
   }
-  if (command === "status") return status(values, out, err);
-  if (command === "graph") return graph(positionals, values, out, err);
-  const file = positionals[0] as string;
-  const config = timings.time("parse", () => load(file, values.dialect));
-  if (command === "validate") return validate(file, config, out, err);
-  if (command === "fmt") return fmt(file, config, values.rfc === true, values.force === true, out, err);
-  const format = (values.format ?? "wg") as ConfigFormat;
-  if (!CONFIG_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${CONFIG_FORMATS.join(", ")}`);
-  if (!values.all) {
-    if (values.out) throw new UsageError("--out goes with --all");
-    return render(config, values as Record<string, string | undefined>, out);
-  }
-  if (!values.out) throw new UsageError("render --all needs --out DIR");
-  if (values.node || values.iface || values.fabric || values["private-key-file"]) throw new UsageError("render --all takes no --node, --iface, --fabric or --private-key-file");
-  return renderAll(config, format, values.out, timings, out);
 }
 
 /** Runs the CLI; returns the exit code. Exported for tests. */
-export function main(argv: readonly string[], out = printLine, err = printError): number {
-  const [command, ...rest] = argv;
+export function main(argv: readonly string[], out: Print = printLine, err: Print = printError): number {
+  const [first, ...rest] = argv;
+  const command = first !== undefined && first in COMMANDS ? first : undefined;
   try {
-    if (command === undefined || command === "--help" || command === "-h") {
-      (command ? out : err)(USAGE[""] as string);
-      return command ? 0 : 2;
-    }
-    if (!(command in USAGE) || command === "") throw new UsageError(`unknown command "${command}"`);
-    const { values, positionals } = parseArgs({ args: [...rest], allowPositionals: true, options: OPTIONS, strict: true });
-    if (values.help) {
-      out(USAGE[command] as string);
+    if (first === "--version" || first === "-V") {
+      out(`wg-fabric ${version()}`);
       return 0;
     }
-    const timings = new Timings();
-    const code = run(command, positionals, values as Values, timings, out, err);
-    timings.report(err);
-    return code;
+    if (first === undefined || first === "--help" || first === "-h") {
+      (first ? out : err)(overview());
+      return first ? 0 : 2;
+    }
+    if (!command) throw new UsageError(unknown("command", first, Object.keys(COMMANDS)));
+    const { values, positionals } = parseArgs({ args: [...rest], allowPositionals: true, options: PARSE_OPTIONS, strict: true });
+    if (values.help) {
+      out(commandHelp(command));
+      return 0;
+    }
+    if (values.version) {
+      out(`wg-fabric ${version()}`);
+      return 0;
+    }
+    return run(command, positionals, values as Values, out, err);
   } catch (error) {
     // the reader of our output went away (`| head`): nothing more to say
     if ((error as { code?: string }).code === "EPIPE") return 0;
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       err(`wg-fabric: ${(error as Error).message}`);
-      err(USAGE[command && command in USAGE ? command : ""] as string);
+      err(shortUsage(command));
       return 2;
     }
     if (error instanceof FabricError) {

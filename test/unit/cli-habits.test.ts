@@ -1,0 +1,198 @@
+import * as assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { z } from "zod";
+import { prng, seedFrom } from "./helpers";
+import { FIXTURES } from "./rfc.test";
+
+const CLI = path.join(__dirname, "../../cli/wg-fabric.js");
+const RFC = path.join(FIXTURES, "rfc-fabrics.cfg");
+const SHIPPED = path.join(FIXTURES, "proxmox-fabrics.cfg");
+const PACKAGE = JSON.parse(readFileSync(path.join(__dirname, "../../../package.json"), "utf8")) as { version: string };
+
+function run(args: readonly string[], input?: string | Buffer, env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args], { input, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `validate --json`'s document, as its help describes it. */
+const diagnosticSchema = z.strictObject({
+  file: z.string(),
+  line: z.number().int().positive().optional(),
+  severity: z.enum(["error", "warning"]),
+  fabric: z.string().optional(),
+  node: z.string().optional(),
+  iface: z.string().optional(),
+  peer: z.number().int().nonnegative().optional(),
+  key: z.string().optional(),
+  message: z.string().min(1),
+  hint: z.string().optional(),
+});
+const validateJsonSchema = z.strictObject({
+  valid: z.boolean(),
+  files: z.array(
+    z.strictObject({
+      file: z.string(),
+      valid: z.boolean(),
+      dialect: z.enum(["proxmox", "rfc"]).optional(),
+      errors: z.number().int().nonnegative(),
+      warnings: z.number().int().nonnegative(),
+      omitted: z.number().int().nonnegative(),
+      problems: z.array(diagnosticSchema),
+    }),
+  ),
+});
+
+describe("wg-fabric as operators expect a CLI to behave", function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(() => (dir = mkdtempSync(path.join(tmpdir(), "wgf-habits-"))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string | Buffer): string => {
+    const file = path.join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it("--version and -V print the package's version; help CMD is CMD --help; a usage error prints the usage lines and where the help is", () => {
+    for (const flag of ["--version", "-V"]) assert.deepEqual(run([flag]), { status: 0, stdout: `wg-fabric ${PACKAGE.version}\n`, stderr: "" });
+    assert.equal(run(["help", "fmt"]).stdout, run(["fmt", "--help"]).stdout);
+    assert.match(run(["help"]).stdout, /^usage: wg-fabric <command> \[options\]\n\nCommands:\n {2}validate/);
+    const bad = run(["fmt", RFC, "--nodes", "x"]);
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stderr, `wg-fabric: Unknown option '--nodes'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- "--nodes"\n` +
+      "usage: wg-fabric fmt FILE… [--check] [--diff] [--rfc] [--force] [--dialect proxmox|rfc]\nRun \"wg-fabric help fmt\" for more.\n");
+    const typo = run(["valdate", RFC]);
+    assert.deepEqual([typo.status, typo.stderr.split("\n")[0]], [2, 'wg-fabric: unknown command "valdate"; did you mean "validate"?']);
+    assert.match(run(["render", RFC, "--node", "ocultist"]).stderr, /^wg-fabric: unknown node "ocultist"; did you mean "occultist"\?\n/m);
+  });
+
+  it("one layout for every problem, FILE:LINE: SEVERITY: FABRIC: NODE: IFACE: KEY: message, keys and fixes in the file's own syntax; -q keeps errors only; --strict fails on warnings", () => {
+    const r = run(["validate", RFC]);
+    assert.equal(r.status, 0);
+    assert.equal(
+      r.stderr,
+      `${RFC}:12: warning: vpn: occultist: peers[0]: elementalist/wg0 has no peer back to occultist/wg0: the tunnel cannot come up; add to elementalist: peers type=internal,node=occultist,node_iface=wg0,iface=wg0\n`,
+    );
+    assert.deepEqual(run(["validate", "-q", RFC]), { status: 0, stdout: "", stderr: "" });
+    const strict = run(["validate", "--strict", RFC]);
+    assert.equal(strict.status, 1);
+    assert.match(strict.stderr, /\n--strict: 1 warning\(s\) fail the command\n$/);
+    // a TypeScript field in a message is the file's key: listen_port, not listenPort
+    const clash = write("clash.cfg", readFileSync(RFC, "utf8").replace("interfaces name=wg0,listen_port=50000,public_key=y0k", "interfaces name=wg1,listen_port=50000\n        interfaces name=wg0,listen_port=50000,public_key=y0k"));
+    const refused = run(["validate", clash]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /clash\.cfg:12: error: vpn: occultist: wg0: listen_port: port 50000 is already used by interface wg1 on this node\n/);
+    assert.doesNotMatch(refused.stderr, /listenPort/);
+  });
+
+  it("validate --json: one document, each problem with file, line, severity, fabric, node, iface, peer, key, message and hint; several FILEs", () => {
+    const typo = write("typo.cfg", readFileSync(RFC, "utf8").replace("\tendpoint 192.0.2.1", "\tendpoit 192.0.2.1").replace("listen_port=50000,public_key=y0k", "listen_prot=50000,public_key=y0k"));
+    const r = run(["validate", "--json", RFC, typo]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, "");
+    const doc = validateJsonSchema.parse(JSON.parse(r.stdout));
+    assert.equal(doc.valid, false);
+    assert.deepEqual(doc.files.map((f) => [f.file, f.valid, f.errors, f.warnings]), [[RFC, true, 0, 1], [typo, false, 2, 0]]);
+    assert.deepEqual(doc.files[0]?.problems[0], {
+      file: RFC,
+      line: 12,
+      severity: "warning",
+      fabric: "vpn",
+      node: "occultist",
+      peer: 0,
+      message: "elementalist/wg0 has no peer back to occultist/wg0: the tunnel cannot come up",
+      hint: "add to elementalist: peers type=internal,node=occultist,node_iface=wg0,iface=wg0",
+    });
+    assert.deepEqual(doc.files[1]?.problems, [
+      { file: typo, line: 4, severity: "error", fabric: "vpn", node: "elementalist", key: "endpoit", message: "unknown key (Proxmox VE ignores it, so a misspelt key would silently vanish)", hint: 'did you mean "endpoint"?' },
+      { file: typo, line: 11, severity: "error", fabric: "vpn", node: "occultist", iface: "wg0", key: "listen_prot", message: "unknown key", hint: 'did you mean "listen_port"?' },
+    ]);
+  });
+
+  it("- reads standard input; a byte-order mark, binary bytes and text that is not UTF-8 are named as such, their bytes never printed", () => {
+    const text = readFileSync(RFC, "utf8");
+    const piped = run(["validate", "-"], text);
+    assert.equal(piped.status, 0);
+    assert.match(piped.stdout, /^<stdin>: ok \(proxmox dialect\)/);
+    assert.equal(run(["fmt", "-"], text).stdout, run(["fmt", RFC]).stdout);
+    const bom = run(["validate", write("bom.cfg", `\uFEFF${text}`)]);
+    assert.deepEqual([bom.status, bom.stderr.split("\n")[0]], [1, `${dir}/bom.cfg:1: error: the file starts with a UTF-8 byte-order mark (U+FEFF), which Proxmox VE's parser does not skip; save the file without it`]);
+    const binary = write("binary.cfg", Buffer.concat([Buffer.from("wireguard_fabric: vpn\n"), randomBytes(4096)]));
+    const b = run(["validate", binary]);
+    assert.equal(b.status, 1);
+    assert.match(b.stderr, /^\S+binary\.cfg: error: is not (a text file: a NUL byte at byte \d+|UTF-8 text \(between bytes \d+ and \d+\)); a fabrics\.cfg is UTF-8 text\n$/);
+    const latin1 = run(["validate", write("latin1.cfg", Buffer.from("wireguard_fabric: vpn\n# caf\xe9\n", "latin1"))]);
+    assert.match(latin1.stderr, /latin1\.cfg: error: is not UTF-8 text/);
+  });
+
+  it("bad input has limits: a 20 MB line is cut in its message, 20 MB of junk prints 100 problems and a count, in bounded memory", () => {
+    const long = run(["validate", write("long.cfg", `${"x".repeat(20 << 20)}\n`)]);
+    assert.equal(long.status, 1);
+    assert.ok(long.stderr.length < 400, `${long.stderr.length} bytes of stderr`);
+    assert.match(long.stderr, /long\.cfg:1: error: "x{120}…" \(20971520 characters\) is outside any section\n/);
+    // seeded junk: lines of random printable words, some of them looking like sections and keys
+    const seed = seedFrom("WGF_JUNK_SEED");
+    const random = prng(seed);
+    const words = ["wireguard_node:", "vpn_a", "peers", "\t", "x=y", "interfaces", "name=", ":", "=", "junk", "ключ", "🔑"];
+    const lines: string[] = [];
+    let size = 0;
+    while (size < 20 << 20) {
+      const line = Array.from({ length: 1 + Math.floor(random() * 8) }, () => words[Math.floor(random() * words.length)]).join(random() < 0.5 ? " " : "");
+      lines.push(line);
+      size += line.length + 1;
+    }
+    const junk = run(["validate", write("junk.cfg", `${lines.join("\n")}\n`)], undefined, { WG_FABRIC_TIMINGS: "1" });
+    assert.equal(junk.status, 1, `seed ${seed} (replay with WGF_JUNK_SEED=${seed})`);
+    const stderr = junk.stderr.trim().split("\n");
+    const timings = JSON.parse(stderr.pop() as string) as { maxRssKiB: number };
+    assert.equal(stderr.filter((line) => /junk\.cfg:\d+: error: /.test(line)).length, 100, `seed ${seed}`);
+    assert.match(stderr[stderr.length - 1] as string, /^… and \d+ more problem\(s\) not shown \(\d+ error\(s\), 0 warning\(s\) in all\)$/);
+    console.log(`      20 MB of junk (seed ${seed}): ${stderr.length} lines of stderr, peak RSS ${Math.round(timings.maxRssKiB / 1024)} MiB`);
+    assert.ok(timings.maxRssKiB < 256 * 1024, `peak RSS ${timings.maxRssKiB} KiB (seed ${seed})`);
+  });
+
+  it("fmt --check exits 1 naming each FILE that is not canonical; --diff prints the change as a unified diff; both write nothing", () => {
+    const canonical = write("canonical.cfg", `${run(["fmt", RFC]).stdout}`);
+    assert.deepEqual(run(["fmt", "--check", canonical]), { status: 0, stdout: "", stderr: "" });
+    const check = run(["fmt", "--check", canonical, RFC]);
+    assert.deepEqual([check.status, check.stdout], [1, `${RFC}\n`]);
+    const diff = run(["fmt", "--diff", RFC]);
+    assert.equal(diff.status, 0);
+    assert.match(diff.stdout, new RegExp(`^Index: ${RFC.replace(/[.]/g, "\\.")}\n={10,}\n--- ${RFC.replace(/[.]/g, "\\.")}\tas it is\n\\+\\+\\+ ${RFC.replace(/[.]/g, "\\.")}\tcanonical\n@@ `));
+    assert.match(diff.stdout, /^-\s+endpoint 192\.0\.2\.2$/m);
+    assert.match(diff.stdout, /^\+\tendpoint 192\.0\.2\.2$/m);
+    assert.equal(readFileSync(RFC, "utf8").includes("        endpoint 192.0.2.2"), true, "the file is not written");
+    assert.equal(run(["fmt", canonical, RFC]).status, 2, "several FILEs only with --check or --diff");
+  });
+
+  it("render --all prints its warnings as validate does and writes the files; with --strict it writes nothing and exits 1", () => {
+    const out = path.join(dir, "all");
+    const r = run(["render", RFC, "--all", "--out", out]);
+    assert.equal(r.status, 0);
+    assert.match(r.stderr, /rfc-fabrics\.cfg:12: warning: vpn: occultist: peers\[0\]: /);
+    assert.ok(existsSync(path.join(out, "occultist/wg0.conf")));
+    const strictOut = path.join(dir, "strict");
+    const strict = run(["render", SHIPPED, "--all", "--out", strictOut, "--strict"]);
+    assert.equal(strict.status, 1);
+    assert.ok(!existsSync(strictOut), "nothing written");
+  });
+
+  it("completion bash: made from the help's tables, shellcheck-clean, completes commands, options and their values", () => {
+    const script = write("completion.bash", run(["completion", "bash"]).stdout);
+    execFileSync("shellcheck", ["--shell=bash", "--severity=warning", script]);
+    const complete = (...words: string[]): string[] =>
+      execFileSync("bash", ["-c", `source "${script}"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _wg_fabric; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: "utf8" })
+        .split("\n")
+        .filter(Boolean);
+    assert.deepEqual(complete("wg-fabric", "va"), ["validate"]);
+    assert.deepEqual(complete("wg-fabric", "fmt", "--c"), ["--check"]);
+    assert.deepEqual(complete("wg-fabric", "render", RFC, "--format", "proxmox"), ["proxmox", "proxmox-stanza"]);
+    assert.deepEqual(complete("wg-fabric", "graph", "--format", ""), ["dot", "svg", "png", "mermaid"]);
+    assert.deepEqual(complete("wg-fabric", "validate", "--dialect", ""), ["proxmox", "rfc"]);
+    assert.deepEqual(complete("wg-fabric", "help", "st"), ["status"]);
+  });
+});
