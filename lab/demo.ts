@@ -92,10 +92,12 @@ async function up(): Promise<void> {
   console.log(`  (exit code ${status.status})`);
 
   console.log(`\nThe lab keeps running. Look around:  ip netns exec ${LAB}-occultist ping 198.51.100.1`);
+  console.log("Tear it all down:                    npm run demo -- --down");
+  // last, the picture (setup installs Graphviz's dot, which draws the SVG)
   const picture = path.join(WORK, "fabric.svg");
   const drawn = folder.wgFabric(["graph", "--stack", STACK, "--no-refresh", "--format", "svg", "--out", picture]);
-  console.log(drawn.status === 0 ? `The fabric as a picture:             ${picture}` : `(no picture: ${drawn.stderr.trim()})`);
-  console.log("Tear it all down:                    npm run demo -- --down");
+  if (drawn.status !== 0) throw new Error(`wg-fabric graph drew no picture: ${drawn.stderr.trim()}`);
+  console.log(`The fabric as a picture:             ${picture}`);
 }
 
 async function down(): Promise<void> {
