@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
 import * as path from "node:path";
 
@@ -51,6 +51,15 @@ export class ProjectFolder {
       stdio: [input === undefined ? "ignore" : "pipe", output, output],
     });
     return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+  }
+
+  /**
+   * Starts `pulumi ARGS` in the folder in a process group of its own (the engine, the language
+   * host, the program and the providers it starts are all in it), output discarded: a test can
+   * kill the whole group as a closed laptop or a cancelled CI job would.
+   */
+  start(args: readonly string[]): ChildProcess {
+    return spawn("pulumi", args, { cwd: this.dir, env: { ...process.env, ...this.env }, stdio: "ignore", detached: true });
   }
 
   /** Runs `pulumi ARGS` and returns its output; throws with that output when it fails. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine, reusing what is there:
 # Debian packages (wireguard-tools, wireguard-go, openssh-server, iproute2, ping, graphviz; with --tests
-# also shellcheck, systemd and util-linux, and ifupdown2 for the lab's ifupdown2 mode unless
+# also shellcheck, systemd, util-linux, nftables and postgresql, and ifupdown2 for the lab's ifupdown2 mode unless
 # classic ifupdown runs this machine's network), npm packages (npm ci), the TypeScript build, and (with --engine) the Pulumi engine.
 # Prints an `export PATH=…` line for the engine on stdout when --engine is given.
 set -euo pipefail
@@ -15,8 +15,9 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install o
 if [[ " $* " == *" --tests "* ]]; then
   # the tests lint the node scripts with shellcheck; systemctl (it enables units without systemd running)
   # proves the boot units; nsenter (util-linux) reads a lab node's own view;
-  # nftables: wg-quick's boot of a full tunnel adds its firewall rules with nft (in the node's namespace only)
-  DEBIAN_PACKAGES+=(shellcheck systemd util-linux nftables)
+  # nftables: wg-quick's boot of a full tunnel adds its firewall rules with nft, and the fault suite drops
+  # packets with it (in a node's namespace only); postgresql: the shared-backend tests' server
+  DEBIAN_PACKAGES+=(shellcheck systemd util-linux nftables postgresql)
   # ifupdown2 replaces classic ifupdown: never do that to a machine whose network it runs
   if installed ifupdown; then
     log "ifupdown is installed: not replacing it with ifupdown2 (the ifupdown2 lab test will fail)"

@@ -1,0 +1,127 @@
+import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import * as path from "node:path";
+import { Lab } from "../../lab/lab";
+import { ProjectFolder } from "../../lab/project-folder";
+import { prng, seedFrom } from "../unit/helpers";
+import { engineEnv } from "./harness";
+
+const REPOSITORY = path.resolve(__dirname, "../../..");
+const NAMES = ["c1", "c2", "c3"] as const;
+/** The meshes the trials move between: every edit creates, updates or deletes something. */
+const MEMBERS: readonly (readonly string[])[] = [["c1", "c2"], ["c1", "c3"], ["c2", "c3"], ["c1", "c2", "c3"]];
+const IFACE = "wgmesh";
+const KEY_DIR = "/etc/wireguard/wg-fabric";
+
+/**
+ * `pulumi up` killed at random moments, as a closed laptop, a cancelled CI job or the OOM killer
+ * kill it: SIGKILL to its whole process group (the engine, the language host, the program and
+ * the providers) while keys are made, configs applied and interfaces removed, in the
+ * examples/full-mesh project through the `pulumi` CLI. After each kill the README's recovery
+ * (`pulumi cancel`, `pulumi refresh --clear-pending-creates`, `pulumi up`) must leave every
+ * declared interface up with the key it had before, nothing of a removed one, no private key in
+ * the state or the project's folder, and nothing for the next preview to do. Once with the file
+ * backend's checkpoints, once with PULUMI_SKIP_CHECKPOINTS=true (only the final state is saved).
+ */
+describe("pulumi up killed at any moment: the documented recovery converges, no key lost", function () {
+  this.timeout(20 * 60_000);
+  const seed = seedFrom("WGF_CRASH_SEED");
+  let lab: Lab;
+  const folders: ProjectFolder[] = [];
+
+  before(async () => {
+    lab = await Lab.start([...NAMES], { name: "wgfk", subnet: 18 });
+  });
+  after(() => {
+    for (const folder of folders) folder.cleanup();
+    lab?.stop();
+  });
+
+  /** The full-mesh project with a state of its own; `skipCheckpoints` sets PULUMI_SKIP_CHECKPOINTS. */
+  function project(stack: string, skipCheckpoints: boolean): ProjectFolder {
+    const state = path.join(REPOSITORY, ".lab/pulumi", `crash-${stack}`);
+    rmSync(state, { recursive: true, force: true });
+    const folder = new ProjectFolder(path.join(REPOSITORY, "examples/full-mesh"), { ...engineEnv(state), ...(skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}) });
+    folder.removeOnCleanup(state);
+    folders.push(folder);
+    folder.initStack(stack);
+    folder.setConfig(stack, {}, { sshPrivateKey: lab.host("c1").connection.privateKey });
+    return folder;
+  }
+
+  /** Declares `members` (stack config `hosts`, pinned host keys), replacing what was there. */
+  function declare(folder: ProjectFolder, stack: string, members: readonly string[]): void {
+    folder.run(["config", "rm", "--stack", stack, "hosts"]);
+    folder.setConfig(stack, { hosts: Object.fromEntries(members.map((name) => [name, { host: lab.host(name).ip, hostKey: lab.host(name).connection.hostKey }])) });
+  }
+
+  /** The public key of the mesh interface on each node that has one. */
+  const keys = (): Map<string, string> =>
+    new Map(NAMES.flatMap((name) => (existsSync(lab.nodePath(name, `${KEY_DIR}/${IFACE}.pub`)) ? [[name, readFileSync(lab.nodePath(name, `${KEY_DIR}/${IFACE}.pub`), "utf8").trim()] as [string, string]] : [])));
+  const privateKeys = (): string[] =>
+    NAMES.flatMap((name) => (existsSync(lab.nodePath(name, `${KEY_DIR}/${IFACE}.key`)) ? [readFileSync(lab.nodePath(name, `${KEY_DIR}/${IFACE}.key`), "utf8").trim()] : []));
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function trials(stack: string, skipCheckpoints: boolean, count: number): Promise<void> {
+    const random = prng(seed + (skipCheckpoints ? 1 : 0));
+    const folder = project(stack, skipCheckpoints);
+    let members: readonly string[] = MEMBERS[3] as string[];
+    declare(folder, stack, members);
+    const started = Date.now();
+    folder.pulumi(["up", "--yes", "--skip-preview", "--stack", stack]);
+    // the kills fall anywhere in a run: from its start to about as long as a first up takes
+    const span = Date.now() - started;
+    const failures: string[] = [];
+    const moments: string[] = [];
+    for (let trial = 0; trial < count; trial++) {
+      const before = keys();
+      const next = MEMBERS.filter((m) => m.join() !== members.join())[Math.floor(random() * (MEMBERS.length - 1))] as readonly string[];
+      const kept = members.filter((name) => next.includes(name));
+      declare(folder, stack, next);
+      const delay = 200 + Math.floor(random() * span);
+      const up = folder.start(["up", "--yes", "--skip-preview", "--stack", stack]);
+      const ended = new Promise<number | null>((resolve) => up.on("exit", (code) => resolve(code)));
+      const finished = await Promise.race([ended.then(() => true), sleep(delay).then(() => false)]);
+      if (!finished) process.kill(-(up.pid as number), "SIGKILL");
+      await ended;
+      moments.push(finished ? `${members.join("+")}→${next.join("+")}: finished before ${delay} ms` : `${members.join("+")}→${next.join("+")}: killed at ${delay} ms`);
+      // the recovery, as the README says it
+      folder.run(["cancel", "--yes", "--stack", stack]);
+      folder.pulumi(["refresh", "--clear-pending-creates", "--yes", "--skip-preview", "--stack", stack]);
+      folder.pulumi(["up", "--yes", "--skip-preview", "--stack", stack]);
+      members = next;
+      const after = keys();
+      const where = `seed ${seed}, ${stack}, trial ${trial} (${moments[moments.length - 1]})`;
+      for (const name of NAMES) {
+        const link = lab.nodeExec(name, "sh", ["-c", `ip -br link show dev ${IFACE} 2>/dev/null || true`]).trim();
+        if (members.includes(name)) {
+          if (!link) failures.push(`${where}: ${name} has no ${IFACE}`);
+          else if (lab.nodeExec(name, "wg", ["show", IFACE, "public-key"]).trim() !== after.get(name)) failures.push(`${where}: ${name} runs another key than its file's`);
+        } else if (link || after.has(name)) failures.push(`${where}: ${name} was removed but keeps ${link ? "its link" : "its key"}`);
+      }
+      for (const name of kept) if (before.get(name) !== after.get(name)) failures.push(`${where}: ${name}'s key changed though it stayed declared`);
+      const secrets = privateKeys();
+      const state = folder.pulumi(["stack", "export", "--show-secrets", "--stack", stack]);
+      const files = execFileSync("sh", ["-c", `cd "${folder.dir}" && find . -path ./node_modules -prune -o -type f -print0 | xargs -0 cat`], { encoding: "utf8", maxBuffer: 1 << 28 });
+      for (const key of secrets) {
+        if (state.includes(key)) failures.push(`${where}: a private key is in the state`);
+        if (files.includes(key)) failures.push(`${where}: a private key is in the project's folder`);
+      }
+      const preview = folder.run(["preview", "--expect-no-changes", "--stack", stack]);
+      if (preview.status !== 0) failures.push(`${where}: the next preview has work: ${preview.stdout.split("\n").filter((l) => /^\s+[~+-]/.test(l)).join("; ")}`);
+    }
+    console.log(`      ${stack} (${skipCheckpoints ? "PULUMI_SKIP_CHECKPOINTS=true" : "checkpoints"}), seed ${seed}, a first up ${span} ms: ${moments.join("; ")}`);
+    folder.pulumi(["destroy", "--yes", "--skip-preview", "--stack", stack]);
+    folder.pulumi(["stack", "rm", "--yes", stack]);
+    assert.deepEqual(failures, [], `replay with WGF_CRASH_SEED=${seed}`);
+  }
+
+  it(`with checkpoints: 6 trials (seed ${seed}; replay with WGF_CRASH_SEED=${seed})`, async () => {
+    await trials("crash", false, 6);
+  });
+
+  it(`with PULUMI_SKIP_CHECKPOINTS=true: 6 trials (seed ${seed})`, async () => {
+    await trials("crashskip", true, 6);
+  });
+});
