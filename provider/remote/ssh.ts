@@ -129,18 +129,24 @@ export class SshSession {
 
   private execNow(command: string, stdin: string | undefined, what: string, timeoutMs: number): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
+      let channel: ClientChannel | undefined;
+      // the timeout covers opening the channel too: on a path that went dead (a link down, a
+      // partition) the node never answers the open, and the connection's keepalive takes a minute
+      const timer = setTimeout(() => {
+        if (!channel) return notStarted(new Error(`no answer from the node within ${timeoutMs / 1000} s`));
+        channel.signal("KILL");
+        channel.close();
+        reject(new RemoteError("command", this.node, this.host, `${what} did not finish within ${timeoutMs / 1000} s; abandoned`));
+      }, timeoutMs);
       // no channel, so nothing ran: the connection is gone even if the socket has not said so yet
       const notStarted = (error: Error): void => {
+        clearTimeout(timer);
         this.client.end();
         reject(new RemoteError("not-started", this.node, this.host, `could not start ${what}: ${error.message}`));
       };
-      const started = (error: Error | undefined, channel: ClientChannel): void => {
+      const started = (error: Error | undefined, opened: ClientChannel): void => {
         if (error) return notStarted(error);
-        const timer = setTimeout(() => {
-          channel.signal("KILL");
-          channel.close();
-          reject(new RemoteError("command", this.node, this.host, `${what} did not finish within ${timeoutMs / 1000} s; abandoned`));
-        }, timeoutMs);
+        channel = opened;
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         channel.on("data", (data: Buffer) => {

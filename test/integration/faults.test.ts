@@ -168,6 +168,48 @@ describe("fault injection: every fault is survived, no key regenerated, no priva
         lab.nodeExec(node, "umount", ["/usr/bin/wg"]);
       });
     }
+    for (let i = 0; i < 2; i++) {
+      await trial("a node's link down in the middle of a run", async () => {
+        const node = pick(NAMES);
+        // a cut TCP path only ends at the command timeout: a short one keeps the test short
+        process.env.WG_FABRIC_COMMAND_TIMEOUT = "5";
+        // once between the runs (the connection open, its path dead), once at a random moment of a run
+        const started = Date.now();
+        if (i === 0) lab.nodeExec(node, "ip", ["link", "set", "dev", "eth0", "down"]);
+        const running = driver.converge(fabric(), false);
+        if (i > 0) {
+          await sleep(Math.floor(random() * 150));
+          lab.nodeExec(node, "ip", ["link", "set", "dev", "eth0", "down"]);
+        }
+        const run = await running;
+        const seconds = Math.round((Date.now() - started) / 100) / 10;
+        delete process.env.WG_FABRIC_COMMAND_TIMEOUT;
+        const others = run.errors.filter((error) => !error.includes(node));
+        // the rest converged in the same run: only what concerns the cut node (its interfaces, peers of
+        // them waiting for a key it did not make) may differ from the model
+        const elsewhere = compareLive(lab, model, expectedOf(model, addresses), addresses).filter((mismatch) => !mismatch.includes(node));
+        table.get("a node's link down in the middle of a run")?.notes.push(`ended after ${seconds} s, ${run.errors.length} failed, all of ${node}`);
+        if (others.length > 0 || elsewhere.length > 0) failures.push(`link of ${node} down: the other nodes did not converge: ${[...others, ...elsewhere].join("; ")}`);
+        // a run's phases (refresh, keys, configs) each meet the dead path once: each ends at the command timeout
+        if (seconds > 30) failures.push(`link of ${node} down: the run took ${seconds} s, more than its phases' command timeouts (5 s each) allow`);
+        if (i === 0 && (run.errors.length === 0 || !run.errors.every((error) => error.includes(node)))) failures.push(`link of ${node} down before the run: it did not fail naming ${node}: ${run.errors.join("; ")}`);
+        lab.nodeExec(node, "ip", ["link", "set", "dev", "eth0", "up"]);
+      });
+    }
+    for (let i = 0; i < 2; i++) {
+      await trial("30 % of the SSH path's packets lost", async () => {
+        const node = pick(NAMES);
+        // tc's netem is not in this kernel: nftables drops the same share of packets, both ways
+        const drop = "numgen random mod 100 < 30 drop";
+        lab.nodeExec(node, "nft", ["-f", "-"], `table inet wgf_loss {\n chain input { type filter hook input priority 0; tcp dport 22 ${drop}; }\n chain output { type filter hook output priority 0; tcp sport 22 ${drop}; }\n}\n`);
+        const started = Date.now();
+        const run = await driver.converge(fabric(), false);
+        const seconds = Math.round((Date.now() - started) / 100) / 10;
+        lab.nodeExec(node, "nft", ["delete", "table", "inet", "wgf_loss"]);
+        table.get("30 % of the SSH path's packets lost")?.notes.push(`converged in ${seconds} s${run.errors.length > 0 ? `, ${run.errors.length} failed` : ""}`);
+        if (run.errors.length > 0) failures.push(`30 % loss on ${node}'s SSH path: the run did not converge: ${run.errors.join("; ")}`);
+      });
+    }
     // another stack's fabric on the same nodes, converged at the same moment
     const other = new ProviderDriver(connections());
     const otherFabric = (keepalive: number): Fabric =>
