@@ -1,24 +1,33 @@
 /**
- * `pulumi up` through the real engine on the lab, against the raw converge of the same lab
- * without the engine (what `bench/ssh` measures), for full meshes of N nodes:
- *   npm run build && node dist/bench/converge.js [N …]      (root, engine on PATH; default 25 50 100)
- * Prints wall time and SSH connections of the raw converge, of an up from nothing, a no-op up,
- * the preview of a one-peer change and that up, the state file's size, and up ÷ raw.
+ * What `pulumi up` costs through the real engine on the lab, beside what the engine alone costs
+ * for the same tree (bench/engine-floor's stand-in, whose provider does nothing) and the raw
+ * converge of the same lab without the engine (what `bench/ssh` measures), for full meshes:
+ *   npm run build && node dist/bench/converge.js [N …] [--runs K]   (root, engine on PATH; default 25 100, K 3)
+ * With the file backend's checkpoints and without (PULUMI_SKIP_CHECKPOINTS=true), it prints the
+ * median of K runs of: an up from nothing, a no-op up, the preview of a one-peer change; then
+ * that up, the state file's size, and where a no-op up's time goes, read from the engine's own
+ * gRPC log (PULUMI_DEBUG_GRPC, a run of its own): the program until its first resource, the
+ * provider's Check and Diff calls (time any of them ran, count, request bytes), and the engine
+ * and SDK around them. Last, the issue's targets against the figures, met or not.
  */
-import { readdirSync, rmSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import type { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as wg from "pulumi-wireguard-fabric";
 import { fullMeshInput, resolveInterfaces } from "../provider/fabric";
 import { connectionSchema, parseFabricOrThrow } from "../provider/model";
 import { converge, RemoteNode, SessionPool } from "../provider/remote";
 import { Lab } from "../lab/lab";
 import { inlineStack } from "../test/e2e/harness";
+import { floorProgram } from "./engine-floor";
 
 const EXTERNAL_KEY = "GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmdzA=";
 
 const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
-const line = (n: number, what: string, figures: string) => console.log(`${String(n).padStart(3)} nodes  ${what.padEnd(22)} ${figures}`);
+const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+const line = (n: number, what: string, figures: string) => console.log(`${String(n).padStart(3)} nodes  ${what.padEnd(48)} ${figures}`);
+const figure = (values: readonly number[]) => `${median(values).toFixed(1).padStart(6)} s  (${values.map((v) => v.toFixed(1)).join(", ")})`;
 
 /** The raw converge (no engine) of the mesh, timed, then everything it made removed again. */
 async function rawConverge(lab: Lab, names: string[], ipOf: (i: number) => string): Promise<number> {
@@ -28,7 +37,6 @@ async function rawConverge(lab: Lab, names: string[], ipOf: (i: number) => strin
   const start = process.hrtime.bigint();
   await converge(fabric, connections, pool);
   const took = seconds(start);
-  line(names.length, "raw converge", `${took.toFixed(1).padStart(6)} s  ${String(pool.stats.connections).padStart(3)} SSH connections`);
   await Promise.all(
     resolveInterfaces(fabric).map((view) =>
       pool.use(view.node, connections[view.node]!, async (session) => {
@@ -42,13 +50,95 @@ async function rawConverge(lab: Lab, names: string[], ipOf: (i: number) => strin
   return took;
 }
 
-function stateBytes(workDir: string): number {
+function stateKiB(workDir: string): number {
   const dir = path.join(workDir, "state/.pulumi/stacks");
   const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile() && entry.name.endsWith(".json"));
-  return Math.max(...files.map((entry) => statSync(path.join(entry.parentPath, entry.name)).size));
+  return Math.max(...files.map((entry) => statSync(path.join(entry.parentPath, entry.name)).size)) / 1024;
 }
 
-async function bench(n: number): Promise<void> {
+/** Sets or clears one variable of the stack's engine environment. */
+function setEnv(stack: Stack, name: string, value: string | undefined): void {
+  const env = (stack.workspace as LocalWorkspace).envVars;
+  if (value === undefined) delete env[name];
+  else env[name] = value;
+}
+
+/** One call the engine logged: when it ended, how long it took, how large its request was. */
+interface Call {
+  readonly method: string;
+  readonly end: number;
+  readonly ms: number;
+  readonly bytes: number;
+}
+
+/** The time at least one of `calls` was running, in seconds. */
+function busy(calls: readonly Call[]): number {
+  const spans = calls.map((call) => [call.end - call.ms, call.end] as const).sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let until = -Infinity;
+  for (const [start, end] of spans) {
+    if (end <= until) continue;
+    total += end - Math.max(start, until);
+    until = end;
+  }
+  return total / 1000;
+}
+
+/** Where a no-op up's time went, from PULUMI_DEBUG_GRPC's log of it. */
+function split(log: string, wall: number): string {
+  const calls: Call[] = [];
+  let runStart = Infinity;
+  let firstRegistration = Infinity;
+  for (const text of readFileSync(log, "utf8").split("\n")) {
+    if (!text) continue;
+    const entry = JSON.parse(text) as { method: string; progress: string; timestamp: string; duration?: string | number; request?: unknown };
+    const at = Date.parse(entry.timestamp);
+    if (entry.progress === "request_started") {
+      if (entry.method.endsWith("LanguageRuntime/Run")) runStart = Math.min(runStart, at);
+      if (entry.method.endsWith("ResourceMonitor/RegisterResource")) firstRegistration = Math.min(firstRegistration, at);
+      continue;
+    }
+    // a Go duration in nanoseconds, or a string ("1.5ms")
+    const ms = typeof entry.duration === "number" ? entry.duration / 1e6 : goDurationMs(String(entry.duration ?? "0s"));
+    calls.push({ method: entry.method, end: at, ms, bytes: Buffer.byteLength(JSON.stringify(entry.request ?? "")) });
+  }
+  const provider = calls.filter((call) => /ResourceProvider\/(Check|Diff|Read)$/.test(call.method));
+  const registrations = calls.filter((call) => call.method.endsWith("ResourceMonitor/RegisterResource"));
+  const program = Number.isFinite(runStart) && Number.isFinite(firstRegistration) ? (firstRegistration - runStart) / 1000 : 0;
+  const providerBusy = busy(provider);
+  const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
+  return (
+    `program until its first resource ${program.toFixed(1)} s; provider ${providerBusy.toFixed(1)} s busy in ${provider.length} Check/Diff calls (${mib(provider.reduce((s, c) => s + c.bytes, 0))} MiB of requests); ` +
+    `engine and SDK ${(wall - program - providerBusy).toFixed(1)} s (${registrations.length} registrations, ${mib(registrations.reduce((s, c) => s + c.bytes, 0))} MiB of inputs)`
+  );
+}
+
+/** What each part of a state's resources weighs, in KiB: inputs and outputs (the serialized dynamic provider apart), and the rest of each resource. */
+function weights(deployment: { resources?: Record<string, unknown>[] }): string {
+  const kib = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? null)) / 1024;
+  const parts: Record<string, number> = { inputs: 0, outputs: 0, "serialized provider": 0, "dependencies and parents": 0, other: 0 };
+  for (const resource of deployment.resources ?? []) {
+    for (const side of ["inputs", "outputs"] as const) {
+      const { __provider: provider, ...rest } = (resource[side] ?? {}) as Record<string, unknown>;
+      parts[side] += kib(rest);
+      parts["serialized provider"] += provider === undefined ? 0 : kib(provider);
+    }
+    const { inputs: _i, outputs: _o, dependencies, propertyDependencies, parent, ...other } = resource;
+    parts["dependencies and parents"] += kib({ dependencies, propertyDependencies, parent });
+    parts.other += kib(other);
+  }
+  return Object.entries(parts).map(([part, size]) => `${part} ${size.toFixed(0)} KiB`).join(", ");
+}
+
+function goDurationMs(text: string): number {
+  let ms = 0;
+  for (const [, value, unit] of text.matchAll(/([\d.]+)(ns|µs|us|ms|s|m|h)/g)) {
+    ms += Number(value) * ({ ns: 1e-6, µs: 1e-3, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as Record<string, number>)[unit as string]!;
+  }
+  return ms;
+}
+
+async function bench(n: number, runs: number): Promise<void> {
   const names = Array.from({ length: n }, (_, i) => `n${i}`);
   const ipOf = (i: number) => `10.77.${i >> 8}.${(i & 255) + 1}/16`;
   const lab = await Lab.start(names, { name: "wgfc", subnet: 4 });
@@ -64,36 +154,81 @@ async function bench(n: number): Promise<void> {
     const fabric = new wg.Fabric("bench", { nodes, defaults: { connection: { user, port, privateKey: pulumi.secret(privateKey) } } });
     return { publicKeys: fabric.publicKeys };
   };
-  const { stack, workDir } = await inlineStack("wgfabric-bench", `mesh${n}`, program);
+  const ours = await inlineStack("wgfabric-bench", `mesh${n}`, program);
+  const floor = await inlineStack("wgfabric-floor", `floor${n}`, floorProgram(n));
+  const figures: Record<string, number> = {};
   try {
-    const raw = await rawConverge(lab, names, ipOf);
-    const up = async (what: string): Promise<number> => {
-      const connections = lab.totalSshConnections();
+    const raw: number[] = [];
+    for (let run = 0; run < runs; run++) raw.push(await rawConverge(lab, names, ipOf));
+    line(n, "raw converge (no engine)", figure(raw));
+    figures.raw = median(raw);
+    const timed = async (stack: Stack, what: "up" | "preview"): Promise<number> => {
       const start = process.hrtime.bigint();
-      const result = await stack.up();
-      const took = seconds(start);
-      const changes = Object.entries(result.summary.resourceChanges ?? {}).map(([k, v]) => `${k} ${v}`).join(", ");
-      line(n, what, `${took.toFixed(1).padStart(6)} s  ${String(lab.totalSshConnections() - connections).padStart(3)} SSH connections  (${changes})`);
-      return took;
+      if (what === "up") await stack.up();
+      else await stack.preview();
+      return seconds(start);
     };
-    const fromNothing = await up("up from nothing");
-    await up("no-op up");
-    withExtraPeer = true;
-    const start = process.hrtime.bigint();
-    const preview = await stack.preview();
-    line(n, "preview one peer more", `${seconds(start).toFixed(1).padStart(6)} s  (${JSON.stringify(preview.changeSummary)})`);
-    await up("add one peer");
-    line(n, "state file", `${(stateBytes(workDir) / 1024).toFixed(0).padStart(6)} KiB`);
-    line(n, "up ÷ raw converge", `${(fromNothing / raw).toFixed(2).padStart(6)}`);
-    line(n, "ping n0 → last node", `${lab.ping("n0", `10.77.${(n - 1) >> 8}.${((n - 1) & 255) + 1}`, 2)}/2 received`);
-    await stack.destroy();
+    for (const skip of [false, true]) {
+      const how = skip ? "without checkpoints" : "with checkpoints";
+      for (const [who, { stack }] of [["ours", ours], ["floor", floor]] as const) {
+        setEnv(stack, "PULUMI_SKIP_CHECKPOINTS", skip ? "true" : undefined);
+        const fromNothing: number[] = [];
+        for (let run = 0; run < runs; run++) {
+          if (run > 0) await stack.destroy();
+          withExtraPeer = false;
+          fromNothing.push(await timed(stack, "up"));
+        }
+        line(n, `${who}: up from nothing, ${how}`, figure(fromNothing));
+        const noop: number[] = [];
+        for (let run = 0; run < runs; run++) noop.push(await timed(stack, "up"));
+        line(n, `${who}: no-op up, ${how}`, figure(noop));
+        figures[`${who} up ${how}`] = median(fromNothing);
+        figures[`${who} no-op ${how}`] = median(noop);
+        if (who === "ours") {
+          const log = path.join(ours.workDir, "grpc.log");
+          rmSync(log, { force: true });
+          setEnv(stack, "PULUMI_DEBUG_GRPC", log);
+          const wall = await timed(stack, "up");
+          setEnv(stack, "PULUMI_DEBUG_GRPC", undefined);
+          line(n, `ours: a no-op up's split, ${how}`, split(log, wall));
+          rmSync(log, { force: true });
+          withExtraPeer = true;
+          const preview: number[] = [];
+          for (let run = 0; run < runs; run++) preview.push(await timed(stack, "preview"));
+          line(n, `ours: preview of one peer more, ${how}`, figure(preview));
+          figures[`ours preview ${how}`] = median(preview);
+          line(n, `ours: up of one peer more, ${how}`, figure([await timed(stack, "up")]));
+          if (!skip) {
+            line(n, "ours: state file", `${stateKiB(ours.workDir).toFixed(0).padStart(6)} KiB`);
+            line(n, "ours: what the state's resources weigh", weights((await stack.exportStack()).deployment as { resources?: Record<string, unknown>[] }));
+          }
+          withExtraPeer = false;
+        } else {
+          line(n, `floor: state file, ${how}`, `${stateKiB(floor.workDir).toFixed(0).padStart(6)} KiB`);
+        }
+        await stack.destroy();
+      }
+    }
+    const target = (what: string, value: number, bound: number, boundText: string) =>
+      line(n, `target: ${what}`, `${value.toFixed(1)} s ${value <= bound ? "≤" : ">"} ${boundText} = ${bound.toFixed(1)} s: ${value <= bound ? "met" : "not met"}`);
+    const w = "with checkpoints";
+    const wo = "without checkpoints";
+    target("no-op up ≤ 6 s", figures[`ours no-op ${w}`]!, 6, "6 s");
+    target("preview of one peer more ≤ 6 s", figures[`ours preview ${w}`]!, 6, "6 s");
+    target("up ≤ floor + 0.3 × raw", figures[`ours up ${w}`]!, figures[`floor up ${w}`]! + 0.3 * figures.raw, `${figures[`floor up ${w}`]!.toFixed(1)} + 0.3 × ${figures.raw.toFixed(1)}`);
+    target("up without checkpoints ≤ 1.5 × raw", figures[`ours up ${wo}`]!, 1.5 * figures.raw, `1.5 × ${figures.raw.toFixed(1)}`);
+    line(n, "the floor's no-op, for the no-op targets", `${figures[`floor no-op ${w}`]!.toFixed(1)} s with checkpoints, ${figures[`floor no-op ${wo}`]!.toFixed(1)} s without`);
   } finally {
     lab.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    rmSync(ours.workDir, { recursive: true, force: true });
+    rmSync(floor.workDir, { recursive: true, force: true });
   }
 }
 
 void (async () => {
-  const sizes = process.argv.slice(2).filter((arg) => !arg.startsWith("--")).map(Number);
-  for (const n of sizes.length > 0 ? sizes : [25, 50, 100]) await bench(n);
+  const args = process.argv.slice(2);
+  const runsAt = args.indexOf("--runs");
+  const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 3;
+  const sizes = args.filter((_, i) => runsAt < 0 || (i !== runsAt && i !== runsAt + 1)).map(Number);
+  for (const n of sizes.length > 0 ? sizes : [25, 100]) await bench(n, runs);
 })();

@@ -44,7 +44,7 @@ class InterfaceConfig extends pulumi.dynamic.Resource {
 }
 
 /** The stand-in tree of an N-node full mesh; `peers: false` leaves the configs' peers out. */
-function program(n: number, withPeers: () => boolean): () => Promise<void> {
+export function floorProgram(n: number, withPeers: () => boolean = () => true): () => Promise<void> {
   return async () => {
     const names = Array.from({ length: n }, (_, i) => `n${i}`);
     const fabric = new pulumi.ComponentResource("wireguard-fabric:index:Fabric", "mesh", {});
@@ -72,7 +72,7 @@ function stateKiB(workDir: string): number {
 
 async function bench(n: number): Promise<void> {
   let peers = true;
-  const { stack, workDir } = await inlineStack("wgfabric-floor", `floor${n}`, program(n, () => peers));
+  const { stack, workDir } = await inlineStack("wgfabric-floor", `floor${n}`, floorProgram(n, () => peers));
   const timed = async (what: string, skipCheckpoints: boolean): Promise<void> => {
     const env = (stack.workspace as LocalWorkspace).envVars;
     if (skipCheckpoints) env.PULUMI_SKIP_CHECKPOINTS = "true";
@@ -102,7 +102,9 @@ async function bench(n: number): Promise<void> {
   }
 }
 
-void (async () => {
-  const sizes = process.argv.slice(2).map(Number);
-  for (const n of sizes.length > 0 ? sizes : [25, 50, 100]) await bench(n);
-})();
+if (require.main === module) {
+  void (async () => {
+    const sizes = process.argv.slice(2).map(Number);
+    for (const n of sizes.length > 0 ? sizes : [25, 50, 100]) await bench(n);
+  })();
+}

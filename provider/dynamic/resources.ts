@@ -41,21 +41,26 @@ function secretConnection(opts: pulumi.CustomResourceOptions | undefined): pulum
 /** A connection as the dynamic resources receive it: `@pulumi/command`'s shape plus `hostKey`. */
 export type ConnectionInput = pulumi.Input<types.input.remote.ConnectionArgs>;
 
-/** Arguments of {@link InterfaceKey}. */
-export interface InterfaceKeyArgs {
+/** What every resource on a node takes: the node, how to reach it, where and for whom its files are. */
+export interface OnNodeArgs {
   readonly node: pulumi.Input<string>;
-  readonly iface: pulumi.Input<string>;
+  /** The node's key folder (where the files of the `ifupdown2` and `proxmox` modes live too). */
   readonly keyDir: pulumi.Input<string>;
-  /** `fabric/node/iface`: a renamed node or fabric on the same host takes the key over. */
+  /** `fabric/node/iface` (or `fabric/node/link`): a renamed node or fabric on the same host takes the key or files over. */
   readonly owner: pulumi.Input<string>;
   /** Secret: how to reach the node. */
   readonly connection: ConnectionInput;
+  /** Accept (and record) a host key other than the recorded one (the node's key changed on purpose). */
+  readonly acceptNewHostKey?: pulumi.Input<boolean>;
+  /** Take over what another fabric owns on the node, or what someone else wrote there (a config, with its key). */
+  readonly adopt?: pulumi.Input<boolean>;
+}
+
+/** Arguments of {@link InterfaceKey}. */
+export interface InterfaceKeyArgs extends OnNodeArgs {
+  readonly iface: pulumi.Input<string>;
   /** Change to rotate the key (the old key is deleted first). */
   readonly rotation?: pulumi.Input<string>;
-  /** Accept and record a host key other than the recorded one (the node's key changed on purpose). */
-  readonly acceptNewHostKey?: pulumi.Input<boolean>;
-  /** Take over a key another fabric owns on the node, or the key of a config someone else wrote there. */
-  readonly adopt?: pulumi.Input<boolean>;
   /**
    * How the interface's config goes live, so the key knows where that config lives: a config
    * someone else wrote there is refused, or with `adopt` its key is kept. Changing it changes
@@ -80,12 +85,8 @@ export class InterfaceKey extends pulumi.dynamic.Resource {
 export type PeerEntryInput = { readonly [K in keyof PeerEntry]: pulumi.Input<PeerEntry[K]> };
 
 /** Arguments of {@link InterfaceConfig}. */
-export interface InterfaceConfigArgs {
-  readonly node: pulumi.Input<string>;
+export interface InterfaceConfigArgs extends OnNodeArgs {
   readonly iface: pulumi.Input<string>;
-  readonly keyDir: pulumi.Input<string>;
-  /** `fabric/node/iface`: a renamed node or fabric on the same host takes the files over. */
-  readonly owner: pulumi.Input<string>;
   readonly applyMode: pulumi.Input<ApplyMode>;
   /** UDP port the interface listens on. */
   readonly listenPort?: pulumi.Input<number>;
@@ -98,16 +99,10 @@ export interface InterfaceConfigArgs {
    * change by peer and field.
    */
   readonly peers: Readonly<Record<string, PeerEntryInput>>;
-  /** Secret: how to reach the node. */
-  readonly connection: ConnectionInput;
   /** The interface's own public key (a new key makes the node rewrite its file). */
   readonly publicKey: pulumi.Input<string>;
   /** The node's host key as its {@link InterfaceKey} recorded it: the node must present it. */
   readonly hostKey?: pulumi.Input<string>;
-  /** Accept a host key other than the recorded one (the node's key changed on purpose). */
-  readonly acceptNewHostKey?: pulumi.Input<boolean>;
-  /** Take over config files another fabric owns on the node. */
-  readonly adopt?: pulumi.Input<boolean>;
 }
 
 /** Tunnel status of an interface after refresh. */
@@ -134,28 +129,17 @@ export class InterfaceConfig extends pulumi.dynamic.Resource {
 }
 
 /** Arguments of {@link NodeAddress}. */
-export interface NodeAddressArgs {
-  readonly node: pulumi.Input<string>;
+export interface NodeAddressArgs extends OnNodeArgs {
   /** The link that holds the addresses: `dummy_<fabric>`, as Proxmox VE names it. */
   readonly link: pulumi.Input<string>;
-  /** The node's key folder (checked as its interfaces' is). */
-  readonly keyDir: pulumi.Input<string>;
-  /** `fabric/node/link`: a renamed node or fabric on the same host takes the stanza over. */
-  readonly owner: pulumi.Input<string>;
   /** `none` writes the stanza without bringing the link up; every other mode brings it up with `ifup`. */
   readonly applyMode: pulumi.Input<ApplyMode>;
   /** The node's own IPv4 address, without prefix. */
   readonly ip?: pulumi.Input<string>;
   /** The node's own IPv6 address, without prefix. */
   readonly ip6?: pulumi.Input<string>;
-  /** Secret: how to reach the node. */
-  readonly connection: ConnectionInput;
   /** The node's host key as its first {@link InterfaceKey} recorded it: the node must present it. */
   readonly hostKey?: pulumi.Input<string>;
-  /** Accept a host key other than the recorded one (the node's key changed on purpose). */
-  readonly acceptNewHostKey?: pulumi.Input<boolean>;
-  /** Take over a stanza another fabric owns on the node. */
-  readonly adopt?: pulumi.Input<boolean>;
 }
 
 /**

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { Lab } from "../../lab/lab";
 import { KEYS } from "../unit/helpers";
 import type { ProjectFolder } from "../../lab/project-folder";
-import { exampleFolder } from "./harness";
+import { exampleFolder, joinSites } from "./harness";
 
 /**
  * Every example, and the repository's root project, run the way the README tells users: in
@@ -125,21 +125,12 @@ describe("the examples and the root project, run with the pulumi CLI against the
 
   it("cross-stack: two stacks of one folder joined through exportedPeers and a StackReference", () => {
     const folder = open("cross-stack");
-    const site = (name: string, node: string, ip: string) => {
-      folder.initStack(name);
-      folder.setConfig(name, { site: name, ip, host: { name: node, host: lab.host(node).ip, hostKey: lab.host(node).connection.hostKey } }, { sshPrivateKey: lab.host(node).connection.privateKey });
-    };
-    site("east", "elementalist", "10.200.0.1/24");
-    site("west", "occultist", "10.200.0.2/24");
-    folder.pulumi(["config", "set", "--stack", "west", "peerStack", "organization/wg-fabric-sites/east"]);
-    folder.pulumi(["up", "--yes", "--skip-preview", "--stack", "east"]);
-    folder.pulumi(["up", "--yes", "--skip-preview", "--stack", "west"]);
-    folder.pulumi(["config", "set", "--stack", "east", "peerStack", "organization/wg-fabric-sites/west"]);
-    // the StackReference's outputs are known at preview: the new peer shows before anything changes
-    const preview = folder.pulumi(["preview", "--diff", "--stack", "east"]);
-    assert.match(preview, /~ pulumi-nodejs:dynamic\/wireguard-fabric:InterfaceConfig: \(update\)/);
-    assert.match(preview, /\+ west-occultist-wgx\s*: \{/);
-    folder.pulumi(["up", "--yes", "--skip-preview", "--stack", "east"]);
+    joinSites(folder, lab, ["elementalist", "occultist"], "10.200.0", () => {
+      // the StackReference's outputs are known at preview: the new peer shows before anything changes
+      const preview = folder.pulumi(["preview", "--diff", "--stack", "east"]);
+      assert.match(preview, /~ pulumi-nodejs:dynamic\/wireguard-fabric:InterfaceConfig: \(update\)/);
+      assert.match(preview, /\+ west-occultist-wgx\s*: \{/);
+    });
     assert.deepEqual(Object.keys((folder.outputs("east").exportedPeers as { interfaces: object }).interfaces), ["elementalist/wgx"]);
     assert.ok(lab.ping("occultist", "10.200.0.1") >= 2, "west reaches east through the imported peer");
     folder.pulumi(["destroy", "--yes", "--skip-preview", "--stack", "east"]);

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, type PulumiFn, type Stack } from "@pulumi/pulumi/automation";
 import { engineEnv as labEngineEnv } from "../../lab/engine-env";
+import type { Lab } from "../../lab/lab";
 import { ProjectFolder } from "../../lab/project-folder";
 
 const ROOT = path.resolve(__dirname, "../../../.lab/pulumi");
@@ -73,4 +74,25 @@ export function exampleFolder(name: string): ProjectFolder {
   const folder = new ProjectFolder(path.resolve(__dirname, "../../..", name ? `examples/${name}` : "."), engineEnv(stateDir));
   folder.removeOnCleanup(stateDir);
   return folder;
+}
+
+/**
+ * The cross-stack example's two sites in `folder`: stacks east (on node `east`, address
+ * `${prefix}.1/24`) and west (`west`, `${prefix}.2/24`), west importing east's exportedPeers
+ * through a StackReference, then east importing west's: `beforeLastUp` runs before east's
+ * second up (its preview shows the peer it imports).
+ */
+export function joinSites(folder: ProjectFolder, lab: Lab, [east, west]: readonly [string, string], prefix: string, beforeLastUp: () => void = () => undefined): void {
+  const site = (name: string, node: string, ip: string) => {
+    folder.initStack(name);
+    folder.setConfig(name, { site: name, ip, host: { name: node, host: lab.host(node).ip, hostKey: lab.host(node).connection.hostKey } }, { sshPrivateKey: lab.host(node).connection.privateKey });
+  };
+  site("east", east, `${prefix}.1/24`);
+  site("west", west, `${prefix}.2/24`);
+  folder.pulumi(["config", "set", "--stack", "west", "peerStack", "organization/wg-fabric-sites/east"]);
+  folder.pulumi(["up", "--yes", "--skip-preview", "--stack", "east"]);
+  folder.pulumi(["up", "--yes", "--skip-preview", "--stack", "west"]);
+  folder.pulumi(["config", "set", "--stack", "east", "peerStack", "organization/wg-fabric-sites/west"]);
+  beforeLastUp();
+  folder.pulumi(["up", "--yes", "--skip-preview", "--stack", "east"]);
 }

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { Lab } from "../../lab/lab";
 import { Postgres } from "../../lab/postgres";
 import { ProjectFolder } from "../../lab/project-folder";
-import { engineEnv } from "./harness";
+import { engineEnv, joinSites } from "./harness";
 
 const REPOSITORY = path.resolve(__dirname, "../../..");
 const NAMES = ["t1", "t2", "t3"] as const;
@@ -90,17 +90,7 @@ describe("a shared PostgreSQL backend: two operators, one fabric", function () {
 
   it("cross-stack: two sites in the shared backend joined through exportedPeers and a StackReference", () => {
     const folder = open("cross-stack");
-    const site = (name: string, node: string, ip: string) => {
-      folder.initStack(name);
-      folder.setConfig(name, { site: name, ip, host: { name: node, host: lab.host(node).ip, hostKey: lab.host(node).connection.hostKey } }, { sshPrivateKey: lab.host(node).connection.privateKey });
-    };
-    site("east", "t1", "10.201.0.1/24");
-    site("west", "t2", "10.201.0.2/24");
-    folder.pulumi(["config", "set", "--stack", "west", "peerStack", "organization/wg-fabric-sites/east"]);
-    folder.pulumi(["up", "--yes", "--skip-preview", "--stack", "east"]);
-    folder.pulumi(["up", "--yes", "--skip-preview", "--stack", "west"]);
-    folder.pulumi(["config", "set", "--stack", "east", "peerStack", "organization/wg-fabric-sites/west"]);
-    folder.pulumi(["up", "--yes", "--skip-preview", "--stack", "east"]);
+    joinSites(folder, lab, ["t1", "t2"], "10.201.0");
     assert.ok(lab.ping("t2", "10.201.0.1") >= 2, "west reaches east through the peer it imported from the backend");
     for (const name of ["east", "west"]) {
       folder.pulumi(["destroy", "--yes", "--skip-preview", "--stack", name]);

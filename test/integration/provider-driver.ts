@@ -24,6 +24,30 @@ export interface DriverRun {
   readonly errors: string[];
 }
 
+/** The parts of a dynamic provider's implementation that bring a resource to its inputs. */
+interface Implementation<I, O> {
+  check(olds: I, news: I): Promise<{ failures?: unknown[] }>;
+  diff(id: string, olds: O, news: I): Promise<{ changes?: boolean; replaces?: string[] }>;
+  create(inputs: I): Promise<{ outs?: unknown }>;
+  update(id: string, olds: O, news: I): Promise<{ outs?: unknown }>;
+}
+
+/** As the engine does for one resource: check, then create it, or update it when diff says so (a replacement is a test failure). */
+async function createOrUpdate<I, O>(impl: Implementation<I, O>, states: Map<string, O>, id: string, inputs: I, run: DriverRun): Promise<void> {
+  assert.deepEqual((await impl.check(inputs, inputs)).failures, []);
+  const olds = states.get(id);
+  if (!olds) {
+    states.set(id, (await impl.create(inputs)).outs as O);
+    run.created.push(id);
+    return;
+  }
+  const diff = await impl.diff(id, olds, inputs);
+  assert.deepEqual(diff.replaces, [], `${id} would be replaced`);
+  if (!diff.changes) return;
+  states.set(id, (await impl.update(id, olds, inputs)).outs as O);
+  run.updated.push(id);
+}
+
 export class ProviderDriver {
   private readonly keys = new Map<string, KeyOutputs>();
   private readonly configs = new Map<string, ConfigOutputs>();
@@ -87,18 +111,7 @@ export class ProviderDriver {
           connection: this.connections[view.node] as Connection,
           publicKey: publicKeys.get(view.id) as WgKey,
         };
-        assert.deepEqual((await configImpl.check(inputs, inputs)).failures, []);
-        const olds = this.configs.get(view.id);
-        if (!olds) {
-          this.configs.set(view.id, (await configImpl.create(inputs)).outs as ConfigOutputs);
-          run.created.push(view.id);
-          return;
-        }
-        const diff = await configImpl.diff(view.id, olds, inputs);
-        assert.deepEqual(diff.replaces, [], `${view.id} would be replaced`);
-        if (!diff.changes) return;
-        this.configs.set(view.id, (await configImpl.update(view.id, olds, inputs)).outs as ConfigOutputs);
-        run.updated.push(view.id);
+        await createOrUpdate(configImpl, this.configs, view.id, inputs, run);
       })),
     );
     const addresses = nodeAddressViews(fabric);
@@ -107,37 +120,23 @@ export class ProviderDriver {
         attempt(view.id, async () => {
           const { id: _id, ...address } = view;
           const inputs: AddressInputs = { ...address, connection: this.connections[view.node] as Connection };
-          assert.deepEqual((await addressImpl.check(inputs, inputs)).failures, []);
-          const olds = this.addresses.get(view.id);
-          if (!olds) {
-            this.addresses.set(view.id, (await addressImpl.create(inputs)).outs as AddressOutputs);
-            run.created.push(view.id);
-            return;
-          }
-          const diff = await addressImpl.diff(view.id, olds, inputs);
-          assert.deepEqual(diff.replaces, [], `${view.id} would be replaced`);
-          if (!diff.changes) return;
-          this.addresses.set(view.id, (await addressImpl.update(view.id, olds, inputs)).outs as AddressOutputs);
-          run.updated.push(view.id);
+          await createOrUpdate(addressImpl, this.addresses, view.id, inputs, run);
         }),
       ),
     );
-    const wantedAddresses = new Set(addresses.map((view) => view.id));
-    for (const [id, outs] of [...this.addresses].filter(([id]) => !wantedAddresses.has(id))) {
-      await attempt(id, async () => {
-        await addressImpl.remove(id, { ...outs, connection: this.connections[outs.node] as Connection });
-        this.addresses.delete(id);
-        run.deleted.push(id);
-      });
-    }
+    // what left the program is deleted, each with the node's current connection
+    const removeAllBut = async <O extends { node: string }>(impl: { remove(id: string, props: O): Promise<void> }, states: Map<string, O>, wanted: Set<string>): Promise<void> => {
+      for (const [id, outs] of [...states].filter(([id]) => !wanted.has(id))) {
+        await attempt(id, async () => {
+          await impl.remove(id, { ...outs, connection: this.connections[outs.node] as Connection });
+          states.delete(id);
+          run.deleted.push(id);
+        });
+      }
+    };
+    await removeAllBut(addressImpl, this.addresses, new Set(addresses.map((view) => view.id)));
     const wanted = new Set(views.map((view) => view.id));
-    for (const [id, outs] of [...this.configs].filter(([id]) => !wanted.has(id))) {
-      await attempt(id, async () => {
-        await configImpl.remove(id, { ...outs, connection: this.connections[outs.node] as Connection });
-        this.configs.delete(id);
-        run.deleted.push(id);
-      });
-    }
+    await removeAllBut(configImpl, this.configs, wanted);
     for (const [id, key] of [...this.keys].filter(([id]) => !wanted.has(id) && !this.configs.has(id))) {
       await attempt(id, async () => {
         await keyImpl.remove(id, { ...key, connection: this.connections[key.node] as Connection });
