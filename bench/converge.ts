@@ -88,27 +88,27 @@ function busy(calls: readonly Call[]): number {
 function split(log: string, wall: number): string {
   const calls: Call[] = [];
   let runStart = Infinity;
-  let firstRegistration = Infinity;
   for (const text of readFileSync(log, "utf8").split("\n")) {
     if (!text) continue;
     const entry = JSON.parse(text) as { method: string; progress: string; timestamp: string; duration?: string | number; request?: unknown };
     const at = Date.parse(entry.timestamp);
     if (entry.progress === "request_started") {
       if (entry.method.endsWith("LanguageRuntime/Run")) runStart = Math.min(runStart, at);
-      if (entry.method.endsWith("ResourceMonitor/RegisterResource")) firstRegistration = Math.min(firstRegistration, at);
       continue;
     }
-    // a Go duration in nanoseconds, or a string ("1.5ms")
+    // nanoseconds; the engine's own server side (the resource monitor) logs no start, and the largest duration
     const ms = typeof entry.duration === "number" ? entry.duration / 1e6 : goDurationMs(String(entry.duration ?? "0s"));
-    calls.push({ method: entry.method, end: at, ms, bytes: Buffer.byteLength(JSON.stringify(entry.request ?? "")) });
+    calls.push({ method: entry.method, end: at, ms: ms > 1e9 ? 0 : ms, bytes: Buffer.byteLength(JSON.stringify(entry.request ?? "")) });
   }
   const provider = calls.filter((call) => /ResourceProvider\/(Check|Diff|Read)$/.test(call.method));
   const registrations = calls.filter((call) => call.method.endsWith("ResourceMonitor/RegisterResource"));
-  const program = Number.isFinite(runStart) && Number.isFinite(firstRegistration) ? (firstRegistration - runStart) / 1000 : 0;
+  // the program runs until its first custom resource reaches the engine, which checks it at once
+  const firstCheck = Math.min(...provider.filter((call) => call.method.endsWith("/Check")).map((call) => call.end - call.ms));
+  const program = Number.isFinite(runStart) && Number.isFinite(firstCheck) ? (firstCheck - runStart) / 1000 : 0;
   const providerBusy = busy(provider);
   const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
   return (
-    `program until its first resource ${program.toFixed(1)} s; provider ${providerBusy.toFixed(1)} s busy in ${provider.length} Check/Diff calls (${mib(provider.reduce((s, c) => s + c.bytes, 0))} MiB of requests); ` +
+    `program until the engine's first Check ${program.toFixed(1)} s; provider ${providerBusy.toFixed(1)} s busy in ${provider.length} Check/Diff calls (${mib(provider.reduce((s, c) => s + c.bytes, 0))} MiB of requests); ` +
     `engine and SDK ${(wall - program - providerBusy).toFixed(1)} s (${registrations.length} registrations, ${mib(registrations.reduce((s, c) => s + c.bytes, 0))} MiB of inputs)`
   );
 }
