@@ -19,7 +19,12 @@ import * as path from "node:path";
 import { fullMeshInput, renderWgQuick, resolveInterfaces, validateFabric, type PeerView } from "../provider/fabric";
 import { parseFabricOrThrow, type WgKey } from "../provider/model";
 
-const KEY = "y0kOpXfo9ff4KoUwO3H1cRuwObbKwsK8mAkwXxNvKUc=" as WgKey;
+/** Node i's public key: each its own, as validation wants them. */
+const keyOf = (i: number): WgKey => {
+  const bytes = Buffer.alloc(32, 7);
+  bytes.writeUInt32BE(i);
+  return bytes.toString("base64") as WgKey;
+};
 const CLI = path.join(__dirname, "../cli/wg-fabric.js");
 
 /** Node i: endpoint 198.18.x.y, interface 10.x.y.1/16, network 172.(16+x).y.0/24. */
@@ -31,7 +36,7 @@ function meshFile(n: number, peerKey = ""): string {
   for (let i = 0; i < n; i++) {
     const [x, y] = octets(i);
     lines.push(`wireguard_node: mesh_node${i}`, "\trole internal", `\tendpoint 198.18.${x}.${y}:51820`, `\tallowed_ips 172.${16 + x}.${y}.0/24`);
-    lines.push(`\tinterfaces name=wg0,listen_port=51820,public_key=${KEY},ip=10.${x}.${y}.1/16`);
+    lines.push(`\tinterfaces name=wg0,listen_port=51820,public_key=${keyOf(i)},ip=10.${x}.${y}.1/16`);
     for (let j = 0; j < n; j++) if (j !== i) lines.push(`\tpeers type=internal,node=node${j},node_iface=wg0,iface=wg0${peerKey}`);
     lines.push("");
   }
@@ -100,7 +105,7 @@ function inProcess(n: number): void {
   if (problems.length > 0) throw new Error(`bench mesh has problems: ${problems[0]?.message}`);
   const validateMs = ms(t);
   t = process.hrtime.bigint();
-  const publicKeys = new Map(names.map((name) => [`${name}/wg0`, KEY]));
+  const publicKeys = new Map(names.map((name, i) => [`${name}/wg0`, keyOf(i)]));
   const stanzaCache = new Map<PeerView, string>();
   let bytes = 0;
   for (const view of resolveInterfaces(fabric)) bytes += renderWgQuick(view, { publicKeys, stanzaCache }).length;

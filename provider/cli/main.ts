@@ -80,7 +80,7 @@ function check(
   file: string,
   values: Values,
   reporter: Reporter,
-  options: { readonly validate?: boolean; readonly blocks?: Iterable<string>; readonly timings?: Timings } = {},
+  options: { readonly validate?: boolean; readonly blocks?: Iterable<string>; readonly timings?: Timings; readonly proxmoxReading?: boolean } = {},
 ): Checked | undefined {
   const name = displayName(file);
   const timings = options.timings ?? new Timings();
@@ -109,9 +109,11 @@ function check(
       report(fabric as string, { ...problem, where: where.join(": ") });
     }
   });
-  // what Proxmox VE itself would not read as the file means (what fmt would refuse to write)
-  if (config.dialect === "proxmox" && reporter.errors === 0) {
-    for (const fabric of config.fabrics) for (const problem of proxmoxReadingProblems(fabric)) report(fabric.name, problem);
+  // validate's: what Proxmox VE itself would not read as the file means (what fmt would refuse to write)
+  if (options.proxmoxReading && config.dialect === "proxmox" && reporter.errors === 0) {
+    timings.time("proxmox-reading", () => {
+      for (const fabric of config.fabrics) for (const problem of proxmoxReadingProblems(fabric)) report(fabric.name, problem);
+    });
   }
   if (config.fabrics.length === 0) reporter.add({ file: name, severity: "error", message: 'no WireGuard fabric in it (no "wireguard_fabric:" section)' });
   return { config, views };
@@ -131,7 +133,7 @@ function validate(files: readonly string[], values: Values, out: Print, err: Pri
   const timings = new Timings();
   const results = files.map((file) => {
     const reporter = new Reporter(reportOptions(values), err);
-    const checked = check(file, values, reporter, { timings });
+    const checked = check(file, values, reporter, { timings, proxmoxReading: true });
     reporter.finish();
     const config = checked?.config;
     if (checked && config && !reporter.failed && !values.json && !values.quiet) {

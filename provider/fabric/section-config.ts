@@ -732,7 +732,9 @@ function peerLine(writer: SectionWriter, fabric: Fabric, node: string, index: nu
       );
     }
     const target = fabric.nodes[peer.node];
-    if (peer.type === "internal" && target?.role === "internal") fields = { ...fields, endpoint: hostOnlyEndpoint(writer, where, peer.endpoint, [target.interfaces[peer.nodeIface]?.listenPort]) };
+    if (peer.type === "internal" && peer.endpoint?.port !== undefined && target?.role === "internal") {
+      fields = { ...fields, endpoint: hostOnlyEndpoint(writer, where, peer.endpoint, [target.interfaces[peer.nodeIface]?.listenPort]) };
+    }
   }
   return writer
     .fields("peer", `${node}: peers[${index}]`, fields)
@@ -762,15 +764,23 @@ function hostOnlyEndpoint(writer: SectionWriter, where: string, endpoint: Endpoi
 /** Why a Proxmox VE file holds no peer's `allowed_ips`. */
 const PEER_ALLOWED_IPS_UNREADABLE = `Proxmox VE cannot read a peer's allowed_ips (proxmox-ve-config 0.10.1 refuses the whole file: "expected a sequence")`;
 
-/** The listen ports of a node's interfaces that peers dial at its endpoint (internal peers without an endpoint of their own point at them). */
-function dialedPorts(fabric: Fabric, name: string): (number | undefined)[] {
-  const node = fabric.nodes[name] as InternalNode;
-  const ports = new Set<number | undefined>();
+/**
+ * By internal node, the listen ports of its interfaces that peers dial at its endpoint (internal
+ * peers without an endpoint of their own point at them): one pass over every peer of the fabric.
+ */
+function dialedPorts(fabric: Fabric): Map<string, (number | undefined)[]> {
+  const ports = new Map<string, Set<number | undefined>>();
   for (const other of Object.values(fabric.nodes)) {
     if (other.role !== "internal") continue;
-    for (const peer of other.peers) if (peer.type === "internal" && peer.node === name && !peer.endpoint) ports.add(node.interfaces[peer.nodeIface]?.listenPort);
+    for (const peer of other.peers) {
+      const target = fabric.nodes[peer.node];
+      if (peer.type !== "internal" || peer.endpoint || target?.role !== "internal") continue;
+      let set = ports.get(peer.node);
+      if (!set) ports.set(peer.node, (set = new Set()));
+      set.add(target.interfaces[peer.nodeIface]?.listenPort);
+    }
   }
-  return [...ports];
+  return new Map([...ports].map(([name, set]) => [name, [...set]]));
 }
 
 /**
@@ -782,7 +792,12 @@ function dialedPorts(fabric: Fabric, name: string): (number | undefined)[] {
 function hoistExtraAllowedIps(fabric: Fabric): Fabric {
   const pointing = new Map<string, Peer[]>();
   for (const node of Object.values(fabric.nodes)) {
-    if (node.role === "internal") for (const peer of node.peers) pointing.set(peer.node, [...(pointing.get(peer.node) ?? []), peer]);
+    if (node.role !== "internal") continue;
+    for (const peer of node.peers) {
+      const list = pointing.get(peer.node);
+      if (list) list.push(peer);
+      else pointing.set(peer.node, [peer]);
+    }
   }
   const moved = new Map<string, readonly Cidr[]>();
   for (const [target, peers] of pointing) {
@@ -803,7 +818,7 @@ function hoistExtraAllowedIps(fabric: Fabric): Fabric {
   return { ...fabric, nodes };
 }
 
-function nodeSection(writer: SectionWriter, fabric: Fabric, name: string, node: FabricNode, options: WriteOptions): string {
+function nodeSection(writer: SectionWriter, fabric: Fabric, name: string, node: FabricNode, options: WriteOptions, ports: ReadonlyMap<string, readonly (number | undefined)[]>): string {
   let fields: Record<string, unknown> = { ...node, fullTunnel: node.role === "internal" && node.fullTunnel ? true : undefined };
   if (node.role === "external" && writer.dialect === "proxmox" && node.endpoint?.port === undefined) {
     writer.error(`${name}: endpoint`, "Proxmox VE needs host:port for an external node");
@@ -811,7 +826,7 @@ function nodeSection(writer: SectionWriter, fabric: Fabric, name: string, node: 
   if (node.role === "internal") {
     fields = {
       ...fields,
-      endpoint: writer.dialect === "proxmox" ? hostOnlyEndpoint(writer, name, node.endpoint, dialedPorts(fabric, name)) : node.endpoint,
+      endpoint: writer.dialect === "proxmox" ? hostOnlyEndpoint(writer, name, node.endpoint, ports.get(name) ?? []) : node.endpoint,
       interfaces: Object.entries(node.interfaces).map(([ifaceName, iface]) => interfaceLine(writer, name, ifaceName, iface, options.publicKeys?.get(keyId(name, ifaceName)))),
       peers: node.peers.map((peer, index) => peerLine(writer, fabric, name, index, peer, options)),
     };
@@ -836,7 +851,8 @@ export function writeFabricSections(declared: Fabric, options: WriteOptions = {}
   }
   // the RFC dialect always states key_dir and apply_mode, which mark it when the file is read back
   const head = [`${FABRIC_TYPE}: ${fabric.name}`, ...writer.fields("fabric", "", fields).map(([key, value]) => `\t${key} ${value}`)].join("\n");
-  const nodes = Object.entries(fabric.nodes).map(([name, node]) => nodeSection(writer, fabric, name, node, options));
+  const ports = writer.dialect === "proxmox" ? dialedPorts(fabric) : new Map<string, (number | undefined)[]>();
+  const nodes = Object.entries(fabric.nodes).map(([name, node]) => nodeSection(writer, fabric, name, node, options, ports));
   if (writer.errors.length > 0) throw new FabricError(writer.errors);
   return [head, ...nodes].join("\n\n");
 }
