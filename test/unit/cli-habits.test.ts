@@ -10,7 +10,6 @@ import { FIXTURES } from "./rfc.test";
 
 const CLI = path.join(__dirname, "../../cli/wg-fabric.js");
 const RFC = path.join(FIXTURES, "rfc-fabrics.cfg");
-const SHIPPED = path.join(FIXTURES, "proxmox-fabrics.cfg");
 const PACKAGE = JSON.parse(readFileSync(path.join(__dirname, "../../../package.json"), "utf8")) as { version: string };
 
 function run(args: readonly string[], input?: string | Buffer, env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
@@ -176,7 +175,7 @@ describe("wg-fabric as operators expect a CLI to behave", function () {
     assert.match(r.stderr, /rfc-fabrics\.cfg:12: warning: vpn: occultist: peers\[0\]: /);
     assert.ok(existsSync(path.join(out, "occultist/wg0.conf")));
     const strictOut = path.join(dir, "strict");
-    const strict = run(["render", SHIPPED, "--all", "--out", strictOut, "--strict"]);
+    const strict = run(["render", RFC, "--all", "--out", strictOut, "--strict"]);
     assert.equal(strict.status, 1);
     assert.ok(!existsSync(strictOut), "nothing written");
   });
