@@ -59,7 +59,7 @@ describe("on Proxmox VE nodes: our fabric beside Proxmox VE's own, through its n
     ["/etc/network/interfaces.d/sdn", "/etc/wireguard/proxmox/wg9.conf", "/etc/pve/priv/wg-keys.cfg"].map((file) => readFileSync(lab.nodePath(node, file), "utf8"));
   /** What the two ends run, for a ping that gets no answer: a flake seen once in nine runs needs it. */
   const ends = (from: string, to: string) =>
-    [from, to].map((node) => `${node}:\n${lab.nodeExec(node, "sh", ["-c", "wg show all dump | cut -f1,3-7 | cut -c1-120; ip -br address; ip route; ip link show type wireguard 2>&1 | head -20"])}`).join("\n");
+    [from, to].map((node) => `${node}:\n${lab.nodeExec(node, "sh", ["-c", "wg show all endpoints; wg show all allowed-ips; wg show all latest-handshakes; ip -br address; ip route"])}`).join("\n");
   const pingsAll = async (address: (i: number) => string) => {
     for (const [i, node] of NODES.entries()) {
       const other = (i + 1) % NODES.length;
