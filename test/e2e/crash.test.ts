@@ -62,6 +62,9 @@ describe("pulumi up killed at any moment: the documented recovery converges, no 
   const privateKeys = (): string[] =>
     NAMES.flatMap((name) => (existsSync(lab.nodePath(name, `${KEY_DIR}/${IFACE}.key`)) ? [readFileSync(lab.nodePath(name, `${KEY_DIR}/${IFACE}.key`), "utf8").trim()] : []));
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** PIDs of the dynamic provider processes running now (`@pulumi/pulumi`'s dynamic-provider). */
+  const dynamicProviders = (): number[] =>
+    execFileSync("sh", ["-c", "pgrep -f 'pulumi/cmd/dynamic-provider/index.js' || true"], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
 
   async function trials(stack: string, skipCheckpoints: boolean, count: number): Promise<void> {
     const random = prng(seed + (skipCheckpoints ? 1 : 0));
@@ -80,11 +83,21 @@ describe("pulumi up killed at any moment: the documented recovery converges, no 
       const kept = members.filter((name) => next.includes(name));
       declare(folder, stack, next);
       const delay = 200 + Math.floor(random() * span);
+      const providersBefore = new Set(dynamicProviders());
       const up = folder.start(["up", "--yes", "--skip-preview", "--stack", stack]);
       const ended = new Promise<number | null>((resolve) => up.on("exit", (code) => resolve(code)));
       const finished = await Promise.race([ended.then(() => true), sleep(delay).then(() => false)]);
       if (!finished) process.kill(-(up.pid as number), "SIGKILL");
       await ended;
+      // the engine starts its dynamic provider in a process group of its own: killed with the
+      // engine, a laptop's or a CI job's would go too; here it is orphaned, so it is killed by PID
+      for (const pid of dynamicProviders().filter((pid) => !providersBefore.has(pid))) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
       moments.push(finished ? `${members.join("+")}→${next.join("+")}: finished before ${delay} ms` : `${members.join("+")}→${next.join("+")}: killed at ${delay} ms`);
       // the recovery, as the README says it
       folder.run(["cancel", "--yes", "--stack", stack]);
