@@ -187,14 +187,17 @@ function planAddresses(declared: DeclaredInterface, running: LiveInterface): Syn
 }
 
 /**
- * Routes by exact prefix: the new ones first, so narrowing a route never leaves a gap, then the
- * stale. Linux deletes a device's IPv4 routes with its last IPv4 address, so when `addresses`
- * takes every IPv4 address away for a moment, those routes count as gone and are added back.
+ * Whether `addresses` takes every IPv4 address of the interface away for a moment: Linux then
+ * deletes the device's IPv4 routes in every table (`fib_disable_ip`), so they count as gone.
  */
-function planRoutes(declared: DeclaredInterface, running: LiveInterface, addresses: readonly SyncOp[]): SyncOp[] {
+function flushesIpv4(running: LiveInterface, addresses: readonly SyncOp[]): boolean {
   const deleted = new Set(addresses.flatMap((op) => (op.op === "addr-del" ? [op.cidr] : [])));
   const live4 = running.addresses.filter((a) => Cidr.of(a).family === 4);
-  const flushed4 = live4.length > 0 && live4.every((a) => deleted.has(Cidr.of(a).toString()));
+  return live4.length > 0 && live4.every((a) => deleted.has(Cidr.of(a).toString()));
+}
+
+/** Routes by exact prefix: the new ones first, so narrowing a route never leaves a gap, then the stale. */
+function planRoutes(declared: DeclaredInterface, running: LiveInterface, flushed4: boolean): SyncOp[] {
   const want = new Set(declaredRoutes(declared));
   const have = new Set(running.routes.map((r) => Cidr.of(r)).filter((r) => !(flushed4 && r.family === 4)).map((r) => r.network().toString()));
   return [
@@ -237,8 +240,10 @@ export function planSync(declared: DeclaredInterface, running: LiveInterface, op
   ops.push(...addresses);
   if (!running.link?.up) ops.push({ op: "link-up" });
   ops.push(...planPeers(declared, running, notes));
-  ops.push(...planRoutes(declared, running, addresses));
-  ops.push(...planPolicyRouting(declared, running.policy ?? NO_POLICY));
+  const flushed4 = flushesIpv4(running, addresses);
+  ops.push(...planRoutes(declared, running, flushed4));
+  const policy = running.policy ?? NO_POLICY;
+  ops.push(...planPolicyRouting(declared, flushed4 ? { ...policy, tableRoutes: policy.tableRoutes.filter((r) => Cidr.of(r.cidr).family === 6) } : policy));
   if (options.mode === "wg-quick" && running.unit === "disabled") ops.push({ op: "unit-enable" });
   return { ops, notes, refusals };
 }

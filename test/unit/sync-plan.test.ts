@@ -167,6 +167,22 @@ describe("planSync: the steps that make the running interface equal the declarat
       "fwmark\t51821\nip\ttable-route-replace=51821=::/0\nrule\tadd\t6\tfwmark\t51821\nrule\tdel\t6\tsuppress\n");
   });
 
+  it("a full tunnel's address changing: the table's default route, gone with the last old IPv4 address, is added back (seed 859673 of the integration model)", () => {
+    const gateway: DeclaredPeer = { publicKey: KEYS.berserker as WgKey, endpoint: "192.0.2.9:51820", allowedIps: ["0.0.0.0/0"] };
+    const tunnel: LivePolicy = {
+      fwmark: 51820,
+      rules: [{ family: 4, kind: "fwmark", table: 51820 }, { family: 4, kind: "suppress" }],
+      tableRoutes: [{ table: 51820, cidr: "0.0.0.0/0" }],
+      busyTables: [51820],
+    };
+    const running = live({ peers: [livePeer(KEYS.berserker, { endpoint: "192.0.2.9:51820", allowedIps: ["0.0.0.0/0"] })], policy: tunnel });
+    assert.deepEqual(plan(declared([gateway], { addresses: ["198.51.100.12/24"] }), running), [
+      { op: "addr-del", cidr: "198.51.100.2/24" },
+      { op: "addr-add", cidr: "198.51.100.12/24" },
+      { op: "table-route-replace", table: 51820, cidr: "0.0.0.0/0" },
+    ]);
+  });
+
   it("a full tunnel is refused when the main table reaches the SSH session's address by its default route only", () => {
     const gateway: DeclaredPeer = { publicKey: KEYS.berserker as WgKey, allowedIps: ["0.0.0.0/0"] };
     const viaDefault = live({ sshClient: "203.0.113.50", policy: { rules: [], tableRoutes: [], busyTables: [], sshMainRoutes: ["default"] } });
@@ -438,9 +454,10 @@ function simulate(start: LiveInterface, ops: readonly SyncOp[]): LiveInterface {
       case "addr-del": {
         if (!state.addresses.includes(op.cidr)) throw new Error(`address ${op.cidr} does not exist`);
         const addresses = state.addresses.filter((a) => a !== op.cidr);
-        // Linux: a device's IPv4 routes go with its last IPv4 address
+        // Linux: a device's IPv4 routes go with its last IPv4 address, in every table (fib_disable_ip)
         const flushed = !op.cidr.includes(":") && !addresses.some((a) => !a.includes(":"));
-        state = { ...state, addresses, routes: flushed ? state.routes.filter((r) => r.includes(":")) : state.routes };
+        const policy = state.policy && flushed ? { ...state.policy, tableRoutes: state.policy.tableRoutes.filter((r) => r.cidr.includes(":")) } : state.policy;
+        state = { ...state, addresses, routes: flushed ? state.routes.filter((r) => r.includes(":")) : state.routes, ...(policy ? { policy } : {}) };
         break;
       }
       case "route-replace":
@@ -524,7 +541,10 @@ function expectedOf(d: DeclaredInterface, start: LiveInterface) {
   // an interface that has no full tunnel and had none leaves every rule alone (the shared suppress rule may be another's)
   const touched = families.length > 0 || start.policy?.fwmark !== undefined;
   const rules = (start.policy?.rules ?? []).map((rule) => `${rule.family} ${rule.kind === "fwmark" ? `fwmark ${rule.table}` : "suppress"}`);
-  const tableRoutes = (start.policy?.tableRoutes ?? []).map((route) => `${route.table} ${route.cidr}`);
+  // addresses go out before the new come in: with every old IPv4 address gone, Linux drops the device's IPv4 routes in every table
+  const start4 = start.addresses.filter((a) => !a.includes(":"));
+  const flushed = start4.length > 0 && !start4.some((a) => d.addresses.includes(a));
+  const tableRoutes = (start.policy?.tableRoutes ?? []).filter((route) => !flushed || route.cidr.includes(":")).map((route) => `${route.table} ${route.cidr}`);
   const ensure = (list: string[], item: string, present: boolean): void => {
     const at = list.indexOf(item);
     if (present && at < 0) list.push(item);
