@@ -5,7 +5,6 @@ import { createTwoFilesPatch } from "diff";
 import {
   CONFIG_FORMATS,
   DIALECTS,
-  closestOf,
   keyTable,
   parseSectionConfig,
   proxmoxReadingProblems,
@@ -27,7 +26,7 @@ import {
   type SectionConfig,
   type Topology,
 } from "../fabric";
-import { FabricError, formatProblem, isWgKey, type Fabric, type Problem } from "../model";
+import { closestOf, FabricError, formatProblem, isWgKey, type Fabric, type Problem } from "../model";
 import { COMMANDS, COMMON, commandHelp, GRAPH_FORMATS, OPTIONS, overview, shortUsage, type Option } from "./commands";
 import { bashCompletion } from "./completion";
 import { diagnosticOf, Reporter, type ReportOptions } from "./diagnostics";

@@ -1,4 +1,5 @@
 import { Cidr, isWgKey, parseEndpoint, type WgKey } from "../model";
+import { routedPrefixes } from "./resolve";
 
 /** A peer as an interface's config declares it: what the running interface must hold. */
 export interface DeclaredPeer {
@@ -135,21 +136,6 @@ export function parseDeclaredFiles(config: string, stanza: string): DeclaredInte
     mtu: mtu === undefined ? declared.mtu : numberOf(mtu, "stanza: mtu", 576, 65535),
     routes: [...stanza.matchAll(STANZA_ROUTE)].map((match) => cidrOf(match[1] as string, "stanza: route", true)),
   };
-}
-
-/**
- * The routes `wg-quick up` adds for an interface: every AllowedIP of its peers once, except
- * default routes (a full tunnel's, which go into a table of their own: see policy-routing.ts) and
- * prefixes inside one of the interface's own subnets (the kernel routes those already).
- */
-export function routedPrefixes(addresses: readonly Cidr[], allowedIps: Iterable<Cidr>): Cidr[] {
-  const routes = new Map<string, Cidr>();
-  for (const route of allowedIps) {
-    if (route.prefix === 0) continue;
-    if (addresses.some((subnet) => subnet.overlaps(route) && route.prefix >= subnet.prefix)) continue;
-    routes.set(route.toString(), route);
-  }
-  return [...routes.values()];
 }
 
 /** The routes a declared interface needs: those its files list, else {@link routedPrefixes} of its AllowedIPs; canonical text. */

@@ -1,8 +1,7 @@
-import { routedPrefixes } from "./declared";
+import { DEFAULT_WG_MTU } from "./render-context";
 import { configPath } from "./paths";
 import { IPV6_ADDRGEN_OFF } from "./proxmox";
-import { DEFAULT_WG_MTU } from "./sync-plan";
-import { routedPeerPrefixes, type InterfaceView } from "./resolve";
+import { routedPeerPrefixes, routedPrefixes, type InterfaceView } from "./resolve";
 
 /**
  * Our /etc/network/interfaces stanza: the link is created unless it exists (by the kernel, else

@@ -1,6 +1,6 @@
 import type { Cidr, WgKey } from "../model";
 import { configPath, proxmoxConfigPath } from "./paths";
-import { DEFAULT_WG_MTU } from "./sync-plan";
+import { DEFAULT_WG_MTU } from "./render-context";
 import { joinConfig, peerSections, type ConfigParts, type RenderContext } from "./render-context";
 import { routedPeerPrefixes, routesOf, type InterfaceView, type PeerView } from "./resolve";
 

@@ -2,6 +2,9 @@ import { FabricError, type WgKey } from "../model";
 import type { PublicKeys } from "./keys";
 import type { InterfaceView, PeerView } from "./resolve";
 
+/** The MTU of a link WireGuard creates with no MTU given: the kernel's and wireguard-go's default. */
+export const DEFAULT_WG_MTU = 1420;
+
 /** What a renderer needs beyond the interface view. */
 export interface RenderContext {
   /** Public keys of internal interfaces by `node/iface`. */

@@ -1,9 +1,8 @@
 import type { WgKey } from "../model";
-import { routedPrefixes } from "./declared";
 import { renderIfupdown2 } from "./ifupdown2";
 import { proxmoxConfigParts, renderProxmoxConfig, renderProxmoxModeStanza, renderProxmoxStanza } from "./proxmox";
 import { joinConfig, peerSections, type ConfigParts, type RenderContext } from "./render-context";
-import { hostRoutesOf, routedPeerPrefixes, type InterfaceView, type PeerView } from "./resolve";
+import { hostRoutesOf, routedPeerPrefixes, routedPrefixes, type InterfaceView, type PeerView } from "./resolve";
 
 /** The config formats we write. */
 export const CONFIG_FORMATS = ["wg", "wg-quick", "ifupdown2", "proxmox", "proxmox-stanza"] as const;

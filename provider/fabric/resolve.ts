@@ -50,6 +50,21 @@ export function routesOf(peer: PeerView): Cidr[] {
   return [...hostRoutesOf(peer), ...peer.allowedIps];
 }
 
+/**
+ * The routes `wg-quick up` adds for an interface: every AllowedIP of its peers once, except
+ * default routes (a full tunnel's, which go into a table of their own: see policy-routing.ts) and
+ * prefixes inside one of the interface's own subnets (the kernel routes those already).
+ */
+export function routedPrefixes(addresses: readonly Cidr[], allowedIps: Iterable<Cidr>): Cidr[] {
+  const routes = new Map<string, Cidr>();
+  for (const route of allowedIps) {
+    if (route.prefix === 0) continue;
+    if (addresses.some((subnet) => subnet.overlaps(route) && route.prefix >= subnet.prefix)) continue;
+    routes.set(route.toString(), route);
+  }
+  return [...routes.values()];
+}
+
 /** What the interface's routes are made for: every peer's {@link routesOf} but those that skip route generation. */
 export function routedPeerPrefixes(view: InterfaceView): Cidr[] {
   return view.peers.flatMap((peer) => (peer.skipRoutes ? [] : routesOf(peer)));

@@ -1,5 +1,7 @@
 import {
   Cidr,
+  closestOf,
+  editDistance,
   fabricSchema,
   FabricError,
   parseFabricIssues,
@@ -16,7 +18,7 @@ import {
   type Problem,
 } from "../model";
 import { keyId } from "./keys";
-import { closestKey, editDistance, keyByField, keyByName, marksRfcDialect, SECTION_KEYS, type Dialect, type SectionKey, type SectionKind } from "./section-keys";
+import { closestKey, keyByField, keyByName, marksRfcDialect, SECTION_KEYS, type Dialect, type SectionKey, type SectionKind } from "./section-keys";
 
 /**
  * Proxmox VE's `fabrics.cfg` (section config) for WireGuard fabrics, in either dialect (see

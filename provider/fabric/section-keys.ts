@@ -3,7 +3,7 @@
  * writer, error messages (which name the file's key, not the TypeScript field) and the README's
  * key table (`wg-fabric keys`) all derive from this list.
  */
-import { DEFAULT_KEY_DIR } from "../model";
+import { closestOf, DEFAULT_KEY_DIR } from "../model";
 
 /** The two dialects of the file: what Proxmox VE shipped, and the RFC's with our extensions. */
 export const DIALECTS = ["proxmox", "rfc"] as const;
@@ -90,27 +90,6 @@ const BY_FIELD = indexBy((entry) => entry.field);
 /** The key of `section` named `key` in `dialect`, if the file may hold it. */
 export function keyByName(section: SectionKind, key: string, dialect: Dialect): SectionKey | undefined {
   return BY_NAME[dialect][section].get(key);
-}
-
-/** How many single-character edits turn `a` into `b` (Levenshtein). */
-export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = current;
-  }
-  return previous[b.length] as number;
-}
-
-/** The one of `known` a misspelt `word` most likely meant (a third of its letters changed at most), if any. */
-export function closestOf(word: string, known: Iterable<string>): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of known) {
-    const distance = editDistance(word, name);
-    if (distance <= Math.max(1, Math.floor(name.length / 3)) && (!best || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name;
 }
 
 /** The key of `section` a misspelt `key` most likely meant, if any. */

@@ -81,9 +81,6 @@ export interface SyncPlan {
   readonly refusals: readonly string[];
 }
 
-/** The MTU of a link WireGuard creates with no MTU given: the kernel's and wireguard-go's default. */
-export const DEFAULT_WG_MTU = 1420;
-
 /** sha256 (hex) of a pre-shared key, as the node reports it: the key itself never travels back. */
 export function presharedKeyDigest(key: string): string {
   return createHash("sha256").update(key).digest("hex");

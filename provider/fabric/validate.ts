@@ -2,7 +2,7 @@ import { DEFAULT_KEY_DIR, formatEndpoint, ifnameProblem, IFNAMSIZ_MAX, type Fabr
 import { PROXMOX_CONFIG_DIR, proxmoxOwnedDir } from "./paths";
 import { keyId } from "./keys";
 import { nodeAddressLink } from "./node-address";
-import { closestOf } from "./section-keys";
+import { closestOf } from "../model";
 import { checkDuplicatePeers, checkPeeringsAreMutual, PeeringTable, type NumberedInterface } from "./peerings";
 import type { Report } from "./report";
 import { resolveInterfaces, type InterfaceView } from "./resolve";

@@ -6,3 +6,4 @@ export * from "./ifname";
 export * from "./key";
 export * from "./parse";
 export * from "./problem";
+export * from "./closest";
