@@ -17,9 +17,10 @@ import type { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as wg from "pulumi-wireguard-fabric";
 import { fullMeshInput, resolveInterfaces } from "../provider/fabric";
 import { connectionSchema, parseFabricOrThrow } from "../provider/model";
-import { converge, RemoteNode, SessionPool } from "../provider/remote";
+import { RemoteNode, SessionPool } from "../provider/remote";
+import { converge } from "../lab/converge";
 import { Lab } from "../lab/lab";
-import { inlineStack } from "../test/e2e/harness";
+import { inlineStack } from "../lab/inline-stack";
 import { floorProgram } from "./engine-floor";
 
 const EXTERNAL_KEY = "GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmdzA=";

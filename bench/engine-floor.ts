@@ -12,7 +12,7 @@ import { readdirSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { inlineStack } from "../test/e2e/harness";
+import { inlineStack } from "../lab/inline-stack";
 
 /** Accepts everything, changes nothing, answers at once. */
 const standIn: pulumi.dynamic.ResourceProvider = {

@@ -6,7 +6,8 @@
  */
 import { fullMeshInput } from "../provider/fabric";
 import { connectionSchema, parseFabricOrThrow, type FabricInput } from "../provider/model";
-import { converge, SessionPool } from "../provider/remote";
+import { SessionPool } from "../provider/remote";
+import { converge } from "../lab/converge";
 import { Lab } from "../lab/lab";
 
 const EXTRA_PEER = "GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmdzA=";

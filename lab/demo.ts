@@ -11,7 +11,8 @@
 import { existsSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { connectionSchema, parseFabricOrThrow } from "../provider/model";
-import { converge, RemoteNode, SessionPool } from "../provider/remote";
+import { RemoteNode, SessionPool } from "../provider/remote";
+import { converge } from "./converge";
 import { engineEnv } from "./engine-env";
 import { Lab } from "./lab";
 import { ProjectFolder } from "./project-folder";

@@ -12,7 +12,9 @@ import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { nodeAddressViews, parseSectionConfig, recordedPublicKeys, renderNodeAddressStanza, renderProxmoxConfig, renderProxmoxStanza, resolveInterfaces, PVE_FABRICS_CFG } from "../provider/fabric";
+import { nodeAddressViews, recordedPublicKeys, renderNodeAddressStanza, renderProxmoxConfig, renderProxmoxStanza, resolveInterfaces } from "../provider/fabric";
+import { parseSectionConfig } from "../provider/section-config";
+import { PVE_FABRICS_CFG } from "../provider/remote/plan";
 import { encodeRecords } from "../provider/remote";
 
 /** One lab host, ready for SSH. */

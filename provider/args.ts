@@ -48,11 +48,28 @@ export interface PeerOverrides {
 
 /** A peer of an internal node's interface `iface`: another node's interface, or an external node. */
 export type PeerSpec =
-  | (PeerOverrides & { readonly type: "internal"; readonly node: string; readonly nodeIface: string; readonly iface: string })
-  | (PeerOverrides & { readonly type: "external"; readonly node: string; readonly iface: string });
+  | (PeerOverrides & {
+      /** Another internal node's interface. */
+      readonly type: "internal";
+      /** The peer node. */
+      readonly node: string;
+      /** Its interface this peer points at. */
+      readonly nodeIface: string;
+      /** Our interface the peer is listed on. */
+      readonly iface: string;
+    })
+  | (PeerOverrides & {
+      /** An external node. */
+      readonly type: "external";
+      /** The external node. */
+      readonly node: string;
+      /** Our interface the peer is listed on. */
+      readonly iface: string;
+    });
 
 /** A node we manage over SSH. */
 export interface InternalNodeSpec {
+  /** An internal node: managed over SSH. */
   readonly role: "internal";
   /** Secret: how to reach it; merged over the fabric's `defaults.connection` (e.g. only `host` here). */
   readonly connection?: pulumi.Input<PartialConnectionArgs>;
@@ -101,9 +118,13 @@ export interface InternalNodeSpec {
 
 /** A peer we don't manage: its public key is given. */
 export interface ExternalNodeSpec {
+  /** An external node: a peer we don't manage. */
   readonly role: "external";
+  /** Where our nodes reach it: `host:port`, `[v6]:port`. */
   readonly endpoint?: string;
+  /** The networks behind it: the AllowedIPs of every peer pointing at it. */
   readonly allowedIps?: string[];
+  /** Keepalive every peer pointing at it sends (seconds, 0 = off). */
   readonly persistentKeepalive?: number;
   /** Its WireGuard public key. */
   readonly publicKey: string;

@@ -5,8 +5,11 @@ import { formatEndpoint, type Fabric as FabricModel } from "./model";
 
 /** One internal interface as another fabric sees it: everything needed to peer with it. */
 export interface ExportedInterface {
+  /** The internal node. */
   readonly node: string;
+  /** Its interface. */
   readonly iface: string;
+  /** The interface's public key, generated on the node. */
   readonly publicKey: string;
   /** `host:port` (the interface's listen port unless the node endpoint has one). */
   readonly endpoint?: string;
@@ -16,6 +19,7 @@ export interface ExportedInterface {
 
 /** The public view of a fabric, for the RFC's cross-cluster use: no secret, no private key. */
 export interface ExportedPeers {
+  /** The fabric's name. */
   readonly fabric: string;
   /** By `node/iface`. */
   readonly interfaces: Readonly<Record<string, ExportedInterface>>;

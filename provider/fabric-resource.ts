@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { argsFromModel, type ConnectionArgs, type PartialConnectionArgs, type FabricArgs, type FabricDefaults, type InternalNodeSpec, type NodeSpec } from "./args";
 import type { InterfaceStatus } from "./dynamic/resources";
 import { exportPeers, type ExportedPeers } from "./exported-peers";
-import { expandLinks, keyId, nodeAddressViews, parseSectionConfig, peerLabel, resolveInterfaces, validateAcrossFabrics, validateFabric, writeFabricSections, type Dialect } from "./fabric";
+import { expandLinks, keyId, nodeAddressViews, peerLabel, resolveInterfaces, validateAcrossFabrics, validateFabric } from "./fabric";
+import { type Dialect, parseSectionConfig, writeFabricSections } from "./section-config";
 import { FabricError, formatProblem, isWgKey, parseFabric, type Fabric as FabricModel, type Problem } from "./model";
 import { driftOf, InternalNode, pskId, statusOf } from "./nodes";
 

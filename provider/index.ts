@@ -1,35 +1,29 @@
 /**
  * pulumi-wireguard-fabric: WireGuard fabrics (the Proxmox VE SDN model) as Pulumi components.
+ * Reading, checking, rendering and drawing a fabric without Pulumi: `pulumi-wireguard-fabric/fabric`.
  * @packageDocumentation
  */
-export * from "./args";
-export { InterfaceConfig, InterfaceKey, type InterfaceConfigArgs, type InterfaceKeyArgs, type InterfaceStatus, type PeerEntryInput } from "./dynamic/resources";
-export * from "./exported-peers";
+// the components
 export { Fabric, type SectionConfigFabricArgs } from "./fabric-resource";
-export * from "./mesh";
 export type { InternalNode } from "./nodes";
-export {
-  DIALECTS,
-  keyTable,
-  parseSectionConfig,
-  renderIfupdown2,
-  renderProxmoxConfig,
-  renderProxmoxStanza,
-  renderWg,
-  renderWgQuick,
-  resolveInterfaces,
-  SECTION_KEYS,
-  validateAcrossFabrics,
-  validateFabric,
-  writeSectionConfig,
-  type Dialect,
-  type FullMeshOptions,
-  type InterfaceView,
-  type MeshNode,
-  type PeerEntry,
-  type PeerView,
-  type SectionConfig,
-  type SectionKey,
-  type WriteOptions,
-} from "./fabric";
-export { FabricError, formatProblem, parseFabric, type ApplyMode, type Fabric as FabricModel, type FabricInput, type Problem } from "./model";
+// the spec types a program writes
+export type {
+  ConnectionArgs,
+  ExternalNodeSpec,
+  FabricArgs,
+  FabricDefaults,
+  InterfaceSpec,
+  InternalNodeSpec,
+  NodeSpec,
+  PartialConnectionArgs,
+  PeerOverrides,
+  PeerSpec,
+} from "./args";
+export type { ApplyMode, Problem } from "./model";
+// the helpers
+export { fullMesh, type MeshMemberSpec } from "./mesh";
+export { exportPeers, externalNodesFrom, type ExportedInterface, type ExportedPeers } from "./exported-peers";
+// the error a program catches
+export { FabricError } from "./model";
+// names of earlier releases
+export * from "./deprecated";

@@ -9,7 +9,7 @@
 # A `pulumi` already on PATH (with its language host) is used as it is. Otherwise the CLI
 # and the nodejs language host are built from Go modules with the machine's Go (no prebuilt
 # binary can be downloaded here) and cached under $WG_FABRIC_CACHE, so the next run reuses
-# them. Where the Go module proxy refuses the language host, ours (provider/language-host,
+# them. Where the Go module proxy refuses the language host, ours (tools/language-host,
 # built into dist/ by setup.sh) stands in for it. The CLI's pkg/go.mod carries `replace`
 # directives, which `go install mod@version` refuses, so we build from a small wrapper module
 # that copies them.
@@ -40,7 +40,7 @@ EOF
 # time: the cache is shared by every checkout on the machine).
 _engine_own_language_host() {
   local host
-  host="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/dist/provider/language-host/main.js"
+  host="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/dist/tools/language-host/main.js"
   [ -f "$host" ] || { _engine_log "$host is missing: run npm run build, then this again, to run projects with the pulumi CLI"; return 1; }
   mkdir -p "$1"
   printf '#!/bin/sh\n# our stand-in for the official nodejs language host (scripts/pulumi-engine.sh)\nexec node %s "$@"\n' "'$host'" >"$1/pulumi-language-nodejs.tmp"

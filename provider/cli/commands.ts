@@ -1,4 +1,5 @@
-import { CONFIG_FORMATS, DIALECTS } from "../fabric";
+import { CONFIG_FORMATS } from "../fabric";
+import { DIALECTS } from "../section-config";
 import { DEFAULT_PROBLEM_LIMIT } from "./diagnostics";
 import { DEFAULT_MAX_HANDSHAKE_AGE } from "./status";
 

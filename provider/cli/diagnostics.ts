@@ -1,4 +1,4 @@
-import { fileKeyWhere, inFileSyntax, isKeyOrField, type Dialect } from "../fabric";
+import { type Dialect, fileKeyWhere, inFileSyntax, isKeyOrField } from "../section-config";
 import type { Problem } from "../model";
 
 /** One problem of a file as the CLI reports it, in text or as JSON (`validate --json`). */

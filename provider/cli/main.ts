@@ -2,30 +2,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { createTwoFilesPatch } from "diff";
-import {
-  CONFIG_FORMATS,
-  DIALECTS,
-  keyTable,
-  parseSectionConfig,
-  proxmoxReadingProblems,
-  recordedPublicKeys,
-  renderFormat,
-  renderParts,
-  renderDot,
-  renderMermaid,
-  resolveInterfaces,
-  SectionConfigError,
-  topologyOfFabric,
-  validateAcrossFabrics,
-  validateFabric,
-  writeSectionConfig,
-  type ConfigFormat,
-  type Dialect,
-  type InterfaceView,
-  type PeerView,
-  type SectionConfig,
-  type Topology,
-} from "../fabric";
+import { CONFIG_FORMATS, type ConfigFormat, type InterfaceView, type PeerView, recordedPublicKeys, renderFormat, renderParts, resolveInterfaces, validateAcrossFabrics, validateFabric } from "../fabric";
+import { type Dialect, DIALECTS, keyTable, parseSectionConfig, proxmoxReadingProblems, type SectionConfig, SectionConfigError, writeSectionConfig } from "../section-config";
+import { renderDot, renderMermaid, type Topology, topologyOfFabric } from "../draw";
 import { closestOf, FabricError, formatProblem, isWgKey, type Fabric, type Problem } from "../model";
 import { COMMANDS, COMMON, commandHelp, GRAPH_FORMATS, OPTIONS, overview, shortUsage, type Option } from "./commands";
 import { bashCompletion } from "./completion";

@@ -1,4 +1,4 @@
-import { topologyOf, type LinkHealth, type Topology } from "../fabric";
+import { type LinkHealth, type Topology, topologyOf } from "../draw";
 import type { StackInterface } from "./stack-state";
 import { handshakeText, type PeeringStatus, type StatusReport } from "./status";
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { presharedKeyFingerprint, renderNodeFiles, viewOfEntry, type NodeFiles } from "../fabric";
+import { type NodeFiles, renderNodeFiles } from "../fabric";
+import { presharedKeyFingerprint, viewOfEntry } from "./entry";
 import { APPLY_MODES, connectionSchema, isWgKey, NOT_A_KEY, ifnameSchema, interfaceSchema, keyDirSchema, nameSchema, nodeAddressSchema, ownerSchema, parseEndpoint, peerOverrides, routeSchema, wgKeySchema } from "../model";
 
 /** What the engine passes for a value not known until apply (e.g. a key not yet generated). */

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { types } from "@pulumi/command";
-import type { PeerEntry } from "../fabric";
+import type { PeerEntry } from "./entry";
 import type { ApplyMode } from "../model";
 
 type Implementation = Required<Pick<pulumi.dynamic.ResourceProvider, "check" | "diff" | "create" | "update" | "read">> & {

@@ -2,7 +2,9 @@ import type { FabricInput } from "../model";
 
 /** What {@link fullMeshInput} needs to know of each internal node. */
 export interface MeshNode {
+  /** Where the others reach it (`host` or `host:port`). */
   readonly endpoint?: string;
+  /** Networks behind it. */
   readonly allowedIps?: readonly string[];
   /** The interface address, e.g. `198.51.100.1/24`. */
   readonly ip?: string;

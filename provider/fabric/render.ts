@@ -83,7 +83,9 @@ export function renderFormat(format: ConfigFormat, view: InterfaceView, context:
 
 /** What a node receives for one interface in its apply mode: the config and, for ifupdown2 and proxmox, the stanza. */
 export interface NodeFiles {
+  /** The WireGuard config. */
   readonly config: string;
+  /** The ifupdown2 stanza (empty in wg-quick and none modes). */
   readonly stanza: string;
 }
 

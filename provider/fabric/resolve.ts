@@ -19,6 +19,7 @@ export type PeerKeySource = { readonly kind: "internal"; readonly id: string } |
 export interface PeerView {
   /** `node/iface` for internal peers, `node` for external ones. */
   readonly label: string;
+  /** Whose public key the peer section carries. */
   readonly key: PeerKeySource;
   /** The peer node's own IPv4 address as /32, when it is not one of its interface's (internal peers only). */
   readonly nodeRoute?: Cidr;
@@ -30,7 +31,9 @@ export interface PeerView {
   readonly skipRoutes: boolean;
   /** `host:port`, brackets around IPv6. */
   readonly endpoint?: string;
+  /** Keepalive (seconds; 0 = off): the peer's, else its node's, else the fabric's. */
   readonly persistentKeepalive?: number;
+  /** The peering's pre-shared key, if any. */
   readonly presharedKey?: WgKey;
 }
 
@@ -72,18 +75,25 @@ export function routedPeerPrefixes(view: InterfaceView): Cidr[] {
 
 /** Everything needed to render, write and apply one interface of an internal node. */
 export interface InterfaceView {
+  /** The internal node. */
   readonly node: string;
+  /** The interface's name. */
   readonly iface: string;
   /** `node/iface`. */
   readonly id: string;
   /** `fabric/node/iface`: who manages the interface's files on the node. */
   readonly owner: string;
+  /** The UDP port it listens on, if set. */
   readonly listenPort?: number;
   /** Its addresses with prefix: `ip`, then `ip6`. */
   readonly addresses: readonly Cidr[];
+  /** Its MTU, if set. */
   readonly mtu?: number;
+  /** The node's key folder. */
   readonly keyDir: string;
+  /** How the node applies it. */
   readonly applyMode: ApplyMode;
+  /** Its peers, overrides applied. */
   readonly peers: readonly PeerView[];
 }
 

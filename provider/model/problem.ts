@@ -2,9 +2,11 @@ import type { z } from "zod";
 
 /** One thing wrong (or worth a warning) with a fabric, located by node, interface, peer and field. */
 export interface Problem {
+  /** An error stops the run; a warning is shown and the run goes on. */
   readonly severity: "error" | "warning";
   /** e.g. `occultist: peers[1]: node` */
   readonly where: string;
+  /** What is wrong, in words. */
   readonly message: string;
   /** What would fix it, when one fix is likely (`did you mean "ip6"?`). */
   readonly hint?: string;

@@ -7,22 +7,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import {
-  configPath,
-  DEFAULT_WG_MTU,
-  foreignConfigPath,
-  ifupdown2StanzaPath,
-  PVE_FABRICS_CFG,
-  parseDeclared,
-  type DeclaredInterface,
-  type LiveInterface,
-  type LivePeer,
-  type LivePolicy,
-  type PolicyRule,
-  type ProxmoxClaims,
-  type ProxmoxLine,
-  type SyncOp,
-} from "../fabric";
+import { configPath, DEFAULT_WG_MTU, foreignConfigPath, ifupdown2StanzaPath } from "../fabric";
+import { type DeclaredInterface, type LiveInterface, type LivePeer, type LivePolicy, parseDeclared, type PolicyRule, type ProxmoxClaims, type ProxmoxLine, PVE_FABRICS_CFG, type SyncOp } from "./plan";
 import { parseEndpoint, type ApplyMode } from "../model";
 
 /** How every file we write begins; files that don't are not ours to touch. */

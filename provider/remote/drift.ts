@@ -1,4 +1,4 @@
-import { describeOp, type SyncPlan } from "../fabric";
+import { describeOp, type SyncPlan } from "./plan";
 import type { Inspection } from "./contract";
 
 /** What the node should hold for an interface, as recorded when it was last applied. */

@@ -1,4 +1,4 @@
-import { DeclaredConfigError, parseDeclaredFiles, planSync, proxmoxConflicts, type SyncPlan } from "../fabric";
+import { DeclaredConfigError, parseDeclaredFiles, planSync, proxmoxConflicts, type SyncPlan } from "./plan";
 import { APPLY_MODES, writesStanza, ifnameProblem, isWgKey, keyDirSchema, ownerSchema, type ApplyMode, type WgKey } from "../model";
 import {
   configDigest,

@@ -11,16 +11,6 @@ export interface CommandResult {
   readonly stderr: string;
 }
 
-/** Sees every byte that crosses an SSH channel (tests use it to prove what never does). */
-export type ChannelTap = (direction: "sent" | "received", data: Buffer) => void;
-
-let channelTap: ChannelTap | undefined;
-
-/** Installs (or removes, with undefined) the {@link ChannelTap}. */
-export function setChannelTap(tap: ChannelTap | undefined): void {
-  channelTap = tap;
-}
-
 /** `ssh-ed25519 AAAA…` from the raw key blob the server sent. */
 export function formatHostKey(blob: Buffer): string {
   const typeLength = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
@@ -149,27 +139,16 @@ export class SshSession {
         channel = opened;
         const out: Buffer[] = [];
         const err: Buffer[] = [];
-        channel.on("data", (data: Buffer) => {
-          channelTap?.("received", data);
-          out.push(data);
-        });
-        channel.stderr.on("data", (data: Buffer) => {
-          channelTap?.("received", data);
-          err.push(data);
-        });
+        channel.on("data", (data: Buffer) => out.push(data));
+        channel.stderr.on("data", (data: Buffer) => err.push(data));
         let code = -1;
         channel.on("exit", (exitCode: number | null) => (code = exitCode ?? -1));
         channel.on("close", () => {
           clearTimeout(timer);
           resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
         });
-        channelTap?.("sent", Buffer.from(command));
-        if (stdin !== undefined) {
-          channelTap?.("sent", Buffer.from(stdin));
-          channel.end(stdin);
-        } else {
-          channel.end();
-        }
+        if (stdin !== undefined) channel.end(stdin);
+        else channel.end();
       };
       try {
         this.client.exec(command, started);

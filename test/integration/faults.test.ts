@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { connectionSchema, parseFabricOrThrow, type Connection, type Fabric } from "../../provider/model";
-import { setChannelTap } from "../../provider/remote";
+import { setChannelTap } from "./channel-tap";
 import { Lab } from "../../lab/lab";
 import { prng, seedFrom } from "../unit/helpers";
 import { expectedOf, initialModel, randomEdit, specOf, type NodeAddresses } from "./fabric-model";

@@ -3,7 +3,8 @@ import * as configImpl from "../../provider/dynamic/config-impl";
 import type { ConfigInputs, ConfigOutputs, KeyInputs, KeyOutputs } from "../../provider/dynamic/inputs";
 import * as keyImpl from "../../provider/dynamic/key-impl";
 import type { WgKey } from "../../provider/model";
-import { RemoteError, setChannelTap } from "../../provider/remote";
+import { RemoteError } from "../../provider/remote";
+import { setChannelTap } from "./channel-tap";
 import { Lab } from "../../lab/lab";
 
 /**

@@ -10,7 +10,8 @@ import * as addressImpl from "../../provider/dynamic/address-impl";
 import * as configImpl from "../../provider/dynamic/config-impl";
 import type { AddressInputs, AddressOutputs, ConfigInputs, ConfigOutputs, KeyInputs, KeyOutputs } from "../../provider/dynamic/inputs";
 import * as keyImpl from "../../provider/dynamic/key-impl";
-import { interfaceFields, nodeAddressViews, peerEntryOf, presharedKeyFingerprint, resolveInterfaces } from "../../provider/fabric";
+import { nodeAddressViews, resolveInterfaces } from "../../provider/fabric";
+import { interfaceFields, peerEntryOf, presharedKeyFingerprint } from "../../provider/dynamic/entry";
 import type { Connection, Fabric, WgKey } from "../../provider/model";
 
 /** What one converge did. */

@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { renderWgQuick, resolveInterfaces } from "../../provider/fabric";
 import { connectionSchema, parseFabricOrThrow, type Connection, type Fabric } from "../../provider/model";
-import { configDigest, converge, driftOf, managedMarker, nodeScript, RemoteError, RemoteNode, scriptArgs, scriptCommand, SessionPool, setChannelTap, type SshSession } from "../../provider/remote";
+import { configDigest, driftOf, managedMarker, nodeScript, RemoteError, RemoteNode, scriptArgs, scriptCommand, SessionPool, type SshSession } from "../../provider/remote";
+import { setChannelTap } from "./channel-tap";
+import { converge } from "../../lab/converge";
 import { Lab } from "../../lab/lab";
 import { KEYS } from "../unit/helpers";
 

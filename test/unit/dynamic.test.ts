@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as configImpl from "../../provider/dynamic/config-impl";
 import { renderEntry, type ConfigInputs, type ConfigOutputs, type KeyInputs, type KeyOutputs } from "../../provider/dynamic/inputs";
 import * as keyImpl from "../../provider/dynamic/key-impl";
-import { parseDeclared, planSync } from "../../provider/fabric";
+import { parseDeclared, planSync } from "../../provider/remote/plan";
 import type { WgKey } from "../../provider/model";
 import { configDigest, driftOf, parseInspection } from "../../provider/remote";
 import { KEYS } from "./helpers";

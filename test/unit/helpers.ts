@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { parseSectionConfig, SectionConfigError, validateFabric } from "../../provider/fabric";
+import { validateFabric } from "../../provider/fabric";
+import { parseSectionConfig, SectionConfigError } from "../../provider/section-config";
 import { formatProblem, parseFabric, type FabricInput } from "../../provider/model";
 
 /** Public keys used across tests (real keys made by `wg genkey | wg pubkey`). */

@@ -9,7 +9,7 @@ import * as language from "@pulumi/pulumi/proto/language_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import type { PluginInfo } from "@pulumi/pulumi/proto/plugin_pb";
 
-const HOST = path.join(__dirname, "../../provider/language-host/main.js");
+const HOST = path.join(__dirname, "../../tools/language-host/main.js");
 const REPOSITORY = path.join(__dirname, "../../..");
 
 /** Calls a unary method of the client as a promise. */

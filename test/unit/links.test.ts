@@ -1,6 +1,8 @@
 import * as assert from "node:assert/strict";
 import { renderEntry } from "../../provider/dynamic/inputs";
-import { expandLinks, interfaceFields, parseDeclared, peerEntryOf, presharedKeyFingerprint, renderNodeFiles, resolveInterfaces } from "../../provider/fabric";
+import { expandLinks, renderNodeFiles, resolveInterfaces } from "../../provider/fabric";
+import { interfaceFields, peerEntryOf, presharedKeyFingerprint } from "../../provider/dynamic/entry";
+import { parseDeclared } from "../../provider/remote/plan";
 import { parseFabricOrThrow, type WgKey } from "../../provider/model";
 import { KEYS, problemsOf, rfcSpec } from "./helpers";
 

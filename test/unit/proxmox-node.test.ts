@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { configPath, legacyConfigPath, proxmoxConflicts, proxmoxInterfaces, type ProxmoxClaims } from "../../provider/fabric";
+import { configPath, legacyConfigPath } from "../../provider/fabric";
+import { type ProxmoxClaims, proxmoxConflicts, proxmoxInterfaces } from "../../provider/remote/plan";
 
 /** A Proxmox VE fabrics.cfg as inspect.sh reports it: grep -n of its node and interface lines, read on node pve1. */
 function claims(node: string, file: string): ProxmoxClaims {

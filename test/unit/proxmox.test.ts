@@ -4,21 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { argsFromModel } from "../../provider/args";
-import {
-  parseDeclared,
-  parseSectionConfig,
-  recordedPublicKeys,
-  renderProxmoxConfig,
-  renderProxmoxModeStanza,
-  renderProxmoxStanza,
-  renderWgQuick,
-  resolveInterfaces,
-  validateAcrossFabrics,
-  validateFabric,
-  writeSectionConfig,
-  type InterfaceView,
-  type SectionConfig,
-} from "../../provider/fabric";
+import { type InterfaceView, recordedPublicKeys, renderProxmoxConfig, renderProxmoxModeStanza, renderProxmoxStanza, renderWgQuick, resolveInterfaces, validateAcrossFabrics, validateFabric } from "../../provider/fabric";
+import { parseDeclared } from "../../provider/remote/plan";
+import { parseSectionConfig, type SectionConfig, writeSectionConfig } from "../../provider/section-config";
 import { formatProblem, type Fabric } from "../../provider/model";
 import { KEYS, sectionConfigProblems } from "./helpers";
 import { FIXTURES } from "./rfc.test";

@@ -1,7 +1,8 @@
 import * as assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { parseSectionConfig, recordedPublicKeys, renderProxmoxConfig, resolveInterfaces, validateAcrossFabrics, validateFabric, writeSectionConfig } from "../../provider/fabric";
+import { recordedPublicKeys, renderProxmoxConfig, resolveInterfaces, validateAcrossFabrics, validateFabric } from "../../provider/fabric";
+import { parseSectionConfig, writeSectionConfig } from "../../provider/section-config";
 import { FabricError, formatProblem, type Fabric, type Problem } from "../../provider/model";
 
 /**

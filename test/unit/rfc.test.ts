@@ -1,14 +1,8 @@
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import {
-  parseSectionConfig,
-  recordedPublicKeys,
-  renderWg,
-  resolveInterfaces,
-  validateFabric,
-  writeSectionConfig,
-} from "../../provider/fabric";
+import { recordedPublicKeys, renderWg, resolveInterfaces, validateFabric } from "../../provider/fabric";
+import { parseSectionConfig, writeSectionConfig } from "../../provider/section-config";
 import { formatProblem } from "../../provider/model";
 
 export const FIXTURES = path.join(__dirname, "../../../test/fixtures");

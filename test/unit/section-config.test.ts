@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { parseSectionConfig, writeFabricSections, writeSectionConfig } from "../../provider/fabric";
+import { parseSectionConfig, writeFabricSections, writeSectionConfig } from "../../provider/section-config";
 import { KEYS, prng, sectionConfigProblems, seedFrom } from "./helpers";
 
 const PSK = "Wq1sVSW/i4sTk/jcJ/F5DCYDyXbyGXQzu4MSPdQWavM=";

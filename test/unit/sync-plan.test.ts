@@ -1,16 +1,5 @@
 import * as assert from "node:assert/strict";
-import {
-  parseDeclared,
-  planSync,
-  presharedKeyDigest,
-  type DeclaredInterface,
-  type DeclaredPeer,
-  type LiveInterface,
-  type LivePeer,
-  type LivePolicy,
-  type PolicyRule,
-  type SyncOp,
-} from "../../provider/fabric";
+import { type DeclaredInterface, type DeclaredPeer, type LiveInterface, type LivePeer, type LivePolicy, parseDeclared, planSync, type PolicyRule, presharedKeyDigest, type SyncOp } from "../../provider/remote/plan";
 import type { WgKey } from "../../provider/model";
 import { encodePlan, parseInspection } from "../../provider/remote";
 import { KEYS, prng, seedFrom } from "./helpers";

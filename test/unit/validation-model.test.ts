@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { parseSectionConfig, validateFabric, writeFabricSections } from "../../provider/fabric";
+import { validateFabric } from "../../provider/fabric";
+import { parseSectionConfig, writeFabricSections } from "../../provider/section-config";
 import { parseFabricOrThrow, type Problem } from "../../provider/model";
 import { KEYS, prng, seedFrom } from "./helpers";
 

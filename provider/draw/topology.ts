@@ -1,7 +1,7 @@
 import { formatEndpoint, type Fabric } from "../model";
-import { keyId, peerLabel } from "./keys";
-import { interfaceAddresses } from "./resolve";
-import { validateFabric } from "./validate";
+import { keyId, peerLabel } from "../fabric/keys";
+import { interfaceAddresses } from "../fabric/resolve";
+import { validateFabric } from "../fabric/validate";
 
 /** How a peering looked at the last refresh: a fresh handshake, an old one, or none at all. */
 export type LinkHealth = "ok" | "stale" | "down";
@@ -10,16 +10,23 @@ export type LinkHealth = "ok" | "stale" | "down";
 export interface TopologyInterface {
   /** `node/iface`. */
   readonly id: string;
+  /** The interface's name. */
   readonly name: string;
+  /** Its addresses with prefix. */
   readonly addresses: readonly string[];
+  /** Its listen port, if set. */
   readonly listenPort?: number;
 }
 
 /** A node of the picture: internal with its interfaces, or external (a peer we don't manage). */
 export interface TopologyNode {
+  /** The node's name. */
   readonly name: string;
+  /** Managed (internal) or not (external). */
   readonly role: "internal" | "external";
+  /** Its interfaces (none for an external node). */
   readonly interfaces: readonly TopologyInterface[];
+  /** Where it is reached, if known. */
   readonly endpoint?: string;
   /** Validation errors located on this node. */
   readonly problems: readonly string[];
@@ -27,12 +34,15 @@ export interface TopologyNode {
 
 /** One peering, both directions merged: ends are interface ids (`node/iface`) or external node names. */
 export interface TopologyLink {
+  /** One end. */
   readonly a: string;
+  /** The other end. */
   readonly b: string;
   /** The internal ends that list the other as a peer. */
   readonly listedBy: readonly string[];
   /** Between two internal interfaces, listed by one of them only: the tunnel cannot come up. */
   readonly oneSided: boolean;
+  /** How it looked at the last refresh (a stack's drawing only). */
   readonly health?: LinkHealth;
   /** A short text for the edge (e.g. the handshake's age). */
   readonly note?: string;
@@ -40,8 +50,11 @@ export interface TopologyLink {
 
 /** A fabric as a graph. */
 export interface Topology {
+  /** The fabric's name. */
   readonly name: string;
+  /** Its nodes. */
   readonly nodes: readonly TopologyNode[];
+  /** Its peerings. */
   readonly links: readonly TopologyLink[];
 }
 

@@ -1,7 +1,7 @@
-import { renderNodeFiles, resolveInterfaces, type InterfaceView } from "../fabric";
-import type { Connection, Fabric, WgKey } from "../model";
-import { RemoteNode } from "./node";
-import type { SessionPool } from "./pool";
+import { renderNodeFiles, resolveInterfaces, type InterfaceView } from "../provider/fabric";
+import type { Connection, Fabric, WgKey } from "../provider/model";
+import { RemoteNode } from "../provider/remote/node";
+import type { SessionPool } from "../provider/remote/pool";
 
 /** What {@link converge} did. */
 export interface ConvergeResult {

@@ -1,4 +1,4 @@
-import { Cidr } from "../model";
+import { Cidr } from "../../model";
 import type { DeclaredInterface } from "./declared";
 
 /**

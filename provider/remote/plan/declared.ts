@@ -1,5 +1,5 @@
-import { Cidr, isWgKey, parseEndpoint, type WgKey } from "../model";
-import { routedPrefixes } from "./resolve";
+import { Cidr, isWgKey, parseEndpoint, type WgKey } from "../../model";
+import { routedPrefixes } from "../../fabric/resolve";
 
 /** A peer as an interface's config declares it: what the running interface must hold. */
 export interface DeclaredPeer {

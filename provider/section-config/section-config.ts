@@ -17,7 +17,7 @@ import {
   type Peer,
   type Problem,
 } from "../model";
-import { keyId } from "./keys";
+import { keyId } from "../fabric/keys";
 import { closestKey, keyByField, keyByName, marksRfcDialect, SECTION_KEYS, type Dialect, type SectionKey, type SectionKind } from "./section-keys";
 
 /**
@@ -38,12 +38,15 @@ import { closestKey, keyByField, keyByName, marksRfcDialect, SECTION_KEYS, type 
 
 /** A section this module does not interpret, kept verbatim. */
 export interface ForeignSection {
+  /** The section as written. */
   readonly text: string;
 }
 
 /** A parsed fabrics.cfg. */
 export interface SectionConfig {
+  /** Its fabrics, parsed. */
   readonly fabrics: readonly Fabric[];
+  /** Sections of other kinds (OpenFabric, OSPF, …), kept as written. */
   readonly foreign: readonly ForeignSection[];
   /** The dialect the file was read in (given, or detected). */
   readonly dialect: Dialect;

@@ -18,15 +18,19 @@ export type ValueKind = "string" | "number" | "boolean" | "list" | "address";
 
 /** One key of the file. */
 export interface SectionKey {
+  /** The section it belongs to. */
   readonly section: SectionKind;
+  /** The key as the file writes it. */
   readonly key: string;
   /** The TypeScript (model) field it fills. */
   readonly field: string;
+  /** How its value is written. */
   readonly value: ValueKind;
   /** The dialects it is read and written in with this meaning. */
   readonly dialects: readonly Dialect[];
   /** False for keys Proxmox VE does not know (ours or the RFC's only): left out of its dialect. */
   readonly proxmox: boolean;
+  /** What it means, for the help and the README. */
   readonly meaning: string;
   /** An empty list is written (`key=`): it means something else than no key. */
   readonly keepEmpty?: boolean;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Cidr, parseEndpoint, type ApplyMode, type WgKey } from "../model";
+import { Cidr, parseEndpoint, type ApplyMode, type WgKey } from "../../model";
 import { declaredRoutes, type DeclaredInterface, type DeclaredPeer } from "./declared";
 import { fullTunnelCutOff, planPolicyRouting, type LivePolicy, type PolicyOp, type PolicyRule } from "./policy-routing";
 

@@ -1,7 +1,7 @@
 import type { ApplyMode, Cidr, WgKey } from "../model";
-import { keyId } from "./keys";
-import { presharedKeyDigest } from "./sync-plan";
-import type { InterfaceView, PeerView } from "./resolve";
+import { keyId } from "../fabric/keys";
+import { presharedKeyDigest } from "../remote/plan/sync-plan";
+import type { InterfaceView, PeerView } from "../fabric/resolve";
 
 /**
  * One peer of an interface as the config resource takes it, under its name (`node/iface` of an
