@@ -73,12 +73,14 @@ function splitArgs(name: string, args: FabricArgs, nodesIn: Readonly<Record<stri
     });
     nodes[nodeName] = { ...rest, peers };
   }
+  // the defaults that are fabric fields (the keepalive) go over as they are; the connection was merged into each node
+  const { connection: _connection, keyDir, applyMode, ...fabricFields } = defaults;
   const spec = {
     name: args.name ?? name,
     nodes,
-    keyDir: defaults.keyDir ?? args.keyDir,
-    applyMode: defaults.applyMode ?? args.applyMode,
-    persistentKeepalive: defaults.persistentKeepalive,
+    keyDir: keyDir ?? args.keyDir,
+    applyMode: applyMode ?? args.applyMode,
+    ...fabricFields,
     ipPrefix: args.ipPrefix,
     ip6Prefix: args.ip6Prefix,
   };

@@ -1,35 +1,15 @@
+import type { z } from "zod";
 import type { ApplyMode, Cidr, WgKey } from "../model";
+import type { peerEntrySchema } from "./inputs";
 import { keyId } from "../fabric/keys";
 import { presharedKeyDigest } from "../remote/plan/sync-plan";
 import type { InterfaceView, PeerView } from "../fabric/resolve";
 
-/**
- * One peer of an interface as the config resource takes it, under its name (`node/iface` of an
- * internal peer, the node for an external one): plain fields, so `pulumi preview --diff` shows
- * each change by peer and field. `presharedKey` is the only secret.
- */
-export interface PeerEntry {
-  readonly publicKey: string;
-  readonly presharedKey?: string;
-  /**
-   * {@link presharedKeyFingerprint} of `presharedKey`: the engine shows every secret as the same
-   * `[secret]`, so a preview shows a new pre-shared key by this field changing.
-   */
-  readonly presharedKeyFingerprint?: string;
-  /** The peer node's own IPv4 address as /32 (Proxmox VE's router address), routed first (internal peers). */
-  readonly nodeRoute?: string;
-  /** The peer interface's own address as /32 or /128 (internal peers). */
-  readonly hostRoute?: string;
-  /** Its second address (the `ip6` of a dual-stack interface) as /128. */
-  readonly hostRoute6?: string;
-  /** `host:port`. */
-  readonly endpoint?: string;
-  /** The networks behind the peer (left out when none, which keeps large meshes' state small). */
-  readonly allowedIps?: string[];
-  readonly persistentKeepalive?: number;
-  /** No routes for this peer's AllowedIPs. */
-  readonly skipRouteGeneration?: boolean;
-}
+/** One peer of an interface as the config resource takes it: see {@link peerEntrySchema}. */
+export type PeerEntry = z.input<ReturnType<typeof peerEntrySchema<z.ZodString>>>;
+
+/** A peer entry with its keys and addresses parsed (what the config resource's schema yields). */
+export type ParsedPeerEntry = z.output<ReturnType<typeof peerEntrySchema<z.ZodType<WgKey>>>>;
 
 /** The first 16 hex digits of a pre-shared key's sha256: tells keys apart, reveals nothing of them. */
 export function presharedKeyFingerprint(key: string): string {
@@ -41,17 +21,22 @@ export function peerEntryOf<Key>(peer: PeerView, publicKey: Key, psk?: { readonl
   return { ...peerFields(peer), publicKey, ...(psk ? { presharedKey: psk.key, presharedKeyFingerprint: psk.fingerprint } : {}) };
 }
 
-/** A peer's plain fields, everything but its keys. */
+/** A peer's plain fields, everything but its keys: routes as text, the rest carried as it is. */
 function peerFields(peer: PeerView): Omit<PeerEntry, "publicKey" | "presharedKey" | "presharedKeyFingerprint"> {
+  const { label: _label, key: _key, presharedKey: _psk, nodeRoute, hostRoutes, allowedIps, skipRoutes, ...carried } = peer;
   return {
-    ...(peer.nodeRoute ? { nodeRoute: peer.nodeRoute.toString() } : {}),
-    ...(peer.hostRoutes[0] ? { hostRoute: peer.hostRoutes[0].toString() } : {}),
-    ...(peer.hostRoutes[1] ? { hostRoute6: peer.hostRoutes[1].toString() } : {}),
-    ...(peer.endpoint ? { endpoint: peer.endpoint } : {}),
-    ...(peer.allowedIps.length > 0 ? { allowedIps: peer.allowedIps.map(String) } : {}),
-    ...(peer.persistentKeepalive !== undefined ? { persistentKeepalive: peer.persistentKeepalive } : {}),
-    ...(peer.skipRoutes ? { skipRouteGeneration: true } : {}),
+    ...(nodeRoute ? { nodeRoute: nodeRoute.toString() } : {}),
+    ...(hostRoutes[0] ? { hostRoute: hostRoutes[0].toString() } : {}),
+    ...(hostRoutes[1] ? { hostRoute6: hostRoutes[1].toString() } : {}),
+    ...definedOnly(carried),
+    ...(allowedIps.length > 0 ? { allowedIps: allowedIps.map(String) } : {}),
+    ...(skipRoutes ? { skipRouteGeneration: true } : {}),
   };
+}
+
+/** `object` without its undefined fields (the engine keeps no undefined; a field left out stays out of state). */
+function definedOnly<T extends object>(object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 /** An interface's own fields as the config resource takes them (its peers apart). */
@@ -67,19 +52,6 @@ export function interfaceFields(view: InterfaceView) {
     ...(view.addresses[1] ? { address6: view.addresses[1].toString() } : {}),
     ...(view.mtu !== undefined ? { mtu: view.mtu } : {}),
   };
-}
-
-/** A peer entry with its addresses parsed (what the config resource's schema yields). */
-export interface ParsedPeerEntry {
-  readonly publicKey: WgKey;
-  readonly presharedKey?: WgKey;
-  readonly nodeRoute?: Cidr;
-  readonly hostRoute?: Cidr;
-  readonly hostRoute6?: Cidr;
-  readonly endpoint?: string;
-  readonly allowedIps: readonly Cidr[];
-  readonly persistentKeepalive?: number;
-  readonly skipRouteGeneration?: boolean;
 }
 
 /** An interface as the config resource takes it, parsed. */
@@ -120,16 +92,15 @@ export function viewOfEntry(entry: ParsedInterfaceEntry): InterfaceView {
 }
 
 function peerViewOf(name: string, peer: ParsedPeerEntry): PeerView {
+  const { publicKey, presharedKey, presharedKeyFingerprint: _shown, nodeRoute, hostRoute, hostRoute6, skipRouteGeneration, ...carried } = peer;
   return {
+    ...carried,
     label: name,
     // the key is in the entry itself: no lookup by id
-    key: { kind: "external", key: peer.publicKey },
-    ...(peer.nodeRoute ? { nodeRoute: peer.nodeRoute } : {}),
-    hostRoutes: [peer.hostRoute, peer.hostRoute6].filter((route): route is Cidr => route !== undefined),
-    allowedIps: peer.allowedIps,
-    skipRoutes: peer.skipRouteGeneration ?? false,
-    endpoint: peer.endpoint,
-    persistentKeepalive: peer.persistentKeepalive,
-    presharedKey: peer.presharedKey,
+    key: { kind: "external", key: publicKey },
+    ...(nodeRoute ? { nodeRoute } : {}),
+    hostRoutes: [hostRoute, hostRoute6].filter((route): route is Cidr => route !== undefined),
+    skipRoutes: skipRouteGeneration ?? false,
+    presharedKey,
   };
 }

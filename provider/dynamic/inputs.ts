@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { type NodeFiles, renderNodeFiles } from "../fabric";
 import { presharedKeyFingerprint, viewOfEntry } from "./entry";
-import { APPLY_MODES, connectionSchema, isWgKey, NOT_A_KEY, ifnameSchema, interfaceSchema, keyDirSchema, nameSchema, nodeAddressSchema, ownerSchema, parseEndpoint, peerOverrides, routeSchema, wgKeySchema } from "../model";
+import { APPLY_MODES, connectionSchema, isWgKey, NOT_A_KEY, ifnameSchema, interfaceSchema, keyDirSchema, nameSchema, nodeAddressSchema, ownerSchema, parseEndpoint, peerSettings, routeSchema, wgKeySchema } from "../model";
 
 /** What the engine passes for a value not known until apply (e.g. a key not yet generated). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -45,20 +45,31 @@ const endpointTextSchema = z.string().refine((text) => {
   return typeof parsed !== "string" && parsed.port !== undefined;
 }, { message: "must be host:port" });
 
-/** One peer of a config resource: see {@link PeerEntry}. Public keys may be unknown at preview. */
-function peerEntrySchema<K extends z.ZodType<string>>(key: K) {
+/**
+ * One peer of a config resource, under its name (`node/iface` of an internal peer, the node for
+ * an external one): plain fields, so `pulumi preview --diff` shows each change by peer and
+ * field; `presharedKey` is the only secret. Public keys may be unknown at preview.
+ */
+export function peerEntrySchema<K extends z.ZodType<string>>(key: K) {
   return z
     .strictObject({
       publicKey: key,
       presharedKey: key.optional(),
+      /**
+       * {@link presharedKeyFingerprint} of `presharedKey`: the engine shows every secret as the same
+       * `[secret]`, so a preview shows a new pre-shared key by this field changing.
+       */
       presharedKeyFingerprint: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+      /** The peer node's own IPv4 address as /32 (Proxmox VE's router address), routed first (internal peers). */
       nodeRoute: routeSchema.optional(),
+      /** The peer interface's own address as /32 or /128 (internal peers). */
       hostRoute: routeSchema.optional(),
+      /** Its second address (the `ip6` of a dual-stack interface) as /128. */
       hostRoute6: routeSchema.optional(),
       endpoint: endpointTextSchema.optional(),
+      /** The networks behind the peer (left out when none, which keeps large meshes' state small). */
       allowedIps: z.array(routeSchema).default([]),
-      persistentKeepalive: peerOverrides.persistentKeepalive,
-      skipRouteGeneration: peerOverrides.skipRouteGeneration,
+      ...peerSettings,
     })
     .refine(
       ({ presharedKey: psk, presharedKeyFingerprint: shown }) => psk === undefined || psk === UNKNOWN || shown === undefined || shown === presharedKeyFingerprint(psk),
@@ -148,9 +159,16 @@ export function checkFailures(schema: z.ZodType, inputs: unknown): { property: s
   return result.error.issues.map((issue) => ({ property: String(issue.path[0] ?? ""), reason: `${issue.path.join(".")}: ${issue.message}` }));
 }
 
-/** True when any of `keys` differs between old and new values (deep, via JSON). */
+/** JSON with every object's keys sorted: equal values give equal text whatever order their fields came in. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, field: unknown) =>
+    field && typeof field === "object" && !Array.isArray(field) ? Object.fromEntries(Object.entries(field).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : field,
+  );
+}
+
+/** The `keys` whose values differ between old and new (deep; the order of an object's fields aside). */
 export function changedKeys<T extends object>(olds: T, news: T, keys: readonly (keyof T)[]): string[] {
-  return keys.filter((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key])).map(String);
+  return keys.filter((key) => canonicalJson(olds[key]) !== canonicalJson(news[key])).map(String);
 }
 
 /** An address as the node-address resource takes it: text, checked as the fabric's `ip`/`ip6` are. */

@@ -10,3 +10,4 @@ export * from "./render";
 export * from "./render-context";
 export * from "./resolve";
 export * from "./validate";
+export * from "./wg-format";

@@ -3,6 +3,7 @@ import { configPath, proxmoxConfigPath } from "./paths";
 import { DEFAULT_WG_MTU } from "./render-context";
 import { joinConfig, peerSections, type ConfigParts, type RenderContext } from "./render-context";
 import { routedPeerPrefixes, routesOf, type InterfaceView, type PeerView } from "./resolve";
+import { writePeerSection } from "./wg-format";
 
 /**
  * The two files a Proxmox VE node writes for a WireGuard fabric interface (proxmox-ve-rs's
@@ -10,17 +11,9 @@ import { routedPeerPrefixes, routesOf, type InterfaceView, type PeerView } from 
  * package manages and one Proxmox VE's SDN manages look the same on the node.
  */
 
-/** One [Peer] section as Proxmox VE writes it: all AllowedIPs on one line (host routes first). */
+/** One [Peer] section as Proxmox VE writes it: all AllowedIPs on one line (host routes first). A pre-shared key is ours: Proxmox VE has none. */
 function proxmoxPeer(peer: PeerView, publicKey: WgKey): string {
-  let text = `[Peer]\nPublicKey = ${publicKey}\n`;
-  // ours: Proxmox VE has no pre-shared keys
-  if (peer.presharedKey) text += `PresharedKey = ${peer.presharedKey}\n`;
-  const allowed = routesOf(peer);
-  if (allowed.length > 0) text += `AllowedIPs = ${allowed.map(String).join(", ")}\n`;
-  if (peer.endpoint) text += `Endpoint = ${peer.endpoint}\n`;
-  // 0 means off, which Proxmox VE leaves out
-  if (peer.persistentKeepalive) text += `PersistentKeepalive = ${peer.persistentKeepalive}\n`;
-  return text;
+  return writePeerSection(peer, publicKey, routesOf(peer), []);
 }
 
 /**

@@ -3,6 +3,7 @@ import { renderIfupdown2 } from "./ifupdown2";
 import { proxmoxConfigParts, renderProxmoxConfig, renderProxmoxModeStanza, renderProxmoxStanza } from "./proxmox";
 import { joinConfig, peerSections, type ConfigParts, type RenderContext } from "./render-context";
 import { hostRoutesOf, routedPeerPrefixes, routedPrefixes, type InterfaceView, type PeerView } from "./resolve";
+import { writePeerSection } from "./wg-format";
 
 /** The config formats we write. */
 export const CONFIG_FORMATS = ["wg", "wg-quick", "ifupdown2", "proxmox", "proxmox-stanza"] as const;
@@ -11,14 +12,7 @@ export type ConfigFormat = (typeof CONFIG_FORMATS)[number];
 
 /** One [Peer] section, in the RFC's order: host routes, endpoint, then the node's allowed IPs. */
 function renderPeer(peer: PeerView, publicKey: WgKey): string {
-  let text = `[Peer]\nPublicKey = ${publicKey}\n`;
-  if (peer.presharedKey) text += `PresharedKey = ${peer.presharedKey}\n`;
-  const hostRoutes = hostRoutesOf(peer);
-  if (hostRoutes.length > 0) text += `AllowedIPs = ${hostRoutes.map(String).join(", ")}\n`;
-  if (peer.endpoint) text += `Endpoint = ${peer.endpoint}\n`;
-  if (peer.allowedIps.length > 0) text += `AllowedIPs = ${peer.allowedIps.map(String).join(", ")}\n`;
-  if (peer.persistentKeepalive !== undefined) text += `PersistentKeepalive = ${peer.persistentKeepalive}\n`;
-  return text;
+  return writePeerSection(peer, publicKey, hostRoutesOf(peer), peer.allowedIps);
 }
 
 function renderConfig(view: InterfaceView, context: RenderContext, extra: readonly string[]): ConfigParts {

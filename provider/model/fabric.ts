@@ -34,7 +34,13 @@ const portSchema = z
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
+/** Seconds between the keepalives sent to a peer (wg(8) `PersistentKeepalive`); 0 means off. */
 const keepaliveSchema = z.number().int().min(0, "must be 0-65535 seconds").max(65535, "must be 0-65535 seconds");
+
+/** The rule "0 means off", written once: the seconds a keepalive runs at, or undefined when it is off. */
+export function keepaliveOn(seconds: number | undefined): number | undefined {
+  return seconds === 0 ? undefined : seconds;
+}
 
 /** An absolute path without characters a shell or wg-quick would treat specially. */
 export const keyDirSchema = z
@@ -46,6 +52,13 @@ export const keyDirSchema = z
 /** Who manages an interface's key and files on a node: `fabric/node/iface`, recorded there. */
 export const ownerSchema = z.string().regex(/^[A-Za-z0-9_=+.\/-]{1,200}$/, { message: "must be fabric/node/iface" });
 
+/** Per-peer settings that go from the declaration to the node's config as they are. */
+export const peerSettings = {
+  /** No routes for this peer's AllowedIPs (Proxmox VE's `skip_route_generation`): something else routes them. */
+  skipRouteGeneration: z.boolean().optional(),
+  persistentKeepalive: keepaliveSchema.optional(),
+};
+
 /**
  * Per-peer properties: overrides of the referenced node's (all but the public key), networks
  * added to the node's, and whether routes are made for them.
@@ -56,9 +69,7 @@ export const peerOverrides = {
   allowedIps: z.array(routeSchema).optional(),
   /** Added to the node's allowed IPs (or to `allowedIps`) for this peer: Proxmox VE's peer `allowed_ips`. */
   extraAllowedIps: z.array(routeSchema).optional(),
-  /** No routes for this peer's AllowedIPs (Proxmox VE's `skip_route_generation`): something else routes them. */
-  skipRouteGeneration: z.boolean().optional(),
-  persistentKeepalive: keepaliveSchema.optional(),
+  ...peerSettings,
   presharedKey: wgKeySchema.optional(),
 };
 
@@ -165,8 +176,8 @@ export const fabricSchema = z.strictObject({
   nodes: z.record(nameSchema, nodeSchema),
   keyDir: keyDirSchema.default(DEFAULT_KEY_DIR),
   applyMode: z.enum(APPLY_MODES).default("wg-quick"),
-  /** Keepalive of every peer that neither its node nor its entry sets (Proxmox's fabric-wide setting). */
-  persistentKeepalive: keepaliveSchema.optional(),
+  /** Keepalive of every peer that neither its node nor its entry sets (Proxmox's fabric-wide setting); off overrides nothing here, so 0 is read as none. */
+  persistentKeepalive: keepaliveSchema.optional().transform(keepaliveOn),
   /** The range of the nodes' own IPv4 addresses: with it, every node needs an `ip` inside it. */
   ipPrefix: nodePrefixSchema(4).optional(),
   /** The range of the nodes' own IPv6 addresses: with it, every node needs an `ip6` inside it. */

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { configPath, DEFAULT_WG_MTU, foreignConfigPath, ifupdown2StanzaPath } from "../fabric";
 import { type DeclaredInterface, type LiveInterface, type LivePeer, type LivePolicy, parseDeclared, type PolicyRule, type ProxmoxClaims, type ProxmoxLine, PVE_FABRICS_CFG, type SyncOp } from "./plan";
-import { parseEndpoint, type ApplyMode } from "../model";
+import { keepaliveOn, parseEndpoint, type ApplyMode } from "../model";
 
 /** How every file we write begins; files that don't are not ours to touch. */
 export const MANAGED_PREFIX = "# Managed by pulumi-wireguard-fabric";
@@ -98,7 +98,7 @@ function peerClauses(op: Extract<SyncOp, { op: "peer" | "peer-remove" }>, presha
   if (op.presharedKey === null) fields.push("psk=-");
   else if (op.presharedKey !== undefined) fields.push(`psk=${presharedKeys.push(op.presharedKey) - 1}`);
   if (op.endpoint !== undefined) fields.push(`endpoint=${op.endpoint}`);
-  if (op.persistentKeepalive !== undefined) fields.push(`keepalive=${op.persistentKeepalive || "off"}`);
+  if (op.persistentKeepalive !== undefined) fields.push(`keepalive=${keepaliveOn(op.persistentKeepalive) ?? "off"}`);
   if (op.allowedIps !== undefined) fields.push(`allowed=${op.allowedIps.join(",")}`);
   return fields;
 }
@@ -249,7 +249,7 @@ function peerOf(fields: string[]): LivePeer {
     ...(psk && psk !== "(none)" ? { presharedKeyDigest: psk } : {}),
     ...(endpoint && endpoint !== "(none)" ? { endpoint } : {}),
     allowedIps: allowed && allowed !== "(none)" ? allowed.split(",") : [],
-    ...(keepalive && keepalive !== "off" && keepalive !== "0" ? { persistentKeepalive: Number(keepalive) } : {}),
+    ...(keepalive && keepalive !== "off" && keepaliveOn(Number(keepalive)) !== undefined ? { persistentKeepalive: Number(keepalive) } : {}),
     latestHandshake: Number(handshake ?? 0),
     rxBytes: Number(rx ?? 0),
     txBytes: Number(tx ?? 0),

@@ -1,4 +1,5 @@
-import { DeclaredConfigError, parseDeclaredFiles, planSync, proxmoxConflicts, type SyncPlan } from "./plan";
+import { parseDeclaredFiles, planSync, proxmoxConflicts, type SyncPlan } from "./plan";
+import { DeclaredConfigError } from "../fabric";
 import { APPLY_MODES, writesStanza, ifnameProblem, isWgKey, keyDirSchema, ownerSchema, type ApplyMode, type WgKey } from "../model";
 import {
   configDigest,

@@ -25,10 +25,11 @@ import { closestKey, keyByField, keyByName, marksRfcDialect, SECTION_KEYS, type 
  * section-keys.ts): what Proxmox VE ships, and the RFC's with our extensions.
  *
  *     wireguard_fabric: vpn
- *             persistent_keepalive 25
+ *             ip_prefix 10.99.0.0/24
  *
  *     wireguard_node: vpn_occultist
  *             endpoint 192.0.2.2:50000
+ *             ip 10.99.0.2
  *             interfaces name=wg0,listen_port=50000,ip=198.51.100.2/24,ip6=fd00::2/64
  *             peers type=internal,node=elementalist,node_iface=wg0,iface=wg0
  *             role internal
@@ -845,11 +846,10 @@ export function writeFabricSections(declared: Fabric, options: WriteOptions = {}
   const fabric = writer.dialect === "proxmox" ? hoistExtraAllowedIps(declared) : declared;
   let fields: Record<string, unknown> = fabric;
   if (writer.dialect === "proxmox") {
-    // defaults need no key; 0 is off, which Proxmox VE leaves out
+    // defaults need no key
     const defaults = fabricSchema.parse({ name: fabric.name, nodes: {} });
     fields = {
       ...fabric,
-      persistentKeepalive: fabric.persistentKeepalive || undefined,
       keyDir: fabric.keyDir === defaults.keyDir ? undefined : fabric.keyDir,
       applyMode: fabric.applyMode === defaults.applyMode ? undefined : fabric.applyMode,
     };

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import {
   fullMeshInput,
   renderIfupdown2,
+  renderProxmoxConfig,
   renderWg,
   renderWgQuick,
   resolveInterfaces,
@@ -15,6 +16,7 @@ import {
   type PeerView,
 } from "../../provider/fabric";
 import { parseFabricOrThrow, type WgKey } from "../../provider/model";
+import { encodePlan, parseDeclared, planSync } from "../../provider/remote";
 import { KEYS, rfcSpec } from "./helpers";
 
 const PSK = "Wq1sVSW/i4sTk/jcJ/F5DCYDyXbyGXQzu4MSPdQWavM=";
@@ -89,6 +91,25 @@ describe("renderers", () => {
       ].join("\n"),
     );
     assert.doesNotThrow(() => wgQuickStrip("wg0", text));
+  });
+
+  it("a keepalive of 0 is off everywhere: no line in any format, read back as none, planned as off and sent as off", () => {
+    const spec = rfcSpec();
+    spec.persistentKeepalive = 25;
+    Object.assign(spec.nodes.occultist.peers[0], { persistentKeepalive: 0 });
+    const occultist = view(spec, "occultist/wg0");
+    assert.equal(occultist.peers[0]?.persistentKeepalive, 0, "a peer's 0 overrides the fabric's 25");
+    for (const text of [renderWg(occultist, { publicKeys: rfcKeys }), renderWgQuick(occultist, { publicKeys: rfcKeys }), renderProxmoxConfig(occultist, { publicKeys: rfcKeys })]) {
+      const sections = text.split("[Peer]");
+      assert.doesNotMatch(sections[1] as string, /PersistentKeepalive/, "the peer set to 0");
+      assert.match(sections[2] as string, /PersistentKeepalive = 25\n/, "the other peer keeps the fabric's");
+    }
+    const declared = parseDeclared(renderWg(occultist, { publicKeys: rfcKeys }).replace("[Peer]\n", "[Peer]\nPersistentKeepalive = 0\n"));
+    assert.equal(declared.peers[0]?.persistentKeepalive, undefined, "PersistentKeepalive = 0 reads as none");
+    const running = { publicKey: KEYS.elementalist, allowedIps: [...declared.peers[0]!.allowedIps], endpoint: declared.peers[0]!.endpoint, persistentKeepalive: 25, latestHandshake: 0, rxBytes: 0, txBytes: 0 };
+    const ops = planSync({ ...declared, peers: [declared.peers[0]!] }, { link: { up: true, mtu: 1420 }, publicKey: KEYS.occultist, listenPort: 50000, peers: [running], addresses: [...declared.addresses], routes: [], resolved: {}, autoMtu: 1420 }, { mode: "wg-quick" }).ops;
+    assert.deepEqual(ops.filter((op) => op.op === "peer"), [{ op: "peer", publicKey: KEYS.elementalist, persistentKeepalive: 0 }]);
+    assert.match(encodePlan(ops).plan, /keepalive=off/);
   });
 
   it("several interfaces on one node each get only their own peers", () => {

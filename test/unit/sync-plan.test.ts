@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { type DeclaredInterface, type DeclaredPeer, type LiveInterface, type LivePeer, type LivePolicy, parseDeclared, planSync, type PolicyRule, presharedKeyDigest, type SyncOp } from "../../provider/remote/plan";
+import { type DeclaredInterface, type LiveInterface, type LivePeer, type LivePolicy, parseDeclared, planSync, type PolicyRule, presharedKeyDigest, type SyncOp } from "../../provider/remote/plan";
+import { type DeclaredPeer } from "../../provider/fabric";
 import type { WgKey } from "../../provider/model";
 import { encodePlan, parseInspection } from "../../provider/remote";
 import { KEYS, prng, seedFrom } from "./helpers";

@@ -1,16 +1,5 @@
-import { Cidr, isWgKey, parseEndpoint, type WgKey } from "../../model";
-import { routedPrefixes } from "../../fabric/resolve";
-
-/** A peer as an interface's config declares it: what the running interface must hold. */
-export interface DeclaredPeer {
-  readonly publicKey: WgKey;
-  readonly presharedKey?: WgKey;
-  /** `host:port` as written (brackets around IPv6); a hostname is resolved on the node. */
-  readonly endpoint?: string;
-  /** Canonical networks (`10.0.0.0/24`, `fd00::/64`, host routes as /32 or /128), each once. */
-  readonly allowedIps: readonly string[];
-  readonly persistentKeepalive?: number;
-}
+import { Cidr } from "../../model";
+import { cidrOf, DeclaredConfigError, numberOf, readPeerKey, routedPrefixes, type DeclaredPeer, type PeerDraft } from "../../fabric";
 
 /** What one interface's config declares: the state `wg-quick up` of that file would produce. */
 export interface DeclaredInterface {
@@ -31,31 +20,6 @@ const POST_UP_ROUTE = /^ip route replace (\S+) dev %i$/;
 /** The routes an ifupdown2 stanza adds: ours (`up ip route replace`) and Proxmox VE's (`post-up ip route add`). */
 const STANZA_ROUTE = /^\s+(?:up|post-up) ip route (?:replace|add) (\S+) dev \S+\s*$/gm;
 
-/** Thrown for a config that is not one we could have rendered; nothing has been sent. */
-export class DeclaredConfigError extends Error {
-  constructor(detail: string) {
-    super(`the config does not parse: ${detail}`);
-    this.name = "DeclaredConfigError";
-  }
-}
-
-function cidrOf(text: string, what: string, route: boolean): string {
-  const parsed = Cidr.parse(text);
-  if (typeof parsed === "string") throw new DeclaredConfigError(`${what}: ${parsed}`);
-  return (route ? parsed.network() : parsed).toString();
-}
-
-function numberOf(text: string, what: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new DeclaredConfigError(`${what} "${text}" is not a number from ${min} to ${max}`);
-  return Number(text);
-}
-
-function keyOf(text: string, what: string): WgKey {
-  // the value may be a pre-shared key: never quote it
-  if (!isWgKey(text)) throw new DeclaredConfigError(`${what} is not a WireGuard key`);
-  return text;
-}
-
 /**
  * Reads an interface config in wg(8) or wg-quick(8) format (as our renderers write it) into what
  * it declares, checking every value: a config that would not load stops here, before anything
@@ -66,8 +30,7 @@ export function parseDeclared(text: string): DeclaredInterface {
   let mtu: number | undefined;
   let routes: string[] | undefined;
   const addresses: string[] = [];
-  type Draft = { publicKey?: WgKey; presharedKey?: WgKey; endpoint?: string; allowedIps: string[]; persistentKeepalive?: number };
-  const peers: Draft[] = [];
+  const peers: PeerDraft[] = [];
   let section = "";
   text.split("\n").forEach((raw, index) => {
     const line = raw.replace(/#.*/, "").trim();
@@ -99,16 +62,8 @@ export function parseDeclared(text: string): DeclaredInterface {
       }
       else if (key === "privatekey") throw new DeclaredConfigError(`${where}: a PrivateKey must not be sent; the node adds its own`);
       else throw new DeclaredConfigError(`${where}: unknown [Interface] key ${line.slice(0, eq).trim()}`);
-    } else if (peer) {
-      if (key === "publickey") peer.publicKey = keyOf(value, `${where}: PublicKey`);
-      else if (key === "presharedkey") peer.presharedKey = keyOf(value, `${where}: PresharedKey`);
-      else if (key === "endpoint") {
-        const parsed = parseEndpoint(value);
-        if (typeof parsed === "string" || parsed.port === undefined) throw new DeclaredConfigError(`${where}: Endpoint "${value}" is not host:port`);
-        peer.endpoint = value;
-      } else if (key === "allowedips") peer.allowedIps.push(...list.map((item) => cidrOf(item, `${where}: AllowedIPs`, true)));
-      else if (key === "persistentkeepalive") peer.persistentKeepalive = value === "off" ? undefined : numberOf(value, `${where}: PersistentKeepalive`, 0, 65535) || undefined;
-      else throw new DeclaredConfigError(`${where}: unknown [Peer] key ${line.slice(0, eq).trim()}`);
+    } else if (peer && !readPeerKey(peer, key, value, where)) {
+      throw new DeclaredConfigError(`${where}: unknown [Peer] key ${line.slice(0, eq).trim()}`);
     }
   });
   const seen = new Set<string>();

@@ -1,17 +1,16 @@
 import { createHash } from "node:crypto";
-import { Cidr, parseEndpoint, type ApplyMode, type WgKey } from "../../model";
-import { declaredRoutes, type DeclaredInterface, type DeclaredPeer } from "./declared";
+import { Cidr, keepaliveOn, parseEndpoint, type ApplyMode, type WgKey } from "../../model";
+import type { DeclaredPeer } from "../../fabric";
+import { declaredRoutes, type DeclaredInterface } from "./declared";
 import { fullTunnelCutOff, planPolicyRouting, type LivePolicy, type PolicyOp, type PolicyRule } from "./policy-routing";
 
-/** One peer of a running interface, as `wg show dump` reports it (the pre-shared key as a digest). */
-export interface LivePeer {
+/** One peer of a running interface, as `wg show dump` reports it (the pre-shared key as a digest), in the shape of a declared peer. */
+export interface LivePeer extends Omit<DeclaredPeer, "publicKey" | "presharedKey" | "endpoint"> {
   readonly publicKey: string;
   /** sha256 (hex) of the peer's pre-shared key; undefined when it has none. */
   readonly presharedKeyDigest?: string;
   /** `ip:port` the interface sends to now (learned or set). */
   readonly endpoint?: string;
-  readonly allowedIps: readonly string[];
-  readonly persistentKeepalive?: number;
   /** Seconds since the epoch; 0 when no handshake yet. */
   readonly latestHandshake: number;
   readonly rxBytes: number;
@@ -58,16 +57,11 @@ export type SyncOp =
   | { readonly op: "listen-port"; readonly port: number; readonly previous?: number }
   | { readonly op: "mtu"; readonly mtu: number }
   | { readonly op: "addr-del" | "addr-add" | "route-replace" | "route-del"; readonly cidr: string }
-  | {
-      readonly op: "peer";
-      readonly publicKey: string;
-      readonly presharedKey?: PresharedKeyChange;
-      readonly endpoint?: string;
-      /** 0 turns keepalives off. */
-      readonly persistentKeepalive?: number;
-      /** The complete set; empty removes every AllowedIP. */
-      readonly allowedIps?: readonly string[];
-    }
+  /**
+   * A peer's fields that change, in a declared peer's shape: AllowedIPs as the complete set (empty
+   * removes every one), a keepalive of 0 turns it off ({@link keepaliveOn}).
+   */
+  | ({ readonly op: "peer"; readonly publicKey: string; readonly presharedKey?: PresharedKeyChange } & Partial<Omit<DeclaredPeer, "publicKey" | "presharedKey">>)
   | { readonly op: "peer-remove"; readonly publicKey: string }
   | { readonly op: "unit-enable" }
   | PolicyOp;
@@ -138,7 +132,7 @@ function addPeer(peer: DeclaredPeer, endpoint: string | undefined): SyncOp {
     publicKey: peer.publicKey,
     ...(peer.presharedKey ? { presharedKey: peer.presharedKey } : {}),
     ...(endpoint ? { endpoint } : {}),
-    ...(peer.persistentKeepalive ? { persistentKeepalive: peer.persistentKeepalive } : {}),
+    ...(keepaliveOn(peer.persistentKeepalive) !== undefined ? { persistentKeepalive: peer.persistentKeepalive } : {}),
     allowedIps: peer.allowedIps,
   };
 }
@@ -164,7 +158,7 @@ function planPeers(declared: DeclaredInterface, running: LiveInterface, notes: s
     const wantPsk = peer.presharedKey && presharedKeyDigest(peer.presharedKey);
     if (wantPsk !== have.presharedKeyDigest) change.presharedKey = peer.presharedKey ?? null;
     if (endpoint.set) change.endpoint = endpoint.set;
-    if ((peer.persistentKeepalive ?? 0) !== (have.persistentKeepalive ?? 0)) change.persistentKeepalive = peer.persistentKeepalive ?? 0;
+    if (keepaliveOn(peer.persistentKeepalive) !== keepaliveOn(have.persistentKeepalive)) change.persistentKeepalive = peer.persistentKeepalive ?? 0;
     if (canonicalSet(peer.allowedIps, true) !== canonicalSet(have.allowedIps, true)) change.allowedIps = peer.allowedIps;
     if (Object.keys(change).length > 0) ops.push({ op: "peer", publicKey: peer.publicKey, ...change });
   }
@@ -300,7 +294,7 @@ export function describeOp(op: SyncOp): string {
       const fields = [
         op.presharedKey !== undefined ? (op.presharedKey === null ? "a pre-shared key to remove" : "another pre-shared key") : "",
         op.endpoint !== undefined ? `endpoint ${op.endpoint}` : "",
-        op.persistentKeepalive !== undefined ? `keepalive ${op.persistentKeepalive || "off"}` : "",
+        op.persistentKeepalive !== undefined ? `keepalive ${keepaliveOn(op.persistentKeepalive) ?? "off"}` : "",
         op.allowedIps !== undefined ? `AllowedIPs ${op.allowedIps.join(", ") || "(none)"}` : "",
       ].filter(Boolean);
       return `peer ${op.publicKey} needs ${fields.join(", ")}`;

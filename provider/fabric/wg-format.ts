@@ -1,0 +1,75 @@
+import { Cidr, isWgKey, keepaliveOn, parseEndpoint, type WgKey } from "../model";
+import type { PeerView } from "./resolve";
+
+/**
+ * A [Peer] section of the wg(8) config format, both ways: written by every renderer, read back
+ * (checked) before a config is sent. The format's peer keys are named here only.
+ */
+
+/** A peer as an interface's config declares it: what the running interface must hold. */
+export interface DeclaredPeer {
+  readonly publicKey: WgKey;
+  readonly presharedKey?: WgKey;
+  /** `host:port` as written (brackets around IPv6); a hostname is resolved on the node. */
+  readonly endpoint?: string;
+  /** Canonical networks (`10.0.0.0/24`, `fd00::/64`, host routes as /32 or /128), each once. */
+  readonly allowedIps: readonly string[];
+  readonly persistentKeepalive?: number;
+}
+
+/** A [Peer] section being read: its AllowedIPs lines add up, as in wg(8). */
+export type PeerDraft = { -readonly [K in keyof DeclaredPeer]?: DeclaredPeer[K] } & { allowedIps: string[] };
+
+/** Thrown for a config that is not one we could have rendered; nothing has been sent. */
+export class DeclaredConfigError extends Error {
+  constructor(detail: string) {
+    super(`the config does not parse: ${detail}`);
+    this.name = "DeclaredConfigError";
+  }
+}
+
+export function cidrOf(text: string, what: string, route: boolean): string {
+  const parsed = Cidr.parse(text);
+  if (typeof parsed === "string") throw new DeclaredConfigError(`${what}: ${parsed}`);
+  return (route ? parsed.network() : parsed).toString();
+}
+
+export function numberOf(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new DeclaredConfigError(`${what} "${text}" is not a number from ${min} to ${max}`);
+  return Number(text);
+}
+
+function keyOf(text: string, what: string): WgKey {
+  // the value may be a pre-shared key: never quote it
+  if (!isWgKey(text)) throw new DeclaredConfigError(`${what} is not a WireGuard key`);
+  return text;
+}
+
+/**
+ * One [Peer] section: the `routed` AllowedIPs before the endpoint and `behind` after it (the
+ * RFC's order; Proxmox VE writes them all before), the keepalive when on.
+ */
+export function writePeerSection(peer: PeerView, publicKey: WgKey, routed: readonly Cidr[], behind: readonly Cidr[]): string {
+  let text = `[Peer]\nPublicKey = ${publicKey}\n`;
+  if (peer.presharedKey) text += `PresharedKey = ${peer.presharedKey}\n`;
+  if (routed.length > 0) text += `AllowedIPs = ${routed.map(String).join(", ")}\n`;
+  if (peer.endpoint) text += `Endpoint = ${peer.endpoint}\n`;
+  if (behind.length > 0) text += `AllowedIPs = ${behind.map(String).join(", ")}\n`;
+  const keepalive = keepaliveOn(peer.persistentKeepalive);
+  if (keepalive !== undefined) text += `PersistentKeepalive = ${keepalive}\n`;
+  return text;
+}
+
+/** Reads one `key = value` line (key lower-cased) of a [Peer] section into `peer`; false for a key the format has not. */
+export function readPeerKey(peer: PeerDraft, key: string, value: string, where: string): boolean {
+  if (key === "publickey") peer.publicKey = keyOf(value, `${where}: PublicKey`);
+  else if (key === "presharedkey") peer.presharedKey = keyOf(value, `${where}: PresharedKey`);
+  else if (key === "endpoint") {
+    const parsed = parseEndpoint(value);
+    if (typeof parsed === "string" || parsed.port === undefined) throw new DeclaredConfigError(`${where}: Endpoint "${value}" is not host:port`);
+    peer.endpoint = value;
+  } else if (key === "allowedips") peer.allowedIps.push(...value.split(",").map((item) => item.trim()).filter(Boolean).map((item) => cidrOf(item, `${where}: AllowedIPs`, true)));
+  else if (key === "persistentkeepalive") peer.persistentKeepalive = value === "off" ? undefined : keepaliveOn(numberOf(value, `${where}: PersistentKeepalive`, 0, 65535));
+  else return false;
+  return true;
+}
