@@ -9,8 +9,10 @@ export const proxyConnectionSchema = z.strictObject({
   privateKey: z.string().optional(),
   privateKeyPassword: z.string().optional(),
   agentSocketPath: z.string().optional(),
-  dialErrorLimit: z.number().int().default(10),
-  perDialTimeout: z.number().int().min(1).default(15),
+  /** Failed dials allowed before giving up, as `@pulumi/command` counts them ({@link dialAttempts}); -1 is unlimited. */
+  dialErrorLimit: z.number().int().min(-1, "must be -1 (unlimited) or more").default(10),
+  /** Seconds each dial may take until the SSH handshake is done; 0 is no maximum. */
+  perDialTimeout: z.number().int().min(0, "must be 0 (no maximum) or more seconds").default(15),
   hostKey: z
     .string()
     .regex(/\S/, { message: "must not be empty: give the node's key (ssh-ed25519 AAAA…), or leave hostKey out to record it at first contact" })
@@ -30,3 +32,17 @@ export const connectionSchema = proxyConnectionSchema.extend({
 export type Connection = z.output<typeof connectionSchema>;
 /** A connection before defaults are filled in. */
 export type ConnectionInput = z.input<typeof connectionSchema>;
+
+/**
+ * How many dials a connection makes at most, as `@pulumi/command` counts `dialErrorLimit`
+ * (pulumi-command, provider/pkg/provider/remote/connection.go, `reachedDialingErrorLimit`: it
+ * gives up once the dials exceed the limit): `N` allows `N + 1` dials, -1 is unlimited.
+ */
+export function dialAttempts(dialErrorLimit: number): number {
+  return dialErrorLimit < 0 ? Number.POSITIVE_INFINITY : dialErrorLimit + 1;
+}
+
+/** ssh2's `readyTimeout` (ms) for `perDialTimeout` (s): 0 is no maximum in both (ssh2 sets no timer for 0, as Go's ssh does none for a zero Timeout). */
+export function readyTimeoutMs(perDialTimeout: number): number {
+  return perDialTimeout * 1000;
+}

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import type { Duplex } from "node:stream";
-import type { Connection } from "../model";
+import { dialAttempts, readyTimeoutMs, type Connection } from "../model";
 import { RemoteError } from "./errors";
 
 /** Result of one remote command. */
@@ -81,7 +81,7 @@ export class SshSession {
   /**
    * Dials `connection` (through its proxy, if any), verifying the pinned host key before any
    * authentication or command (without a pin, the key presented is recorded in
-   * {@link SshSession.hostKey}). Network failures are retried up to `dialErrorLimit` times;
+   * {@link SshSession.hostKey}). Network failures are retried as `dialErrorLimit` allows ({@link dialAttempts});
    * a refused login or a host key mismatch is not.
    */
   static async open(node: string, connection: Connection): Promise<SshSession> {
@@ -172,7 +172,7 @@ type Dialable = Pick<
 >;
 
 async function dial(node: string, host: string, connection: Dialable, sock: Duplex | undefined): Promise<{ client: Client; hostKey: string }> {
-  const attempts = Math.max(1, connection.dialErrorLimit);
+  const attempts = dialAttempts(connection.dialErrorLimit);
   let last: RemoteError | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
@@ -183,7 +183,7 @@ async function dial(node: string, host: string, connection: Dialable, sock: Dupl
       if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2000)));
     }
   }
-  throw new RemoteError("unreachable", node, host, `${last?.message.replace(/^node \S+ \(\S+\): /, "")} (after ${attempts} attempts)`);
+  throw new RemoteError("unreachable", node, host, `${last?.message.replace(/^node \S+ \(\S+\): /, "")} (after ${attempts} attempt${attempts === 1 ? "" : "s"})`);
 }
 
 function dialOnce(node: string, host: string, connection: Dialable, sock: Duplex | undefined): Promise<{ client: Client; hostKey: string }> {
@@ -201,7 +201,7 @@ function dialOnce(node: string, host: string, connection: Dialable, sock: Duplex
       passphrase: connection.privateKeyPassword,
       agent: connection.agentSocketPath,
       sock,
-      readyTimeout: connection.perDialTimeout * 1000,
+      readyTimeout: readyTimeoutMs(connection.perDialTimeout),
       keepaliveInterval: 10_000,
       hostVerifier: (key: Buffer) => {
         presented = formatHostKey(key);

@@ -2,10 +2,11 @@ import * as assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import * as net from "node:net";
 import * as path from "node:path";
 import { renderWgQuick, resolveInterfaces } from "../../provider/fabric";
 import { connectionSchema, parseFabricOrThrow, type Connection, type Fabric } from "../../provider/model";
-import { configDigest, driftOf, managedMarker, nodeScript, RemoteError, RemoteNode, scriptArgs, scriptCommand, SessionPool, type SshSession } from "../../provider/remote";
+import { configDigest, driftOf, managedMarker, nodeScript, RemoteError, RemoteNode, scriptArgs, scriptCommand, SessionPool, SshSession } from "../../provider/remote";
 import { setChannelTap } from "./channel-tap";
 import { converge } from "../../lab/converge";
 import { Lab } from "../../lab/lab";
@@ -506,12 +507,52 @@ describe("remote operations on the lab", function () {
     await dropping.closeAll();
   });
 
+  it("dialErrorLimit and perDialTimeout mean what @pulumi/command means: N failed dials allowed before the last, -1 unlimited, 0 no maximum", async () => {
+    // a front on loopback that drops its first connections before any byte, then passes the rest to mage's sshd
+    const target = connections(lab).mage!;
+    const front = (drops: number) => {
+      let seen = 0;
+      const server = net.createServer((socket) => {
+        seen++;
+        if (seen <= drops) return socket.destroy();
+        const upstream = net.connect(target.port, target.host);
+        socket.pipe(upstream).pipe(socket);
+        upstream.on("error", () => socket.destroy());
+        socket.on("error", () => upstream.destroy());
+      });
+      return new Promise<{ port: number; seen: () => number; close: () => void }>((resolve) =>
+        server.listen(0, "127.0.0.1", () => resolve({ port: (server.address() as net.AddressInfo).port, seen: () => seen, close: () => server.close() })),
+      );
+    };
+    const via = (port: number, fields: Partial<Connection>): Connection => connectionSchema.parse({ ...target, host: "127.0.0.1", port, hostKey: target.hostKey, ...fields });
+    const dropping = await front(4);
+    try {
+      await assert.rejects(SshSession.open("mage", via(dropping.port, { dialErrorLimit: 2 })), (error: unknown) => error instanceof RemoteError && error.kind === "unreachable" && /\(after 3 attempts\)$/.test(error.message));
+      assert.equal(dropping.seen(), 3, "2 failed dials allowed, then a third fails and ends it");
+      await assert.rejects(SshSession.open("mage", via(dropping.port, { dialErrorLimit: 0 })), /\(after 1 attempt\)$/);
+      assert.equal(dropping.seen(), 4);
+    } finally {
+      dropping.close();
+    }
+    const patient = await front(4);
+    try {
+      const session = await SshSession.open("mage", via(patient.port, { dialErrorLimit: -1, perDialTimeout: 0 }));
+      assert.equal((await session.exec("echo through")).stdout, "through\n", "-1 dials on past every failure; 0 sets no handshake timeout");
+      assert.equal(patient.seen(), 5);
+      session.close();
+    } finally {
+      patient.close();
+    }
+    assert.throws(() => connectionSchema.parse({ host: "h", dialErrorLimit: -2 }), /must be -1 \(unlimited\) or more/);
+    assert.throws(() => connectionSchema.parse({ host: "h", perDialTimeout: -1 }), /must be 0 \(no maximum\) or more seconds/);
+  });
+
   it("a node whose sshd is down gives a clear error naming it", async () => {
     await lab.stopSshd("mage");
     const fresh = new SessionPool();
     await assert.rejects(
       fresh.use("mage", connections(lab).mage!, (s) => new RemoteNode(s).ensureKey({ keyDir: "/etc/wireguard/wg-fabric", iface: "wg0", owner: "vpn/x/wg0" })),
-      (error: unknown) => error instanceof RemoteError && error.kind === "unreachable" && /^node mage \(root@198\.18\.0\.3:22\): cannot connect: connect ECONNREFUSED 198\.18\.0\.3:22 \(after 2 attempts\)$/.test(error.message),
+      (error: unknown) => error instanceof RemoteError && error.kind === "unreachable" && /^node mage \(root@198\.18\.0\.3:22\): cannot connect: connect ECONNREFUSED 198\.18\.0\.3:22 \(after 3 attempts\)$/.test(error.message),
     );
     await fresh.closeAll();
   });
