@@ -5,7 +5,7 @@
  * 1. `wg-fabric render FILE --all --out DIR`, a real process per run started as users start it
  *    (the bin, its shebang's node options included), on a fabrics.cfg in Proxmox VE's dialect:
  *    the run of median wall time (spawn to exit) of 11, 5 or 3 runs, the CLI's own phases
- *    (WG_FABRIC_TIMINGS: start-up, parse, resolve, validate, render, write) and its peak RSS.
+ *    (WG_FABRIC_TIMINGS: start-up, parse, prepare: resolve and validate, render, write) and its peak RSS.
  *    DIR is on tmpfs (/dev/shm) when there is one, so that the figures are the tool's; the write
  *    floor is the same files written again by a bare loop, and the largest size is run once
  *    more on the disk (the OS's temp folder).
@@ -82,7 +82,7 @@ function cliRun(n: number, file: string, outDir: string): void {
   const floor = writeFloor(out);
   console.log(
     `${pad(n, 5)} nodes  ${pad(n * (n - 1), 8)} stanzas  wall ${pad(wall, 5)} ms (${runs.length} runs: ${pad((runs[0] as (typeof runs)[number]).wall, 4)}–${pad((runs[runs.length - 1] as (typeof runs)[number]).wall, 4)})  ` +
-      `start ${pad(t.start ?? 0, 4)}  parse ${pad(t.parse ?? 0, 4)}  resolve ${pad(t.resolve ?? 0, 4)}  validate ${pad(t.validate ?? 0, 4)}  render ${pad(t.render ?? 0, 4)}  ` +
+      `start ${pad(t.start ?? 0, 4)}  parse ${pad(t.parse ?? 0, 4)}  prepare (resolve, validate) ${pad(t.prepare ?? 0, 4)}  render ${pad(t.render ?? 0, 4)}  ` +
       `write ${pad(t.write ?? 0, 4)} (floor ${pad(floor.ms, 4)} for ${pad(floor.bytes / 2 ** 20, 3)} MiB) ms  peak RSS ${pad((t.maxRssKiB ?? 0) / 1024, 4)} MiB`,
   );
   rmSync(out, { recursive: true, force: true });

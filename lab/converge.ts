@@ -1,5 +1,5 @@
-import { renderNodeFiles, resolveInterfaces, type InterfaceView } from "../provider/fabric";
-import type { Connection, Fabric, WgKey } from "../provider/model";
+import { prepareFabric, renderNodeFiles, type InterfaceView } from "../provider/fabric";
+import { FabricError, type Connection, type Fabric, type WgKey } from "../provider/model";
 import { RemoteNode } from "../provider/remote/node";
 import type { SessionPool } from "../provider/remote/pool";
 
@@ -18,14 +18,16 @@ function connectionOf(connections: Readonly<Record<string, Connection>>, node: s
 }
 
 /**
- * Brings every internal interface of a validated fabric to its declared state without Pulumi:
+ * Brings every internal interface of a fabric (prepared: refused with every problem when invalid) to its declared state without Pulumi:
  * keys first on all nodes (one command per interface; two on a node with Proxmox VE's own
  * fabrics, checked first), then configs (one command to inspect each interface, one more where anything differs),
  * over one SSH connection per node from `pool`. The Pulumi resources do the same
  * work split into resources; tests and benchmarks use this directly.
  */
 export async function converge(fabric: Fabric, connections: Readonly<Record<string, Connection>>, pool: SessionPool): Promise<ConvergeResult> {
-  const views = resolveInterfaces(fabric);
+  const prepared = prepareFabric(fabric);
+  if (!prepared.ok) throw new FabricError(prepared.problems);
+  const { views } = prepared;
   const onNode = <T>(view: InterfaceView, work: (node: RemoteNode) => Promise<T>): Promise<T> =>
     pool.use(view.node, connectionOf(connections, view.node), (session) => work(new RemoteNode(session)));
 

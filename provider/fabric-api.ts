@@ -17,9 +17,10 @@ export {
   type SectionKey,
   type WriteOptions,
 } from "./section-config";
-// check, resolve and render
+// check (prepareFabric: parse, validate and resolve in one step), resolve and render
 export {
   fullMeshInput,
+  prepareFabric,
   renderIfupdown2,
   renderNodeFiles,
   renderProxmoxConfig,
@@ -34,7 +35,11 @@ export {
   type MeshNode,
   type NodeFiles,
   type PeerView,
+  type Preparation,
+  type PreparedFabric,
+  type PrepareOptions,
   type PublicKeys,
+  type ValidFabric,
 } from "./fabric";
 // draw
 export { renderDot, renderMermaid, topologyOfFabric, type LinkHealth, type Topology, type TopologyInterface, type TopologyLink, type TopologyNode } from "./draw";

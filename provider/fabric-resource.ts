@@ -2,9 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { argsFromModel, type ConnectionArgs, type PartialConnectionArgs, type FabricArgs, type FabricDefaults, type InternalNodeSpec, type NodeSpec } from "./args";
 import type { InterfaceStatus } from "./dynamic/resources";
 import { exportPeers, type ExportedPeers } from "./exported-peers";
-import { expandLinks, keyId, nodeAddressViews, peerLabel, resolveInterfaces, validateAcrossFabrics, validateFabric } from "./fabric";
+import { expandLinks, keyId, nodeAddressViews, peerLabel, prepareFabric, validateAcrossFabrics, type PreparedFabric } from "./fabric";
 import { type Dialect, parseSectionConfig, writeFabricSections } from "./section-config";
-import { FabricError, formatProblem, isWgKey, parseFabric, type Fabric as FabricModel, type Problem } from "./model";
+import { FabricError, formatProblem, isWgKey, type Fabric as FabricModel, type Problem } from "./model";
 import { driftOf, InternalNode, pskId, statusOf } from "./nodes";
 
 /** Options of {@link Fabric.fromSectionConfig}. */
@@ -170,19 +170,18 @@ export class Fabric extends pulumi.ComponentResource {
     this.registerOutputs({ publicKeys: this.publicKeys, hostKeys: this.hostKeys });
   }
 
-  /** The declaration parsed and validated (its warnings logged), or every error it has. */
-  private parse(name: string, args: FabricArgs, nodes: Readonly<Record<string, NodeSpec>>): { split: SplitArgs; model: FabricModel } | Problem[] {
+  /** The declaration prepared (its warnings logged), or every error it has. */
+  private parse(name: string, args: FabricArgs, nodes: Readonly<Record<string, NodeSpec>>): { split: SplitArgs; prepared: PreparedFabric } | Problem[] {
     const split = splitArgs(name, args, nodes);
-    const model = parseFabric(split.spec, { publicKeysAreOutputs: true });
-    if (Array.isArray(model)) return [...model, ...split.problems];
-    const problems = [...validateFabric(model), ...split.problems];
-    for (const warning of problems.filter((problem) => problem.severity === "warning")) pulumi.log.warn(`fabric ${model.name}: ${formatProblem(warning)}`, this);
+    const prepared = prepareFabric(split.spec, { publicKeysAreOutputs: true });
+    const problems = [...(prepared.ok ? prepared.warnings : prepared.problems), ...split.problems];
+    for (const warning of problems.filter((problem) => problem.severity === "warning")) pulumi.log.warn(`fabric ${args.name ?? name}: ${formatProblem(warning)}`, this);
     const errors = problems.filter((problem) => problem.severity === "error");
-    return errors.length > 0 ? errors : { split, model };
+    return errors.length > 0 || !prepared.ok ? errors : { split, prepared };
   }
 
-  private build(name: string, { split, model }: { split: SplitArgs; model: FabricModel }, specs: Readonly<Record<string, NodeSpec>>): Built {
-    const views = resolveInterfaces(model);
+  private build(name: string, { split, prepared }: { split: SplitArgs; prepared: PreparedFabric }, specs: Readonly<Record<string, NodeSpec>>): Built {
+    const { fabric: model, views } = prepared;
     const addresses = new Map(nodeAddressViews(model).map((view) => [view.node, view]));
     const nodes: Record<string, InternalNode> = {};
     for (const [nodeName, node] of Object.entries(model.nodes)) {

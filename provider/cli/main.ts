@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { createTwoFilesPatch } from "diff";
-import { CONFIG_FORMATS, type ConfigFormat, type InterfaceView, type PeerView, recordedPublicKeys, renderFormat, renderParts, resolveInterfaces, validateAcrossFabrics, validateFabric } from "../fabric";
+import { CONFIG_FORMATS, type ConfigFormat, type InterfaceView, type PeerView, recordedPublicKeys, renderFormat, renderParts, prepareFabric, validateAcrossFabrics } from "../fabric";
 import { type Dialect, DIALECTS, keyTable, parseSectionConfig, proxmoxReadingProblems, type SectionConfig, SectionConfigError, writeSectionConfig } from "../section-config";
 import { renderDot, renderMermaid, type Topology, topologyOfFabric } from "../draw";
 import { closestOf, FabricError, formatProblem, isWgKey, type Fabric, type Problem } from "../model";
@@ -76,16 +76,18 @@ function check(
     return undefined;
   }
   if (options.validate === false) return { config, views: [] };
-  const views = timings.time("resolve", () => config.fabrics.map((fabric) => resolveInterfaces(fabric)));
   const report = (fabric: string, problem: Problem): void => reporter.add(diagnosticOf(problem, name, config.dialect, { fabric, line: config.lineOf(fabric, problem.where) }));
-  timings.time("validate", () => {
-    config.fabrics.forEach((fabric, i) => {
-      for (const problem of validateFabric(fabric, views[i])) report(fabric.name, problem);
+  const views = timings.time("prepare", () => {
+    const prepared = config.fabrics.map((fabric) => prepareFabric(fabric));
+    prepared.forEach((one, i) => {
+      for (const problem of one.ok ? one.warnings : one.problems) report((config.fabrics[i] as Fabric).name, problem);
     });
     for (const problem of validateAcrossFabrics(config.fabrics)) {
       const [fabric, ...where] = problem.where.split(": ");
       report(fabric as string, { ...problem, where: where.join(": ") });
     }
+    // an invalid fabric has no interfaces to act on: its errors stop the command
+    return prepared.map((one) => (one.ok ? one.views : []));
   });
   // validate's: what Proxmox VE itself would not read as the file means (what fmt would refuse to write)
   if (options.proxmoxReading && config.dialect === "proxmox" && reporter.errors === 0) {
@@ -152,16 +154,16 @@ function render(file: string, values: Values, out: Print, err: Print): number {
   const checked = check(file, values, reporter, { timings });
   reporter.finish();
   if (!checked || reporter.failed) return 1;
-  const code = values.all ? renderAll(checked, format, values.out as string, timings, out, values.quiet === true) : renderNode(checked.config, values, format, out);
+  const code = values.all ? renderAll(checked, format, values.out as string, timings, out, values.quiet === true) : renderNode(checked, values, format, out);
   timings.report(err);
   return code;
 }
 
-function renderNode(config: SectionConfig, values: Values, format: ConfigFormat, out: Print): number {
+function renderNode({ config, views: prepared }: Checked, values: Values, format: ConfigFormat, out: Print): number {
   const node = values.node as string;
   const fabric = pickFabric(config, node, values.fabric);
   if (fabric.nodes[node]?.role !== "internal") throw new UsageError(`node "${node}" is external: nothing to render`);
-  const views = resolveInterfaces(fabric).filter((v) => v.node === node && (!values.iface || v.iface === values.iface));
+  const views = (prepared[config.fabrics.indexOf(fabric)] ?? []).filter((v) => v.node === node && (!values.iface || v.iface === values.iface));
   if (views.length === 0) throw new UsageError(unknown(`interface of node "${node}":`, values.iface ?? "", Object.keys((fabric.nodes[node] as { interfaces: object }).interfaces)));
   const keyFile = values["private-key-file"];
   const privateKey = keyFile ? readFileSync(keyFile, "utf8").trim() : undefined;

@@ -5,6 +5,7 @@ export * from "./links";
 export * from "./mesh";
 export * from "./node-address";
 export * from "./paths";
+export * from "./prepare";
 export * from "./proxmox";
 export * from "./render";
 export * from "./render-context";

@@ -46,8 +46,19 @@ export function parseFabricIssues(input: unknown, options: { publicKeysAreOutput
   return outcome(result, peerIssues);
 }
 
+/** Every fabric the parser made: a fabric handed on is not parsed again. */
+const PARSED = new WeakSet<Fabric>();
+
+/** True when `value` is a fabric this parser made (not an object of the same shape). */
+export function isParsedFabric(value: unknown): value is Fabric {
+  return typeof value === "object" && value !== null && PARSED.has(value as Fabric);
+}
+
 function outcome(result: z.ZodSafeParseResult<Fabric>, peerIssues: readonly z.core.$ZodIssue[]): FabricParse {
-  if (result.success && peerIssues.length === 0) return { fabric: result.data };
+  if (result.success && peerIssues.length === 0) {
+    PARSED.add(result.data);
+    return { fabric: result.data };
+  }
   return { issues: [...(result.error?.issues ?? []), ...peerIssues] };
 }
 

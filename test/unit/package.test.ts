@@ -6,7 +6,7 @@ import * as ts from "typescript";
 
 const ROOT = path.resolve(__dirname, "../../..");
 
-const ZOD_INFERRED = ["FabricInput", "FabricModel"];
+const ZOD_INFERRED = ["FabricInput", "FabricModel", "ValidFabric"];
 
 /** What an entry point's declarations export, by name: deprecated (0.2's names kept) or not. */
 function exportsOf(declarations: string): { current: string[]; deprecated: string[]; undocumented: string[] } {
@@ -55,7 +55,7 @@ const ROOT_API = [
 ].sort();
 const FABRIC_API = [
   "ApplyMode", "DIALECTS", "Dialect", "FabricError", "FabricInput", "FabricModel", "FullMeshOptions", "InterfaceView", "LinkHealth", "MeshNode", "NodeFiles",
-  "PeerView", "Problem", "PublicKeys", "SECTION_KEYS", "SectionConfig", "SectionConfigError", "SectionKey", "Topology", "TopologyInterface", "TopologyLink",
+  "PeerView", "Preparation", "PrepareOptions", "PreparedFabric", "Problem", "PublicKeys", "ValidFabric", "prepareFabric", "SECTION_KEYS", "SectionConfig", "SectionConfigError", "SectionKey", "Topology", "TopologyInterface", "TopologyLink",
   "TopologyNode", "WriteOptions", "formatProblem", "fullMeshInput", "keyTable", "parseFabric", "parseFabricOrThrow", "parseSectionConfig", "renderDot",
   "renderIfupdown2", "renderMermaid", "renderNodeFiles", "renderProxmoxConfig", "renderProxmoxStanza", "renderWg", "renderWgQuick", "resolveInterfaces",
   "topologyOfFabric", "validateAcrossFabrics", "validateFabric", "writeSectionConfig",
