@@ -4,7 +4,18 @@
  * @packageDocumentation
  */
 // read: a fabric object, or Proxmox VE's fabrics.cfg in either dialect
-export { FabricError, formatProblem, parseFabric, parseFabricOrThrow, type ApplyMode, type Fabric as FabricModel, type FabricInput, type Problem } from "./model";
+export {
+  FabricError,
+  formatProblem,
+  parseFabric,
+  parseFabricOrThrow,
+  type ApplyMode,
+  type Fabric as FabricModel,
+  type FabricInput,
+  type PathStep,
+  type Problem,
+  type ProblemPlace,
+} from "./model";
 export {
   DIALECTS,
   keyTable,

@@ -4,7 +4,7 @@ import type { InterfaceStatus } from "./dynamic/resources";
 import { exportPeers, type ExportedPeers } from "./exported-peers";
 import { expandLinks, keyId, nodeAddressViews, peerLabel, prepareFabric, validateAcrossFabrics, type PreparedFabric } from "./fabric";
 import { type Dialect, parseSectionConfig, writeFabricSections } from "./section-config";
-import { FabricError, formatProblem, isWgKey, type Fabric as FabricModel, type Problem } from "./model";
+import { FabricError, formatProblem, isWgKey, problemAt, type Fabric as FabricModel, type Problem } from "./model";
 import { driftOf, InternalNode, pskId, statusOf } from "./nodes";
 
 /** Options of {@link Fabric.fromSectionConfig}. */
@@ -59,13 +59,13 @@ function splitArgs(name: string, args: FabricArgs, nodesIn: Readonly<Record<stri
     }
     const { connection: own, keyRotation: _rotation, acceptNewHostKey: _accept, adopt: _adopt, ...rest } = node;
     const connection = mergedConnection(defaults.connection, own);
-    if (connection === undefined) problems.push({ severity: "error", where: `${nodeName}: connection`, message: "is required for an internal node (how to reach it over SSH), here or in defaults.connection" });
+    if (connection === undefined) problems.push(problemAt("error", { path: ["nodes", nodeName, "connection"] }, "is required for an internal node (how to reach it over SSH), here or in defaults.connection"));
     else connections.set(nodeName, connection);
     const peers = (rest.peers ?? []).map((peer, index) => {
       const { presharedKey, ...plain } = peer;
       if (presharedKey !== undefined) {
         if (typeof presharedKey === "string" && !isWgKey(presharedKey)) {
-          problems.push({ severity: "error", where: `${nodeName}: peers[${index}]: presharedKey`, message: "is not a WireGuard key (32 bytes of base64, as `wg genpsk` prints)" });
+          problems.push(problemAt("error", { path: ["nodes", nodeName, "peers", index, "presharedKey"] }, "is not a WireGuard key (32 bytes of base64, as `wg genpsk` prints)"));
         }
         presharedKeys.set(pskId(nodeName, peer.iface, peerLabel(peer)), pulumi.secret(presharedKey));
       }

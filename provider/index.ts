@@ -19,7 +19,7 @@ export type {
   PeerOverrides,
   PeerSpec,
 } from "./args";
-export type { ApplyMode, Problem } from "./model";
+export type { ApplyMode, PathStep, Problem, ProblemPlace } from "./model";
 // the helpers
 export { fullMesh, type MeshMemberSpec } from "./mesh";
 export { exportPeers, externalNodesFrom, type ExportedInterface, type ExportedPeers } from "./exported-peers";

@@ -1,5 +1,5 @@
-import { type Dialect, fileKeyWhere, inFileSyntax, isKeyOrField } from "../section-config";
-import type { Problem } from "../model";
+import { type Dialect, fileKeyOf, inFileSyntax, type SectionKind } from "../section-config";
+import type { PathStep, Problem } from "../model";
 
 /** One problem of a file as the CLI reports it, in text or as JSON (`validate --json`). */
 export interface Diagnostic {
@@ -18,39 +18,48 @@ export interface Diagnostic {
 }
 
 /**
- * A problem located in a file: parse problems carry `file:line[: fabric: …]` in `where`; others
- * are located by the caller (`fabric`, `line`). The rest of the location is read as the model
- * spells it: a node (or a fabric key), an interface, `peers[N]`, then a field, written as the
- * file's key; fields in the message are written as the file's keys too.
+ * A problem located in a file: parse problems carry their file, line and fabric; others are
+ * located by the caller (`fabric`, `line`). The path gives the node, the interface, the peer's
+ * index and the field, written as the file's key; fields in the message are written as the
+ * file's keys too.
  */
 export function diagnosticOf(problem: Problem, file: string, dialect: Dialect, at: { readonly fabric?: string; readonly line?: number } = {}): Diagnostic {
-  let parts = problem.where ? problem.where.split(": ") : [];
-  let { fabric, line } = at;
-  const fileLine = /^(.*):(\d+)$/.exec(parts[0] ?? "");
-  if (fileLine && fileLine[1] === file) {
-    line = Number(fileLine[2]);
-    fabric = parts[1];
-    parts = parts.slice(2);
-  }
-  const location: { node?: string; iface?: string; peer?: number; key?: string } = {};
-  const keyed = fileKeyWhere(parts.join(": "), dialect).split(": ").filter(Boolean);
-  keyed.forEach((part, index) => {
-    const peer = /^peers\[(\d+)\]$/.exec(part);
-    const last = index === keyed.length - 1;
-    if (peer) location.peer = Number(peer[1]);
-    else if (index === 0 && !(last && keyed.length === 1 && isKeyOrField("fabric", part))) location.node = part;
-    else if (last && (isKeyOrField(undefined, part) || /^unknown key/.test(problem.message))) location.key = part;
-    else location.iface = part;
-  });
+  const fabric = problem.fabric ?? at.fabric;
+  const line = problem.file === file ? problem.line : at.line;
   return {
     file,
     ...(line !== undefined ? { line } : {}),
     severity: problem.severity,
     ...(fabric ? { fabric } : {}),
-    ...location,
+    ...locationOf(problem.path, dialect),
     message: inFileSyntax(problem.message, dialect),
     ...(problem.hint ? { hint: inFileSyntax(problem.hint, dialect) } : {}),
   };
+}
+
+/** The node, interface, peer and key a model path names (`["nodes", "a", "peers", 2, "endpoint"]`). */
+function locationOf(path: readonly PathStep[], dialect: Dialect): { node?: string; iface?: string; peer?: number; key?: string } {
+  let rest = [...path];
+  const location: { node?: string; iface?: string; peer?: number; key?: string } = {};
+  let section: SectionKind = "fabric";
+  if (rest[0] === "nodes" && rest.length > 1) {
+    location.node = String(rest[1]);
+    section = "node";
+    rest = rest.slice(2);
+  }
+  if (rest[0] === "interfaces" && rest.length > 1) {
+    location.iface = String(rest[1]);
+    section = "interface";
+    rest = rest.slice(2);
+  }
+  if (rest[0] === "peers" && typeof rest[1] === "number") {
+    location.peer = rest[1];
+    section = "peer";
+    rest = rest.slice(2);
+  }
+  // the field, as the file's key (a list element's index after it aside)
+  if (typeof rest[0] === "string") location.key = fileKeyOf(section, rest[0], dialect);
+  return location;
 }
 
 /** `file:line: severity: fabric: node: iface: key: message` (the parts it has), the hint after "; ". */

@@ -5,7 +5,7 @@ import { createTwoFilesPatch } from "diff";
 import { CONFIG_FORMATS, type ConfigFormat, type InterfaceView, type PeerView, recordedPublicKeys, renderFormat, renderParts, prepareFabric, validateAcrossFabrics } from "../fabric";
 import { type Dialect, DIALECTS, keyTable, parseSectionConfig, proxmoxReadingProblems, type SectionConfig, SectionConfigError, writeSectionConfig } from "../section-config";
 import { renderDot, renderMermaid, type Topology, topologyOfFabric } from "../draw";
-import { closestOf, FabricError, formatProblem, isWgKey, type Fabric, type Problem } from "../model";
+import { closestOf, FabricError, formatProblem, isWgKey, problemAt, type Fabric, type Problem } from "../model";
 import { COMMANDS, COMMON, commandHelp, GRAPH_FORMATS, OPTIONS, overview, shortUsage, type Option } from "./commands";
 import { bashCompletion } from "./completion";
 import { diagnosticOf, Reporter, type ReportOptions } from "./diagnostics";
@@ -76,16 +76,13 @@ function check(
     return undefined;
   }
   if (options.validate === false) return { config, views: [] };
-  const report = (fabric: string, problem: Problem): void => reporter.add(diagnosticOf(problem, name, config.dialect, { fabric, line: config.lineOf(fabric, problem.where) }));
+  const report = (fabric: string, problem: Problem): void => reporter.add(diagnosticOf(problem, name, config.dialect, { fabric, line: config.lineOf(fabric, problem.path) }));
   const views = timings.time("prepare", () => {
     const prepared = config.fabrics.map((fabric) => prepareFabric(fabric));
     prepared.forEach((one, i) => {
       for (const problem of one.ok ? one.warnings : one.problems) report((config.fabrics[i] as Fabric).name, problem);
     });
-    for (const problem of validateAcrossFabrics(config.fabrics)) {
-      const [fabric, ...where] = problem.where.split(": ");
-      report(fabric as string, { ...problem, where: where.join(": ") });
-    }
+    for (const problem of validateAcrossFabrics(config.fabrics)) report(problem.fabric as string, problem);
     // an invalid fabric has no interfaces to act on: its errors stop the command
     return prepared.map((one) => (one.ok ? one.views : []));
   });
@@ -175,7 +172,7 @@ function renderNode({ config, views: prepared }: Checked, values: Values, format
       : views.some((view) => publicKeys.get(view.id) === privateKey)
         ? `holds the public key of ${views.map((view) => view.id).join(", ")}, not its private key`
         : undefined;
-    if (problem) throw new FabricError([{ severity: "error", where: `--private-key-file ${keyFile}`, message: problem }]);
+    if (problem) throw new FabricError([problemAt("error", { path: [`--private-key-file ${keyFile}`] }, problem)]);
   }
   const context = { publicKeys, privateKey };
   const texts = views.map((view) => {
@@ -246,9 +243,9 @@ function fmt(files: readonly string[], values: Values, out: Print, err: Print): 
     const text = writeSectionConfig(config, {
       dialect: values.rfc ? "rfc" : "proxmox",
       onWarning: (problem) => {
-        const [fabric = "", ...where] = problem.where.split(": ");
-        const located = { ...problem, where: where.join(": "), severity: force ? ("warning" as const) : ("error" as const) };
-        reporter.add(diagnosticOf(located, name, config.dialect, { fabric, line: config.lineOf(fabric, located.where) }));
+        const fabric = problem.fabric ?? "";
+        const located = { ...problem, severity: force ? ("warning" as const) : ("error" as const) };
+        reporter.add(diagnosticOf(located, name, config.dialect, { fabric, line: config.lineOf(fabric, problem.path) }));
       },
     });
     reporter.finish();

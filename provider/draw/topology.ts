@@ -1,4 +1,4 @@
-import { formatEndpoint, type Fabric } from "../model";
+import { formatEndpoint, locate, type Fabric } from "../model";
 import { keyId, peerLabel } from "../fabric/keys";
 import { interfaceAddresses } from "../fabric/resolve";
 import { validateFabric } from "../fabric/validate";
@@ -115,10 +115,12 @@ export function topologyOfFabric(fabric: Fabric): Topology {
   const problems = new Map<string, string[]>();
   for (const problem of validateFabric(fabric)) {
     if (problem.severity !== "error") continue;
-    const [node, ...rest] = problem.where.split(": ");
-    const list = problems.get(node as string) ?? [];
-    list.push(`${rest.join(": ")}${rest.length > 0 ? ": " : ""}${problem.message}`);
-    problems.set(node as string, list);
+    const [top, node, ...rest] = problem.path;
+    const key = top === "nodes" ? String(node) : locate(problem.path);
+    const within = top === "nodes" ? locate(rest) : "";
+    const list = problems.get(key) ?? [];
+    list.push(`${within}${within ? ": " : ""}${problem.message}`);
+    problems.set(key, list);
   }
   const interfaces: DeclaredPeering[] = [];
   const externals: { name: string; endpoint?: string }[] = [];

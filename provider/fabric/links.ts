@@ -1,4 +1,4 @@
-import type { Problem } from "../model";
+import { problemAt, type Problem } from "../model";
 
 /** One end of a link: `node/iface` of an internal node, or the name of an external node. */
 export type LinkEnd = string;
@@ -33,11 +33,11 @@ export function expandLinks<N extends LinkableNode>(
   links.forEach((link, index) => {
     const ends = link.map((end) => endOf(nodes, end));
     const bad = ends.flatMap((end) => (typeof end === "string" ? [end] : []));
-    for (const message of bad) problems.push({ severity: "error", where: `links[${index}]`, message });
+    for (const message of bad) problems.push(problemAt("error", { path: ["links", index] }, message));
     if (bad.length > 0) return;
     const [a, b] = ends as [End, End];
-    if (!a.iface && !b.iface) problems.push({ severity: "error", where: `links[${index}]`, message: "links two external nodes; at least one end must be node/iface of an internal node" });
-    if (a.node === b.node) problems.push({ severity: "error", where: `links[${index}]`, message: `links node ${a.node} to itself` });
+    if (!a.iface && !b.iface) problems.push(problemAt("error", { path: ["links", index] }, "links two external nodes; at least one end must be node/iface of an internal node"));
+    if (a.node === b.node) problems.push(problemAt("error", { path: ["links", index] }, `links node ${a.node} to itself`));
     for (const [self, other] of [[a, b], [b, a]] as const) {
       if (!self.iface) continue;
       const peer: LinkPeer = other.iface

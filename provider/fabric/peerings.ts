@@ -129,7 +129,7 @@ export function checkDuplicatePeers(table: PeeringTable, report: Report): void {
     });
     for (const [index, earlier] of duplicates.sort((a, b) => a[0] - b[0])) {
       const peer = node.peers[index] as Peer;
-      report(`${name}: peers[${index}]`, `${peerLabel(peer)} is already a peer of ${peer.iface} (peers[${earlier}]); list each peer once per interface (Proxmox VE renders two [Peer] sections with one key, which wg refuses)`);
+      report(["nodes", name, "peers", index], `${peerLabel(peer)} is already a peer of ${peer.iface} (peers[${earlier}]); list each peer once per interface (Proxmox VE renders two [Peer] sections with one key, which wg refuses)`);
     }
   }
 }
@@ -143,7 +143,7 @@ export function checkPeeringsAreMutual(table: PeeringTable, report: Report): voi
       const peer = node.peers[index] as Peer;
       if (flags[index] === 0 || peer.type !== "internal" || peer.node === name) continue;
       report(
-        `${name}: peers[${index}]`,
+        ["nodes", name, "peers", index],
         `${keyId(peer.node, peer.nodeIface)} has no peer back to ${keyId(name, peer.iface)}: the tunnel cannot come up`,
         "warning",
         `add to ${peer.node}: { type: "internal", node: "${name}", nodeIface: "${peer.iface}", iface: "${peer.nodeIface}" }`,

@@ -1,4 +1,4 @@
-import { FabricError, type WgKey } from "../model";
+import { FabricError, problemAt, type WgKey } from "../model";
 import type { PublicKeys } from "./keys";
 import type { InterfaceView, PeerView } from "./resolve";
 
@@ -27,11 +27,11 @@ export function publicKeyOf(view: InterfaceView, peer: PeerView, keys: PublicKey
   const key = keys.get(peer.key.id);
   if (key) return key;
   throw new FabricError([
-    {
-      severity: "error",
-      where: `${view.node}: ${view.iface}`,
-      message: `the public key of peer ${peer.key.id} is not known yet; generate it on ${peer.key.id.split("/")[0]} first (pulumi up does)`,
-    },
+    problemAt(
+      "error",
+      { path: ["nodes", view.node, "interfaces", view.iface] },
+      `the public key of peer ${peer.key.id} is not known yet; generate it on ${peer.key.id.split("/")[0]} first (pulumi up does)`,
+    ),
   ]);
 }
 

@@ -1,4 +1,4 @@
-import type { Problem } from "../model";
+import type { PathStep, Problem } from "../model";
 
-/** How the validation checks report a problem at a location (`node: peers[3]`); errors unless told. */
-export type Report = (where: string, message: string, severity?: Problem["severity"], hint?: string) => void;
+/** How the validation checks report a problem at a model path (`["nodes", "a", "peers", 3]`); errors unless told. */
+export type Report = (path: readonly PathStep[], message: string, severity?: Problem["severity"], hint?: string) => void;

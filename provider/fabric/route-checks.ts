@@ -121,7 +121,7 @@ export function checkInterfaceRoutes(fabric: Fabric, views: readonly InterfaceVi
           // (the same peer listed twice is one mistake, reported as such by the duplicate check)
           const first = claimedBy[claim.id] as number;
           report(
-            `${view.node}: ${view.iface}: peers[${indexAt(position)}]: allowedIps`,
+            ["nodes", view.node, "interfaces", view.iface, "peers", indexAt(position), "allowedIps"],
             `${claim.route.toString()} of ${(view.peers[position] as PeerView).label} is also an AllowedIP of peers[${indexAt(first)}] (${(view.peers[first] as PeerView).label}): ` +
               "WireGuard keeps a prefix for one peer only (the last one set); route it to one of them (a narrower or wider prefix may go to the other: the longest match wins)",
           );
@@ -149,7 +149,7 @@ function checkDefaultRoutes(view: InterfaceView, node: InternalNode, infos: read
   infos.forEach((info, position) => {
     const label = (view.peers[position] as PeerView).label;
     for (const route of info.defaultRoutes) {
-      const where = `${view.node}: peers[${indexAt(position)}]: allowedIps`;
+      const where = ["nodes", view.node, "peers", indexAt(position), "allowedIps"];
       if (!node.fullTunnel) {
         report(where, `${route.toString()} would route all of ${view.node}'s traffic (its SSH connection too) to ${label}; set fullTunnel: true on ${view.node} if that is meant`);
       } else if (view.applyMode === "ifupdown2" || view.applyMode === "proxmox") {
@@ -181,7 +181,7 @@ function checkEndpointsOutsideTunnel(
       const hit = claim.endpoints.find((endpoint) => local.has(endpoint.toString()));
       if (!hit) continue;
       report(
-        `${view.node}: ${view.iface}: peers[${indexAt(position)}]: allowedIps`,
+        ["nodes", view.node, "interfaces", view.iface, "peers", indexAt(position), "allowedIps"],
         `${claim.route.toString()} of ${(view.peers[position] as PeerView).label} covers ${hit.addressText()}, the endpoint of ${local.get(hit.toString())}: ` +
           "WireGuard's own packets to it would enter the tunnel",
       );
@@ -214,7 +214,7 @@ export function checkRoutesAcrossInterfaces(fabric: Fabric, views: readonly Inte
           if (!first) routed.set(prefix, { iface: view.iface, label: peer.label });
           else if (first.iface !== view.iface) {
             report(
-              `${view.node}: ${view.iface}: peers[${peerIndexOf(fabric, view, position)}]: allowedIps`,
+              ["nodes", view.node, "interfaces", view.iface, "peers", peerIndexOf(fabric, view, position), "allowedIps"],
               `${prefix} of ${peer.label} is already routed through ${first.iface} (to ${first.label}); a node routes a prefix through one interface only ` +
                 "(Proxmox VE's stanzas would fail on the second `ip route add`): override allowedIps on one of the two peers, or set skipRouteGeneration on one",
             );

@@ -1,4 +1,4 @@
-import { DEFAULT_KEY_DIR, formatEndpoint, ifnameProblem, IFNAMSIZ_MAX, type Fabric, type InternalNode, type Peer, type Problem } from "../model";
+import { DEFAULT_KEY_DIR, formatEndpoint, ifnameProblem, IFNAMSIZ_MAX, problemAt, type Fabric, type InternalNode, type PathStep, type Peer, type Problem } from "../model";
 import { PROXMOX_CONFIG_DIR, proxmoxOwnedDir } from "./paths";
 import { keyId } from "./keys";
 import { nodeAddressLink } from "./node-address";
@@ -15,7 +15,7 @@ import { checkInterfaceRoutes, checkRoutesAcrossInterfaces } from "./route-check
  */
 export function validateFabric(fabric: Fabric, views: readonly InterfaceView[] = resolveInterfaces(fabric)): Problem[] {
   const problems: Problem[] = [];
-  const report: Report = (where, message, severity = "error", hint) => problems.push({ severity, where, message, ...(hint ? { hint } : {}) });
+  const report: Report = (path, message, severity = "error", hint) => problems.push(problemAt(severity, { path }, message, hint));
   const internal = Object.entries(fabric.nodes).filter((entry): entry is [string, InternalNode] => entry[1].role === "internal");
 
   checkUniqueAddresses(internal, report);
@@ -45,13 +45,13 @@ function checkNodeAddresses(fabric: Fabric, report: Report): void {
     for (const [name, node] of Object.entries(fabric.nodes)) {
       const address = node[field];
       if (!address) {
-        if (prefix) report(`${name}: ${field}`, `is required: the fabric's ${prefixKey} is ${prefix.toString()}, and every node (external ones too) needs its own address in it`);
+        if (prefix) report(["nodes", name, field], `is required: the fabric's ${prefixKey} is ${prefix.toString()}, and every node (external ones too) needs its own address in it`);
         continue;
       }
-      if (!prefix) report(`${name}: ${field}`, `${address.addressText()} needs the fabric's ${prefixKey}, the range the nodes' addresses lie in`);
-      else if (!prefix.overlaps(address)) report(`${name}: ${field}`, `${address.addressText()} is outside the fabric's ${prefixKey} ${prefix.toString()}`);
+      if (!prefix) report(["nodes", name, field], `${address.addressText()} needs the fabric's ${prefixKey}, the range the nodes' addresses lie in`);
+      else if (!prefix.overlaps(address)) report(["nodes", name, field], `${address.addressText()} is outside the fabric's ${prefixKey} ${prefix.toString()}`);
       const owner = owners.get(address.toString());
-      if (owner) report(`${name}: ${field}`, `${address.addressText()} is already ${owner}'s address; each node has its own`);
+      if (owner) report(["nodes", name, field], `${address.addressText()} is already ${owner}'s address; each node has its own`);
       else owners.set(address.toString(), name);
     }
   }
@@ -68,7 +68,7 @@ function checkKeyFolders(views: readonly InterfaceView[], report: Report): void 
       owned === PROXMOX_CONFIG_DIR
         ? `every network apply of a Proxmox VE node deletes each *.conf in ${PROXMOX_CONFIG_DIR} (the configs of the ifupdown2 and proxmox apply modes live beside the keys)`
         : `${owned} is Proxmox VE's cluster file system, the same on every node of the cluster`;
-    report(`${view.node}: keyDir`, `${view.keyDir} is in a folder Proxmox VE owns: ${why}; use a folder of our own, such as the default ${DEFAULT_KEY_DIR}`, "warning");
+    report(["nodes", view.node, "keyDir"], `${view.keyDir} is in a folder Proxmox VE owns: ${why}; use a folder of our own, such as the default ${DEFAULT_KEY_DIR}`, "warning");
   }
 }
 
@@ -76,14 +76,14 @@ function checkKeyFolders(views: readonly InterfaceView[], report: Report): void 
 function checkExternalEndpoints(fabric: Fabric, report: Report): void {
   for (const [name, node] of Object.entries(fabric.nodes)) {
     if (node.role === "external" && node.endpoint && node.endpoint.port === undefined) {
-      report(`${name}: endpoint`, `an external node's endpoint needs a port (e.g. "${formatEndpoint(node.endpoint, 51820)}")`);
+      report(["nodes", name, "endpoint"], `an external node's endpoint needs a port (e.g. "${formatEndpoint(node.endpoint, 51820)}")`);
     }
   }
   for (const [name, node] of Object.entries(fabric.nodes)) {
     if (node.role !== "internal") continue;
     node.peers.forEach((peer, index) => {
       if (peer.type === "external" && peer.endpoint && peer.endpoint.port === undefined) {
-        report(`${name}: peers[${index}]: endpoint`, `an external peer's endpoint needs a port (e.g. "${formatEndpoint(peer.endpoint, 51820)}")`);
+        report(["nodes", name, "peers", index, "endpoint"], `an external peer's endpoint needs a port (e.g. "${formatEndpoint(peer.endpoint, 51820)}")`);
       }
     });
   }
@@ -102,7 +102,7 @@ function checkUniqueAddresses(internal: [string, InternalNode][], report: Report
         if (!cidr) continue;
         const address = cidr.addressText();
         const owner = owners.get(address);
-        if (owner) report(`${name}: ${ifaceName}: ${field}`, `address ${address} is already used by ${owner}; give each interface its own address`);
+        if (owner) report(["nodes", name, "interfaces", ifaceName, field], `address ${address} is already used by ${owner}; give each interface its own address`);
         else owners.set(address, keyId(name, ifaceName));
       }
     }
@@ -117,17 +117,17 @@ function checkUniqueAddresses(internal: [string, InternalNode][], report: Report
  */
 function checkUniquePublicKeys(fabric: Fabric, report: Report): void {
   const owners = new Map<string, string>();
-  const claim = (key: string, owner: string, where: string): void => {
+  const claim = (key: string, owner: string, where: readonly PathStep[]): void => {
     const first = owners.get(key);
     if (first) report(where, `${key} is also the public key of ${first}; each interface and external node has its own`);
     else owners.set(key, owner);
   };
   for (const [name, node] of Object.entries(fabric.nodes)) {
     if (node.role === "internal") {
-      for (const [ifaceName, iface] of Object.entries(node.interfaces)) if (iface.publicKey) claim(iface.publicKey, `interface ${keyId(name, ifaceName)}`, `${name}: ${ifaceName}: publicKey`);
+      for (const [ifaceName, iface] of Object.entries(node.interfaces)) if (iface.publicKey) claim(iface.publicKey, `interface ${keyId(name, ifaceName)}`, ["nodes", name, "interfaces", ifaceName, "publicKey"]);
     }
   }
-  for (const [name, node] of Object.entries(fabric.nodes)) if (node.role === "external") claim(node.publicKey, `external node ${name}`, `${name}: publicKey`);
+  for (const [name, node] of Object.entries(fabric.nodes)) if (node.role === "external") claim(node.publicKey, `external node ${name}`, ["nodes", name, "publicKey"]);
 }
 
 function checkListenPorts(name: string, node: InternalNode, report: Report): void {
@@ -135,7 +135,7 @@ function checkListenPorts(name: string, node: InternalNode, report: Report): voi
   for (const [ifaceName, iface] of Object.entries(node.interfaces)) {
     if (iface.listenPort === undefined) continue;
     const owner = owners.get(iface.listenPort);
-    if (owner) report(`${name}: ${ifaceName}: listenPort`, `port ${iface.listenPort} is already used by interface ${owner} on this node`);
+    if (owner) report(["nodes", name, "interfaces", ifaceName, "listenPort"], `port ${iface.listenPort} is already used by interface ${owner} on this node`);
     else owners.set(iface.listenPort, ifaceName);
   }
 }
@@ -147,7 +147,7 @@ function checkPeerReferences(fabric: Fabric, table: PeeringTable, report: Report
     const remotes = table.remotes.get(name) as Int32Array;
     for (let index = 0; index < node.peers.length; index++) {
       const peer = node.peers[index] as Peer;
-      if (locals[index] === -1) report(`${peerAt(name, index)}: iface`, `interface "${peer.iface}" is not defined on node "${name}"`, "error", meant(peer.iface, Object.keys(node.interfaces)));
+      if (locals[index] === -1) report([...peerAt(name, index), "iface"], `interface "${peer.iface}" is not defined on node "${name}"`, "error", meant(peer.iface, Object.keys(node.interfaces)));
       const remote = remotes[index] as number;
       if (remote === -1) {
         checkUnresolvedTarget(fabric, peer, peerAt(name, index), report);
@@ -158,21 +158,21 @@ function checkPeerReferences(fabric: Fabric, table: PeeringTable, report: Report
       const target = table.interfaces[remote] as NumberedInterface;
       const endpoint = peer.endpoint ?? target.nodeSpec.endpoint;
       if (endpoint && endpoint.port === undefined && target.iface.listenPort === undefined) {
-        report(`${peerAt(name, index)}: endpoint`, `${keyId(target.node, target.name)} has no listenPort, so the endpoint needs a port (e.g. "${endpoint.host}:51820")`);
+        report([...peerAt(name, index), "endpoint"], `${keyId(target.node, target.name)} has no listenPort, so the endpoint needs a port (e.g. "${endpoint.host}:51820")`);
       }
     }
   }
 }
 
 /** Where a node's peer entry is, for a problem: `node: peers[3]` (made only then: a mesh has a million peers). */
-const peerAt = (node: string, index: number): string => `${node}: peers[${index}]`;
+const peerAt = (node: string, index: number): PathStep[] => ["nodes", node, "peers", index];
 
 /** The target of a peer that names no internal interface of the fabric: fine for an external node, else a problem at `where`. */
-function checkUnresolvedTarget(fabric: Fabric, peer: Peer, where: string, report: Report): void {
+function checkUnresolvedTarget(fabric: Fabric, peer: Peer, where: readonly PathStep[], report: Report): void {
   const target = fabric.nodes[peer.node];
-  if (!target) report(`${where}: node`, `node "${peer.node}" is not defined in fabric "${fabric.name}"`, "error", meant(peer.node, Object.keys(fabric.nodes)));
-  else if (target.role !== peer.type) report(`${where}: type`, `node "${peer.node}" is ${target.role}; use type "${target.role}"`);
-  else if (peer.type === "internal" && target.role === "internal") report(`${where}: nodeIface`, `interface "${peer.nodeIface}" is not defined on node "${peer.node}"`, "error", meant(peer.nodeIface, Object.keys(target.interfaces)));
+  if (!target) report([...where, "node"], `node "${peer.node}" is not defined in fabric "${fabric.name}"`, "error", meant(peer.node, Object.keys(fabric.nodes)));
+  else if (target.role !== peer.type) report([...where, "type"], `node "${peer.node}" is ${target.role}; use type "${target.role}"`);
+  else if (peer.type === "internal" && target.role === "internal") report([...where, "nodeIface"], `interface "${peer.nodeIface}" is not defined on node "${peer.node}"`, "error", meant(peer.nodeIface, Object.keys(target.interfaces)));
 }
 
 /** "did you mean …?" for a misspelt name, when one of `known` is close. */
@@ -184,7 +184,7 @@ function meant(word: string, known: readonly string[]): string | undefined {
 /**
  * Rules between the fabrics of one file (Proxmox VE's, and ours): a node in several fabrics
  * runs all their interfaces at once, so no two may share a listen port or an interface name.
- * Problems are located as `fabric: node: iface: field`.
+ * Problems carry their fabric: `fabric: node: iface: field`.
  */
 export function validateAcrossFabrics(fabrics: readonly Fabric[]): Problem[] {
   const problems: Problem[] = [];
@@ -194,19 +194,17 @@ export function validateAcrossFabrics(fabrics: readonly Fabric[]): Problem[] {
     for (const [name, node] of Object.entries(fabric.nodes)) {
       if (node.role !== "internal") continue;
       for (const [ifaceName, iface] of Object.entries(node.interfaces)) {
-        const here = `${fabric.name}: ${name}: ${ifaceName}`;
+        const here = { fabric: fabric.name, path: ["nodes", name, "interfaces", ifaceName] };
         const otherName = names.get(`${name}/${ifaceName}`);
         if (otherName !== undefined) {
-          problems.push({ severity: "error", where: here, message: `interface ${ifaceName} of node ${name} is also defined in fabric ${otherName}; a node's interface names must differ across fabrics` });
+          problems.push(problemAt("error", here, `interface ${ifaceName} of node ${name} is also defined in fabric ${otherName}; a node's interface names must differ across fabrics`));
         } else names.set(`${name}/${ifaceName}`, fabric.name);
         if (iface.listenPort === undefined) continue;
         const otherPort = ports.get(`${name}/${iface.listenPort}`);
         if (otherPort !== undefined && !otherPort.startsWith(`${fabric.name}/`)) {
-          problems.push({
-            severity: "error",
-            where: `${here}: listenPort`,
-            message: `port ${iface.listenPort} is already used on node ${name} by ${otherPort.replace("/", ": ")}; a node's listen ports must differ across fabrics`,
-          });
+          problems.push(
+            problemAt("error", { ...here, path: [...here.path, "listenPort"] }, `port ${iface.listenPort} is already used on node ${name} by ${otherPort.replace("/", ": ")}; a node's listen ports must differ across fabrics`),
+          );
         } else ports.set(`${name}/${iface.listenPort}`, `${fabric.name}/${ifaceName}`);
       }
     }
@@ -224,7 +222,7 @@ function checkNodeAddressLink(fabric: Fabric, report: Report): void {
     if (node.role !== "internal" || (!node.ip && !node.ip6)) continue;
     const field = node.ip ? "ip" : "ip6";
     const problem = ifnameProblem(link);
-    if (problem) report(`${name}: ${field}`, `the node's address goes on the link ${link} (Proxmox VE's name for it), but its name ${problem}: name the fabric with at most ${IFNAMSIZ_MAX - nodeAddressLink("").length} characters`);
-    else if (link in node.interfaces) report(`${name}: interfaces: ${link}`, `is the link that holds the node's own address (${field}); name the interface differently`);
+    if (problem) report(["nodes", name, field], `the node's address goes on the link ${link} (Proxmox VE's name for it), but its name ${problem}: name the fabric with at most ${IFNAMSIZ_MAX - nodeAddressLink("").length} characters`);
+    else if (link in node.interfaces) report(["nodes", name, "interfaces", link], `is the link that holds the node's own address (${field}); name the interface differently`);
   }
 }

@@ -1,15 +1,50 @@
 import type { z } from "zod";
 
+/** A step of a problem's path: a field, a node or interface name, or an index in a list. */
+export type PathStep = string | number;
+
+/** Where a problem is: the model's path, and the fabric, file and line when known. */
+export interface ProblemPlace {
+  /**
+   * The model's path, as zod gives it: `["nodes", "occultist", "peers", 1, "node"]`,
+   * `["nodes", "a", "interfaces", "wg0", "ip"]`, `["links", 0]`; empty for the whole fabric.
+   */
+  readonly path: readonly PathStep[];
+  /** The fabric, where several are read or checked together (a fabrics.cfg; checks across fabrics). */
+  readonly fabric?: string;
+  /** The file of a fabrics.cfg problem. */
+  readonly file?: string;
+  /** Its line, 1-based. */
+  readonly line?: number;
+}
+
 /** One thing wrong (or worth a warning) with a fabric, located by node, interface, peer and field. */
-export interface Problem {
+export interface Problem extends ProblemPlace {
   /** An error stops the run; a warning is shown and the run goes on. */
   readonly severity: "error" | "warning";
-  /** e.g. `occultist: peers[1]: node` */
+  /** The place as people read it ({@link whereOf}): `occultist: peers[1]: node`, after `file:line: fabric:` when known. */
   readonly where: string;
   /** What is wrong, in words. */
   readonly message: string;
   /** What would fix it, when one fix is likely (`did you mean "ip6"?`). */
   readonly hint?: string;
+}
+
+/** `file:line: fabric: ` and the path as {@link locate} writes it: the parts the place has. */
+export function whereOf(place: ProblemPlace): string {
+  return [place.file === undefined ? "" : `${place.file}:${place.line ?? 1}`, place.fabric ?? "", locate(place.path)].filter(Boolean).join(": ");
+}
+
+/** A problem at a place, its `where` written from the place (the one way a problem is made). */
+export function problemAt(severity: Problem["severity"], place: ProblemPlace, message: string, hint?: string): Problem {
+  return { severity, ...place, where: whereOf(place), message, ...(hint ? { hint } : {}) };
+}
+
+/** The same problem at another place (e.g. with its file and line, or without its fabric). */
+export function movedProblem(problem: Problem, place: Partial<ProblemPlace>): Problem {
+  const { where: _where, ...rest } = problem;
+  const next = { ...rest, ...place };
+  return { ...next, where: whereOf(next) };
 }
 
 /** Text with every pre-shared key value (`preshared_key=…`, `PresharedKey = …`) blanked out, for errors that quote input. */
@@ -50,19 +85,19 @@ export function locate(path: readonly PropertyKey[]): string {
  */
 export function problemsFromZod(issues: readonly z.core.$ZodIssue[], rename: (path: readonly PropertyKey[]) => PropertyKey[] = (path) => [...path]): Problem[] {
   return issues.map((issue) => {
-    const where = locate(rename(issue.path));
+    const place = { path: rename(issue.path).map((step) => (typeof step === "number" ? step : String(step))) };
     if (issue.code === "unrecognized_keys") {
-      return { severity: "error", where, message: `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}` };
+      return problemAt("error", place, `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}`);
     }
     if (issue.code === "invalid_key") {
       // a bad record key (node or interface name): say what is wrong with the name itself
-      return { severity: "error", where, message: issue.issues.map((inner) => inner.message).join("; ") };
+      return problemAt("error", place, issue.issues.map((inner) => inner.message).join("; "));
     }
     // zod leaves out the input unless asked: a missing value is told by the message
     if (issue.code === "invalid_type" && issue.message.endsWith("received undefined")) {
-      return { severity: "error", where, message: "is required" };
+      return problemAt("error", place, "is required");
     }
-    return { severity: "error", where, message: issue.message };
+    return problemAt("error", place, issue.message);
   });
 }
 

@@ -6,7 +6,8 @@ import {
   FabricError,
   parseFabricIssues,
   formatEndpoint,
-  locate,
+  movedProblem,
+  problemAt,
   problemsFromZod,
   redactSecrets,
   type Endpoint,
@@ -14,6 +15,7 @@ import {
   type FabricNode,
   type Interface,
   type InternalNode,
+  type PathStep,
   type Peer,
   type Problem,
 } from "../model";
@@ -51,8 +53,8 @@ export interface SectionConfig {
   readonly foreign: readonly ForeignSection[];
   /** The dialect the file was read in (given, or detected). */
   readonly dialect: Dialect;
-  /** The line a problem of `fabric` located at `where` (as validateFabric reports it) points at. */
-  readonly lineOf: (fabric: string, where: string) => number;
+  /** The line a problem of `fabric` at `path` (a {@link Problem}'s) points at. */
+  readonly lineOf: (fabric: string, path: readonly PathStep[]) => number;
 }
 
 /**
@@ -151,7 +153,9 @@ function quote(text: string): string {
 }
 
 /** A problem on a line: `where` locates it in the fabric (`fabric: node: key`), `hint` says what likely fixes it. */
-type Fail = (line: number, message: string, where?: string, hint?: string) => void;
+/** Where a parse problem is beyond its line: its fabric, and the model path (its last step the file's key). */
+type FailAt = { readonly fabric: string; readonly path: readonly PathStep[] };
+type Fail = (line: number, message: string, at?: FailAt, hint?: string) => void;
 
 /** `name=wg0,listen_port=50000` → pairs; lists inside use ";". Returns an error message instead. */
 function propertyPairs(text: string): [string, string][] | string {
@@ -455,12 +459,11 @@ function rawModel(fabric: RawFabric, dialect: Dialect, fail: Fail): Record<strin
     return target;
   };
   const unknownKey = (line: number, path: readonly (string | number)[], key: string): void => {
-    const where = locate(path);
     const section = sectionOf([...path, key]);
     const meant = closestKey(section, key, dialect);
     // on purpose: Proxmox VE drops an unknown key of a node section without a word, and a typo with it
     const why = section === "node" ? " (Proxmox VE ignores it, so a misspelt key would silently vanish)" : "";
-    fail(line, `unknown key${why}`, `${fabric.name}: ${where ? `${where}: ` : ""}${key}`, meant ? `did you mean "${meant}"?` : undefined);
+    fail(line, `unknown key${why}`, { fabric: fabric.name, path: [...path, key] }, meant ? `did you mean "${meant}"?` : undefined);
   };
   // nodes and interfaces exist even when empty: the schema names what they lack
   for (const path of fabric.lines.keys()) if (path) objectAt(path.split("/"));
@@ -520,8 +523,10 @@ function recordedPeerLine(fabric: RawFabric, node: PropertyKey | undefined, inde
 
 /** The line of the longest recorded prefix of a model path. */
 function lineForPath(fabric: RawFabric, path: readonly PropertyKey[]): number {
-  if (path[0] === "nodes" && path[2] === "peers") {
-    const line = recordedPeerLine(fabric, path[1], path[3]);
+  // a peer's problem, whether located on its node or on the node's interface it belongs to
+  const peers = path.indexOf("peers");
+  if (path[0] === "nodes" && peers > 1 && typeof path[peers + 1] === "number") {
+    const line = recordedPeerLine(fabric, path[1], path[peers + 1]);
     if (line !== undefined) return line;
   }
   for (let length = path.length; length > 0; length--) {
@@ -531,33 +536,9 @@ function lineForPath(fabric: RawFabric, path: readonly PropertyKey[]): number {
   return fabric.lines.get("") ?? 1;
 }
 
-/** The line a located problem (`a: wg0: ip`, `a: peers[2]: node`) points at. */
-function lineForWhere(fabric: RawFabric, where: string): number {
-  const peer = /^(.+?): peers\[(\d+)\](?:$|: )/.exec(where);
-  const line = peer && recordedPeerLine(fabric, peer[1], Number(peer[2]));
-  if (line) return line;
-  let best = fabric.lines.get("") ?? 1;
-  let bestLength = -1;
-  for (const [path, line] of fabric.lines) {
-    const located = locate(path.split("/").map((part) => (/^\d+$/.test(part) ? Number(part) : part)));
-    if (located.length > bestLength && (where === located || where.startsWith(`${located}: `))) {
-      best = line;
-      bestLength = located.length;
-    }
-  }
-  return best;
-}
-
-/**
- * A problem's location with its field spelled as the file's key: validateFabric names the
- * last part by its TypeScript field (`a: peers[0]: allowedIps`).
- */
-export function fileKeyWhere(where: string, dialect: Dialect): string {
-  const parts = where.split(": ");
-  const last = parts[parts.length - 1] as string;
-  const section: SectionKind = parts.length === 1 ? "node" : /^peers\[\d+\]$/.test(parts[parts.length - 2] as string) ? "peer" : parts.length === 3 ? "interface" : "node";
-  const spec = keyByField(section, last, dialect) ?? (parts.length === 1 ? keyByField("fabric", last, dialect) : undefined);
-  return spec ? [...parts.slice(0, -1), spec.key].join(": ") : where;
+/** A field of `section` as the file's key in `dialect` (a key the file wrote stays as it is). */
+export function fileKeyOf(section: SectionKind, field: string, dialect: Dialect): string {
+  return keyByField(section, field, dialect)?.key ?? field;
 }
 
 /** A TypeScript field as a file's key in `dialect` (the first section that has it), or the field. */
@@ -591,9 +572,9 @@ export function parseSectionConfig(text: string | Iterable<string>, file = "fabr
   const problems: Problem[] = [];
   // messages quote the offending line: never a pre-shared key in it
   let omitted = 0;
-  const fail: Fail = (line, message, where, hint) => {
+  const fail: Fail = (line, message, at, hint) => {
     if (problems.length >= PARSE_PROBLEM_LIMIT) omitted++;
-    else problems.push({ severity: "error", where: `${file}:${line}${where ? `: ${where}` : ""}`, message: redactSecrets(message), ...(hint ? { hint } : {}) });
+    else problems.push(problemAt("error", { file, line, ...(at ?? { path: [] }) }, redactSecrets(message), hint));
   };
   const reader = new SectionReader(fail);
   for (const block of typeof text === "string" ? [text] : text) reader.read(block);
@@ -618,20 +599,18 @@ export function parseSectionConfig(text: string | Iterable<string>, file = "fabr
     const located = problemsFromZod(parsed.issues, (path) => fileKeyPath(path, dialect));
     parsed.issues.forEach((issue, i) => {
       const problem = located[i] as Problem;
-      const where = problem.where ? `${raw.name}: ${problem.where}` : raw.name;
-      problems.push({ ...problem, where: `${file}:${lineForPath(raw, issue.path)}: ${where}`, message: redactSecrets(problem.message) });
+      problems.push({ ...movedProblem(problem, { file, line: lineForPath(raw, issue.path), fabric: raw.name }), message: redactSecrets(problem.message) });
     });
   }
   // in file order (a stable sort keeps a line's problems as found)
-  const lineOfProblem = (problem: Problem): number => Number(/:(\d+)$/.exec(problem.where.split(": ")[0] as string)?.[1] ?? 0);
-  if (problems.length > 0) throw new SectionConfigError(problems.sort((a, b) => lineOfProblem(a) - lineOfProblem(b)), omitted);
+  if (problems.length > 0) throw new SectionConfigError(problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)), omitted);
   return {
     fabrics,
     foreign: foreign.map((section) => ({ text: section.join("\n").trimEnd() })),
     dialect,
-    lineOf: (fabric, where) => {
+    lineOf: (fabric, path) => {
       const raw = raws.get(fabric);
-      return raw ? lineForWhere(raw, where) : 1;
+      return raw ? lineForPath(raw, path) : 1;
     },
   };
 }
@@ -674,7 +653,7 @@ class SectionWriter {
    * `[key, text]` of every set field of `object` (one pair per element of a node's list);
    * fields the dialect cannot hold are left out with a warning.
    */
-  fields(section: SectionKind, where: string, object: Readonly<Record<string, unknown>>): [string, string][] {
+  fields(section: SectionKind, where: readonly PathStep[], object: Readonly<Record<string, unknown>>): [string, string][] {
     const written: [string, string][] = [];
     const handled = new Set<string>();
     for (const spec of SECTION_KEYS) {
@@ -698,12 +677,12 @@ class SectionWriter {
   }
 
   /** A field Proxmox VE's dialect cannot hold as it is: left out (the default message), or written as Proxmox VE would not read it. */
-  warn(where: string, key: string, message = "left out: Proxmox VE has no such key, or gives it another meaning (write the RFC dialect to keep it)"): void {
-    this.options.onWarning?.({ severity: "warning", where: `${this.fabric}: ${where ? `${where}: ` : ""}${key}`, message });
+  warn(where: readonly PathStep[], key: string, message = "left out: Proxmox VE has no such key, or gives it another meaning (write the RFC dialect to keep it)"): void {
+    this.options.onWarning?.(problemAt("warning", { fabric: this.fabric, path: [...where, key] }, message));
   }
 
-  error(where: string, message: string): void {
-    this.errors.push({ severity: "error", where: `${this.fabric}: ${where}`, message });
+  error(where: readonly PathStep[], message: string): void {
+    this.errors.push(problemAt("error", { fabric: this.fabric, path: where }, message));
   }
 
   private text(spec: SectionKey, value: unknown): string {
@@ -718,18 +697,18 @@ class SectionWriter {
 function interfaceLine(writer: SectionWriter, node: string, name: string, iface: Interface, publicKey: string | undefined): string {
   let fields: Record<string, unknown> = { ...iface, publicKey: publicKey ?? iface.publicKey };
   if (writer.dialect === "proxmox") {
-    if (!PROXMOX_IFNAME.test(name)) writer.error(`${node}: ${name}`, "Proxmox VE allows interface names of 1-8 letters, digits and inner dashes; rename it or write the RFC dialect");
-    if (iface.listenPort === undefined) writer.error(`${node}: ${name}: listen_port`, "is required by Proxmox VE");
+    if (!PROXMOX_IFNAME.test(name)) writer.error(["nodes", node, "interfaces", name], "Proxmox VE allows interface names of 1-8 letters, digits and inner dashes; rename it or write the RFC dialect");
+    if (iface.listenPort === undefined) writer.error(["nodes", node, "interfaces", name, "listen_port"], "is required by Proxmox VE");
     // Proxmox VE's `ip` is IPv4 only: an IPv6 `ip` (the RFC allows it) moves to `ip6`
     if (iface.ip?.family === 6 && !iface.ip6) fields = { ...fields, ip: undefined, ip6: iface.ip };
   }
-  return [`name=${name}`, ...writer.fields("interface", `${node}: ${name}`, fields).map(([key, value]) => `${key}=${value}`)].join(",");
+  return [`name=${name}`, ...writer.fields("interface", ["nodes", node, "interfaces", name], fields).map(([key, value]) => `${key}=${value}`)].join(",");
 }
 
 function peerLine(writer: SectionWriter, fabric: Fabric, node: string, index: number, peer: Peer, options: WriteOptions): string {
   let fields: Peer = options.omitPresharedKeys ? { ...peer, presharedKey: undefined } : peer;
   if (writer.dialect === "proxmox") {
-    const where = `${node}: peers[${index}]`;
+    const where = ["nodes", node, "peers", index];
     if (peer.extraAllowedIps?.length) {
       writer.warn(
         where,
@@ -743,7 +722,7 @@ function peerLine(writer: SectionWriter, fabric: Fabric, node: string, index: nu
     }
   }
   return writer
-    .fields("peer", `${node}: peers[${index}]`, fields)
+    .fields("peer", ["nodes", node, "peers", index], fields)
     .map(([key, value]) => `${key}=${value}`)
     .join(",");
 }
@@ -756,7 +735,7 @@ function peerLine(writer: SectionWriter, fabric: Fabric, node: string, index: nu
  * migrate the host alone to it. A port is left out when the interfaces it is for (`ports`)
  * listen on it, which keeps the meaning; any other port is written, with a warning.
  */
-function hostOnlyEndpoint(writer: SectionWriter, where: string, endpoint: Endpoint | undefined, ports: readonly (number | undefined)[]): Endpoint | undefined {
+function hostOnlyEndpoint(writer: SectionWriter, where: readonly PathStep[], endpoint: Endpoint | undefined, ports: readonly (number | undefined)[]): Endpoint | undefined {
   if (endpoint?.port === undefined) return endpoint;
   if (ports.every((port) => port === endpoint.port)) return { ...endpoint, port: undefined };
   writer.warn(
@@ -827,17 +806,17 @@ function hoistExtraAllowedIps(fabric: Fabric): Fabric {
 function nodeSection(writer: SectionWriter, fabric: Fabric, name: string, node: FabricNode, options: WriteOptions, ports: ReadonlyMap<string, readonly (number | undefined)[]>): string {
   let fields: Record<string, unknown> = { ...node, fullTunnel: node.role === "internal" && node.fullTunnel ? true : undefined };
   if (node.role === "external" && writer.dialect === "proxmox" && node.endpoint?.port === undefined) {
-    writer.error(`${name}: endpoint`, "Proxmox VE needs host:port for an external node");
+    writer.error(["nodes", name, "endpoint"], "Proxmox VE needs host:port for an external node");
   }
   if (node.role === "internal") {
     fields = {
       ...fields,
-      endpoint: writer.dialect === "proxmox" ? hostOnlyEndpoint(writer, name, node.endpoint, ports.get(name) ?? []) : node.endpoint,
+      endpoint: writer.dialect === "proxmox" ? hostOnlyEndpoint(writer, ["nodes", name], node.endpoint, ports.get(name) ?? []) : node.endpoint,
       interfaces: Object.entries(node.interfaces).map(([ifaceName, iface]) => interfaceLine(writer, name, ifaceName, iface, options.publicKeys?.get(keyId(name, ifaceName)))),
       peers: node.peers.map((peer, index) => peerLine(writer, fabric, name, index, peer, options)),
     };
   }
-  return [`${NODE_TYPE}: ${fabric.name}_${name}`, ...writer.fields("node", name, fields).map(([key, value]) => `\t${key} ${value}`)].join("\n");
+  return [`${NODE_TYPE}: ${fabric.name}_${name}`, ...writer.fields("node", ["nodes", name], fields).map(([key, value]) => `\t${key} ${value}`)].join("\n");
 }
 
 /** One fabric as canonical fabrics.cfg text: its fabric section, then its nodes. Throws when the dialect cannot hold it. */
@@ -855,7 +834,7 @@ export function writeFabricSections(declared: Fabric, options: WriteOptions = {}
     };
   }
   // the RFC dialect always states key_dir and apply_mode, which mark it when the file is read back
-  const head = [`${FABRIC_TYPE}: ${fabric.name}`, ...writer.fields("fabric", "", fields).map(([key, value]) => `\t${key} ${value}`)].join("\n");
+  const head = [`${FABRIC_TYPE}: ${fabric.name}`, ...writer.fields("fabric", [], fields).map(([key, value]) => `\t${key} ${value}`)].join("\n");
   const ports = writer.dialect === "proxmox" ? dialedPorts(fabric) : new Map<string, (number | undefined)[]>();
   const nodes = Object.entries(fabric.nodes).map(([name, node]) => nodeSection(writer, fabric, name, node, options, ports));
   if (writer.errors.length > 0) throw new FabricError(writer.errors);
@@ -876,7 +855,7 @@ export function writeSectionConfig(config: Pick<SectionConfig, "fabrics" | "fore
  */
 export function proxmoxReadingProblems(fabric: Fabric): Problem[] {
   const problems: Problem[] = [];
-  const located = (problem: Problem): Problem => ({ ...problem, where: problem.where.split(": ").slice(1).join(": ") });
+  const located = (problem: Problem): Problem => movedProblem(problem, { fabric: undefined });
   try {
     writeFabricSections(fabric, { onWarning: (problem) => problems.push(located(problem)) });
   } catch (error) {
@@ -887,9 +866,8 @@ export function proxmoxReadingProblems(fabric: Fabric): Problem[] {
   for (const [name, node] of Object.entries(fabric.nodes)) {
     if (node.role !== "internal") continue;
     node.peers.forEach((peer, index) => {
-      const where = `${name}: peers[${index}]: allowed_ips`;
-      if (!peer.extraAllowedIps?.length || unmoved.has(where)) return;
-      problems.push({ severity: "warning", where, message: `${PEER_ALLOWED_IPS_UNREADABLE}; \`wg-fabric fmt\` moves these networks to ${peer.node}'s allowed_ips, where they mean the same` });
+      const problem = problemAt("warning", { path: ["nodes", name, "peers", index, "allowed_ips"] }, `${PEER_ALLOWED_IPS_UNREADABLE}; \`wg-fabric fmt\` moves these networks to ${peer.node}'s allowed_ips, where they mean the same`);
+      if (peer.extraAllowedIps?.length && !unmoved.has(problem.where)) problems.push(problem);
     });
   }
   return problems;

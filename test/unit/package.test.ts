@@ -50,12 +50,12 @@ function readmeList(heading: string): string[] {
 // The public API, listed: a name added or removed is a decision, made here and in the README.
 const ROOT_API = [
   "ApplyMode", "ConnectionArgs", "ExportedInterface", "ExportedPeers", "ExternalNodeSpec", "Fabric", "FabricArgs", "FabricDefaults", "FabricError",
-  "InterfaceSpec", "InternalNode", "InternalNodeSpec", "MeshMemberSpec", "NodeSpec", "PartialConnectionArgs", "PeerOverrides", "PeerSpec", "Problem",
+  "InterfaceSpec", "InternalNode", "InternalNodeSpec", "MeshMemberSpec", "NodeSpec", "PartialConnectionArgs", "PathStep", "PeerOverrides", "PeerSpec", "Problem", "ProblemPlace",
   "SectionConfigFabricArgs", "exportPeers", "externalNodesFrom", "fullMesh",
 ].sort();
 const FABRIC_API = [
   "ApplyMode", "DIALECTS", "Dialect", "FabricError", "FabricInput", "FabricModel", "FullMeshOptions", "InterfaceView", "LinkHealth", "MeshNode", "NodeFiles",
-  "PeerView", "Preparation", "PrepareOptions", "PreparedFabric", "Problem", "PublicKeys", "ValidFabric", "prepareFabric", "SECTION_KEYS", "SectionConfig", "SectionConfigError", "SectionKey", "Topology", "TopologyInterface", "TopologyLink",
+  "PathStep", "PeerView", "Preparation", "PrepareOptions", "PreparedFabric", "Problem", "ProblemPlace", "PublicKeys", "ValidFabric", "prepareFabric", "SECTION_KEYS", "SectionConfig", "SectionConfigError", "SectionKey", "Topology", "TopologyInterface", "TopologyLink",
   "TopologyNode", "WriteOptions", "formatProblem", "fullMeshInput", "keyTable", "parseFabric", "parseFabricOrThrow", "parseSectionConfig", "renderDot",
   "renderIfupdown2", "renderMermaid", "renderNodeFiles", "renderProxmoxConfig", "renderProxmoxStanza", "renderWg", "renderWgQuick", "resolveInterfaces",
   "topologyOfFabric", "validateAcrossFabrics", "validateFabric", "writeSectionConfig",

@@ -40,4 +40,23 @@ describe("prepareFabric: the one way from input to a fabric to act on", () => {
     const refused = prepareFabric(spec, { publicKeysAreOutputs: true });
     assert.ok(!refused.ok && refused.problems.some((problem) => problem.where === "occultist: wg0: publicKey"));
   });
+
+  it("problems carry their place as data: the model's path, and the file, line and fabric of a fabrics.cfg; where is written from them", () => {
+    const broken = rfcSpec();
+    broken.nodes.occultist.peers[0].node = "berserkr";
+    const refused = prepareFabric(broken);
+    const problem = !refused.ok ? refused.problems.find((p) => /berserkr/.test(p.message)) : undefined;
+    assert.deepEqual(problem?.path, ["nodes", "occultist", "peers", 0, "node"]);
+    assert.equal(problem?.where, "occultist: peers[0]: node");
+    const text = "wireguard_fabric: vpn\n\nwireguard_node: vpn_a\n\trole internal\n\tinterfaces name=wg0,listen_port=51820\n\tlisten_prot 3\n";
+    assert.throws(
+      () => parseSectionConfig(text, "site.cfg"),
+      (error: { problems?: readonly { file?: string; line?: number; fabric?: string; path: readonly unknown[]; where: string }[] }) => {
+        const unknown = error.problems?.[0];
+        assert.deepEqual([unknown?.file, unknown?.line, unknown?.fabric, unknown?.path], ["site.cfg", 6, "vpn", ["nodes", "a", "listen_prot"]]);
+        assert.equal(unknown?.where, "site.cfg:6: vpn: a: listen_prot");
+        return true;
+      },
+    );
+  });
 });

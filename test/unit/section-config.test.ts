@@ -210,7 +210,7 @@ describe("reading a large, repetitive fabrics.cfg", () => {
         if (!line.startsWith("\tpeers ")) return;
         const peer = (cut.fabrics[0]?.nodes[node] as { peers: { node: string }[] }).peers[index];
         assert.ok(line.includes(`node=${peer?.node},`), `${context}: ${node} peers[${index}] is line ${i + 1}`);
-        assert.equal(cut.lineOf("vpn", `${node}: peers[${index}]`), i + 1, `${context}: line of ${node} peers[${index}]`);
+        assert.equal(cut.lineOf("vpn", ["nodes", node, "peers", index]), i + 1, `${context}: line of ${node} peers[${index}]`);
         index++;
       });
     }

@@ -188,7 +188,7 @@ describe("the nodes' own addresses (Proxmox VE's router addresses: ip_prefix, ip
     assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), []);
 
     spec.nodes.occultist.interfaces.dummy_vpn = { listenPort: 51999, ip: "10.99.0.1/24" };
-    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), ["occultist: interfaces: dummy_vpn: is the link that holds the node's own address (ip); name the interface differently"]);
+    assert.deepEqual(problemsOf(spec, { publicKeysAreOutputs: true }), ["occultist: dummy_vpn: is the link that holds the node's own address (ip); name the interface differently"]);
     delete spec.nodes.occultist.interfaces.dummy_vpn;
     Object.assign(spec, { name: "datacenter" });
     const tooLong = "the node's address goes on the link dummy_datacenter (Proxmox VE's name for it), but its name \"dummy_datacenter\" is 16 characters; Linux allows at most 15: name the fabric with at most 9 characters";
