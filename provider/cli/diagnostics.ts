@@ -77,8 +77,6 @@ export interface ReportOptions {
   readonly quiet?: boolean;
   /** Warnings fail the command too (exit 1). */
   readonly strict?: boolean;
-  /** At most this many problems are printed; the rest are counted. */
-  readonly limit?: number;
 }
 
 /** Problems printed before the rest are only counted. */
@@ -92,20 +90,18 @@ export class Reporter {
   errors = 0;
   warnings = 0;
   readonly shown: Diagnostic[] = [];
-  private readonly limit: number;
 
   constructor(
     private readonly options: ReportOptions,
     private readonly err: (line: string) => void,
   ) {
-    this.limit = options.limit ?? DEFAULT_PROBLEM_LIMIT;
   }
 
   add(diagnostic: Diagnostic): void {
     if (diagnostic.severity === "error") this.errors++;
     else this.warnings++;
     if (diagnostic.severity === "warning" && this.options.quiet) return;
-    if (this.shown.length >= this.limit) return;
+    if (this.shown.length >= DEFAULT_PROBLEM_LIMIT) return;
     this.shown.push(diagnostic);
     if (!this.options.json) this.err(diagnosticText(diagnostic));
   }

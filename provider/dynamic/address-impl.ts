@@ -1,8 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { keyId, renderNodeAddressStanza } from "../fabric";
+import { keyId, nodeAddressCidrs, renderNodeAddressStanza } from "../fabric";
 import { addressDriftOf, stanzaDigest, type InterfaceTarget } from "../remote";
 import { addressInputsSchema, changedKeys, checkFailures, UNKNOWN, type AddressInputs, type AddressOutputs } from "./inputs";
-import { onNode } from "./session";
+import { onNode, trustOf } from "./session";
 
 /** Validates inputs at preview, before anything remote. */
 export async function check(_olds: AddressInputs, news: AddressInputs): Promise<pulumi.dynamic.CheckResult<AddressInputs>> {
@@ -13,7 +13,7 @@ export async function check(_olds: AddressInputs, news: AddressInputs): Promise<
 function declared(inputs: AddressInputs): { stanza: string; addresses: string[] } {
   return {
     stanza: renderNodeAddressStanza(inputs.link, inputs),
-    addresses: [...(inputs.ip ? [`${inputs.ip}/32`] : []), ...(inputs.ip6 ? [`${inputs.ip6}/128`] : [])],
+    addresses: nodeAddressCidrs(inputs),
   };
 }
 
@@ -62,6 +62,4 @@ export async function remove(_id: string, props: AddressOutputs): Promise<void> 
 }
 
 /** The host key the node must present: the one its first key resource recorded (trust on first use). */
-function trustOf(inputs: AddressInputs) {
-  return { recordedHostKey: inputs.hostKey === UNKNOWN ? undefined : inputs.hostKey, acceptNewHostKey: inputs.acceptNewHostKey };
-}
+

@@ -3,7 +3,7 @@ import { configPath, keyId, legacyConfigPath } from "../fabric";
 import { writesStanza } from "../model";
 import { configDigest, driftOf, stanzaDigest } from "../remote";
 import { changedKeys, checkFailures, configInputsSchema, renderedFiles, UNKNOWN, type ConfigInputs, type ConfigOutputs, type LegacyConfigState } from "./inputs";
-import { onNode } from "./session";
+import { onNode, trustOf } from "./session";
 
 /** Validates inputs at preview, before anything remote. */
 export async function check(_olds: ConfigInputs, news: ConfigInputs): Promise<pulumi.dynamic.CheckResult<ConfigInputs>> {
@@ -101,6 +101,4 @@ export async function remove(_id: string, props: ConfigOutputs): Promise<void> {
 }
 
 /** The host key the node must present: the one its key resource recorded (trust on first use). */
-function trustOf(inputs: ConfigInputs) {
-  return { recordedHostKey: inputs.hostKey === UNKNOWN ? undefined : inputs.hostKey, acceptNewHostKey: inputs.acceptNewHostKey };
-}
+

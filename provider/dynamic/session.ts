@@ -1,5 +1,6 @@
 import { connectionSchema, type Connection } from "../model";
 import { RemoteNode, SessionPool } from "../remote";
+import { UNKNOWN } from "./inputs";
 
 // One pool per provider process, which lives for one engine run: every resource of the run
 // shares one connection per node, kept while the run lasts (no reconnect in the middle of it).
@@ -18,4 +19,9 @@ export function onNode<T>(
 ): Promise<T> {
   const parsed: Connection = connectionSchema.parse(connection);
   return pool.use(node, parsed, (session) => work(new RemoteNode(session)), trust.acceptNewHostKey ? undefined : trust.recordedHostKey);
+}
+
+/** The host-key trust of a resource whose inputs carry its key resource's recorded host key (unknown at preview). */
+export function trustOf(inputs: { readonly hostKey?: string; readonly acceptNewHostKey?: boolean }): { recordedHostKey?: string; acceptNewHostKey?: boolean } {
+  return { recordedHostKey: inputs.hostKey === UNKNOWN ? undefined : inputs.hostKey, acceptNewHostKey: inputs.acceptNewHostKey };
 }

@@ -52,8 +52,19 @@ export function nodeAddressViews(fabric: Fabric): NodeAddressView[] {
  * the address as a host route, `link-type dummy` and `ip-forward 1`. ifupdown2 merges the two
  * blocks into one link; it makes the link at boot and on every `ifreload -a`.
  */
-export function renderNodeAddressStanza(link: string, address: { readonly ip?: string; readonly ip6?: string }): string {
-  const block = (family: "inet" | "inet6", cidr: string) => [`auto ${link}`, `iface ${link} ${family} static`, `\taddress ${cidr}`, "\tlink-type dummy", "\tip-forward 1"].join("\n");
-  const blocks = [...(address.ip ? [block("inet", `${address.ip}/32`)] : []), ...(address.ip6 ? [block("inet6", `${address.ip6}/128`)] : [])];
+export function renderNodeAddressStanza(link: string, address: NodeAddressText): string {
+  const block = (cidr: string) => [`auto ${link}`, `iface ${link} ${cidr.includes(":") ? "inet6" : "inet"} static`, `\taddress ${cidr}`, "\tlink-type dummy", "\tip-forward 1"].join("\n");
+  const blocks = nodeAddressCidrs(address).map(block);
   return blocks.length === 0 ? "" : `${blocks.join("\n\n")}\n`;
+}
+
+/** A node's own addresses as text, without prefix length. */
+export interface NodeAddressText {
+  readonly ip?: string;
+  readonly ip6?: string;
+}
+
+/** The addresses the link holds: each a host route (/32, /128), IPv4 first. */
+export function nodeAddressCidrs(address: NodeAddressText): string[] {
+  return [...(address.ip ? [`${address.ip}/32`] : []), ...(address.ip6 ? [`${address.ip6}/128`] : [])];
 }

@@ -87,4 +87,15 @@ describe("the package: what ships and what it exports", () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { exports: Record<string, unknown> };
     assert.deepEqual(Object.keys(pkg.exports).sort(), [".", "./dynamic/address-impl", "./dynamic/config-impl", "./dynamic/key-impl", "./fabric", "./package.json"], "entry points: the two APIs, and the implementations that stacks' stored providers load by name");
   });
+
+  it("the layout table of docs/development.md names every folder of the code", () => {
+    const table = readFileSync(path.join(ROOT, "docs/development.md"), "utf8").split("\n").filter((line) => line.startsWith("| `"));
+    const named = new Set(table.flatMap((line) => [...line.matchAll(/`([a-z][\w./-]*\/)`/g)].map((m) => m[1] as string)));
+    const folders = execFileSync("git", ["ls-files", "provider", "tools", "lab", "bench", "examples", "test", "scripts", "docs"], { cwd: ROOT, encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean)
+      .map((file) => path.dirname(file))
+      .filter((dir) => dir.split("/").length <= (dir.startsWith("provider") || dir.startsWith("tools") ? 3 : 1));
+    assert.deepEqual([...new Set(folders)].filter((dir) => !named.has(`${dir}/`)).sort(), [], "folders the table does not name");
+  });
 });
