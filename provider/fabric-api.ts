@@ -32,6 +32,7 @@ export {
 export {
   fullMeshInput,
   prepareFabric,
+  recordedPublicKeys,
   renderIfupdown2,
   renderNodeFiles,
   renderProxmoxConfig,

@@ -51,9 +51,9 @@ export class InternalNode extends pulumi.ComponentResource {
   readonly hostKey?: pulumi.Output<string>;
   /** The key resource of each interface, by interface name. */
   readonly keys: Readonly<Record<string, InterfaceKey>>;
-  /** The config resource of each interface, by interface name (after {@link InternalNode.configure}). */
+  /** The config resource of each interface, by interface name (once the fabric has made every key). */
   readonly configs: Record<string, InterfaceConfig> = {};
-  /** Rendered configs (no private key), by interface name (after {@link InternalNode.configure}). */
+  /** Rendered configs (no private key), by interface name (once the fabric has made every key). */
   readonly renderedConfigs: Record<string, pulumi.Output<string>> = {};
   /** The resource of the node's own addresses and the link that holds them (`dummy_<fabric>`), when it has any. */
   readonly address?: { readonly link: string; readonly resource: NodeAddress };
@@ -103,7 +103,8 @@ export class InternalNode extends pulumi.ComponentResource {
 
   /**
    * Creates the config resources once every key of the fabric exists as a resource: each
-   * config depends on its own key and on the keys of its internal peers only.
+   * config depends on its own key and on the keys of its internal peers only. Called by `Fabric`.
+   * @internal
    */
   configure(keyOf: (id: string) => pulumi.Output<string>, presharedKeys: PresharedKeys): void {
     for (const view of this.args.interfaces) {

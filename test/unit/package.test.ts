@@ -56,7 +56,7 @@ const ROOT_API = [
 const FABRIC_API = [
   "ApplyMode", "DIALECTS", "Dialect", "FabricError", "FabricInput", "FabricModel", "FullMeshOptions", "InterfaceView", "LinkHealth", "MeshNode", "NodeFiles",
   "PathStep", "PeerView", "Preparation", "PrepareOptions", "PreparedFabric", "Problem", "ProblemPlace", "PublicKeys", "ValidFabric", "prepareFabric", "SECTION_KEYS", "SectionConfig", "SectionConfigError", "SectionKey", "Topology", "TopologyInterface", "TopologyLink",
-  "TopologyNode", "WriteOptions", "formatProblem", "fullMeshInput", "keyTable", "parseFabric", "parseFabricOrThrow", "parseSectionConfig", "renderDot",
+  "TopologyNode", "WriteOptions", "formatProblem", "fullMeshInput", "keyTable", "parseFabric", "parseFabricOrThrow", "parseSectionConfig", "recordedPublicKeys", "renderDot",
   "renderIfupdown2", "renderMermaid", "renderNodeFiles", "renderProxmoxConfig", "renderProxmoxStanza", "renderWg", "renderWgQuick", "resolveInterfaces",
   "topologyOfFabric", "validateAcrossFabrics", "validateFabric", "writeSectionConfig",
 ].sort();
