@@ -23,14 +23,13 @@ export function peerEntryOf<Key>(peer: PeerView, publicKey: Key, psk?: { readonl
 
 /** A peer's plain fields, everything but its keys: routes as text, the rest carried as it is. */
 function peerFields(peer: PeerView): Omit<PeerEntry, "publicKey" | "presharedKey" | "presharedKeyFingerprint"> {
-  const { label: _label, key: _key, presharedKey: _psk, nodeRoute, hostRoutes, allowedIps, skipRoutes, ...carried } = peer;
+  const { label: _label, key: _key, presharedKey: _psk, nodeRoute, hostRoutes, allowedIps, ...carried } = peer;
   return {
     ...(nodeRoute ? { nodeRoute: nodeRoute.toString() } : {}),
     ...(hostRoutes[0] ? { hostRoute: hostRoutes[0].toString() } : {}),
     ...(hostRoutes[1] ? { hostRoute6: hostRoutes[1].toString() } : {}),
     ...definedOnly(carried),
     ...(allowedIps.length > 0 ? { allowedIps: allowedIps.map(String) } : {}),
-    ...(skipRoutes ? { skipRouteGeneration: true } : {}),
   };
 }
 
@@ -92,7 +91,7 @@ export function viewOfEntry(entry: ParsedInterfaceEntry): InterfaceView {
 }
 
 function peerViewOf(name: string, peer: ParsedPeerEntry): PeerView {
-  const { publicKey, presharedKey, presharedKeyFingerprint: _shown, nodeRoute, hostRoute, hostRoute6, skipRouteGeneration, ...carried } = peer;
+  const { publicKey, presharedKey, presharedKeyFingerprint: _shown, nodeRoute, hostRoute, hostRoute6, ...carried } = peer;
   return {
     ...carried,
     label: name,
@@ -100,7 +99,6 @@ function peerViewOf(name: string, peer: ParsedPeerEntry): PeerView {
     key: { kind: "external", key: publicKey },
     ...(nodeRoute ? { nodeRoute } : {}),
     hostRoutes: [hostRoute, hostRoute6].filter((route): route is Cidr => route !== undefined),
-    skipRoutes: skipRouteGeneration ?? false,
     presharedKey,
   };
 }

@@ -41,7 +41,7 @@ export function wgQuickParts(view: InterfaceView, context: RenderContext): Confi
   const extra: string[] = [];
   if (view.addresses.length > 0) extra.push(`Address = ${view.addresses.map(String).join(", ")}`);
   if (view.mtu !== undefined) extra.push(`MTU = ${view.mtu}`);
-  if (view.peers.some((peer) => peer.skipRoutes)) {
+  if (view.peers.some((peer) => peer.skipRouteGeneration)) {
     extra.push("Table = off");
     for (const route of routedPrefixes(view.addresses, routedPeerPrefixes(view))) extra.push(`PostUp = ip route replace ${route.toString()} dev %i`);
   }

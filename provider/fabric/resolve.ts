@@ -28,7 +28,7 @@ export interface PeerView {
   /** The node's allowed_ips (or the peer's override), then the peer's extra ones. */
   readonly allowedIps: readonly Cidr[];
   /** True when no routes are made for this peer (Proxmox VE's `skip_route_generation`). */
-  readonly skipRoutes: boolean;
+  readonly skipRouteGeneration?: boolean;
   /** `host:port`, brackets around IPv6. */
   readonly endpoint?: string;
   /** Keepalive (seconds; 0 = off): the peer's, else its node's, else the fabric's. */
@@ -70,7 +70,7 @@ export function routedPrefixes(addresses: readonly Cidr[], allowedIps: Iterable<
 
 /** What the interface's routes are made for: every peer's {@link routesOf} but those that skip route generation. */
 export function routedPeerPrefixes(view: InterfaceView): Cidr[] {
-  return view.peers.flatMap((peer) => (peer.skipRoutes ? [] : routesOf(peer)));
+  return view.peers.flatMap((peer) => (peer.skipRouteGeneration ? [] : routesOf(peer)));
 }
 
 /** Everything needed to render, write and apply one interface of an internal node. */
@@ -130,7 +130,6 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
       key: { kind: "external", key: target.publicKey },
       hostRoutes: [],
       allowedIps: target.allowedIps,
-      skipRoutes: false,
       endpoint: target.endpoint && formatEndpoint(target.endpoint),
       persistentKeepalive: target.persistentKeepalive ?? fabric.persistentKeepalive,
     };
@@ -147,7 +146,6 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
     ...(nodeRoute ? { nodeRoute } : {}),
     hostRoutes,
     allowedIps: target.allowedIps,
-    skipRoutes: false,
     endpoint: target.endpoint && formatEndpoint(target.endpoint, iface.listenPort),
     persistentKeepalive: target.persistentKeepalive ?? fabric.persistentKeepalive,
   };
@@ -170,7 +168,7 @@ function overriddenView(base: Base, peer: Peer): PeerView {
   return {
     ...base.view,
     allowedIps: [...(peer.allowedIps ?? base.view.allowedIps), ...(peer.extraAllowedIps ?? [])],
-    skipRoutes: peer.skipRouteGeneration ?? false,
+    ...(peer.skipRouteGeneration ? { skipRouteGeneration: true } : {}),
     endpoint: peer.endpoint ? formatEndpoint(peer.endpoint, base.port) : base.view.endpoint,
     persistentKeepalive: peer.persistentKeepalive ?? base.view.persistentKeepalive,
     presharedKey: peer.presharedKey,

@@ -206,7 +206,7 @@ export function checkRoutesAcrossInterfaces(fabric: Fabric, views: readonly Inte
     const routed = new Map<string, { iface: string; label: string }>();
     for (const view of nodeViews) {
       view.peers.forEach((peer, position) => {
-        if (peer.skipRoutes) return;
+        if (peer.skipRouteGeneration) return;
         for (const route of routesOf(peer)) {
           if (route.prefix === 0) continue;
           const prefix = route.toString();
