@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ExternalNodeSpec } from "./args";
-import { interfaceAddresses, keyId } from "./fabric";
+import { hostRoutesOf, interfaceRoutes, keyId } from "./fabric";
 import { formatEndpoint, type Fabric as FabricModel } from "./model";
 
 /** One internal interface as another fabric sees it: everything needed to peer with it. */
@@ -13,7 +13,7 @@ export interface ExportedInterface {
   readonly publicKey: string;
   /** `host:port` (the interface's listen port unless the node endpoint has one). */
   readonly endpoint?: string;
-  /** The interface address as a host route, then the node's allowed IPs. */
+  /** What its peers route to it: the node's own IPv4 address (when it has one of its own), the interface's addresses as host routes, then the node's allowed IPs. */
   readonly allowedIps: readonly string[];
 }
 
@@ -39,7 +39,8 @@ export function exportPeers(fabric: FabricModel, publicKeys: Readonly<Record<str
         iface: ifaceName,
         publicKey,
         ...(node.endpoint ? { endpoint: formatEndpoint(node.endpoint, iface.listenPort) } : {}),
-        allowedIps: [...interfaceAddresses(iface).map((address) => address.hostRoute().toString()), ...node.allowedIps.map(String)],
+        // what this fabric's own peers route to it: the node's address, the interface's, the networks behind it
+        allowedIps: [...hostRoutesOf(interfaceRoutes(node, iface)), ...node.allowedIps].map(String),
       };
     }
   }

@@ -43,8 +43,19 @@ interface Base {
   readonly port?: number;
 }
 
+/**
+ * How the peers of an internal interface route it: its node's own IPv4 address when it is not
+ * one of the interface's (as Proxmox VE routes it; not its ip6, which Proxmox VE does not), and
+ * the interface's addresses, as host routes.
+ */
+export function interfaceRoutes(node: InternalNode, iface: Interface): Pick<PeerView, "nodeRoute" | "hostRoutes"> {
+  const hostRoutes = interfaceAddresses(iface).map((address) => address.hostRoute());
+  const nodeRoute = node.ip && !hostRoutes.some((route) => route.toString() === node.ip?.toString()) ? node.ip : undefined;
+  return { ...(nodeRoute ? { nodeRoute } : {}), hostRoutes };
+}
+
 /** A peer's host routes: its node's own address first, as Proxmox VE routes it, then its interface's addresses. */
-export function hostRoutesOf(peer: PeerView): Cidr[] {
+export function hostRoutesOf(peer: Pick<PeerView, "nodeRoute" | "hostRoutes">): Cidr[] {
   return peer.nodeRoute ? [peer.nodeRoute, ...peer.hostRoutes] : [...peer.hostRoutes];
 }
 
@@ -137,14 +148,10 @@ function basePeer(fabric: Fabric, peer: Peer): Base | undefined {
   }
   const nodeIface = (peer as Peer & { type: "internal" }).nodeIface;
   const iface = target.interfaces[nodeIface] as Interface;
-  // the node's own IPv4 address is routed too, as Proxmox VE routes it (not its ip6: Proxmox VE does not)
-  const hostRoutes = interfaceAddresses(iface).map((address) => address.hostRoute());
-  const nodeRoute = target.ip && !hostRoutes.some((route) => route.toString() === target.ip?.toString()) ? target.ip : undefined;
   const view: PeerView = {
     label: peerLabel(peer),
     key: { kind: "internal", id: keyId(peer.node, nodeIface) },
-    ...(nodeRoute ? { nodeRoute } : {}),
-    hostRoutes,
+    ...interfaceRoutes(target, iface),
     allowedIps: target.allowedIps,
     endpoint: target.endpoint && formatEndpoint(target.endpoint, iface.listenPort),
     persistentKeepalive: target.persistentKeepalive ?? fabric.persistentKeepalive,

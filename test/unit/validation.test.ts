@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { exportPeers } from "../../provider/exported-peers";
 import { nodeAddressViews, renderNodeAddressStanza, resolveInterfaces, routesOf, type NodeAddressView } from "../../provider/fabric";
 import { parseFabricOrThrow } from "../../provider/model";
 import { KEYS, problemsOf, rfcSpec } from "./helpers";
@@ -162,6 +163,20 @@ describe("the nodes' own addresses (Proxmox VE's router addresses: ip_prefix, ip
     const fabric = parseFabricOrThrow(spec);
     const occultist = resolveInterfaces(fabric).find((view) => view.id === "occultist/wg0");
     assert.deepEqual(occultist?.peers.map((peer) => routesOf(peer).map(String)), [["10.66.9.1/32", "198.51.100.1/32", "203.0.113.128/25"], ["203.0.113.0/25"]], "an external node's address is not added");
+  });
+
+  it("another stack's peers of an internal node route its own address too: exportedPeers carries it as its peers' AllowedIPs do", () => {
+    const spec = rfcSpec();
+    Object.assign(spec, { ipPrefix: "10.66.0.0/16" });
+    Object.assign(spec.nodes.elementalist, { ip: "10.66.9.1" });
+    Object.assign(spec.nodes.occultist, { ip: "10.66.9.2" });
+    Object.assign(spec.nodes.berserker, { ip: "10.66.9.3" });
+    const fabric = parseFabricOrThrow(spec);
+    const exported = exportPeers(fabric, { "elementalist/wg0": KEYS.elementalist, "occultist/wg0": KEYS.occultist });
+    const occultist = resolveInterfaces(fabric).find((view) => view.id === "occultist/wg0");
+    const toElementalist = occultist?.peers.find((peer) => peer.label === "elementalist/wg0");
+    assert.deepEqual(exported.interfaces["elementalist/wg0"]?.allowedIps, routesOf(toElementalist!).map(String), "what a peer in this fabric routes to it");
+    assert.deepEqual(exported.interfaces["elementalist/wg0"]?.allowedIps, ["10.66.9.1/32", "198.51.100.1/32", "203.0.113.128/25"]);
   });
 
   it("an internal node's addresses go on its dummy_<fabric> link, in Proxmox VE's stanza; a fabric name too long for that link, or an interface of that name, is refused", () => {
