@@ -11,7 +11,6 @@ import {
   type WgKey,
 } from "../model";
 import { keyId, peerLabel } from "./keys";
-import type { prepareFabric } from "./prepare";
 
 /** Whose public key a peer stanza carries. */
 export type PeerKeySource = { readonly kind: "internal"; readonly id: string } | { readonly kind: "external"; readonly key: WgKey };
@@ -186,7 +185,7 @@ function overriddenView(base: Base, peer: Peer): PeerView {
 /**
  * Resolves every interface of every internal node into the view its config is rendered from.
  * Peers that do not resolve (dangling references) are left out: validation names them, and
- * {@link prepareFabric} gives the views of a valid fabric only.
+ * `prepareFabric` gives the views of a valid fabric only.
  * Peers without overrides share one view object per target, so large meshes stay small.
  */
 export function resolveInterfaces(fabric: Fabric): InterfaceView[] {
