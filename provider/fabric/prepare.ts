@@ -4,7 +4,7 @@ import { hasErrors, validateFabric } from "./validate";
 
 declare const VALID: unique symbol;
 
-/** A fabric that passed validation: only {@link prepareFabric} makes one, and what acts on a fabric takes only this. */
+/** A fabric that passed validation: only {@link prepareFabric} makes one; the components, the CLI and a converge act on nothing else. */
 export type ValidFabric = Fabric & { readonly [VALID]: true };
 
 /** A fabric ready to act on: valid, its interfaces resolved, its warnings to show. */

@@ -28,12 +28,14 @@ export class DeclaredConfigError extends Error {
   }
 }
 
+/** A CIDR of a config, canonical (its network when `route`); `what` names it in the error. */
 export function cidrOf(text: string, what: string, route: boolean): string {
   const parsed = Cidr.parse(text);
   if (typeof parsed === "string") throw new DeclaredConfigError(`${what}: ${parsed}`);
   return (route ? parsed.network() : parsed).toString();
 }
 
+/** A whole number of a config from `min` to `max`; `what` names it in the error. */
 export function numberOf(text: string, what: string, min: number, max: number): number {
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new DeclaredConfigError(`${what} "${text}" is not a number from ${min} to ${max}`);
   return Number(text);
