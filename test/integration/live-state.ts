@@ -68,8 +68,11 @@ export function observe(lab: Lab, node: string): Map<string, ObservedIface> {
 }
 
 /** The endpoints a node's config file declares, by peer public key. */
-function fileEndpoints(lab: Lab, node: string, iface: string, mode: ApplyMode): Map<string, string | undefined> {
-  const text = lab.readNodeFile(node, configPath(mode, DEFAULT_KEY_DIR, iface));
+function fileEndpoints(lab: Lab, node: string, iface: string, mode: ApplyMode): Map<string, string | undefined> | undefined {
+  const file = configPath(mode, DEFAULT_KEY_DIR, iface);
+  // a running interface without its file is a mismatch to name, not a crash of the check
+  if (!existsSync(lab.nodePath(node, file))) return undefined;
+  const text = lab.readNodeFile(node, file);
   const endpoints = new Map<string, string | undefined>();
   for (const section of text.split("[Peer]").slice(1)) {
     const key = /^PublicKey = (\S+)$/m.exec(section)?.[1] as string;
@@ -116,7 +119,12 @@ export function compareLive(lab: Lab, model: Model, expected: Map<string, Expect
       check("MTU", have.mtu, want.mtu);
       check("addresses", have.addresses, [want.address]);
       check("routes", [...have.routes].sort(), want.routes);
-      const endpoints = fileEndpoints(lab, node, iface, model.nodes[node]?.mode ?? "wg-quick");
+      const mode = model.nodes[node]?.mode ?? "wg-quick";
+      const endpoints = fileEndpoints(lab, node, iface, mode);
+      if (!endpoints) {
+        problems.push(`${id}: runs, but its config file ${configPath(mode, DEFAULT_KEY_DIR, iface)} is missing`);
+        continue;
+      }
       const wantKeys = new Map(want.peers.map((peer) => [keyOf(peer.node, iface), peer]));
       check("peers", [...have.peers.keys()].sort(), [...wantKeys.keys()].sort());
       for (const [key, peer] of wantKeys) {
