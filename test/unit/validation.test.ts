@@ -6,6 +6,15 @@ import { KEYS, problemsOf, rfcSpec } from "./helpers";
 
 type Spec = ReturnType<typeof rfcSpec>;
 
+/** The RFC's fabric with Proxmox VE's router addresses: a range and an address of each node in it. */
+function withNodeAddresses(spec: Spec): Spec {
+  Object.assign(spec, { ipPrefix: "10.66.0.0/16" });
+  Object.assign(spec.nodes.elementalist, { ip: "10.66.9.1" });
+  Object.assign(spec.nodes.occultist, { ip: "10.66.9.2" });
+  Object.assign(spec.nodes.berserker, { ip: "10.66.9.3" });
+  return spec;
+}
+
 /** [what is wrong, how to break the spec, the exact problems expected] */
 const BAD_INPUTS: [string, (spec: Spec) => void, string[]][] = [
   ["dangling peer node", (s) => (s.nodes.occultist.peers[1].node = "berserkr"), ['occultist: peers[1]: node: node "berserkr" is not defined in fabric "vpn"; did you mean "berserker"?']],
@@ -155,23 +164,13 @@ describe("the nodes' own addresses (Proxmox VE's router addresses: ip_prefix, ip
   });
 
   it("an internal node's address is a host route to it in its peers' AllowedIPs, first, as Proxmox VE renders it", () => {
-    const spec = rfcSpec();
-    Object.assign(spec, { ipPrefix: "10.66.0.0/16" });
-    Object.assign(spec.nodes.elementalist, { ip: "10.66.9.1" });
-    Object.assign(spec.nodes.occultist, { ip: "10.66.9.2" });
-    Object.assign(spec.nodes.berserker, { ip: "10.66.9.3" });
-    const fabric = parseFabricOrThrow(spec);
+    const fabric = parseFabricOrThrow(withNodeAddresses(rfcSpec()));
     const occultist = resolveInterfaces(fabric).find((view) => view.id === "occultist/wg0");
     assert.deepEqual(occultist?.peers.map((peer) => routesOf(peer).map(String)), [["10.66.9.1/32", "198.51.100.1/32", "203.0.113.128/25"], ["203.0.113.0/25"]], "an external node's address is not added");
   });
 
   it("another stack's peers of an internal node route its own address too: exportedPeers carries it as its peers' AllowedIPs do", () => {
-    const spec = rfcSpec();
-    Object.assign(spec, { ipPrefix: "10.66.0.0/16" });
-    Object.assign(spec.nodes.elementalist, { ip: "10.66.9.1" });
-    Object.assign(spec.nodes.occultist, { ip: "10.66.9.2" });
-    Object.assign(spec.nodes.berserker, { ip: "10.66.9.3" });
-    const fabric = parseFabricOrThrow(spec);
+    const fabric = parseFabricOrThrow(withNodeAddresses(rfcSpec()));
     const exported = exportPeers(fabric, { "elementalist/wg0": KEYS.elementalist, "occultist/wg0": KEYS.occultist });
     const occultist = resolveInterfaces(fabric).find((view) => view.id === "occultist/wg0");
     const toElementalist = occultist?.peers.find((peer) => peer.label === "elementalist/wg0");
