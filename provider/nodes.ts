@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionArgs } from "./args";
 import { InterfaceConfig, InterfaceKey, LEGACY_DYNAMIC_TYPE, NodeAddress, type InterfaceStatus, type PeerEntryInput } from "./dynamic/resources";
 import { renderEntry, type EntryInputs } from "./dynamic/inputs";
-import { type InterfaceView, type NodeAddressView } from "./fabric";
+import type { InterfaceView, NodeAddressView } from "./fabric";
 import { interfaceFields, peerEntryOf, presharedKeyFingerprint } from "./dynamic/entry";
 
 /** A pre-shared key input, by {@link pskId}. */

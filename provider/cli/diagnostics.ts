@@ -94,8 +94,7 @@ export class Reporter {
   constructor(
     private readonly options: ReportOptions,
     private readonly err: (line: string) => void,
-  ) {
-  }
+  ) {}
 
   add(diagnostic: Diagnostic): void {
     if (diagnostic.severity === "error") this.errors++;

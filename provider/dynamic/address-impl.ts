@@ -60,6 +60,3 @@ export async function read(id: string, props: AddressOutputs): Promise<pulumi.dy
 export async function remove(_id: string, props: AddressOutputs): Promise<void> {
   await onNode(props.node, props.connection, (node) => node.removeAddress(targetOf(props), props.applyMode), trustOf(props));
 }
-
-/** The host key the node must present: the one its first key resource recorded (trust on first use). */
-

@@ -99,6 +99,3 @@ export async function read(id: string, props: ConfigOutputs | (ConfigOutputs & L
 export async function remove(_id: string, props: ConfigOutputs): Promise<void> {
   await onNode(props.node, props.connection, (node) => node.remove({ ...props, conf: recordedConfigPath(props) }, props.applyMode), trustOf(props));
 }
-
-/** The host key the node must present: the one its key resource recorded (trust on first use). */
-

@@ -1,6 +1,6 @@
 import type { z } from "zod";
-import type { ApplyMode, Cidr, WgKey } from "../model";
-import type { peerEntrySchema } from "./inputs";
+import type { Cidr, WgKey } from "../model";
+import type { entrySchema, peerEntrySchema } from "./inputs";
 import { keyId } from "../fabric/keys";
 import { presharedKeyDigest } from "../remote/plan/sync-plan";
 import type { InterfaceView, PeerView } from "../fabric/resolve";
@@ -53,21 +53,8 @@ export function interfaceFields(view: InterfaceView) {
   };
 }
 
-/** An interface as the config resource takes it, parsed. */
-export interface ParsedInterfaceEntry {
-  readonly node: string;
-  readonly iface: string;
-  readonly owner: string;
-  readonly keyDir: string;
-  readonly applyMode: ApplyMode;
-  readonly listenPort?: number;
-  readonly address?: Cidr;
-  /** The second address of a dual-stack interface (its `ip6`). */
-  readonly address6?: Cidr;
-  readonly mtu?: number;
-  /** By peer name. */
-  readonly peers: Readonly<Record<string, ParsedPeerEntry>>;
-}
+/** An interface as the config resource takes it, parsed (what {@link entrySchema} yields). */
+export type ParsedInterfaceEntry = z.output<typeof entrySchema>;
 
 /**
  * The view the renderers take, from a config resource's entry: its peers carry their keys and

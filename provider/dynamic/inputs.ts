@@ -106,7 +106,7 @@ export const configInputsSchema = z.object({
 });
 
 /** The interface part of known config inputs, parsed for the renderers. */
-const entrySchema = z.object({ ...configFields, peers: z.record(z.string().min(1), peerEntrySchema(wgKeySchema)) });
+export const entrySchema = z.object({ ...configFields, peers: z.record(z.string().min(1), peerEntrySchema(wgKeySchema)) });
 
 /** Config inputs as the engine stores them (plain JSON). */
 export type ConfigInputs = z.input<typeof configInputsSchema>;

@@ -244,12 +244,14 @@ function tableRoutes(entries: IpRoute[], family: 4 | 6): LivePolicy["tableRoutes
 
 function peerOf(fields: string[]): LivePeer {
   const [publicKey = "", psk, endpoint, allowed, handshake, rx, tx, keepalive] = fields;
+  // wg prints "off" or the seconds
+  const seconds = keepaliveOn(keepalive === "off" ? 0 : Number(keepalive ?? 0));
   return {
     publicKey,
     ...(psk && psk !== "(none)" ? { presharedKeyDigest: psk } : {}),
     ...(endpoint && endpoint !== "(none)" ? { endpoint } : {}),
     allowedIps: allowed && allowed !== "(none)" ? allowed.split(",") : [],
-    ...(keepalive && keepalive !== "off" && keepaliveOn(Number(keepalive)) !== undefined ? { persistentKeepalive: Number(keepalive) } : {}),
+    ...(seconds !== undefined ? { persistentKeepalive: seconds } : {}),
     latestHandshake: Number(handshake ?? 0),
     rxBytes: Number(rx ?? 0),
     txBytes: Number(tx ?? 0),
