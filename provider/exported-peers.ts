@@ -49,15 +49,32 @@ export function exportPeers(fabric: FabricModel, publicKeys: Readonly<Record<str
 
 /**
  * External node definitions for every interface another fabric exported (e.g. a
- * `StackReference`'s `exportedPeers` output; none when it is undefined), named
- * `<fabric>-<node>-<iface>`: make the fabric's `nodes` from them with `apply`, adding peers.
+ * `StackReference`'s `exportedPeers` output), named `<fabric>-<node>-<iface>`: make the fabric's
+ * `nodes` from them with `apply`, adding peers. `undefined` imports none; an Output or Promise
+ * that resolves to nothing, or to something else than an export (the other stack does not export
+ * it, or not yet), stops the program: its nodes would silently leave this fabric.
  */
 export function externalNodesFrom(exported: pulumi.Input<ExportedPeers | undefined>): pulumi.Output<Record<string, ExternalNodeSpec>> {
-  return pulumi.output(exported).apply((known) => externalNodesOf(known as ExportedPeers | undefined));
+  if (exported === undefined) return pulumi.output<Record<string, ExternalNodeSpec>>({});
+  return pulumi.output(exported).apply((known) => {
+    if (!isExportedPeers(known)) {
+      throw new pulumi.RunError(
+        `externalNodesFrom was given ${known === undefined || known === null ? "nothing" : "a value that is no fabric's exportedPeers"}: ` +
+          "is it a StackReference output the other stack does not export (yet)? Its nodes would leave this fabric and their peers every node's config; " +
+          "export the other fabric's exportedPeers there, or pass undefined to import none",
+      );
+    }
+    return externalNodesOf(known);
+  });
 }
 
-function externalNodesOf(exported: ExportedPeers | undefined): Record<string, ExternalNodeSpec> {
-  if (!exported) return {};
+/** A value of the shape {@link exportPeers} makes (what another stack's output holds). */
+function isExportedPeers(value: unknown): value is ExportedPeers {
+  const candidate = value as Partial<ExportedPeers> | undefined;
+  return typeof candidate?.fabric === "string" && typeof candidate.interfaces === "object" && candidate.interfaces !== null;
+}
+
+function externalNodesOf(exported: ExportedPeers): Record<string, ExternalNodeSpec> {
   return Object.fromEntries(
     Object.values(exported.interfaces).map((entry) => [
       `${exported.fabric}-${entry.node}-${entry.iface}`,

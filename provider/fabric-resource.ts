@@ -44,6 +44,12 @@ function mergedConnection(defaults: pulumi.Input<PartialConnectionArgs> | undefi
   return pulumi.all([defaults, own]).apply(([base, node]) => ({ ...base, ...node }) as ConnectionArgs);
 }
 
+/** True when neither connection names a host (told here when both are plain objects; an Output one is checked by the resources). */
+function lacksHost(...parts: (pulumi.Input<PartialConnectionArgs> | undefined)[]): boolean {
+  const plain = parts.filter((part) => part !== undefined && !pulumi.Output.isInstance(part) && !(part instanceof Promise)) as PartialConnectionArgs[];
+  return plain.length === parts.filter((part) => part !== undefined).length && plain.every((part) => part.host === undefined || part.host === "");
+}
+
 /** Applies defaults and links, and separates connections and pre-shared keys from the plain topology. */
 function splitArgs(name: string, args: FabricArgs, nodesIn: Readonly<Record<string, NodeSpec>>): SplitArgs {
   const defaults = args.defaults ?? {};
@@ -60,6 +66,7 @@ function splitArgs(name: string, args: FabricArgs, nodesIn: Readonly<Record<stri
     const { connection: own, keyRotation: _rotation, acceptNewHostKey: _accept, adopt: _adopt, ...rest } = node;
     const connection = mergedConnection(defaults.connection, own);
     if (connection === undefined) problems.push(problemAt("error", { path: ["nodes", nodeName, "connection"] }, "is required for an internal node (how to reach it over SSH), here or in defaults.connection"));
+    else if (lacksHost(defaults.connection, own)) problems.push(problemAt("error", { path: ["nodes", nodeName, "connection", "host"] }, "is required: the address to reach the node at over SSH, here or in defaults.connection"));
     else connections.set(nodeName, connection);
     const peers = (rest.peers ?? []).map((peer, index) => {
       const { presharedKey, ...plain } = peer;
@@ -72,6 +79,16 @@ function splitArgs(name: string, args: FabricArgs, nodesIn: Readonly<Record<stri
       return plain;
     });
     nodes[nodeName] = { ...rest, peers };
+  }
+  if (!Object.values(linked.nodes).some((node) => node?.role === "internal")) {
+    // an empty StackReference export, a config key the program no longer finds: never a request to delete the fabric
+    problems.push(
+      problemAt(
+        "error",
+        { path: ["nodes"] },
+        "has no internal node, so the fabric would manage nothing and every key and config it made would be deleted; to remove a fabric, remove the Fabric from the program or run pulumi destroy",
+      ),
+    );
   }
   // the defaults that are fabric fields (the keepalive) go over as they are; the connection was merged into each node
   const { connection: _connection, keyDir, applyMode, ...fabricFields } = defaults;
@@ -98,18 +115,30 @@ interface Built {
   readonly outputs: FabricOutputs;
 }
 
-/** The outputs of a fabric that was not built (invalid, or its nodes unknown yet): all empty. */
-function emptyOutputs(fabric: string): FabricOutputs {
-  const none = <T>(value: T) => pulumi.output(value) as pulumi.Output<T>;
-  return {
-    publicKeys: none<Record<string, string>>({}),
-    configs: none<Record<string, string>>({}),
-    sectionConfig: none(""),
-    status: none<Record<string, InterfaceStatus>>({}),
-    drift: none<Record<string, string[]>>({}),
-    exportedPeers: none<ExportedPeers>({ fabric, interfaces: {} }),
-    hostKeys: none<Record<string, string>>({}),
-  };
+/**
+ * The error that stops the program with `message` alone. The SDK inspects it for its traces, and
+ * Node 20's inspect spends some 20 s on the source-mapped frames of an apply
+ * (`node_modules/@pulumi/output.ts`, pulumi#20567): it gets no frames, as none are shown.
+ */
+function stopRun(message: string): pulumi.RunError {
+  const error = new pulumi.RunError(message);
+  error.stack = `${error.name}: ${message}`;
+  return error;
+}
+
+/**
+ * Stops the program from inside an apply: one rejection that nothing handles (the SDK reports it
+ * once and exits non-zero), and a value that never comes, so that the fabric's outputs do not
+ * reject again each (Node warns of every rejection handled late).
+ */
+function stopFromApply<T>(error: unknown): Promise<T> {
+  void Promise.reject(error);
+  return new Promise<T>(() => undefined);
+}
+
+/** The message that stops a program whose fabric cannot be built, `why` saying what stopped it. */
+function notBuilt(fabric: string, why: string): string {
+  return `fabric ${fabric} was not built because of ${why}; the run stops here, before any node is contacted, and deletes nothing`;
 }
 
 /**
@@ -141,18 +170,27 @@ export class Fabric extends pulumi.ComponentResource {
   constructor(name: string, args: FabricArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wireguard-fabric:index:Fabric", name, {}, opts);
     const fabricName = args.name ?? name;
-    // Problems are logged on the fabric, one error each, and nothing is built: a thrown error
-    // would be printed twice (on the fabric and on the stack) and, inside an apply, with a stack trace.
-    const buildOrReport = (nodes: Readonly<Record<string, NodeSpec>>): Built | undefined => {
+    // Problems are logged on the fabric, one error each, then the program stops without a stack
+    // trace (a RunError; the SDK would inspect a ResourceError's whole resource). Logging alone is
+    // not enough: the pulumi CLI does not fail a program that only logged an error (pulumi#5085),
+    // and a program that ends without the fabric's resources asks the engine to delete them.
+    const buildOrStop = (nodes: Readonly<Record<string, NodeSpec>>): Built => {
       const parsed = this.parse(name, args, nodes);
       if (!Array.isArray(parsed)) return this.build(name, parsed, nodes);
       for (const problem of parsed) pulumi.log.error(`fabric ${fabricName}: ${formatProblem(problem)}`, this);
-      return undefined;
+      throw stopRun(notBuilt(fabricName, `${parsed.length === 1 ? "the error" : `the ${parsed.length} errors`} above`));
     };
     let built: Built;
     if (pulumi.Output.isInstance(args.nodes)) {
       // known at preview for a StackReference
-      const later = args.nodes.apply((nodes) => buildOrReport(nodes)?.outputs ?? emptyOutputs(fabricName));
+      this.stopOnUnknownNodes(fabricName, args.nodes);
+      const later = args.nodes.apply((nodes) => {
+        try {
+          return Promise.resolve(buildOrStop(nodes).outputs);
+        } catch (error) {
+          return stopFromApply<FabricOutputs>(error);
+        }
+      });
       const outputs = OUTPUTS.map((key) => {
         const value = later.apply((known) => known[key] as pulumi.Output<unknown>);
         // only the configs may hold secrets (pre-shared keys); the rest is public whatever the nodes' connections
@@ -160,7 +198,7 @@ export class Fabric extends pulumi.ComponentResource {
       });
       built = { nodes: {}, outputs: Object.fromEntries(outputs) as FabricOutputs };
     } else {
-      built = buildOrReport(args.nodes) ?? { nodes: {}, outputs: emptyOutputs(fabricName) };
+      built = buildOrStop(args.nodes);
     }
     this.model = built.model;
     this.nodes = built.nodes;
@@ -168,6 +206,22 @@ export class Fabric extends pulumi.ComponentResource {
     // Only what is not derivable is recorded on the component: configs, fabrics.cfg, status and
     // drift come from the resources' state, which holds them once (export them to keep a copy).
     this.registerOutputs({ publicKeys: this.publicKeys, hostKeys: this.hostKeys });
+  }
+
+  /**
+   * Nodes that are not known yet (they come from resources this update creates or changes) build
+   * no resources: at preview a warning says why the preview shows the fabric's resources going,
+   * at up (where every input should be known) the program stops rather than delete them.
+   */
+  private stopOnUnknownNodes(fabric: string, nodes: pulumi.Output<unknown>): void {
+    // Output's isKnown is the SDK's own (not in its typings): false only for an unknown value
+    const known = (nodes as unknown as { readonly isKnown: Promise<boolean> }).isKnown;
+    void known.then((isKnown) => {
+      if (isKnown) return;
+      const why = "nodes that are not known yet (they depend on resources this update creates or changes)";
+      if (!pulumi.runtime.isDryRun()) throw stopRun(notBuilt(fabric, why));
+      pulumi.log.warn(`fabric ${fabric}: its nodes are not known until up: this preview cannot show the fabric's resources and lists the ones it has as deleted; up builds them from the known nodes`, this);
+    });
   }
 
   /** The declaration prepared (its warnings logged), or every error it has. */

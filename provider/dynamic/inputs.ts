@@ -156,7 +156,18 @@ export type ConfigOutputs = ConfigInputs & {
 export function checkFailures(schema: z.ZodType, inputs: unknown): { property: string; reason: string }[] {
   const result = schema.safeParse(inputs);
   if (result.success) return [];
-  return result.error.issues.map((issue) => ({ property: String(issue.path[0] ?? ""), reason: `${issue.path.join(".")}: ${issue.message}` }));
+  return result.error.issues.flatMap(innermost).map((issue) => ({ property: String(issue.path[0] ?? ""), reason: `${issue.path.join(".")}: ${issue.message}` }));
+}
+
+/**
+ * An issue of a value that may also be {@link UNKNOWN}: the issues of the branch it failed as a
+ * value (`connection.host: …`), not the union's "Invalid input".
+ */
+function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== "invalid_union") return [issue];
+  const asValue = issue.errors.filter((branch) => !branch.every((inner) => inner.path.length === 0 && inner.code === "invalid_value"));
+  if (asValue.length !== 1) return [issue];
+  return (asValue[0] as z.core.$ZodIssue[]).flatMap((inner) => innermost({ ...inner, path: [...issue.path, ...inner.path] }));
 }
 
 /** JSON with every object's keys sorted: equal values give equal text whatever order their fields came in. */
