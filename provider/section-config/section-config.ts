@@ -296,8 +296,10 @@ class SectionReader {
   private readonly repeated = new RepeatedPeerLines();
   private current: Current | undefined;
   private lineNo = 0;
-  /** Interface names Proxmox VE would refuse (fine in the RFC's dialect), by line. */
-  readonly longNames: { readonly line: number; readonly name: string }[] = [];
+  /** What Proxmox VE's parser refuses though the RFC's dialect reads it (its syntax, its names), by line. */
+  readonly proxmoxOnly: { readonly line: number; readonly message: string }[] = [];
+  /** In a section's lines: Proxmox VE ends a section at a blank line only, and takes a header only after one. */
+  private inSection = false;
 
   constructor(private readonly fail: Fail) {}
 
@@ -331,13 +333,26 @@ class SectionReader {
   }
 
   private line(line: string, place: Place): void {
-    if (/^\s*#/.test(line)) return;
+    if (line.endsWith("\r")) {
+      if (!this.proxmoxOnly.some((problem) => problem.message === CRLF)) this.proxmoxOnly.push({ line: this.lineNo, message: CRLF });
+      line = line.slice(0, -1);
+    }
+    if (/^\s*#/.test(line)) {
+      if (!this.inSection || !/^\s/.test(line)) this.proxmoxOnly.push({ line: this.lineNo, message: "a comment here: Proxmox VE's parser takes one only indented among a section's lines (not on the first line, between sections or unindented)" });
+      return;
+    }
     if (line.trim() === "") {
+      this.inSection = false;
       if (this.current?.kind === "foreign") this.current.lines.push(line);
       return;
     }
     const header = /^(\S+):\s*(\S+)\s*$/.exec(line);
-    if (header && !/^\s/.test(line)) return this.header(line, header[1] as string, header[2] as string);
+    if (header && !/^\s/.test(line)) {
+      if (this.inSection) this.proxmoxOnly.push({ line: this.lineNo, message: "no blank line before this section: Proxmox VE's parser ends a section only at a blank line" });
+      this.inSection = true;
+      return this.header(line, header[1] as string, header[2] as string);
+    }
+    if (this.current && !this.inSection) this.proxmoxOnly.push({ line: this.lineNo, message: "a section's line after a blank line: Proxmox VE's parser ends a section at a blank line" });
     if (!this.current) return this.fail(this.lineNo, `${quote(line.trim())} is outside any section`);
     if (this.current.kind === "foreign") {
       this.current.lines.push(line);
@@ -346,6 +361,7 @@ class SectionReader {
     const property = /^\s+(\S+)(?:\s+(.*?))?\s*$/.exec(line);
     if (!property) return this.fail(this.lineNo, `${quote(line)} is not an indented "key value" line`);
     const [key, value] = [property[1] as string, property[2] ?? ""];
+    if (value !== "" && !/^\s+\S+ \S/.test(line)) this.proxmoxOnly.push({ line: this.lineNo, message: `${quote(key)} and its value apart by more than one space: Proxmox VE reads the file, but makes no config for its node then` });
     if (this.current.kind === "node" && (key === "interfaces" || key === "peers")) return this.item(this.current, line, key, value, place);
     const { fabric, path, kind: section } = this.current;
     const spec = SECTION_KEYS.find((entry) => entry.section === section && entry.key === key);
@@ -361,6 +377,7 @@ class SectionReader {
     const fresh = { ifaces: new Set<string>(), keys: new Set<string>() };
     if (this.current?.kind === "node") this.repeated.begin(this.current.peers.items);
     if (type === FABRIC_TYPE) {
+      if (id.length > PROXMOX_FABRIC_ID_MAX) this.proxmoxOnly.push({ line: this.lineNo, message: `fabric id ${quote(id)}: Proxmox VE's take at most ${PROXMOX_FABRIC_ID_MAX} characters` });
       const fabric = this.fabricOf(id);
       if (fabric.lines.has("")) this.fail(this.lineNo, `fabric ${quote(id)} is defined twice (first on line ${fabric.lines.get("")})`);
       fabric.lines.set("", this.lineNo);
@@ -398,6 +415,7 @@ class SectionReader {
   private item(node: Current & { kind: "node" }, line: string, key: "interfaces" | "peers", value: string, place: Place): void {
     const pairs = propertyPairs(value);
     if (typeof pairs === "string") return this.fail(this.lineNo, pairs);
+    if (/\s/.test(value)) this.proxmoxOnly.push({ line: this.lineNo, message: `a space in ${quote(value)}: Proxmox VE's property strings are key=value pairs joined by commas alone` });
     const section = key === "interfaces" ? "interface" : "peer";
     this.rfcKeys ||= pairs.some(([k]) => marksRfcDialect(section, k));
     if (key === "peers") {
@@ -407,7 +425,9 @@ class SectionReader {
     }
     const name = pairs.find(([k]) => k === "name")?.[1];
     if (name === undefined) return this.fail(this.lineNo, `interfaces entry ${quote(value)} needs name=`);
-    if (!PROXMOX_IFNAME.test(name)) this.longNames.push({ line: this.lineNo, name });
+    if (!PROXMOX_IFNAME.test(name)) {
+      this.proxmoxOnly.push({ line: this.lineNo, message: `interface name "${name}": Proxmox VE's fabrics take 1-8 letters, digits and inner dashes (Linux allows 15: read the file with --dialect rfc, or rename it)` });
+    }
     if (node.ifaces.has(name)) return this.fail(this.lineNo, `interface ${quote(name)} is defined twice on this node`);
     node.ifaces.add(name);
     const path = [...node.path, "interfaces", name];
@@ -581,9 +601,7 @@ export function parseSectionConfig(text: string | Iterable<string>, file = "fabr
   const { raws, foreign, rfcKeys } = reader;
   const dialect = options.dialect ?? (rfcKeys ? "rfc" : "proxmox");
   if (dialect === "proxmox") {
-    for (const { line, name } of reader.longNames) {
-      fail(line, `interface name "${name}": Proxmox VE's fabrics take 1-8 letters, digits and inner dashes (Linux allows 15: read the file with --dialect rfc, or rename it)`);
-    }
+    for (const { line, message } of reader.proxmoxOnly) fail(line, message);
   }
   const fabrics: Fabric[] = [];
   for (const raw of raws.values()) {
@@ -632,6 +650,10 @@ const BYTE_ORDER_MARK = "\uFEFF";
 
 /** Proxmox VE's interface name rule: 1-8 characters, letters, digits and inner dashes. */
 const PROXMOX_IFNAME = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]?$/;
+/** Windows line ends, as Proxmox VE's parser reads them (syntax-crlf: it keeps the CR in section ids, then cannot make a node's config). */
+const CRLF = "Windows line ends (CR LF): Proxmox VE's parser keeps the CR in each section id (node \"pve1\\r\"), and then makes no config for the node; save the file with LF line ends";
+/** The longest fabric id Proxmox VE's section config takes (syntax-fabric-id-8-chars; 9 and 10 are refused). */
+const PROXMOX_FABRIC_ID_MAX = 8;
 
 /** True when a field has nothing to write: unset, or an empty list where that means no key. */
 function absent(value: unknown, spec: SectionKey): boolean {

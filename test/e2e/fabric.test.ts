@@ -48,8 +48,11 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
   });
   /** Pass the nodes as an Output, as a program does when part of them comes from another stack. */
   let nodesAsOutput = false;
+  /** Pass the nodes as an Output whose value is not known (it would come from a resource this update makes). */
+  let nodesUnknown = false;
   const program = async () => {
-    const fabric = new wg.Fabric("vpn", { nodes: nodesAsOutput ? pulumi.output(nodes).apply((known) => known as Nodes) : nodes });
+    const given = nodesUnknown ? (pulumi.output(pulumi.unknown) as pulumi.Output<Nodes>) : nodesAsOutput ? pulumi.output(nodes).apply((known) => known as Nodes) : nodes;
+    const fabric = new wg.Fabric("vpn", { nodes: given });
     return { publicKeys: fabric.publicKeys, configs: fabric.configs, sectionConfig: fabric.sectionConfig, status: fabric.status, drift: fabric.drift, exportedPeers: fabric.exportedPeers };
   };
   const keyOnNode = (node: string) => execFileSync("wg", ["pubkey"], { input: lab.readNodeFile(node, "/etc/wireguard/wg-fabric/wg0.key"), encoding: "utf8" }).trim();
@@ -130,6 +133,22 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
     const up = await stack.up(log.options);
     assert.deepEqual(Object.keys(up.summary.resourceChanges ?? {}), ["same"]);
     assert.equal(lab.totalSshConnections(), before);
+  });
+
+  it("nodes not known yet: preview warns that it cannot show the fabric, up stops and deletes nothing", async () => {
+    const keysBefore = ["elementalist", "occultist"].map(keyOnNode);
+    nodesUnknown = true;
+    try {
+      const preview = new EngineLog();
+      await stack.preview({ onOutput: preview.options.onOutput });
+      assert.match(preview.output, /warning: fabric vpn: its nodes are not known until up/);
+      await assert.rejects(stack.up({ onOutput: new EngineLog().options.onOutput }), /fabric vpn was not built because of nodes that are not known yet/);
+    } finally {
+      nodesUnknown = false;
+    }
+    assert.deepEqual(["elementalist", "occultist"].map(keyOnNode), keysBefore);
+    const after = await stack.preview(log.options);
+    assert.deepEqual(Object.keys(after.changeSummary), ["same"], "every resource is still in the state, as declared");
   });
 
   /** The changed lines (`~`, `+`, `-`) of the resources in a `preview --diff`, markers and values as shown, spaces collapsed. */

@@ -85,11 +85,14 @@ describe("Proxmox section config", () => {
       [
         'fabrics.cfg:1: "endpoint 192.0.2.1" is outside any section',
         'fabrics.cfg:2: section id "novpn" must be <fabric>_<node>',
+        "fabrics.cfg:3: no blank line before this section: Proxmox VE's parser ends a section only at a blank line",
+        "fabrics.cfg:4: no blank line before this section: Proxmox VE's parser ends a section only at a blank line",
         'fabrics.cfg:5: "listen_port" in "name=wg0,listen_port" is not key=value',
         'fabrics.cfg:6: interfaces entry "listen_port=1" needs name=',
         'fabrics.cfg:8: interface "wg1" is defined twice on this node',
         'fabrics.cfg:10: "role" is set twice in this section',
         'fabrics.cfg:11: node "a" is defined twice in fabric "vpn"',
+        "fabrics.cfg:11: no blank line before this section: Proxmox VE's parser ends a section only at a blank line",
         "fabrics.cfg:11: vpn: a: public_key: is required",
       ],
     );
@@ -98,12 +101,12 @@ describe("Proxmox section config", () => {
   it("never quotes a pre-shared key from a malformed line", () => {
     const planted = "cGxhbnRlZC1wcmVzaGFyZWQta2V5LTMyLWJ5dGVzIT0=";
     const found = problems(
-      ["wireguard_fabric: vpn", "wireguard_node: vpn_a", `\tpeers type=external,node=b,iface=wg0,preshared_key=${planted},broken`, `\tpreshared_key ${planted}`, "\trole internal"].join("\n"),
+      ["wireguard_fabric: vpn", "", "wireguard_node: vpn_a", `\tpeers type=external,node=b,iface=wg0,preshared_key=${planted},broken`, `\tpreshared_key ${planted}`, "\trole internal"].join("\n"),
     );
     assert.deepEqual(found, [
       "fabrics.cfg:2: vpn: a: interfaces: is required",
-      'fabrics.cfg:3: "broken" in "type=external,node=b,iface=wg0,preshared_key=[redacted],broken" is not key=value',
-      'fabrics.cfg:4: vpn: a: preshared_key: unknown key (Proxmox VE ignores it, so a misspelt key would silently vanish)',
+      'fabrics.cfg:4: "broken" in "type=external,node=b,iface=wg0,preshared_key=[redacted],broken" is not key=value',
+      'fabrics.cfg:5: vpn: a: preshared_key: unknown key (Proxmox VE ignores it, so a misspelt key would silently vanish)',
     ]);
     assert.ok(!found.join("\n").includes(planted.slice(0, 20)));
   });
@@ -172,7 +175,7 @@ describe("reading a large, repetitive fabrics.cfg", () => {
       const peers = names.filter((other) => other !== name && random() < 0.9).map((other) => `\tpeers type=internal,node=${other},node_iface=wg0,iface=wg0${random() < 0.05 ? ",persistent_keepalive=25" : ""}`);
       if (peers.length > 2 && random() < 0.2) peers.splice(0, 2, peers[1] as string, peers[0] as string);
       // comments between peer lines break a run; Proxmox VE writes role after the peers
-      const lines = peers.flatMap((line) => (random() < 0.03 ? ["# between", line] : [line]));
+      const lines = peers.flatMap((line) => (random() < 0.03 ? ["\t# between", line] : [line]));
       sections.push(`wireguard_node: vpn_${name}`, `\tendpoint 192.0.2.${i + 1}:51820`, `\tinterfaces name=wg0,listen_port=51820,ip=10.0.${i}.1/16`, ...lines, "\trole internal", "");
       if (random() < 0.1) sections.push("ospf_fabric: other", "\tarea 0", "");
     });
