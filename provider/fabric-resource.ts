@@ -126,16 +126,6 @@ function stopRun(message: string): pulumi.RunError {
   return error;
 }
 
-/**
- * Stops the program from inside an apply: one rejection that nothing handles (the SDK reports it
- * once and exits non-zero), and a value that never comes, so that the fabric's outputs do not
- * reject again each (Node warns of every rejection handled late).
- */
-function stopFromApply<T>(error: unknown): Promise<T> {
-  void Promise.reject(error);
-  return new Promise<T>(() => undefined);
-}
-
 /** The message that stops a program whose fabric cannot be built, `why` saying what stopped it. */
 function notBuilt(fabric: string, why: string): string {
   return `fabric ${fabric} was not built because of ${why}; the run stops here, before any node is contacted, and deletes nothing`;
@@ -183,14 +173,8 @@ export class Fabric extends pulumi.ComponentResource {
     let built: Built;
     if (pulumi.Output.isInstance(args.nodes)) {
       // known at preview for a StackReference
-      this.stopOnUnknownNodes(fabricName, args.nodes);
-      const later = args.nodes.apply((nodes) => {
-        try {
-          return Promise.resolve(buildOrStop(nodes).outputs);
-        } catch (error) {
-          return stopFromApply<FabricOutputs>(error);
-        }
-      });
+      // a problem rejects the outputs, which the program awaits: it fails, run by the CLI or by the Automation API
+      const later = pulumi.all([this.unknownNodesGate(fabricName, args.nodes), args.nodes]).apply(([, nodes]) => buildOrStop(nodes).outputs);
       const outputs = OUTPUTS.map((key) => {
         const value = later.apply((known) => known[key] as pulumi.Output<unknown>);
         // only the configs may hold secrets (pre-shared keys); the rest is public whatever the nodes' connections
@@ -210,16 +194,19 @@ export class Fabric extends pulumi.ComponentResource {
 
   /**
    * Nodes that are not known yet (they come from resources this update creates or changes) build
-   * no resources: at preview a warning says why the preview shows the fabric's resources going,
-   * at up (where every input should be known) the program stops rather than delete them.
+   * no resources: at preview a warning says why the preview shows the fabric's resources going;
+   * at up (where every input should be known) the gate rejects, and the program with it, rather
+   * than delete them.
    */
-  private stopOnUnknownNodes(fabric: string, nodes: pulumi.Output<unknown>): void {
+  private unknownNodesGate(fabric: string, nodes: pulumi.Output<unknown>): Promise<void> {
     // Output's isKnown is the SDK's own (not in its typings): false only for an unknown value
     const known = (nodes as unknown as { readonly isKnown: Promise<boolean> }).isKnown;
-    void known.then((isKnown) => {
+    return known.then((isKnown) => {
       if (isKnown) return;
-      const why = "nodes that are not known yet (they depend on resources this update creates or changes)";
-      if (!pulumi.runtime.isDryRun()) throw stopRun(notBuilt(fabric, why));
+      if (!pulumi.runtime.isDryRun()) {
+        pulumi.log.error(`fabric ${fabric}: nodes: are not known yet (they depend on resources this update creates or changes)`, this);
+        throw stopRun(notBuilt(fabric, "the error above"));
+      }
       pulumi.log.warn(`fabric ${fabric}: its nodes are not known until up: this preview cannot show the fabric's resources and lists the ones it has as deleted; up builds them from the known nodes`, this);
     });
   }

@@ -300,6 +300,8 @@ class SectionReader {
   readonly proxmoxOnly: { readonly line: number; readonly message: string }[] = [];
   /** In a section's lines: Proxmox VE ends a section at a blank line only, and takes a header only after one. */
   private inSection = false;
+  /** A CR LF line end was seen (told once). */
+  private crlf = false;
 
   constructor(private readonly fail: Fail) {}
 
@@ -334,7 +336,8 @@ class SectionReader {
 
   private line(line: string, place: Place): void {
     if (line.endsWith("\r")) {
-      if (!this.proxmoxOnly.some((problem) => problem.message === CRLF)) this.proxmoxOnly.push({ line: this.lineNo, message: CRLF });
+      if (!this.crlf) this.proxmoxOnly.push({ line: this.lineNo, message: CRLF });
+      this.crlf = true;
       line = line.slice(0, -1);
     }
     if (/^\s*#/.test(line)) {

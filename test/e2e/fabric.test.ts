@@ -142,7 +142,7 @@ describe("Fabric on the real engine (preview, up, refresh, destroy)", function (
       const preview = new EngineLog();
       await stack.preview({ onOutput: preview.options.onOutput });
       assert.match(preview.output, /warning: fabric vpn: its nodes are not known until up/);
-      await assert.rejects(stack.up({ onOutput: new EngineLog().options.onOutput }), /fabric vpn was not built because of nodes that are not known yet/);
+      await assert.rejects(stack.up({ onOutput: new EngineLog().options.onOutput }), /fabric vpn: nodes: are not known yet/);
     } finally {
       nodesUnknown = false;
     }
