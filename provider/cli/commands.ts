@@ -27,6 +27,7 @@ export const OPTIONS = {
   out: { type: "string", value: "dir", about: "where to write" },
   rfc: { type: "boolean", about: "write the RFC's dialect with every key of ours" },
   force: { type: "boolean", about: "write even what changes the file's meaning" },
+  write: { type: "boolean", short: "w", about: "write the canonical form back to each FILE (atomically, keeping its mode)" },
   check: { type: "boolean", about: "write nothing; exit 1 when a FILE is not canonical (its name on stdout)" },
   diff: { type: "boolean", about: "write nothing; print what fmt would change, as a unified diff" },
   stack: { type: "string", value: "NAME", about: "the Pulumi stack (pulumi's own --stack)" },
@@ -101,7 +102,7 @@ ${PROBLEMS_HELP}`,
   },
   fmt: {
     summary: "print the canonical fabrics.cfg (Proxmox VE's dialect, or --rfc)",
-    usage: "wg-fabric fmt FILE… [--check] [--diff] [--rfc] [--force] [--dialect proxmox|rfc]",
+    usage: "wg-fabric fmt FILE… [-w | --check | --diff] [--rfc] [--force] [--dialect proxmox|rfc]",
     help: `Prints FILE in canonical form (tabs, fixed key order, canonical addresses) in Proxmox VE's
 dialect, as every release of it reads the file: an internal node's endpoint as its host (its
 peers dial the listen port), and a peer's allowed_ips on the node it points at when every peer
@@ -112,13 +113,16 @@ nothing is written (exit 1) unless --force, which writes the file anyway. Exit 1
 fabric cannot be written in it at all (e.g. an interface name longer than 8 characters).
 Comments are not kept.
 --rfc writes the RFC's dialect with every key of ours.
+-w (--write) writes the canonical form back to each FILE instead of printing it (as gofmt -w),
+atomically and keeping the file's mode; a file with an error is left as it is (exit 1).
+("wg-fabric fmt f.cfg > f.cfg" empties the file before fmt reads it: the shell truncates it first.)
 --check writes nothing: it prints the name of each FILE that is not canonical and exits 1 when
 there is one (as terraform fmt -check); --diff prints what would change as a unified diff.
-Several FILEs go with --check or --diff.
+Several FILEs go with -w, --check or --diff. A file without a WireGuard fabric is an error.
 ${PROBLEMS_HELP}
 
 ${DIALECT_HELP}`,
-    options: ["rfc", "force", "check", "diff", "dialect"],
+    options: ["rfc", "force", "write", "check", "diff", "dialect"],
     files: [1, Infinity],
   },
   keys: {

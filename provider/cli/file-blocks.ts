@@ -4,6 +4,18 @@ import { closeSync, openSync, readSync } from "node:fs";
 /** Thrown for input that is not UTF-8 text (a binary file): its bytes are never printed. */
 export class NotTextError extends Error {}
 
+/** Thrown for a FILE that cannot be read (missing, a folder, not allowed), naming it and why. */
+export class FileReadError extends Error {}
+
+/** Why a file cannot be read, by the system's error code. */
+const UNREADABLE: Readonly<Record<string, string>> = { ENOENT: "no such file", EISDIR: "is a folder", ENOTDIR: "a part of its path is no folder", EACCES: "permission denied", ELOOP: "too many symbolic links" };
+
+/** The system's error on reading `file` as a {@link FileReadError} when it is one of {@link UNREADABLE}'s. */
+function readError(file: string, error: unknown): unknown {
+  const why = UNREADABLE[(error as NodeJS.ErrnoException).code ?? ""];
+  return why ? new FileReadError(`${displayName(file)} cannot be read: ${why}`) : error;
+}
+
 /** How a FILE argument is named in messages: `-` is standard input. */
 export function displayName(file: string): string {
   return file === "-" ? "<stdin>" : file;
@@ -14,9 +26,17 @@ export function displayName(file: string): string {
  * the text. A 1000-node mesh's fabrics.cfg (about 60 MB) is never held whole. Blocks end at a
  * line end, which UTF-8 never puts inside a character: each is decoded once, as it is. `-` reads
  * standard input. A NUL byte or bytes that are not UTF-8 end the reading with a
- * {@link NotTextError} naming where they are.
+ * {@link NotTextError} naming where they are; a file that cannot be read, with a {@link FileReadError}.
  */
 export function* fileBlocks(file: string, chunkBytes = 1 << 20): Generator<string> {
+  try {
+    yield* blocksOf(file, chunkBytes);
+  } catch (error) {
+    throw readError(file, error);
+  }
+}
+
+function* blocksOf(file: string, chunkBytes: number): Generator<string> {
   const stdin = file === "-";
   const fd = stdin ? 0 : openSync(file, "r");
   let offset = 0;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { createTwoFilesPatch } from "diff";
@@ -9,7 +9,7 @@ import { closestOf, FabricError, formatProblem, isWgKey, problemAt, type Fabric,
 import { COMMANDS, COMMON, commandHelp, GRAPH_FORMATS, OPTIONS, overview, shortUsage, type Option } from "./commands";
 import { bashCompletion } from "./completion";
 import { diagnosticOf, Reporter, type ReportOptions } from "./diagnostics";
-import { displayName, fileBlocks, NotTextError } from "./file-blocks";
+import { displayName, fileBlocks, FileReadError, NotTextError } from "./file-blocks";
 import { printError, printLine, writeAll } from "./output";
 import { PartsWriter } from "./parts-writer";
 import { exportStack, refreshStack, tail, type StackSelection } from "./pulumi-cli";
@@ -66,8 +66,8 @@ function check(
   try {
     config = timings.time("parse", () => parseSectionConfig(options.blocks ?? fileBlocks(file), name, { dialect: dialectOf(values) }));
   } catch (error) {
-    if (error instanceof NotTextError) {
-      reporter.add({ file: name, severity: "error", message: error.message.replace(`${name} is `, "is ") });
+    if (error instanceof NotTextError || error instanceof FileReadError) {
+      reporter.add({ file: name, severity: "error", message: error.message.replace(`${name} `, "") });
       return undefined;
     }
     if (!(error instanceof SectionConfigError)) throw error;
@@ -75,6 +75,7 @@ function check(
     reporter.addOmitted(error.omitted);
     return undefined;
   }
+  if (config.fabrics.length === 0) reporter.add({ file: name, severity: "error", message: 'no WireGuard fabric in it (no "wireguard_fabric:" section)' });
   if (options.validate === false) return { config, views: [] };
   const report = (fabric: string, problem: Problem): void => reporter.add(diagnosticOf(problem, name, config.dialect, { fabric, line: config.lineOf(fabric, problem.path) }));
   const views = timings.time("prepare", () => {
@@ -92,7 +93,6 @@ function check(
       for (const fabric of config.fabrics) for (const problem of proxmoxReadingProblems(fabric)) report(fabric.name, problem);
     });
   }
-  if (config.fabrics.length === 0) reporter.add({ file: name, severity: "error", message: 'no WireGuard fabric in it (no "wireguard_fabric:" section)' });
   return { config, views };
 }
 
@@ -218,9 +218,29 @@ function renderAll({ config, views }: Checked, format: ConfigFormat, dir: string
  * nothing is written unless `force`. `--check` and `--diff` write nothing: they say which files
  * are not canonical, and how they would change.
  */
+/**
+ * Replaces `file` with `text` as gofmt -w does, but atomically: a file beside it, with the old
+ * one's mode, renamed over it (a reader sees the old text or the new, never a part).
+ */
+function writeInPlace(file: string, text: string): void {
+  const mode = statSync(file).mode & 0o7777;
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.wg-fabric-${process.pid}`);
+  try {
+    writeFileSync(temporary, text, { mode, flag: "wx" });
+    chmodSync(temporary, mode);
+    renameSync(temporary, file);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
 function fmt(files: readonly string[], values: Values, out: Print, err: Print): number {
   const compare = values.check === true || values.diff === true;
-  if (files.length > 1 && !compare) throw new UsageError("fmt takes several FILEs with --check or --diff only");
+  const write = values.write === true;
+  if (write && compare) throw new UsageError("fmt --write goes without --check and --diff");
+  if (write && files.includes("-")) throw new UsageError("fmt --write writes files: - (standard input) has none");
+  if (files.length > 1 && !compare && !write) throw new UsageError("fmt takes several FILEs with --write, --check or --diff only");
   let failed = false;
   for (const file of files) {
     const name = displayName(file);
@@ -234,7 +254,7 @@ function fmt(files: readonly string[], values: Values, out: Print, err: Print): 
       }
     };
     const config = check(file, values, reporter, { validate: false, blocks: blocks() })?.config;
-    if (!config) {
+    if (!config || reporter.errors > 0) {
       reporter.finish();
       failed = true;
       continue;
@@ -255,6 +275,10 @@ function fmt(files: readonly string[], values: Values, out: Print, err: Print): 
       continue;
     }
     if (reporter.failed) failed = true;
+    if (write) {
+      if (original !== text) writeInPlace(file, text);
+      continue;
+    }
     if (!compare) {
       out(text.replace(/\n$/, ""));
       continue;

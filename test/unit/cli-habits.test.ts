@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { z } from "zod";
@@ -63,7 +63,7 @@ describe("wg-fabric as operators expect a CLI to behave", function () {
     const bad = run(["fmt", RFC, "--nodes", "x"]);
     assert.equal(bad.status, 2);
     assert.equal(bad.stderr, `wg-fabric: Unknown option '--nodes'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- "--nodes"\n` +
-      "usage: wg-fabric fmt FILE… [--check] [--diff] [--rfc] [--force] [--dialect proxmox|rfc]\nRun \"wg-fabric help fmt\" for more.\n");
+      "usage: wg-fabric fmt FILE… [-w | --check | --diff] [--rfc] [--force] [--dialect proxmox|rfc]\nRun \"wg-fabric help fmt\" for more.\n");
     const typo = run(["valdate", RFC]);
     assert.deepEqual([typo.status, typo.stderr.split("\n")[0]], [2, 'wg-fabric: unknown command "valdate"; did you mean "validate"?']);
     assert.match(run(["render", RFC, "--node", "ocultist"]).stderr, /^wg-fabric: unknown node "ocultist"; did you mean "occultist"\?\n/m);
@@ -165,7 +165,45 @@ describe("wg-fabric as operators expect a CLI to behave", function () {
     assert.match(diff.stdout, /^-\s+endpoint 192\.0\.2\.2$/m);
     assert.match(diff.stdout, /^\+\tendpoint 192\.0\.2\.2$/m);
     assert.equal(readFileSync(RFC, "utf8").includes("        endpoint 192.0.2.2"), true, "the file is not written");
-    assert.equal(run(["fmt", canonical, RFC]).status, 2, "several FILEs only with --check or --diff");
+    assert.equal(run(["fmt", canonical, RFC]).status, 2, "several FILEs only with -w, --check or --diff");
+  });
+
+  it("fmt -w writes each FILE's canonical form in its place, atomically, keeping its mode; a file with an error stays as it is", () => {
+    const messy = write("messy.cfg", readFileSync(RFC, "utf8"));
+    chmodSync(messy, 0o640);
+    const broken = write("broken.cfg", "wireguard_fabric: vpn\n\twhat is this\n");
+    const written = run(["fmt", "-w", messy, broken]);
+    assert.equal(written.status, 1, written.stderr);
+    assert.equal(readFileSync(messy, "utf8"), run(["fmt", RFC]).stdout, "the canonical text, in place");
+    assert.equal(statSync(messy).mode & 0o777, 0o640);
+    assert.equal(readFileSync(broken, "utf8"), "wireguard_fabric: vpn\n\twhat is this\n");
+    assert.deepEqual(readdirSync(dir).filter((file) => file.includes(".wg-fabric-")), [], "no file left beside");
+    assert.deepEqual(run(["fmt", "--write", messy]), { status: 0, stdout: "", stderr: "" });
+    assert.deepEqual(run(["fmt", "--check", messy]), { status: 0, stdout: "", stderr: "" });
+    assert.equal(run(["fmt", "-w", "-"], "").status, 2, "standard input has no file to write");
+    assert.equal(run(["fmt", "-w", "--check", messy]).status, 2);
+  });
+
+  it("fmt and validate agree on a file without a fabric (empty, comments only): an error, exit 1", () => {
+    for (const [name, text] of [["empty.cfg", ""], ["comments.cfg", "# nothing here yet\n"]] as const) {
+      const file = write(name, text);
+      const [formatted, validated] = [run(["fmt", file]), run(["validate", file])];
+      assert.deepEqual([formatted.status, formatted.stdout, formatted.stderr], [1, "", validated.stderr], name);
+      assert.equal(validated.status, 1);
+      // a comment on the first line is one Proxmox VE's parser refuses too
+      assert.match(validated.stderr, name === "empty.cfg" ? /no WireGuard fabric in it/ : /:1: error: a comment here/);
+    }
+  });
+
+  it("validate --json prints its document for a FILE that cannot be read, naming it and why", () => {
+    const missing = path.join(dir, "missing.cfg");
+    for (const [file, why] of [[missing, "no such file"], [dir, "is a folder"]] as const) {
+      const result = run(["validate", "--json", file]);
+      assert.equal(result.status, 1);
+      const document = validateJsonSchema.parse(JSON.parse(result.stdout));
+      assert.deepEqual(document.files[0]?.problems, [{ file, severity: "error", message: `cannot be read: ${why}` }]);
+      assert.equal(run(["validate", file]).stderr.trim(), `${file}: error: cannot be read: ${why}`);
+    }
   });
 
   it("render --all prints its warnings as validate does and writes the files; with --strict it writes nothing and exits 1", () => {

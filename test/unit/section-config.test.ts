@@ -104,7 +104,7 @@ describe("Proxmox section config", () => {
       ["wireguard_fabric: vpn", "", "wireguard_node: vpn_a", `\tpeers type=external,node=b,iface=wg0,preshared_key=${planted},broken`, `\tpreshared_key ${planted}`, "\trole internal"].join("\n"),
     );
     assert.deepEqual(found, [
-      "fabrics.cfg:2: vpn: a: interfaces: is required",
+      "fabrics.cfg:3: vpn: a: interfaces: is required",
       'fabrics.cfg:4: "broken" in "type=external,node=b,iface=wg0,preshared_key=[redacted],broken" is not key=value',
       'fabrics.cfg:5: vpn: a: preshared_key: unknown key (Proxmox VE ignores it, so a misspelt key would silently vanish)',
     ]);
