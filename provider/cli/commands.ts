@@ -90,8 +90,10 @@ ${DIALECT_HELP}`,
 unless --iface is given). --format defaults to wg (the wg(8) setconf format);
 proxmox is /etc/wireguard/proxmox/IFACE.conf as a Proxmox VE node writes it,
 proxmox-stanza its ifupdown2 stanza.
---private-key-file inserts the key from PATH (run it on the node itself);
-without it the PrivateKey line is left out.
+--private-key-file inserts the key from PATH (run it on the node itself) into the interface it
+belongs to: the one whose public_key the file records is the key's; a key whose public key the
+file records for none of them is refused (with one interface whose key is not recorded, it is
+that one's). Without it the PrivateKey line is left out.
 --all validates every fabric of FILE and writes each internal node's interfaces as
 DIR/NODE/IFACE.conf (stanza formats: DIR/NODE/IFACE), mode 0600, in one run.
 Warnings are printed as validate prints them; errors write nothing (exit 1).

@@ -5,7 +5,7 @@ import { createTwoFilesPatch } from "diff";
 import { CONFIG_FORMATS, type ConfigFormat, type InterfaceView, type PeerView, recordedPublicKeys, renderFormat, renderParts, prepareFabric, validateAcrossFabrics } from "../fabric";
 import { type Dialect, DIALECTS, keyTable, parseSectionConfig, proxmoxReadingProblems, type SectionConfig, SectionConfigError, writeSectionConfig } from "../section-config";
 import { renderDot, renderMermaid, type Topology, topologyOfFabric } from "../draw";
-import { closestOf, FabricError, formatProblem, isWgKey, problemAt, type Fabric, type Problem } from "../model";
+import { closestOf, FabricError, formatProblem, isWgKey, problemAt, publicKeyOf, type Fabric, type Problem } from "../model";
 import { COMMANDS, COMMON, commandHelp, GRAPH_FORMATS, OPTIONS, overview, shortUsage, type Option } from "./commands";
 import { bashCompletion } from "./completion";
 import { diagnosticOf, Reporter, type ReportOptions } from "./diagnostics";
@@ -162,25 +162,38 @@ function renderNode({ config, views: prepared }: Checked, values: Values, format
   if (fabric.nodes[node]?.role !== "internal") throw new UsageError(`node "${node}" is external: nothing to render`);
   const views = (prepared[config.fabrics.indexOf(fabric)] ?? []).filter((v) => v.node === node && (!values.iface || v.iface === values.iface));
   if (views.length === 0) throw new UsageError(unknown(`interface of node "${node}":`, values.iface ?? "", Object.keys((fabric.nodes[node] as { interfaces: object }).interfaces)));
-  const keyFile = values["private-key-file"];
-  const privateKey = keyFile ? readFileSync(keyFile, "utf8").trim() : undefined;
   const publicKeys = recordedPublicKeys(fabric);
-  if (keyFile && privateKey !== undefined) {
-    // never quote what the file holds: it may be a key after all
-    const problem = !isWgKey(privateKey)
-      ? "does not hold a WireGuard private key (32 bytes of base64, as `wg genkey` prints it)"
-      : views.some((view) => publicKeys.get(view.id) === privateKey)
-        ? `holds the public key of ${views.map((view) => view.id).join(", ")}, not its private key`
-        : undefined;
-    if (problem) throw new FabricError([problemAt("error", { path: [`--private-key-file ${keyFile}`] }, problem)]);
-  }
-  const context = { publicKeys, privateKey };
+  const keyFile = values["private-key-file"];
+  const keyed = keyFile ? keyedInterface(keyFile, views, publicKeys) : undefined;
   const texts = views.map((view) => {
-    const text = renderFormat(format, view, context);
+    const text = renderFormat(format, view, { publicKeys, privateKey: view === keyed?.view ? keyed.privateKey : undefined });
     return values.iface ? text : `# ${view.iface}\n${text}`;
   });
   out(texts.join("\n").replace(/\n$/, ""));
   return 0;
+}
+
+/**
+ * The interface the private key in `keyFile` belongs to, of those to render: the one whose
+ * public key the file records is the key's (one private key is one interface's), or the only
+ * one when its public key is not recorded. Anything else is refused, never quoting the file.
+ */
+function keyedInterface(keyFile: string, views: readonly InterfaceView[], publicKeys: ReadonlyMap<string, string>): { view: InterfaceView; privateKey: string } {
+  const privateKey = readFileSync(keyFile, "utf8").trim();
+  const refuse = (problem: string): never => {
+    throw new FabricError([problemAt("error", { path: [`--private-key-file ${keyFile}`] }, problem)]);
+  };
+  if (!isWgKey(privateKey)) return refuse("does not hold a WireGuard private key (32 bytes of base64, as `wg genkey` prints it)");
+  const ids = views.map((view) => view.id).join(", ");
+  if (views.some((view) => publicKeys.get(view.id) === privateKey)) return refuse(`holds the public key of ${ids}, not its private key`);
+  const derived = publicKeyOf(privateKey);
+  const owner = views.find((view) => publicKeys.get(view.id) === derived);
+  if (owner) return { view: owner, privateKey };
+  const only = views.length === 1 ? (views[0] as InterfaceView) : undefined;
+  const recorded = only && publicKeys.get(only.id);
+  if (only && !recorded) return { view: only, privateKey };
+  if (recorded) return refuse(`holds the private key of ${derived}, but the file records ${recorded} as ${ids}'s public key`);
+  return refuse(`is the private key of none of ${ids} (its public key is ${derived}): name the interface it is for with --iface`);
 }
 
 /** Where `render --all` puts an interface's file. */

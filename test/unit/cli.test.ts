@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -57,7 +57,14 @@ describe("wg-fabric CLI", () => {
     const keyFile = path.join(dir, "wg0.key");
     const privateKey = "qGXl+84iE1teMyQeL1DgkuLivKKYasx6fOYqBfr3QEI=";
     writeFileSync(keyFile, `${privateKey}\n`, { mode: 0o600 });
-    const r = run("render", RFC, "--node", "occultist", "--iface", "wg0", "--private-key-file", keyFile);
+    // the RFC's file records another public key for occultist/wg0 than this private key's (wg pubkey's answer)
+    const recorded = "y0kOpXfo9ff4KoUwO3H1cRuwObbKwsK8mAkwXxNvKUc=";
+    const own = execFileSync("wg", ["pubkey"], { input: privateKey, encoding: "utf8" }).trim();
+    const mismatch = run("render", RFC, "--node", "occultist", "--iface", "wg0", "--private-key-file", keyFile);
+    assert.deepEqual([mismatch.status, mismatch.stdout, mismatch.stderr.trim().split("\n").pop()], [1, "", `--private-key-file ${keyFile}: holds the private key of ${own}, but the file records ${recorded} as occultist/wg0's public key`]);
+    const RFC_KEYED = path.join(dir, "rfc-keyed.cfg");
+    writeFileSync(RFC_KEYED, readFileSync(RFC, "utf8").replace(recorded, own));
+    const r = run("render", RFC_KEYED, "--node", "occultist", "--iface", "wg0", "--private-key-file", keyFile);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, readFileSync(path.join(FIXTURES, "rfc-occultist-wg0.conf"), "utf8").replace("<some_private_key>", privateKey));
     writeFileSync(keyFile, "hello\n", { mode: 0o600 });
@@ -66,8 +73,49 @@ describe("wg-fabric CLI", () => {
     assert.deepEqual([hello.status, hello.stdout, hello.stderr.trim().split("\n").pop()], [1, "", `--private-key-file ${keyFile}: does not hold a WireGuard private key (32 bytes of base64, as \`wg genkey\` prints it)`]);
     const publicKey = /interfaces name=wg0,listen_port=50000,public_key=(\S+?),/.exec(readFileSync(RFC, "utf8").split("vpn_occultist")[1] as string)?.[1] as string;
     writeFileSync(keyFile, `${publicKey}\n`, { mode: 0o600 });
-    const own = run("render", RFC, "--node", "occultist", "--iface", "wg0", "--private-key-file", keyFile);
-    assert.deepEqual([own.status, own.stderr.trim().split("\n").pop()], [1, `--private-key-file ${keyFile}: holds the public key of occultist/wg0, not its private key`]);
+    const swapped = run("render", RFC, "--node", "occultist", "--iface", "wg0", "--private-key-file", keyFile);
+    assert.deepEqual([swapped.status, swapped.stderr.trim().split("\n").pop()], [1, `--private-key-file ${keyFile}: holds the public key of occultist/wg0, not its private key`]);
+  });
+
+  it("render --private-key-file of a node with two interfaces: the key goes into its own interface only; a key of neither asks for --iface", () => {
+    const [key0, key1, stranger] = [0, 1, 2].map(() => execFileSync("wg", ["genkey"], { encoding: "utf8" }).trim()) as [string, string, string];
+    const pub = (key: string) => execFileSync("wg", ["pubkey"], { input: key, encoding: "utf8" }).trim();
+    const file = path.join(dir, "two.cfg");
+    writeFileSync(
+      file,
+      [
+        "wireguard_fabric: two",
+        "",
+        "wireguard_node: two_a",
+        "\tendpoint 192.0.2.1",
+        `\tinterfaces name=wg0,listen_port=51820,public_key=${pub(key0)},ip=10.1.0.1/24`,
+        `\tinterfaces name=wg1,listen_port=51821,public_key=${pub(key1)},ip=10.2.0.1/24`,
+        "\tpeers type=internal,node=b,node_iface=wg0,iface=wg0",
+        "\tpeers type=internal,node=b,node_iface=wg1,iface=wg1",
+        "\trole internal",
+        "",
+        "wireguard_node: two_b",
+        "\tendpoint 192.0.2.2",
+        `\tinterfaces name=wg0,listen_port=51820,public_key=${pub(stranger)},ip=10.1.0.2/24`,
+        `\tinterfaces name=wg1,listen_port=51821,public_key=${pub(execFileSync("wg", ["genkey"], { encoding: "utf8" }).trim())},ip=10.2.0.2/24`,
+        "\tpeers type=internal,node=a,node_iface=wg0,iface=wg0",
+        "\tpeers type=internal,node=a,node_iface=wg1,iface=wg1",
+        "\trole internal",
+        "",
+      ].join("\n"),
+    );
+    const keyFile = path.join(dir, "wg1.key");
+    writeFileSync(keyFile, `${key1}\n`, { mode: 0o600 });
+    const both = run("render", file, "--node", "a", "--private-key-file", keyFile);
+    assert.equal(both.status, 0, both.stderr);
+    const [wg0, wg1] = both.stdout.split(/^# wg1$/m) as [string, string];
+    assert.doesNotMatch(wg0, /PrivateKey/, "wg0 is not given wg1's key");
+    assert.equal(wg1.match(/^PrivateKey = (.*)$/m)?.[1], key1);
+    writeFileSync(keyFile, `${stranger}\n`, { mode: 0o600 });
+    const neither = run("render", file, "--node", "a", "--private-key-file", keyFile);
+    assert.deepEqual([neither.status, neither.stdout], [1, ""]);
+    assert.match(neither.stderr, /is the private key of none of a\/wg0, a\/wg1 \(its public key is .*\): name the interface it is for with --iface/);
+    assert.ok(!neither.stderr.includes(stranger), "the key is never quoted");
   });
 
   it("validate names what a new user gets wrong: a byte-order mark, a misspelt section type, an empty file, a long name in Proxmox VE's dialect, one public key twice", () => {
