@@ -1,4 +1,4 @@
-import { DEFAULT_KEY_DIR, formatEndpoint, ifnameProblem, IFNAMSIZ_MAX, problemAt, type Fabric, type InternalNode, type PathStep, type Peer, type Problem } from "../model";
+import { type Cidr, DEFAULT_KEY_DIR, formatEndpoint, ifnameProblem, IFNAMSIZ_MAX, problemAt, type Fabric, type InternalNode, type PathStep, type Peer, type Problem } from "../model";
 import { PROXMOX_CONFIG_DIR, proxmoxOwnedDir } from "./paths";
 import { keyId } from "./keys";
 import { nodeAddressLink } from "./node-address";
@@ -20,7 +20,15 @@ export function validateFabric(fabric: Fabric, views: readonly InterfaceView[] =
 
   checkUniqueAddresses(internal, report);
   checkUniquePublicKeys(fabric, report);
-  for (const [name, node] of internal) checkListenPorts(name, node, report);
+  for (const [name, node] of internal) {
+    checkListenPorts(name, node, report);
+    const ifaces = Object.entries(node.interfaces);
+    checkInterfaceSubnets(
+      ifaces.map(([, iface]) => iface),
+      ifaces.map(([ifaceName]) => ifaceName),
+      (index, _earlier, field, message) => report(["nodes", name, "interfaces", (ifaces[index] as (typeof ifaces)[number])[0], field], message),
+    );
+  }
   const peerings = new PeeringTable(internal);
   checkPeerReferences(fabric, peerings, report);
   checkDuplicatePeers(peerings, report);
@@ -130,6 +138,29 @@ function checkUniquePublicKeys(fabric: Fabric, report: Report): void {
   for (const [name, node] of Object.entries(fabric.nodes)) if (node.role === "external") claim(node.publicKey, `external node ${name}`, ["nodes", name, "publicKey"]);
 }
 
+/**
+ * Two interfaces of one node on overlapping subnets: the kernel routes each subnet through one
+ * of them, so the other's traffic leaves by the wrong one (Proxmox VE accepts it:
+ * syntax-interface-overlapping-subnets-one-node). `interfaces` are the node's, `names` how each
+ * is named in a message; `report` gets the later interface's index, the field and why.
+ */
+function checkInterfaceSubnets(
+  interfaces: readonly { readonly ip?: Cidr; readonly ip6?: Cidr }[],
+  names: readonly string[],
+  report: (index: number, earlier: number, field: "ip" | "ip6", message: string) => void,
+): void {
+  interfaces.forEach((iface, index) => {
+    for (const field of ["ip", "ip6"] as const) {
+      const own = iface[field];
+      const earlier = own ? interfaces.findIndex((other, j) => j < index && other[field]?.overlaps(own) === true) : -1;
+      if (!own || earlier < 0) continue;
+      const theirs = (interfaces[earlier] as (typeof interfaces)[number])[field] as Cidr;
+      const message = `${own.toString()} overlaps ${theirs.toString()} of ${names[earlier]} on this node: the kernel routes the subnet through one of them, so the other's traffic leaves by the wrong interface; give each interface a subnet of its own`;
+      report(index, earlier, field, message);
+    }
+  });
+}
+
 function checkListenPorts(name: string, node: InternalNode, report: Report): void {
   const owners = new Map<number, string>();
   for (const [ifaceName, iface] of Object.entries(node.interfaces)) {
@@ -190,6 +221,24 @@ export function validateAcrossFabrics(fabrics: readonly Fabric[]): Problem[] {
   const problems: Problem[] = [];
   const ports = new Map<string, string>();
   const names = new Map<string, string>();
+  // each node's interfaces in every fabric, for their subnets (one fabric's own clashes are its validation's)
+  const byNode = new Map<string, { fabric: string; name: string; iface: { ip?: Cidr; ip6?: Cidr } }[]>();
+  for (const fabric of fabrics) {
+    for (const [name, node] of Object.entries(fabric.nodes)) {
+      if (node.role !== "internal") continue;
+      for (const [ifaceName, iface] of Object.entries(node.interfaces)) byNode.set(name, [...(byNode.get(name) ?? []), { fabric: fabric.name, name: ifaceName, iface }]);
+    }
+  }
+  for (const [node, all] of byNode) {
+    checkInterfaceSubnets(
+      all.map((entry) => entry.iface),
+      all.map((entry) => `${entry.name} (fabric ${entry.fabric})`),
+      (index, earlier, field, message) => {
+        const [here, there] = [all[index], all[earlier]] as [(typeof all)[number], (typeof all)[number]];
+        if (here.fabric !== there.fabric) problems.push(problemAt("error", { fabric: here.fabric, path: ["nodes", node, "interfaces", here.name, field] }, message));
+      },
+    );
+  }
   for (const fabric of fabrics) {
     for (const [name, node] of Object.entries(fabric.nodes)) {
       if (node.role !== "internal") continue;

@@ -36,6 +36,7 @@ const DELIBERATE_REFUSALS: readonly { readonly name: string; readonly ours: RegE
   { name: "a quoted value (Proxmox VE keeps the quotes as part of it: \"host\" is no host name)", ours: /""[^"]*"" is not an endpoint/ },
   { name: "a host name that is not ASCII (resolvers take its punycode form, xn--…)", ours: /"pv\u00e92\.example\.net" is not an endpoint/ },
   { name: "a public key without its = padding (wg refuses it in a config)", ours: /public_key: is not a WireGuard key/ },
+  { name: "two interfaces of a node on overlapping subnets (the kernel routes one's traffic out of the other)", ours: /overlaps .* on this node: the kernel routes the subnet through one of them/ },
 ];
 
 /** Where Proxmox VE refuses what we accept, on purpose. */

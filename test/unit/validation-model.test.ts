@@ -85,6 +85,11 @@ function modelProblems(fabric: Raw): string[] {
   }
   for (const name of internal) {
     const node = nodes[name] as Raw;
+    // two interfaces of a node on overlapping subnets: the later one is named
+    const subnets = Object.entries(node.interfaces as Record<string, Raw>).map(([iface, spec]) => [iface, range(spec.ip)] as const);
+    subnets.forEach(([iface, [first, last]], k) => {
+      if (subnets.slice(0, k).some(([, [a, b]]) => a <= last && first <= b)) found.push(`${name}: ${iface}: ip|subnet`);
+    });
     const seen = new Set<string>();
     (node.peers as Raw[]).forEach((peer, i) => {
       const at = `${name}: peers[${i}]`;
@@ -154,6 +159,7 @@ const RULES: [RegExp, string][] = [
   [/would route all of/, "default"],
   [/covers .*, the endpoint of/, "tunnel"],
   [/is already routed through/, "across"],
+  [/overlaps .* on this node/, "subnet"],
 ];
 
 /** validateFabric's problems as `where|rule` (the same prefix on two peers: one per interface). */
