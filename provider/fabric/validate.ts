@@ -181,7 +181,7 @@ function checkPeerReferences(fabric: Fabric, table: PeeringTable, report: Report
       if (locals[index] === -1) report([...peerAt(name, index), "iface"], `interface "${peer.iface}" is not defined on node "${name}"`, "error", meant(peer.iface, Object.keys(node.interfaces)));
       const remote = remotes[index] as number;
       if (remote === -1) {
-        checkUnresolvedTarget(fabric, peer, peerAt(name, index), report);
+        checkUnresolvedTarget(fabric, name, peer, peerAt(name, index), report);
         continue;
       }
       // Proxmox VE accepts such an entry and renders the interface's own key as its peer
@@ -198,10 +198,14 @@ function checkPeerReferences(fabric: Fabric, table: PeeringTable, report: Report
 /** Where a node's peer entry is, for a problem: `node: peers[3]` (made only then: a mesh has a million peers). */
 const peerAt = (node: string, index: number): PathStep[] => ["nodes", node, "peers", index];
 
-/** The target of a peer that names no internal interface of the fabric: fine for an external node, else a problem at `where`. */
-function checkUnresolvedTarget(fabric: Fabric, peer: Peer, where: readonly PathStep[], report: Report): void {
+/**
+ * The target of a peer of node `owner` that names no internal interface of the fabric: fine for
+ * an external node, else a problem at `where` (never suggesting `owner` itself: a self-peer is refused).
+ */
+function checkUnresolvedTarget(fabric: Fabric, owner: string, peer: Peer, where: readonly PathStep[], report: Report): void {
   const target = fabric.nodes[peer.node];
-  if (!target) report([...where, "node"], `node "${peer.node}" is not defined in fabric "${fabric.name}"`, "error", meant(peer.node, Object.keys(fabric.nodes)));
+  const others = Object.keys(fabric.nodes).filter((node) => node !== owner);
+  if (!target) report([...where, "node"], `node "${peer.node}" is not defined in fabric "${fabric.name}"`, "error", meant(peer.node, others));
   else if (target.role !== peer.type) report([...where, "type"], `node "${peer.node}" is ${target.role}; use type "${target.role}"`);
   else if (peer.type === "internal" && target.role === "internal") report([...where, "nodeIface"], `interface "${peer.nodeIface}" is not defined on node "${peer.node}"`, "error", meant(peer.nodeIface, Object.keys(target.interfaces)));
 }

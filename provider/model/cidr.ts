@@ -13,6 +13,8 @@ export class Cidr {
 
   /** Parses `text`; returns an error message instead of throwing. */
   static parse(text: string): Cidr | string {
+    // a fabrics.cfg's allowed_ips takes one network per line (Proxmox VE refuses a list: syntax-allowed-ips-comma-list)
+    if (text.includes(",")) return `"${text}" holds several networks: give one per entry (in a fabrics.cfg, one allowed_ips line each)`;
     const slash = text.indexOf("/");
     if (slash < 0) return `"${text}" needs a prefix length (e.g. /24 or /64)`;
     const addr = text.slice(0, slash);

@@ -62,6 +62,12 @@ export function parseEndpoint(text: string): Endpoint | string {
     port = parsed;
   }
   const kind = hostKind(host);
+  if (!kind && colons > 1) {
+    // an IPv6 address with its port and no brackets: say how to write it
+    const at = text.lastIndexOf(":");
+    const port = parsePort(text.slice(at + 1), text);
+    if (typeof port === "number" && hostKind(text.slice(0, at)) === "ipv6") return `${invalid}; an IPv6 address with a port takes brackets: "[${text.slice(0, at)}]:${port}"`;
+  }
   if (!kind || (colons === 1 && kind === "ipv6")) return invalid;
   return { host: kind === "ipv6" ? ipaddr.IPv6.parse(host).toString() : host, kind, port };
 }

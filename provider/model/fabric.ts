@@ -35,7 +35,11 @@ const portSchema = z
   });
 
 /** Seconds between the keepalives sent to a peer (wg(8) `PersistentKeepalive`); 0 means off. */
-const keepaliveSchema = z.number().int().min(0, "must be 0-65535 seconds").max(65535, "must be 0-65535 seconds");
+const keepaliveSchema = z
+  .number({ error: "must be a number of seconds, 0-65535, without unit (25, not 25s)" })
+  .int("must be 0-65535 seconds")
+  .min(0, "must be 0-65535 seconds")
+  .max(65535, "must be 0-65535 seconds");
 
 /** The rule "0 means off", written once: the seconds a keepalive runs at, or undefined when it is off. */
 export function keepaliveOn(seconds: number | undefined): number | undefined {

@@ -195,6 +195,35 @@ describe("wg-fabric as operators expect a CLI to behave", function () {
     }
   });
 
+  it("messages say what a new user got wrong in the file's words: a keepalive with a unit, a list of networks, an IPv6 endpoint without brackets; did-you-mean never offers the node itself", () => {
+    const mesh = Array.from({ length: 12 }, (_, i) => `pve${i + 1}`);
+    const node = (name: string, i: number, peers: string[]) =>
+      [`wireguard_node: vpn_${name}`, "\trole internal", `\tendpoint 192.0.2.${i + 1}`, `\tinterfaces name=wg0,listen_port=51820,ip=10.0.0.${i + 1}/24`, ...peers.map((peer) => `\tpeers ${peer}`), ""];
+    // the values' mistakes stop the reading; the peer to pve13 is checked once they are mended
+    const text = (mended: boolean) =>
+      [
+        "wireguard_fabric: vpn",
+        `\tpersistent_keepalive ${mended ? "25" : "25s"}`,
+        "",
+        ...mesh.flatMap((name, i) => node(name, i, [...mesh.filter((other) => other !== name).map((other) => `type=internal,node=${other},node_iface=wg0,iface=wg0`), ...(i === 0 ? ["type=internal,node=pve13,node_iface=wg0,iface=wg0", "type=external,node=x,iface=wg0"] : [])])),
+        "wireguard_node: vpn_x",
+        "\trole external",
+        mended ? "\tallowed_ips 10.1.0.0/24\n\tallowed_ips 10.2.0.0/24" : "\tallowed_ips 10.1.0.0/24,10.2.0.0/24",
+        `\tendpoint ${mended ? "[2001:db8::50]:51820" : "2001:db8::50:51820"}`,
+        "\tpublic_key GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmdzA=",
+        "",
+      ].join("\n");
+    const result = run(["validate", write("new-user.cfg", text(false))]);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /:2: error: vpn: persistent_keepalive: must be a number of seconds, 0-65535, without unit \(25, not 25s\)/);
+    assert.match(result.stderr, /: error: vpn: x: allowed_ips: "10\.1\.0\.0\/24,10\.2\.0\.0\/24" holds several networks: give one per entry \(in a fabrics\.cfg, one allowed_ips line each\)/);
+    assert.match(result.stderr, /: error: vpn: x: endpoint: .*an IPv6 address with a port takes brackets: "\[2001:db8::50\]:51820"/);
+    const mended = run(["validate", write("mended.cfg", text(true))]);
+    const offered = /vpn: pve1: peers\[11\]: node: node "pve13" is not defined in fabric "vpn"(?:; did you mean "(\w+)"\?)?/.exec(mended.stderr);
+    assert.ok(offered, mended.stderr);
+    assert.notEqual(offered[1], "pve1", "a peer of pve1 to pve1 itself is refused: never offered");
+  });
+
   it("validate --json prints its document for a FILE that cannot be read, naming it and why", () => {
     const missing = path.join(dir, "missing.cfg");
     for (const [file, why] of [[missing, "no such file"], [dir, "is a folder"]] as const) {

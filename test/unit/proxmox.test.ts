@@ -156,7 +156,7 @@ describe("Proxmox VE's shipped fabrics.cfg", () => {
       .replace("ip6=fd00:51::1/64", "ip6=10.0.0.1/24")
       .replace("skip_route_generation=1", "skip_route_generation=maybe,colour=red");
     assert.deepEqual(problems(bad), [
-      "fabrics.cfg:2: pve: persistent_keepalive: Invalid input: expected number, received string",
+      "fabrics.cfg:2: pve: persistent_keepalive: must be a number of seconds, 0-65535, without unit (25, not 25s)",
       "fabrics.cfg:8: pve: pve1: wg0: ip6: must be an IPv6 address with prefix length",
       'fabrics.cfg:11: pve: pve1: peers[1]: colour: unknown key',
       "fabrics.cfg:11: pve: pve1: peers[1]: skip_route_generation: Invalid input: expected boolean, received string",
