@@ -1,8 +1,15 @@
 import { isUtf8 } from "node:buffer";
 import { closeSync, openSync, readSync } from "node:fs";
 
-/** Thrown for input that is not UTF-8 text (a binary file): its bytes are never printed. */
-export class NotTextError extends Error {}
+/** Thrown for input that is not UTF-8 text (a binary file), at its first such line: its bytes are never printed. */
+export class NotTextError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
+    super(message);
+  }
+}
 
 /** Thrown for a FILE that cannot be read (missing, a folder, not allowed), naming it and why. */
 export class FileReadError extends Error {}
@@ -40,11 +47,17 @@ function* blocksOf(file: string, chunkBytes: number): Generator<string> {
   const stdin = file === "-";
   const fd = stdin ? 0 : openSync(file, "r");
   let offset = 0;
+  // lines before the block, counted only when a block is not text (to say where)
+  let lines = 0;
   const text = (buffer: Buffer, end: number): string => {
     const block = buffer.subarray(0, end);
     const nul = block.indexOf(0);
-    if (nul >= 0) throw new NotTextError(`${displayName(file)} is not a text file: a NUL byte at byte ${offset + nul}; a fabrics.cfg is UTF-8 text`);
-    if (!isUtf8(block)) throw new NotTextError(`${displayName(file)} is not UTF-8 text (between bytes ${offset} and ${offset + end}); a fabrics.cfg is UTF-8 text`);
+    const lineAt = (at: number): number => lines + 1 + countLines(block, at);
+    if (nul >= 0) throw new NotTextError(`${displayName(file)} is not a text file: a NUL byte at byte ${offset + nul}; a fabrics.cfg is UTF-8 text`, lineAt(nul));
+    if (!isUtf8(block)) {
+      throw new NotTextError(`${displayName(file)} is not UTF-8 text on this line (saved as Latin-1 or Windows-1252?); a fabrics.cfg is UTF-8 text`, lineAt(firstLineNotUtf8(block)));
+    }
+    lines += countLines(block, block.length) + 1;
     offset += end + 1;
     return block.toString("utf8");
   };
@@ -84,5 +97,22 @@ function readChunk(fd: number, buffer: Buffer, at: number): number {
       if (code !== "EAGAIN") throw error;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
     }
+  }
+}
+
+/** How many line ends `block` has before byte `end`. */
+function countLines(block: Buffer, end: number): number {
+  let count = 0;
+  for (let at = block.indexOf(10); at >= 0 && at < end; at = block.indexOf(10, at + 1)) count++;
+  return count;
+}
+
+/** Where the first line of `block` that is not UTF-8 starts (`block` as a whole is not). */
+function firstLineNotUtf8(block: Buffer): number {
+  for (let start = 0; ; ) {
+    const end = block.indexOf(10, start);
+    if (!isUtf8(block.subarray(start, end < 0 ? block.length : end))) return start;
+    if (end < 0) return start;
+    start = end + 1;
   }
 }

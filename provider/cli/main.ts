@@ -67,7 +67,7 @@ function check(
     config = timings.time("parse", () => parseSectionConfig(options.blocks ?? fileBlocks(file), name, { dialect: dialectOf(values) }));
   } catch (error) {
     if (error instanceof NotTextError || error instanceof FileReadError) {
-      reporter.add({ file: name, severity: "error", message: error.message.replace(`${name} `, "") });
+      reporter.add({ file: name, ...(error instanceof NotTextError ? { line: error.line } : {}), severity: "error", message: error.message.replace(`${name} `, "") });
       return undefined;
     }
     if (!(error instanceof SectionConfigError)) throw error;
