@@ -123,7 +123,7 @@ describe("wg-fabric as operators expect a CLI to behave", function () {
     const binary = write("binary.cfg", Buffer.concat([Buffer.from("wireguard_fabric: vpn\n"), randomBytes(4096)]));
     const b = run(["validate", binary]);
     assert.equal(b.status, 1);
-    assert.match(b.stderr, /^\S+binary\.cfg:\d+: error: is not (a text file: a NUL byte at byte \d+|UTF-8 text from byte \d+ on \(saved as Latin-1 or Windows-1252\?\)); a fabrics\.cfg is UTF-8 text\n$/);
+    assert.match(b.stderr, /^\S+binary\.cfg:\d+: error: is not (a text file: a NUL byte at byte \d+|UTF-8 text on this line \(saved as Latin-1 or Windows-1252\?\)); a fabrics\.cfg is UTF-8 text\n$/);
     const latin1 = run(["validate", write("latin1.cfg", Buffer.from("wireguard_fabric: vpn\n\tpersistent_keepalive 25\n\nwireguard_node: vpn_caf\xe9\n", "latin1"))]);
     assert.equal(latin1.stderr, `${dir}/latin1.cfg:4: error: is not UTF-8 text on this line (saved as Latin-1 or Windows-1252?); a fabrics.cfg is UTF-8 text\n`);
   });
