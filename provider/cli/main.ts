@@ -151,9 +151,34 @@ function render(file: string, values: Values, out: Print, err: Print): number {
   const checked = check(file, values, reporter, { timings });
   reporter.finish();
   if (!checked || reporter.failed) return 1;
+  refuseLostDefaultRoutes(checked, format, values.all ? undefined : values.node);
   const code = values.all ? renderAll(checked, format, values.out as string, timings, out, values.quiet === true) : renderNode(checked, values, format, out);
   timings.report(err);
   return code;
+}
+
+/** The stanza formats: they route a peer's prefixes with `ip route`, and have no policy routing. */
+const STANZA_FORMATS: readonly ConfigFormat[] = ["ifupdown2", "proxmox-stanza"];
+
+/**
+ * A full tunnel's default route (`0.0.0.0/0`, `::/0`) lives in wg-quick's policy routing, which
+ * a stanza has not: rendering one as a stanza would leave it out without a word, so it is refused,
+ * naming the interface (of `node` only, when given).
+ */
+function refuseLostDefaultRoutes({ config, views }: Checked, format: ConfigFormat, node?: string): void {
+  if (!STANZA_FORMATS.includes(format)) return;
+  const problems = views.flatMap((fabricViews, i) =>
+    fabricViews
+      .filter((view) => (node === undefined || view.node === node) && view.peers.some((peer) => peer.allowedIps.some((route) => route.prefix === 0)))
+      .map((view) =>
+        problemAt(
+          "error",
+          { fabric: (config.fabrics[i] as Fabric).name, path: ["nodes", view.node, "interfaces", view.iface] },
+          `routes a peer's default route (a full tunnel), which needs wg-quick's policy routing: --format ${format} has none and would leave it out; render it with --format wg-quick`,
+        ),
+      ),
+  );
+  if (problems.length > 0) throw new FabricError(problems);
 }
 
 function renderNode({ config, views: prepared }: Checked, values: Values, format: ConfigFormat, out: Print): number {
@@ -226,12 +251,6 @@ function renderAll({ config, views }: Checked, format: ConfigFormat, dir: string
 }
 
 /**
- * The canonical file. What Proxmox VE's dialect cannot hold changes what the file means (a peer's
- * replacing allowed_ips would add, an MTU or keepalive would go): each is named by its line, and
- * nothing is written unless `force`. `--check` and `--diff` write nothing: they say which files
- * are not canonical, and how they would change.
- */
-/**
  * Replaces `file` with `text` as gofmt -w does, but atomically: a file beside it, with the old
  * one's mode, renamed over it (a reader sees the old text or the new, never a part).
  */
@@ -248,6 +267,12 @@ function writeInPlace(file: string, text: string): void {
   }
 }
 
+/**
+ * The canonical file. What Proxmox VE's dialect cannot hold changes what the file means (a peer's
+ * replacing allowed_ips would add, an MTU or keepalive would go): each is named by its line, and
+ * nothing is written unless `force`. `--check` and `--diff` write nothing: they say which files
+ * are not canonical, and how they would change.
+ */
 function fmt(files: readonly string[], values: Values, out: Print, err: Print): number {
   const compare = values.check === true || values.diff === true;
   const write = values.write === true;

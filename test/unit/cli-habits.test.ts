@@ -224,6 +224,40 @@ describe("wg-fabric as operators expect a CLI to behave", function () {
     assert.notEqual(offered[1], "pve1", "a peer of pve1 to pve1 itself is refused: never offered");
   });
 
+  it("render of a full tunnel as a stanza (ifupdown2, proxmox-stanza) is refused, naming the interface: the stanza has no policy routing for its default route", () => {
+    const file = write(
+      "full-tunnel.cfg",
+      [
+        "wireguard_fabric: vpn",
+        "",
+        "wireguard_node: vpn_a",
+        "\trole internal",
+        "\tendpoint 192.0.2.1",
+        "\tfull_tunnel 1",
+        "\tinterfaces name=wg0,listen_port=51820,ip=10.0.0.1/24",
+        "\tpeers type=external,node=gw,iface=wg0",
+        "",
+        "wireguard_node: vpn_gw",
+        "\trole external",
+        "\tendpoint 192.0.2.9:51820",
+        "\tallowed_ips 0.0.0.0/0",
+        "\tpublic_key GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmdzA=",
+        "",
+      ].join("\n"),
+    );
+    const quick = run(["render", file, "--node", "a", "--format", "wg-quick"]);
+    assert.equal(quick.status, 0, quick.stderr);
+    assert.match(quick.stdout, /^AllowedIPs = 0\.0\.0\.0\/0$/m);
+    for (const format of ["ifupdown2", "proxmox-stanza"]) {
+      for (const args of [["--node", "a"], ["--all", "--out", path.join(dir, `ft-${format}`)]]) {
+        const stanza = run(["render", file, ...args, "--format", format]);
+        assert.deepEqual([stanza.status, stanza.stdout], [1, ""], `${format} ${args.join(" ")}`);
+        assert.match(stanza.stderr, new RegExp(`vpn: a: wg0: routes a peer's default route \\(a full tunnel\\), which needs wg-quick's policy routing: --format ${format} has none`));
+      }
+      assert.equal(existsSync(path.join(dir, `ft-${format}`)), false, "nothing written");
+    }
+  });
+
   it("validate --json prints its document for a FILE that cannot be read, naming it and why", () => {
     const missing = path.join(dir, "missing.cfg");
     for (const [file, why] of [[missing, "no such file"], [dir, "is a folder"]] as const) {
