@@ -132,7 +132,7 @@ function pickFabric(config: SectionConfig, node: string, fabricName?: string): F
     if (fabricName) throw new UsageError(unknown("fabric", fabricName, config.fabrics.map((f) => f.name)));
     throw new UsageError(unknown("node", node, config.fabrics.flatMap((f) => Object.keys(f.nodes))));
   }
-  if (candidates.length > 1) throw new UsageError(`node "${node}" is in several fabrics; choose one with --fabric`);
+  if (candidates.length > 1) throw new UsageError(`node "${node}" is in fabrics ${candidates.map((f) => f.name).join(", ")}; choose one with --fabric`);
   return candidates[0] as Fabric;
 }
 

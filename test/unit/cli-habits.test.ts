@@ -258,6 +258,16 @@ describe("wg-fabric as operators expect a CLI to behave", function () {
     }
   });
 
+  it("render --node of a node in two fabrics names both fabrics to choose from", () => {
+    const fabric = (name: string, port: number, subnet: number) =>
+      [`wireguard_fabric: ${name}`, "", `wireguard_node: ${name}_a`, "\trole internal", `\tinterfaces name=${name}0,listen_port=${port},ip=10.${subnet}.0.1/24`, ""].join("\n");
+    const file = write("two-fabrics.cfg", `${fabric("east", 51820, 1)}\n${fabric("west", 51821, 2)}`);
+    const result = run(["render", file, "--node", "a"]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^wg-fabric: node "a" is in fabrics east, west; choose one with --fabric$/m);
+    assert.equal(run(["render", file, "--node", "a", "--fabric", "west"]).status, 0);
+  });
+
   it("validate --json prints its document for a FILE that cannot be read, naming it and why", () => {
     const missing = path.join(dir, "missing.cfg");
     for (const [file, why] of [[missing, "no such file"], [dir, "is a folder"]] as const) {
