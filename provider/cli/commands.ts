@@ -112,7 +112,8 @@ of that node adds the same (proxmox-ve-config 0.10.1 reads neither a port there 
 allowed_ips). A key it does not know, or gives another meaning, or that no form every release
 reads keeps, would change what the file means: each is named with its line on stderr, and
 nothing is written (exit 1) unless --force, which writes the file anyway. Exit 1 also when a
-fabric cannot be written in it at all (e.g. an interface name longer than 8 characters).
+fabric cannot be written in it at all, --force or not (an interface name longer than 8
+characters, an external node without endpoint, as a road warrior has): --rfc writes those.
 Comments are not kept.
 --rfc writes the RFC's dialect with every key of ours.
 -w (--write) writes the canonical form back to each FILE instead of printing it (as gofmt -w),

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { createTwoFilesPatch } from "diff";
 import { CONFIG_FORMATS, type ConfigFormat, type InterfaceView, type PeerView, recordedPublicKeys, renderFormat, renderParts, prepareFabric, validateAcrossFabrics } from "../fabric";
-import { type Dialect, DIALECTS, keyTable, parseSectionConfig, proxmoxReadingProblems, type SectionConfig, SectionConfigError, writeSectionConfig } from "../section-config";
+import { type Dialect, DIALECTS, keyTable, parseSectionConfig, proxmoxReadingProblems, RFC_ONLY, type SectionConfig, SectionConfigError, writeSectionConfig } from "../section-config";
 import { renderDot, renderMermaid, type Topology, topologyOfFabric } from "../draw";
 import { closestOf, FabricError, formatProblem, isWgKey, problemAt, publicKeyOf, type Fabric, type Problem } from "../model";
 import { COMMANDS, COMMON, commandHelp, GRAPH_FORMATS, OPTIONS, overview, shortUsage, type Option } from "./commands";
@@ -184,7 +184,10 @@ function refuseLostDefaultRoutes({ config, views }: Checked, format: ConfigForma
 function renderNode({ config, views: prepared }: Checked, values: Values, format: ConfigFormat, out: Print): number {
   const node = values.node as string;
   const fabric = pickFabric(config, node, values.fabric);
-  if (fabric.nodes[node]?.role !== "internal") throw new UsageError(`node "${node}" is external: nothing to render`);
+  if (fabric.nodes[node]?.role !== "internal") {
+    const peers = Object.entries(fabric.nodes).flatMap(([name, spec]) => (spec.role === "internal" && spec.peers.some((peer) => peer.node === node) ? [name] : []));
+    throw new UsageError(`node "${node}" is external: we make no config for it (its operator does, with the public keys of ${peers.length > 0 ? peers.join(", ") : "the nodes it peers with"}); render those with --node`);
+  }
   const views = (prepared[config.fabrics.indexOf(fabric)] ?? []).filter((v) => v.node === node && (!values.iface || v.iface === values.iface));
   if (views.length === 0) throw new UsageError(unknown(`interface of node "${node}":`, values.iface ?? "", Object.keys((fabric.nodes[node] as { interfaces: object }).interfaces)));
   const publicKeys = recordedPublicKeys(fabric);
@@ -298,14 +301,22 @@ function fmt(files: readonly string[], values: Values, out: Print, err: Print): 
       continue;
     }
     const force = values.force === true;
-    const text = writeSectionConfig(config, {
-      dialect: values.rfc ? "rfc" : "proxmox",
-      onWarning: (problem) => {
-        const fabric = problem.fabric ?? "";
-        const located = { ...problem, severity: force ? ("warning" as const) : ("error" as const) };
-        reporter.add(diagnosticOf(located, name, config.dialect, { fabric, line: config.lineOf(fabric, problem.path) }));
-      },
-    });
+    const located = (problem: Problem, severity: Problem["severity"]): void => {
+      const fabric = problem.fabric ?? "";
+      reporter.add(diagnosticOf({ ...problem, severity }, name, config.dialect, { fabric, line: config.lineOf(fabric, problem.path) }));
+    };
+    let text: string;
+    try {
+      text = writeSectionConfig(config, { dialect: values.rfc ? "rfc" : "proxmox", onWarning: (problem) => located(problem, force ? "warning" : "error") });
+    } catch (error) {
+      // what Proxmox VE's dialect cannot hold at all: --force does not help, the RFC's dialect does
+      if (!(error instanceof FabricError)) throw error;
+      for (const problem of error.problems) located({ ...problem, message: `${problem.message}; ${RFC_ONLY}` }, "error");
+      reporter.finish();
+      err(`${name}: nothing written: Proxmox VE's dialect cannot hold the fabric (--force writes what changes a key's meaning, not this; --rfc writes it)`);
+      failed = true;
+      continue;
+    }
     reporter.finish();
     if (reporter.errors > 0) {
       err(`${name}: nothing written: Proxmox VE would not read the file as it means (each key above; --rfc keeps every key; --force writes it anyway)`);

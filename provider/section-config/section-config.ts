@@ -872,6 +872,9 @@ export function writeSectionConfig(config: Pick<SectionConfig, "fabrics" | "fore
   return `${parts.join("\n\n")}\n`;
 }
 
+/** What to do with a fabric Proxmox VE's dialect cannot hold. */
+export const RFC_ONLY = "Proxmox VE refuses such a file: keep it in the RFC dialect (wg-fabric fmt --rfc)";
+
 /**
  * What Proxmox VE itself would not read in `fabric` as it is meant, as warnings located without
  * the fabric's name: what `fmt` would refuse to write (see {@link writeFabricSections}), and each
@@ -885,7 +888,8 @@ export function proxmoxReadingProblems(fabric: Fabric): Problem[] {
     writeFabricSections(fabric, { onWarning: (problem) => problems.push(located(problem)) });
   } catch (error) {
     if (!(error instanceof FabricError)) throw error;
-    problems.push(...error.problems.map((problem) => ({ ...located(problem), severity: "warning" as const })));
+    // what Proxmox VE cannot hold at all makes it refuse the file (its external node's endpoint is required): an error
+    problems.push(...error.problems.map((problem) => located({ ...problem, message: `${problem.message}; ${RFC_ONLY}` })));
   }
   const unmoved = new Set(problems.map((problem) => problem.where));
   for (const [name, node] of Object.entries(fabric.nodes)) {

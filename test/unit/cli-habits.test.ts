@@ -258,6 +258,41 @@ describe("wg-fabric as operators expect a CLI to behave", function () {
     }
   });
 
+  it("a hub with a road warrior (an external node without endpoint): Proxmox VE refuses the file, so validate and fmt say so by line and name --rfc, which writes it", () => {
+    const file = write(
+      "road-warrior.cfg",
+      [
+        "wireguard_fabric: hub",
+        "",
+        "wireguard_node: hub_h",
+        "\trole internal",
+        "\tendpoint 192.0.2.1",
+        "\tinterfaces name=wg0,listen_port=51820,ip=10.9.0.1/24",
+        "\tpeers type=external,node=phone,iface=wg0",
+        "",
+        "wireguard_node: hub_phone",
+        "\trole external",
+        "\tallowed_ips 10.9.0.2/32",
+        "\tpublic_key GDPUAnPOY5xGIjYXmcGyXZXbocjBr21dGQ5vwnjmdzA=",
+        "",
+      ].join("\n"),
+    );
+    const refused = `${file}:9: error: hub: phone: endpoint: Proxmox VE needs host:port for an external node; Proxmox VE refuses such a file: keep it in the RFC dialect (wg-fabric fmt --rfc)`;
+    const validated = run(["validate", file]);
+    assert.deepEqual([validated.status, validated.stderr.trim()], [1, refused]);
+    for (const force of [[], ["--force"]]) {
+      const formatted = run(["fmt", ...force, file]);
+      assert.deepEqual([formatted.status, formatted.stdout], [1, ""]);
+      assert.deepEqual(formatted.stderr.trim().split("\n"), [refused, `${file}: nothing written: Proxmox VE's dialect cannot hold the fabric (--force writes what changes a key's meaning, not this; --rfc writes it)`]);
+    }
+    const rfc = run(["fmt", "--rfc", file]);
+    assert.equal(rfc.status, 0, rfc.stderr);
+    assert.equal(run(["validate", write("road-warrior-rfc.cfg", rfc.stdout)]).status, 0);
+    const external = run(["render", file, "--node", "phone", "--dialect", "rfc"]);
+    assert.equal(external.status, 2);
+    assert.match(external.stderr, /node "phone" is external: we make no config for it \(its operator does, with the public keys of h\); render those with --node/);
+  });
+
   it("render --node of a node in two fabrics names both fabrics to choose from", () => {
     const fabric = (name: string, port: number, subnet: number) =>
       [`wireguard_fabric: ${name}`, "", `wireguard_node: ${name}_a`, "\trole internal", `\tinterfaces name=${name}0,listen_port=${port},ip=10.${subnet}.0.1/24`, ""].join("\n");
