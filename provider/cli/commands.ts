@@ -95,7 +95,9 @@ belongs to: the one whose public_key the file records is the key's; a key whose 
 file records for none of them is refused (with one interface whose key is not recorded, it is
 that one's). Without it the PrivateKey line is left out.
 --all validates every fabric of FILE and writes each internal node's interfaces as
-DIR/NODE/IFACE.conf (stanza formats: DIR/NODE/IFACE), mode 0600, in one run.
+DIR/NODE/IFACE.conf (stanza formats: DIR/NODE/IFACE), mode 0600, in one run; what an earlier
+--all wrote there for a node or interface no longer in FILE is removed (DIR/.wg-fabric-rendered
+lists what it wrote; nothing else in DIR is touched).
 Warnings are printed as validate prints them; errors write nothing (exit 1).
 ${PROBLEMS_HELP}`,
     options: ["node", "fabric", "iface", "format", "private-key-file", "dialect", "all", "out"],

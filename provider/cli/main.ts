@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { createTwoFilesPatch } from "diff";
@@ -234,6 +234,7 @@ function renderedPath(dir: string, view: InterfaceView, format: ConfigFormat): s
 function renderAll({ config, views }: Checked, format: ConfigFormat, dir: string, timings: Timings, out: Print, quiet: boolean): number {
   let files = 0;
   const made = new Set<string>();
+  const written = new Set<string>();
   const writer = new PartsWriter();
   for (const [i, fabric] of config.fabrics.entries()) {
     const context = { publicKeys: recordedPublicKeys(fabric), stanzaCache: new Map<PeerView, string>() };
@@ -246,11 +247,36 @@ function renderAll({ config, views }: Checked, format: ConfigFormat, dir: string
         made.add(folder);
         writer.write(file, parts);
       });
+      written.add(path.relative(dir, file));
       files++;
     }
   }
-  if (!quiet) out(`${dir}: ${files} file(s) of ${made.size} node(s) written`);
+  const removed = timings.time("write", () => removeStale(dir, written));
+  if (!quiet) out(`${dir}: ${files} file(s) of ${made.size} node(s) written${removed > 0 ? `, ${removed} of an earlier run removed` : ""}`);
   return 0;
+}
+
+/** The list, in DIR, of the files `render --all` wrote there last (so that only those are ever removed). */
+const RENDERED_LIST = ".wg-fabric-rendered";
+
+/**
+ * Removes what an earlier `render --all` wrote into `dir` and this one did not (a node or
+ * interface no longer in the file), and the folders that leaves empty; nothing else of `dir` is
+ * touched. Then lists what this run wrote. Returns how many files went.
+ */
+function removeStale(dir: string, written: ReadonlySet<string>): number {
+  const list = path.join(dir, RENDERED_LIST);
+  const earlier = existsSync(list) ? readFileSync(list, "utf8").split("\n").filter(Boolean) : [];
+  let removed = 0;
+  for (const file of earlier) {
+    if (written.has(file) || path.isAbsolute(file) || file.split("/").includes("..")) continue;
+    rmSync(path.join(dir, file), { force: true });
+    removed++;
+    const folder = path.join(dir, path.dirname(file));
+    if (folder !== dir && existsSync(folder) && readdirSync(folder).length === 0) rmdirSync(folder);
+  }
+  writeFileSync(list, [...written].map((file) => `${file}\n`).join(""), { mode: 0o600 });
+  return removed;
 }
 
 /**

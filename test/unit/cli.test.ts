@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileBlocks } from "../../provider/cli/file-blocks";
@@ -252,6 +252,22 @@ describe("wg-fabric CLI", () => {
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /occultist: peers\[1\]: node: node "berserkr" is not defined/);
     assert.equal(existsSync(path.join(dir, "none")), false, "nothing is written for a fabric with errors");
+  });
+
+  it("render --all again after a node left the file: that node's folder goes, nothing else in DIR is touched", () => {
+    const out = path.join(dir, "stale");
+    assert.equal(run("render", RFC, "--all", "--out", out).status, 0);
+    writeFileSync(path.join(out, "README"), "the operator's own file\n");
+    mkdirSync(path.join(out, "keep"));
+    // occultist leaves: elementalist's peer to it goes too
+    const text = readFileSync(RFC, "utf8");
+    const without = path.join(dir, "without-occultist.cfg");
+    writeFileSync(without, text.replace(/wireguard_node: vpn_occultist[\s\S]*?\n\n/, "").replace(/\n\s+peers type=internal,node=occultist[^\n]*/, ""));
+    const again = run("render", without, "--all", "--out", out);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(again.stdout, `${out}: 1 file(s) of 1 node(s) written, 1 of an earlier run removed\n`);
+    assert.deepEqual(readdirSync(out).sort(), [".wg-fabric-rendered", "README", "elementalist", "keep"]);
+    assert.ok(existsSync(path.join(out, "elementalist", "wg0.conf")));
   });
 
   it("stops quietly with exit 0 when the reader of its output goes away (| head)", () => {
