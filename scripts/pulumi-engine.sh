@@ -4,8 +4,7 @@
 #
 #   export PATH="$(bash scripts/pulumi-engine.sh):$PATH"
 #
-# prints what to put on PATH (this clone's own language host first, where it has one, then the
-# shared cache); progress goes to stderr.
+# prints the directory to put on PATH; progress goes to stderr.
 #
 # A `pulumi` already on PATH (with its language host) is used as it is. Otherwise the CLI
 # and the nodejs language host are built from Go modules with the machine's Go (no prebuilt
@@ -20,8 +19,6 @@ WG_FABRIC_ENGINE_VERSION="${WG_FABRIC_ENGINE_VERSION:-v3.274.1}"
 WG_FABRIC_CACHE="${WG_FABRIC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-wireguard-fabric}"
 _engine_dir="$WG_FABRIC_CACHE/engine-$WG_FABRIC_ENGINE_VERSION"
 _engine_bin="$_engine_dir/bin"
-# This clone's own bin (its language host runs its own build): never in the cache every clone shares
-_engine_clone_bin="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/dist/engine-bin"
 
 _engine_log() { printf '[pulumi-engine] %s\n' "$*" >&2; }
 
@@ -39,18 +36,20 @@ EOF
   chmod 0755 "$target"
 }
 
-# Writes `pulumi-language-nodejs` as our own language host of this checkout, in the checkout's
-# own bin (the cache is shared by every checkout on the machine: one there would serve whichever
-# checkout wrote it last). One that an earlier release wrote into the cache is removed.
+# Installs scripts/language-host.sh as `pulumi-language-nodejs` in $1: it runs the language host
+# of the clone each project takes the package from (the cache is shared by every clone on the
+# machine), and this clone's for a project outside any clone.
 _engine_own_language_host() {
-  local host
-  host="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/dist/tools/language-host/main.js"
+  local repo host
+  repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  host="$repo/dist/tools/language-host/main.js"
   [ -f "$host" ] || { _engine_log "$host is missing: run npm run build, then this again, to run projects with the pulumi CLI"; return 1; }
-  if grep -qs "our stand-in for the official nodejs language host" "$_engine_bin/pulumi-language-nodejs"; then rm -f "$_engine_bin/pulumi-language-nodejs"; fi
-  mkdir -p "$_engine_clone_bin"
-  printf '#!/bin/sh\n# our stand-in for the official nodejs language host (scripts/pulumi-engine.sh)\nexec node %s "$@"\n' "'$host'" >"$_engine_clone_bin/pulumi-language-nodejs.tmp"
-  chmod 0755 "$_engine_clone_bin/pulumi-language-nodejs.tmp"
-  mv "$_engine_clone_bin/pulumi-language-nodejs.tmp" "$_engine_clone_bin/pulumi-language-nodejs"
+  mkdir -p "$1"
+  printf '%s\n' "$host" >"$1/language-host.default.tmp"
+  mv "$1/language-host.default.tmp" "$1/language-host.default"
+  cp "$repo/scripts/language-host.sh" "$1/pulumi-language-nodejs.tmp"
+  chmod 0755 "$1/pulumi-language-nodejs.tmp"
+  mv "$1/pulumi-language-nodejs.tmp" "$1/pulumi-language-nodejs"
 }
 
 # Builds one Go command from a wrapper module that requires `module` at our version and copies
@@ -91,7 +90,7 @@ pulumi_engine_ensure() {
     # the dynamic provider plugin (and a language host) are ours to add when the installation lacks them
     command -v pulumi-resource-pulumi-nodejs >/dev/null 2>&1 || _engine_dynamic_plugin "$_engine_bin"
     # (the official installation keeps its language hosts beside pulumi, not always on PATH)
-    command -v pulumi-language-nodejs >/dev/null 2>&1 || [ -x "$own/pulumi-language-nodejs" ] || _engine_own_language_host || true
+    command -v pulumi-language-nodejs >/dev/null 2>&1 || [ -x "$own/pulumi-language-nodejs" ] || _engine_own_language_host "$_engine_bin" || true
     return 0
   fi
   command -v go >/dev/null 2>&1 || { _engine_log "Go is needed to build the Pulumi engine and is not on PATH"; return 1; }
@@ -107,11 +106,10 @@ pulumi_engine_ensure() {
       { _engine_log "the official pulumi-language-nodejs cannot be built here; ours stands in"; touch "$_engine_dir/no-language-host"; }
   fi
   # without it inline (Automation API) programs still run: say so, and go on
-  [ ! -e "$_engine_dir/no-language-host" ] || _engine_own_language_host || true
+  [ ! -e "$_engine_dir/no-language-host" ] || _engine_own_language_host "$_engine_bin" || true
   _engine_dynamic_plugin "$_engine_bin"
   _engine_log "engine ready: $("$_engine_bin/pulumi" version 2>/dev/null || echo "$_engine_bin/pulumi")"
 }
 
 pulumi_engine_ensure
-# this clone's bin first, when it has one
-if [ -x "$_engine_clone_bin/pulumi-language-nodejs" ]; then echo "$_engine_clone_bin:$_engine_bin"; else echo "$_engine_bin"; fi
+echo "$_engine_bin"
