@@ -1,4 +1,4 @@
-import { parseDeclaredFiles, planSync, proxmoxConflicts, type SyncPlan } from "./plan";
+import { parseDeclaredFiles, planSync, proxmoxAddressConflicts, proxmoxConflicts, type SyncPlan } from "./plan";
 import { DeclaredConfigError } from "../fabric";
 import { APPLY_MODES, writesStanza, ifnameProblem, isWgKey, keyDirSchema, ownerSchema, type ApplyMode, type WgKey } from "../model";
 import {
@@ -164,6 +164,8 @@ export class RemoteNode {
    */
   async placeAddress(target: InterfaceTarget, mode: ApplyMode, stanza: string, addresses: readonly string[]): Promise<{ changed: boolean }> {
     const found = await this.inspectAddress(target, mode);
+    const conflicts = proxmoxAddressConflicts(found.proxmox, target.iface);
+    if (conflicts.length > 0) this.fail("invalid-argument", `${target.iface}: ${conflicts.join("; ")}; nothing was changed`);
     if (addressDriftOf(found, { stanzaDigest: stanzaDigest(stanza, target.owner), addresses, live: mode !== "none" }).length === 0) return { changed: false };
     const { stdout } = await this.run(`placing the node's address on ${target.iface}`, "node-address", target, mode, encodeRecords([["stanza", stanza]]));
     return { changed: /changed=1/.test(stdout) };

@@ -168,7 +168,7 @@ describe("on Proxmox VE nodes: our fabric beside Proxmox VE's own, through its n
     assert.deepEqual({ drift: again.drift, updated: again.updated }, { drift: {}, updated: [] }, "nothing for the next up to do");
   });
 
-  it("an interface name or listen port of Proxmox VE's fabric is refused before any change, naming its file and line", async () => {
+  it("an interface name, listen port or node address link of Proxmox VE's fabric is refused before any change, naming its file and line", async () => {
     const other = new ProviderDriver(connections);
     const named = await other.converge(parseFabricOrThrow({ name: "clash", nodes: { pa: { role: "internal", applyMode: "proxmox", interfaces: { wg9: { listenPort: 51999, ip: "10.89.0.1/24" } } } } }), false);
     assert.match(named.errors.join("\n"), /\/etc\/pve\/sdn\/fabrics\.cfg:7: Proxmox VE's fabric pvefab has interface wg9 on this node \(pa\); name ours differently, or set adopt: true/);
@@ -176,6 +176,20 @@ describe("on Proxmox VE nodes: our fabric beside Proxmox VE's own, through its n
     const port = await other.converge(parseFabricOrThrow({ name: "clash", nodes: { pa: { role: "internal", interfaces: { wg5: { listenPort: 51900, ip: "10.89.0.1/24" } } } } }), false);
     assert.match(port.errors.join("\n"), /\/etc\/pve\/sdn\/fabrics\.cfg:7: listen port 51900 is used by interface wg9 of Proxmox VE's fabric pvefab on this node \(pa\); choose another port; nothing was changed/);
     assert.doesNotMatch(lab.nodeExec("pa", "ip", ["-br", "link"]), /^wg5 /m, "no link was made");
+    // a fabric of ours named as theirs, where theirs gives pa an address: both would write dummy_pvefab
+    const file = lab.nodePath("pa", "/etc/pve/sdn/fabrics.cfg");
+    const theirs = readFileSync(file, "utf8");
+    try {
+      lab.pveFabrics(theirs.replace("wireguard_fabric: pvefab\n", "wireguard_fabric: pvefab\n\tip_prefix 10.90.0.0/24\n").replace("wireguard_node: pvefab_pa\n", "wireguard_node: pvefab_pa\n\tip 10.90.0.1\n"));
+      const line = readFileSync(file, "utf8").split("\n").indexOf("\tip 10.90.0.1") + 1;
+      const named = { name: "pvefab", ipPrefix: "10.91.0.0/24", nodes: { pa: { role: "internal" as const, ip: "10.91.0.1", interfaces: { wg6: { listenPort: 51906, ip: "10.92.0.1/24" } } } } };
+      const clash = await other.converge(parseFabricOrThrow(named), false);
+      assert.match(clash.errors.join("\n"), new RegExp(`/etc/pve/sdn/fabrics\\.cfg:${line}: Proxmox VE's fabric pvefab gives this node \\(pa\\) an address on dummy_pvefab too`));
+      assert.ok(!existsSync(lab.nodePath("pa", "/etc/network/interfaces.d/wg-fabric-dummy_pvefab")), "no stanza was written");
+      assert.match(lab.nodeExec("pa", "sh", ["-c", "ip -br link show dev dummy_pvefab 2>&1 || true"]), /does not exist/, "no link was made");
+    } finally {
+      lab.pveFabrics(theirs);
+    }
     await other.destroy();
     await pingsAll((i) => `10.82.0.${i + 1}`);
   });

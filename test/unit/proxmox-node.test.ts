@@ -1,10 +1,10 @@
 import * as assert from "node:assert/strict";
 import { configPath, legacyConfigPath } from "../../provider/fabric";
-import { type ProxmoxClaims, proxmoxConflicts, proxmoxInterfaces } from "../../provider/remote/plan";
+import { type ProxmoxClaims, proxmoxAddressConflicts, proxmoxConflicts, proxmoxInterfaces } from "../../provider/remote/plan";
 
-/** A Proxmox VE fabrics.cfg as inspect.sh reports it: grep -n of its node and interface lines, read on node pve1. */
+/** A Proxmox VE fabrics.cfg as inspect.sh reports it: grep -n of its node, interface and node address lines, read on node `node`. */
 function claims(node: string, file: string): ProxmoxClaims {
-  const lines = file.split("\n").flatMap((text, i) => (/^(wireguard_node:|\s+interfaces\s)/.test(text) ? [{ line: i + 1, text }] : []));
+  const lines = file.split("\n").flatMap((text, i) => (/^(wireguard_node:|\s+(interfaces|ip|ip6)\s)/.test(text) ? [{ line: i + 1, text }] : []));
   return { node, lines };
 }
 
@@ -47,6 +47,16 @@ describe("Proxmox VE's own WireGuard fabrics on a node", () => {
     ]);
     assert.deepEqual(proxmoxConflicts(pve1, { iface: "wg2", listenPort: 51825 }), [], "another node's port is no conflict");
     assert.deepEqual(proxmoxConflicts(undefined, { iface: "wg0", listenPort: 51820 }), [], "no fabrics.cfg: no Proxmox VE fabric");
+  });
+
+  it("refuses our node address link when a Proxmox VE fabric of the same name gives the node an address (both would write dummy_<fabric>), naming the line", () => {
+    const file = ["wireguard_fabric: ours", "\tip_prefix 10.80.0.0/24", "", "wireguard_node: ours_pve1", "\trole internal", "\tip 10.80.0.1", "", "wireguard_node: ours_pve2", "\trole internal", ""].join("\n");
+    assert.deepEqual(proxmoxAddressConflicts(claims("pve1", file), "dummy_ours"), [
+      "/etc/pve/sdn/fabrics.cfg:6: Proxmox VE's fabric ours gives this node (pve1) an address on dummy_ours too, and writes its own stanza for that link; name our fabric differently (its node addresses go on dummy_<fabric>)",
+    ]);
+    assert.deepEqual(proxmoxAddressConflicts(claims("pve2", file), "dummy_ours"), [], "no address of theirs on pve2");
+    assert.deepEqual(proxmoxAddressConflicts(claims("pve1", file), "dummy_other"), [], "another fabric's link");
+    assert.deepEqual(proxmoxAddressConflicts(undefined, "dummy_ours"), [], "no Proxmox VE fabrics");
   });
 
   it("our configs live in our key folder; only proxmox mode's of releases before 0.3 lived in Proxmox VE's", () => {

@@ -1,6 +1,8 @@
+import { nodeAddressLink } from "../../fabric";
+
 /**
  * What a Proxmox VE node's own SDN WireGuard fabrics hold on it, as far as ours must keep clear
- * of them: their interface names and listen ports. Proxmox VE names the node's section
+ * of them: their interface names and listen ports, and the link of the node's own address. Proxmox VE names the node's section
  * `wireguard_node: <fabric>_<node>` after its host name, and lists each interface as a
  * property string (`interfaces name=wg0,listen_port=51820,…`).
  */
@@ -50,6 +52,31 @@ export function proxmoxInterfaces(claims: ProxmoxClaims): ProxmoxInterface[] {
     found.push({ fabric, name, line, ...(Number.isInteger(port) && port > 0 ? { listenPort: port } : {}) });
   }
   return found;
+}
+
+/**
+ * Why our link of the node's own addresses (`dummy_<fabric>`) cannot be made: a Proxmox VE fabric
+ * of the same name gives this node an address too (its `ip` or `ip6`), and Proxmox VE writes a
+ * stanza for a link of that very name. Empty when there is no conflict.
+ */
+export function proxmoxAddressConflicts(claims: ProxmoxClaims | undefined, link: string): string[] {
+  if (!claims) return [];
+  let fabric: string | undefined;
+  for (const { line, text } of claims.lines) {
+    const section = /^wireguard_node:\s*(\S+)\s*$/.exec(text);
+    if (section) {
+      const id = section[1] as string;
+      fabric = id.endsWith(`_${claims.node}`) ? id.slice(0, -claims.node.length - 1) : undefined;
+      continue;
+    }
+    if (fabric !== undefined && /^\s+ip6?\s/.test(text) && nodeAddressLink(fabric) === link) {
+      return [
+        `${PVE_FABRICS_CFG}:${line}: Proxmox VE's fabric ${fabric} gives this node (${claims.node}) an address on ${link} too, and writes its own stanza for that link; ` +
+          "name our fabric differently (its node addresses go on dummy_<fabric>)",
+      ];
+    }
+  }
+  return [];
 }
 
 /** One of our interfaces, as {@link proxmoxConflicts} checks it. */

@@ -76,11 +76,12 @@ check_key_dir() {
 
 # Proxmox VE's own WireGuard fabrics on this node, for contract.ts to check ours against: the
 # node's name as Proxmox VE uses it (host name without domain) and the lines of its fabrics.cfg
-# that name nodes and interfaces (no secret: Proxmox VE keeps private keys in another file).
+# that name nodes, their interfaces and their own addresses (no secret: Proxmox VE keeps private
+# keys in another file).
 pve_claims() {
   node_name=$(uname -n)
   printf 'pve-node\t%s\n' "${node_name%%.*}"
-  grep -n -E '^(wireguard_node:|[[:space:]]+interfaces[[:space:]])' "$pve_fabrics_cfg" | sed 's/^/pve-line\t/' || true
+  grep -n -E '^(wireguard_node:|[[:space:]]+(interfaces|ip|ip6)[[:space:]])' "$pve_fabrics_cfg" | sed 's/^/pve-line\t/' || true
 }
 
 # One run at a time changes a node: a lock for the whole node, waited for a bounded time, its

@@ -17,6 +17,7 @@ while read -r name length; do
   head -c "$length" >"$stage/$name"
 done
 if [ -z "$stage" ]; then
+  [ ! -f "$pve_fabrics_cfg" ] || pve_claims
   [ ! -f "$stanza_path" ] || record stanza-digest "$(sha256sum <"$stanza_path" | cut -d ' ' -f 1)"
   if link_exists; then
     record link "$(ip -j link show dev "$iface")"
