@@ -143,7 +143,8 @@ ${DIALECT_HELP}`,
     usage: "wg-fabric status [--stack NAME] [--cwd DIR] [--no-refresh] [--max-age SECONDS] [--json]",
     help: `Runs "pulumi refresh" on the stack (unless --no-refresh), then prints one row per declared
 peering of its managed interfaces: interface, peer, endpoint, age of the latest handshake,
-bytes received and sent, and what refresh found changed on the node (drift).
+bytes received and sent, and what refresh found changed on the node (drift), the link of the
+node's own addresses (dummy_<fabric>) included.
 Exit 0 when every peering had a handshake in the last --max-age seconds (default
 ${DEFAULT_MAX_HANDSHAKE_AGE}, when WireGuard drops a session's keys) on an interface that is up; exit 1
 otherwise, or when the refresh failed (then the rows are the last recorded ones).

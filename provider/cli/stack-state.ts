@@ -2,6 +2,11 @@ import { z } from "zod";
 
 /** The resource type of an interface's config (`pulumi-nodejs:dynamic/wireguard-fabric:InterfaceConfig`). */
 const CONFIG_TYPE_SUFFIX = "/wireguard-fabric:InterfaceConfig";
+/** The resource type of a node's own address link (`…:NodeAddress`). */
+const ADDRESS_TYPE_SUFFIX = "/wireguard-fabric:NodeAddress";
+
+/** What `pulumi stack export` records of one NodeAddress: whose link it is, and what refresh found. */
+const addressOutputsSchema = z.object({ owner: z.string(), node: z.string(), link: z.string(), drift: z.array(z.string()).optional() });
 
 const livePeerSchema = z.object({
   publicKey: z.string(),
@@ -25,8 +30,11 @@ const interfaceOutputsSchema = z.object({
   status: z.object({ state: z.string(), peers: z.array(livePeerSchema) }).optional(),
 });
 
-/** One managed interface of a stack, as its state records it. */
-export type StackInterface = z.infer<typeof interfaceOutputsSchema> & { readonly fabric: string };
+/**
+ * One managed interface of a stack, as its state records it; `nodeDrift` is what refresh found
+ * different on the link of its node's own addresses (each line after the link's name).
+ */
+export type StackInterface = z.infer<typeof interfaceOutputsSchema> & { readonly fabric: string; readonly nodeDrift?: readonly string[] };
 
 /** A peer as WireGuard reported it at the last refresh. */
 export type LivePeer = z.infer<typeof livePeerSchema>;
@@ -43,12 +51,21 @@ const exportSchema = z.object({
  */
 export function stackInterfaces(exportJson: string): StackInterface[] {
   const exported = exportSchema.parse(JSON.parse(exportJson));
+  const fabricOf = (owner: string): string => owner.split("/")[0] ?? "";
+  // by fabric and node: the drift of the node's address link
+  const addressDrift = new Map<string, string[]>();
+  for (const resource of exported.deployment.resources ?? []) {
+    const parsed = resource.type.endsWith(ADDRESS_TYPE_SUFFIX) ? addressOutputsSchema.safeParse(resource.outputs) : undefined;
+    if (parsed?.success && (parsed.data.drift ?? []).length > 0) addressDrift.set(`${fabricOf(parsed.data.owner)}/${parsed.data.node}`, (parsed.data.drift ?? []).map((line) => `${parsed.data.link}: ${line}`));
+  }
   const interfaces: StackInterface[] = [];
   for (const resource of exported.deployment.resources ?? []) {
     if (!resource.type.endsWith(CONFIG_TYPE_SUFFIX)) continue;
     const parsed = interfaceOutputsSchema.safeParse(resource.outputs);
     if (!parsed.success) continue;
-    interfaces.push({ ...parsed.data, fabric: parsed.data.owner.split("/")[0] ?? "" });
+    const fabric = fabricOf(parsed.data.owner);
+    const nodeDrift = addressDrift.get(`${fabric}/${parsed.data.node}`);
+    interfaces.push({ ...parsed.data, fabric, ...(nodeDrift ? { nodeDrift } : {}) });
   }
   return interfaces.sort((a, b) => `${a.node}/${a.iface}`.localeCompare(`${b.node}/${b.iface}`));
 }

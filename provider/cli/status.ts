@@ -43,7 +43,7 @@ export interface StatusReport {
 /**
  * Joins each interface's declared peers with what refresh recorded of them. A drift line that
  * names a declared peer's public key belongs to that peer's row; any other drift line concerns
- * the whole interface and is on each of its rows.
+ * the whole interface (or its node's address link) and is on each of its rows.
  */
 export function statusReport(interfaces: readonly StackInterface[], now: number, maxHandshakeAge = DEFAULT_MAX_HANDSHAKE_AGE): StatusReport {
   const peerings: PeeringStatus[] = [];
@@ -51,7 +51,8 @@ export function statusReport(interfaces: readonly StackInterface[], now: number,
     const live = new Map((iface.status?.peers ?? []).map((peer) => [peer.publicKey, peer]));
     const declaredKeys = Object.values(iface.peers).map((peer) => peer.publicKey);
     const drift = iface.drift ?? [];
-    const interfaceDrift = drift.filter((line) => !declaredKeys.some((key) => line.includes(key)));
+    // the node's address link concerns every peering of the node, as the interface's own lines do
+    const interfaceDrift = [...(iface.nodeDrift ?? []), ...drift.filter((line) => !declaredKeys.some((key) => line.includes(key)))];
     const state = iface.status?.state ?? "unknown";
     for (const [label, declared] of Object.entries(iface.peers).sort(([a], [b]) => a.localeCompare(b))) {
       const seen = live.get(declared.publicKey);

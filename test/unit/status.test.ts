@@ -40,6 +40,24 @@ describe("wg-fabric status", () => {
     assert.deepEqual(Object.keys(interfaces[0]?.peers ?? {}), ["elementalist/wg0", "berserker"]);
   });
 
+  it("the drift of a node's address link (dummy_<fabric>) is on every row of that node's interfaces, after the link's name", () => {
+    const config = (node: string, peer: string) =>
+      exportedConfig({ owner: `vpn/${node}/wg0`, node, iface: "wg0", peers: { [`${peer}/wg0`]: { publicKey: KEYS[peer as "occultist" | "elementalist"] } }, drift: [] });
+    const address = (node: string, drift: string[]) => exportedConfig({ owner: `vpn/${node}/dummy_vpn`, node, link: "dummy_vpn", drift }, "pulumi-nodejs:dynamic/wireguard-fabric:NodeAddress");
+    const exported = JSON.stringify({
+      deployment: { resources: [config("occultist", "elementalist"), config("elementalist", "occultist"), address("occultist", ["10.80.0.2/32 missing on the link"]), address("elementalist", [])] },
+    });
+    const report = statusReport(stackInterfaces(exported), NOW);
+    assert.deepEqual(
+      report.peerings.map((p) => [p.interface, p.drift]),
+      [
+        ["elementalist/wg0", []],
+        ["occultist/wg0", ["dummy_vpn: 10.80.0.2/32 missing on the link"]],
+      ],
+    );
+    assert.match(formatStatusTable(report), /occultist\/wg0 .*dummy_vpn: 10\.80\.0\.2\/32 missing on the link/);
+  });
+
   it("a peering is healthy with a handshake within the threshold on an interface that is up (seeded random stacks against a model)", () => {
     const seed = seedFrom("WGF_STATUS_SEED");
     const random = prng(seed);
