@@ -32,19 +32,24 @@ export interface ProxmoxInterface {
   readonly line: number;
 }
 
-/** The interfaces Proxmox VE's own fabrics have on the node `claims` describe. */
-export function proxmoxInterfaces(claims: ProxmoxClaims): ProxmoxInterface[] {
-  const found: ProxmoxInterface[] = [];
+/** The lines of the node's own sections (`wireguard_node: <fabric>_<node>`), each with its fabric. */
+function* nodeSectionLines(claims: ProxmoxClaims): Generator<ProxmoxLine & { readonly fabric: string }> {
   let fabric: string | undefined;
   for (const { line, text } of claims.lines) {
     const section = /^wireguard_node:\s*(\S+)\s*$/.exec(text);
     if (section) {
       const id = section[1] as string;
       fabric = id.endsWith(`_${claims.node}`) ? id.slice(0, -claims.node.length - 1) : undefined;
-      continue;
-    }
+    } else if (fabric !== undefined) yield { fabric, line, text };
+  }
+}
+
+/** The interfaces Proxmox VE's own fabrics have on the node `claims` describe. */
+export function proxmoxInterfaces(claims: ProxmoxClaims): ProxmoxInterface[] {
+  const found: ProxmoxInterface[] = [];
+  for (const { fabric, line, text } of nodeSectionLines(claims)) {
     const property = /^\s+interfaces\s+(\S+)\s*$/.exec(text);
-    if (!fabric || !property) continue;
+    if (!property) continue;
     const fields = new Map((property[1] as string).split(",").map((pair) => pair.split("=", 2) as [string, string | undefined]));
     const name = fields.get("name");
     if (!name) continue;
@@ -61,15 +66,8 @@ export function proxmoxInterfaces(claims: ProxmoxClaims): ProxmoxInterface[] {
  */
 export function proxmoxAddressConflicts(claims: ProxmoxClaims | undefined, link: string): string[] {
   if (!claims) return [];
-  let fabric: string | undefined;
-  for (const { line, text } of claims.lines) {
-    const section = /^wireguard_node:\s*(\S+)\s*$/.exec(text);
-    if (section) {
-      const id = section[1] as string;
-      fabric = id.endsWith(`_${claims.node}`) ? id.slice(0, -claims.node.length - 1) : undefined;
-      continue;
-    }
-    if (fabric !== undefined && /^\s+ip6?\s/.test(text) && nodeAddressLink(fabric) === link) {
+  for (const { fabric, line, text } of nodeSectionLines(claims)) {
+    if (/^\s+ip6?\s/.test(text) && nodeAddressLink(fabric) === link) {
       return [
         `${PVE_FABRICS_CFG}:${line}: Proxmox VE's fabric ${fabric} gives this node (${claims.node}) an address on ${link} too, and writes its own stanza for that link; ` +
           "name our fabric differently (its node addresses go on dummy_<fabric>)",
