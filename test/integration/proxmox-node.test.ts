@@ -68,6 +68,10 @@ describe("on Proxmox VE nodes: our fabric beside Proxmox VE's own, through its n
   };
   /** Every node reaches every other node's own address from its own address, across the fabric. */
   const nodeAddressesAnswer = async () => {
+    // says what it sees first: about 1 run in 8 a node's dummy_ours comes up without its address (closing note of issue 30)
+    for (const [i, node] of NODES.entries()) {
+      assert.match(addressLink(node), new RegExp(` ${nodeAddress(i).replace(/\./g, "\\.")}/32`), `${node} (${MODES[node]} mode): dummy_ours holds no ${nodeAddress(i)}: ${addressLink(node)}`);
+    }
     await pingsAll(nodeAddress);
     for (const [i, node] of NODES.entries()) {
       for (const [j] of NODES.entries()) {
