@@ -65,10 +65,9 @@ if [ "$mode" != none ]; then
   # "ok" means the addresses are there: ifup has been seen to leave the link up without them
   # (about 1 run in 8 of the lab's Proxmox VE nodes); once more, then a named failure
   missing() {
-    for address in $(sed -n 's/^[[:space:]]*address[[:space:]]\{1,\}//p' "$stanza_path"); do
-      ip -o address show dev "$iface" | grep -qF " $address " || { echo "$address"; return 0; }
-    done
-    return 1
+    sed -n 's/^[[:space:]]*address[[:space:]]\{1,\}//p' "$stanza_path" | while read -r address; do
+      ip -o address show dev "$iface" | grep -qF " $address " || { echo "$address"; break; }
+    done | grep .
   }
   if lost=$(missing); then
     printf '[#] ifup %s again: %s was not on it\n' "$iface" "$lost" >&2
