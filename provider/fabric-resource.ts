@@ -4,7 +4,7 @@ import type { InterfaceStatus } from "./dynamic/resources";
 import { exportPeers, type ExportedPeers } from "./exported-peers";
 import { expandLinks, keyId, nodeAddressViews, peerLabel, prepareFabric, validateAcrossFabrics, type PreparedFabric } from "./fabric";
 import { type Dialect, parseSectionConfig, writeFabricSections } from "./section-config";
-import { FabricError, formatProblem, isWgKey, problemAt, type Fabric as FabricModel, type Problem } from "./model";
+import { connectionProblems, FabricError, formatProblem, isWgKey, problemAt, type Fabric as FabricModel, type Problem } from "./model";
 import { driftOf, InternalNode, pskId, statusOf } from "./nodes";
 
 /** Options of {@link Fabric.fromSectionConfig}. */
@@ -33,6 +33,8 @@ export interface SectionConfigFabricArgs {
 interface SplitArgs {
   readonly spec: unknown;
   readonly connections: Map<string, pulumi.Input<ConnectionArgs>>;
+  /** The nodes whose connection has Outputs, checked once they are known. */
+  readonly checkedLater: ReadonlySet<string>;
   readonly presharedKeys: Map<string, pulumi.Input<string>>;
   readonly problems: Problem[];
 }
@@ -44,10 +46,42 @@ function mergedConnection(defaults: pulumi.Input<PartialConnectionArgs> | undefi
   return pulumi.all([defaults, own]).apply(([base, node]) => ({ ...base, ...node }) as ConnectionArgs);
 }
 
-/** True when neither connection names a host (told here when both are plain objects; an Output one is checked by the resources). */
-function lacksHost(...parts: (pulumi.Input<PartialConnectionArgs> | undefined)[]): boolean {
-  const plain = parts.filter((part) => part !== undefined && !pulumi.Output.isInstance(part) && !(part instanceof Promise)) as PartialConnectionArgs[];
-  return plain.length === parts.filter((part) => part !== undefined).length && plain.every((part) => part.host === undefined || part.host === "");
+/** True for a value that is known only later (an Output or a Promise). */
+function isLater(value: unknown): boolean {
+  return pulumi.Output.isInstance(value) || value instanceof Promise;
+}
+
+/**
+ * What is known now of a connection merged from `parts` (later ones win, field by field), and
+ * whether that is all of it: a part or a field given as an Output is checked once known.
+ */
+function knownConnection(...parts: (pulumi.Input<PartialConnectionArgs> | undefined)[]): { readonly known: Record<string, unknown>; readonly complete: boolean } {
+  let known: Record<string, unknown> = {};
+  let complete = true;
+  for (const part of parts) {
+    if (part === undefined) continue;
+    if (isLater(part)) {
+      // it may set any field: what came before is not known to hold
+      [known, complete] = [{}, false];
+      continue;
+    }
+    for (const [field, value] of Object.entries(part)) {
+      const later = isLater(value) || (field === "proxy" && typeof value === "object" && value !== null && Object.values(value).some(isLater));
+      if (later) delete known[field];
+      else known[field] = value;
+      complete &&= !later;
+    }
+  }
+  return { known, complete };
+}
+
+/** The problems of a node's connection that can be told now (the rest are told once its Outputs are known). */
+function connectionProblemsNow(nodeName: string, defaults: pulumi.Input<PartialConnectionArgs> | undefined, own: pulumi.Input<PartialConnectionArgs> | undefined): { readonly problems: Problem[]; readonly complete: boolean } {
+  const path = ["nodes", nodeName, "connection"];
+  const { known, complete } = knownConnection(defaults, own);
+  const { host, ...rest } = known;
+  const problems = complete && (host === undefined || host === "") ? [problemAt("error", { path: [...path, "host"] }, "is required: the address to reach the node at over SSH, here or in defaults.connection")] : [];
+  return { problems: [...problems, ...connectionProblems(host === "" ? rest : known, path, false)], complete };
 }
 
 /** Applies defaults and links, and separates connections and pre-shared keys from the plain topology. */
@@ -55,6 +89,7 @@ function splitArgs(name: string, args: FabricArgs, nodesIn: Readonly<Record<stri
   const defaults = args.defaults ?? {};
   const connections = new Map<string, pulumi.Input<ConnectionArgs>>();
   const presharedKeys = new Map<string, pulumi.Input<string>>();
+  const checkedLater = new Set<string>();
   const linked = expandLinks(nodesIn ?? {}, args.links ?? []);
   const problems: Problem[] = [...linked.problems];
   const nodes: Record<string, unknown> = {};
@@ -66,8 +101,12 @@ function splitArgs(name: string, args: FabricArgs, nodesIn: Readonly<Record<stri
     const { connection: own, keyRotation: _rotation, acceptNewHostKey: _accept, adopt: _adopt, ...rest } = node;
     const connection = mergedConnection(defaults.connection, own);
     if (connection === undefined) problems.push(problemAt("error", { path: ["nodes", nodeName, "connection"] }, "is required for an internal node (how to reach it over SSH), here or in defaults.connection"));
-    else if (lacksHost(defaults.connection, own)) problems.push(problemAt("error", { path: ["nodes", nodeName, "connection", "host"] }, "is required: the address to reach the node at over SSH, here or in defaults.connection"));
-    else connections.set(nodeName, connection);
+    else {
+      const now = connectionProblemsNow(nodeName, defaults.connection, own);
+      problems.push(...now.problems);
+      connections.set(nodeName, connection);
+      if (!now.complete) checkedLater.add(nodeName);
+    }
     const peers = (rest.peers ?? []).map((peer, index) => {
       const { presharedKey, ...plain } = peer;
       if (presharedKey !== undefined) {
@@ -101,7 +140,7 @@ function splitArgs(name: string, args: FabricArgs, nodesIn: Readonly<Record<stri
     ipPrefix: args.ipPrefix,
     ip6Prefix: args.ip6Prefix,
   };
-  return { spec, connections, presharedKeys, problems };
+  return { spec, connections, checkedLater, presharedKeys, problems };
 }
 
 /** The outputs of a {@link Fabric}. */
@@ -167,8 +206,7 @@ export class Fabric extends pulumi.ComponentResource {
     const buildOrStop = (nodes: Readonly<Record<string, NodeSpec>>): Built => {
       const parsed = this.parse(name, args, nodes);
       if (!Array.isArray(parsed)) return this.build(name, parsed, nodes);
-      for (const problem of parsed) pulumi.log.error(`fabric ${fabricName}: ${formatProblem(problem)}`, this);
-      throw stopRun(notBuilt(fabricName, `${parsed.length === 1 ? "the error" : `the ${parsed.length} errors`} above`));
+      return this.stop(fabricName, parsed);
     };
     let built: Built;
     if (pulumi.Output.isInstance(args.nodes)) {
@@ -190,6 +228,26 @@ export class Fabric extends pulumi.ComponentResource {
     // Only what is not derivable is recorded on the component: configs, fabrics.cfg, status and
     // drift come from the resources' state, which holds them once (export them to keep a copy).
     this.registerOutputs({ publicKeys: this.publicKeys, hostKeys: this.hostKeys });
+  }
+
+  /** Logs each problem on the fabric, then stops the program without a stack trace. */
+  private stop(fabric: string, problems: readonly Problem[]): never {
+    for (const problem of problems) pulumi.log.error(`fabric ${fabric}: ${formatProblem(problem)}`, this);
+    throw stopRun(notBuilt(fabric, `${problems.length === 1 ? "the error" : `the ${problems.length} errors`} above`));
+  }
+
+  /**
+   * The nodes' connections, each held until every connection given with Outputs is known and
+   * valid: one that is not stops the run before any node's resource gets a connection.
+   */
+  private checkedConnections(fabric: string, split: SplitArgs): ReadonlyMap<string, pulumi.Input<ConnectionArgs>> {
+    if (split.checkedLater.size === 0) return split.connections;
+    const later = [...split.checkedLater];
+    const checked = pulumi.all(later.map((node) => split.connections.get(node) as pulumi.Input<ConnectionArgs>)).apply((known) => {
+      const problems = known.flatMap((connection, i) => connectionProblems(connection, ["nodes", later[i] as string, "connection"], true));
+      return problems.length > 0 ? this.stop(fabric, problems) : true;
+    });
+    return new Map([...split.connections].map(([node, connection]) => [node, pulumi.all([checked, connection]).apply(([, known]) => known as ConnectionArgs)]));
   }
 
   /**
@@ -225,10 +283,11 @@ export class Fabric extends pulumi.ComponentResource {
     const { fabric: model, views } = prepared;
     const addresses = new Map(nodeAddressViews(model).map((view) => [view.node, view]));
     const nodes: Record<string, InternalNode> = {};
+    const connections = this.checkedConnections(model.name, split);
     for (const [nodeName, node] of Object.entries(model.nodes)) {
       if (node.role === "external") continue;
       const spec = specs[nodeName] as InternalNodeSpec;
-      const connection = split.connections.get(nodeName) as pulumi.Input<ConnectionArgs>;
+      const connection = connections.get(nodeName) as pulumi.Input<ConnectionArgs>;
       nodes[nodeName] = new InternalNode(
         nodeName,
         {

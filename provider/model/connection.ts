@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { portSchema } from "./endpoint";
+import { problemsFromZod, type PathStep, type Problem } from "./problem";
 
 /** A jump host, as in `@pulumi/command`'s `remote.ProxyConnection`. */
 export const proxyConnectionSchema = z.strictObject({
   host: z.string().min(1),
-  port: z.number().int().min(1).max(65535).default(22),
+  port: portSchema.default(22),
   user: z.string().min(1).default("root"),
   password: z.string().optional(),
   privateKey: z.string().optional(),
@@ -27,6 +29,15 @@ export const proxyConnectionSchema = z.strictObject({
 export const connectionSchema = proxyConnectionSchema.extend({
   proxy: proxyConnectionSchema.optional(),
 });
+
+/**
+ * The problems of a node's connection, placed under `path`. `complete` is false when some of its
+ * fields are not known yet (Outputs): what is there is checked, and nothing is required.
+ */
+export function connectionProblems(connection: unknown, path: readonly PathStep[], complete: boolean): Problem[] {
+  const result = (complete ? connectionSchema : connectionSchema.partial()).safeParse(connection);
+  return result.success ? [] : problemsFromZod(result.error.issues, (at) => [...path, ...at]);
+}
 
 /** A parsed connection. */
 export type Connection = z.output<typeof connectionSchema>;

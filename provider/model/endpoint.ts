@@ -15,6 +15,12 @@ export function portProblem(port: number): string | undefined {
   return Number.isInteger(port) && port >= 1 && port <= 65535 ? undefined : `port ${port} is outside 1-65535`;
 }
 
+/** A UDP or TCP port: a number in 1-65535. */
+export const portSchema = z.number({ error: "must be a port number, 1-65535" }).superRefine((port, ctx) => {
+  const problem = portProblem(port);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
 function parsePort(text: string, whole: string): number | string {
   if (!/^\d{1,5}$/.test(text)) return `"${whole}" has an invalid port "${text}"`;
   const port = Number(text);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Cidr, interfaceAddressSchema, routeSchema } from "./cidr";
-import { endpointSchema, portProblem } from "./endpoint";
+import { endpointSchema, portSchema } from "./endpoint";
 import { ifnameSchema, nameSchema } from "./ifname";
 import { wgKeySchema } from "./key";
 
@@ -26,13 +26,6 @@ export type ApplyMode = (typeof APPLY_MODES)[number];
 export function writesStanza(mode: ApplyMode): boolean {
   return mode === "ifupdown2" || mode === "proxmox";
 }
-
-const portSchema = z
-  .number()
-  .superRefine((port, ctx) => {
-    const problem = portProblem(port);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  });
 
 /** Seconds between the keepalives sent to a peer (wg(8) `PersistentKeepalive`); 0 means off. */
 const keepaliveSchema = z

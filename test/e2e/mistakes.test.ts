@@ -15,6 +15,7 @@ const NODES = ["pve1", "pve2"] as const;
 interface StackConfig {
   fabric: { nodes: Record<string, Record<string, unknown>>; links?: string[][]; defaults?: Record<string, unknown> };
   via?: "output";
+  connectionVia?: "output";
   fabricsCfg?: string;
   importFrom?: { stack: string; output: string };
 }
@@ -59,7 +60,12 @@ const MISTAKES: readonly Mistake[] = [
   { kind: "an apply mode that does not exist", where: /applyMode/, make: (c) => void (c.fabric.defaults = { applyMode: "wgquick" }) },
   { kind: "a link to an end the fabric lacks", where: /links\[1\]/, viaOutput: true, make: (c, n) => void c.fabric.links!.push([`${n}/wg0`, "pve9/wg0"]) },
   { kind: "an internal node without a host to reach", where: /: connection: host: is required/, make: (c, n) => void delete (nodeOf(c, n).connection as Record<string, unknown>).host },
-  { kind: "an SSH port that is no number (the resources' check)", where: /connection\.port/, make: (c, n) => void ((nodeOf(c, n).connection as Record<string, unknown>).port = "ssh") },
+  { kind: "an SSH port that is no number", where: /: connection: port: must be a port number/, make: (c, n) => void ((nodeOf(c, n).connection as Record<string, unknown>).port = "ssh") },
+  {
+    kind: "an SSH port out of range in a default connection given as an Output",
+    where: /: connection: port: port 70000 is outside 1-65535/,
+    make: (c) => void ((c.connectionVia = "output"), (c.fabric.defaults = { connection: { port: 70000 } })),
+  },
   { kind: "a fabric without internal nodes (a config key the program no longer finds)", where: /nodes: has no internal node/, viaOutput: true, make: (c) => void ((c.fabric.nodes = { remote: c.fabric.nodes.remote! }), (c.fabric.links = [])) },
   {
     kind: "a fabrics.cfg that does not parse",

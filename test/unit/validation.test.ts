@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { exportPeers } from "../../provider/exported-peers";
 import { nodeAddressViews, renderNodeAddressStanza, resolveInterfaces, routesOf, type NodeAddressView } from "../../provider/fabric";
-import { parseFabricOrThrow } from "../../provider/model";
+import { connectionProblems, formatProblem, parseFabricOrThrow } from "../../provider/model";
 import { KEYS, problemsOf, rfcSpec } from "./helpers";
 
 type Spec = ReturnType<typeof rfcSpec>;
@@ -126,6 +126,23 @@ describe("bad input is rejected with the exact problem", () => {
     assert.deepEqual(problemsOf(spec), [
       'warning: occultist: peers[0]: elementalist/wg0 has no peer back to occultist/wg0: the tunnel cannot come up; add to elementalist: { type: "internal", node: "occultist", nodeIface: "wg0", iface: "wg0" }',
     ]);
+  });
+});
+
+describe("a node's connection, checked in the program before any resource", () => {
+  const at = ["nodes", "pve1", "connection"];
+  const said = (connection: unknown, complete: boolean) => connectionProblems(connection, at, complete).map(formatProblem);
+
+  it("names the field and says what a port is, for a known part and for the whole", () => {
+    assert.deepEqual(said({ port: "ssh" }, false), ["pve1: connection: port: must be a port number, 1-65535"]);
+    assert.deepEqual(said({ host: "198.18.0.1", port: 70000 }, true), ["pve1: connection: port: port 70000 is outside 1-65535"]);
+    assert.deepEqual(said({ host: "198.18.0.1", prot: 22 }, true), ['pve1: connection: unknown field "prot"']);
+  });
+
+  it("requires the host only of a connection known whole", () => {
+    assert.deepEqual(said({ user: "root" }, false), []);
+    assert.deepEqual(said({ user: "root" }, true), ["pve1: connection: host: is required"]);
+    assert.deepEqual(said({ host: "198.18.0.1", user: "root", proxy: { host: "198.18.0.2" } }, true), []);
   });
 });
 
