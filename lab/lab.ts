@@ -206,6 +206,14 @@ export class Lab {
       const link = /^\d+: ([^:@]+)/.exec(line)?.[1];
       if (link && link !== "lo" && link !== "eth0") trySh("ip", ["-n", host.netns, "link", "delete", "dev", link]);
     }
+    // the kernel starts afresh: the namespace's policy rules, nftables ruleset and sysctls back to a boot's
+    const inNs = (command: string, args: string[]): void => void sh("ip", ["netns", "exec", host.netns, command, ...args]);
+    for (const [family, tables] of [["-4", ["main", "default"]], ["-6", ["main"]]] as const) {
+      inNs("ip", [family, "rule", "flush"]);
+      tables.forEach((table, i) => inNs("ip", [family, "rule", "add", "priority", String(32766 + i), "table", table]));
+    }
+    if (trySh("sh", ["-c", "command -v nft"])) inNs("nft", ["flush", "ruleset"]);
+    inNs("sysctl", ["-q", "net.ipv4.conf.all.src_valid_mark=0"]);
     rmSync(path.join(host.dir, "run"), { recursive: true, force: true });
     Lab.prepareRun(host.dir);
     const pid = Lab.spawnSshd(host.netns, host.dir, false, host.proxmox ? name : undefined);

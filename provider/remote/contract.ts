@@ -8,7 +8,8 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { configPath, DEFAULT_WG_MTU, foreignConfigPath, ifupdown2StanzaPath } from "../fabric";
-import { type DeclaredInterface, type LiveInterface, type LivePeer, type LivePolicy, parseDeclared, type PolicyRule, type ProxmoxClaims, type ProxmoxLine, PVE_FABRICS_CFG, type SyncOp } from "./plan";
+import { type DeclaredInterface, firewallScript, type LiveInterface, type LivePeer, type LivePolicy, parseDeclared, type PolicyRule, type ProxmoxClaims, type ProxmoxLine, PVE_FABRICS_CFG, type SyncOp } from "./plan";
+import { parseFirewall } from "./firewall-json";
 import { keepaliveOn, parseEndpoint, type ApplyMode } from "../model";
 
 /** How every file we write begins; files that don't are not ours to touch. */
@@ -109,8 +110,9 @@ function peerClauses(op: Extract<SyncOp, { op: "peer" | "peer-remove" }>, presha
  * new line), consecutive address and route steps one `ip` line (one `ip -batch`), so a new
  * interface with a hundred peers costs a handful of processes, not hundreds. Pre-shared keys
  * are not in the plan: they go in records `psk.N` (returned in order), which the line names.
+ * A firewall step is one `nft` line: its transaction, statements separated by `;`.
  */
-export function encodePlan(ops: readonly SyncOp[]): { plan: string; presharedKeys: string[] } {
+export function encodePlan(ops: readonly SyncOp[], iface: string): { plan: string; presharedKeys: string[] } {
   const presharedKeys: string[] = [];
   const lines: string[][] = [];
   let open: { kind: "wg" | "ip"; fields: string[]; keys: Set<string> } | undefined;
@@ -155,6 +157,10 @@ export function encodePlan(ops: readonly SyncOp[]): { plan: string; presharedKey
       case "rule-add":
       case "rule-del":
         alone("rule", op.op === "rule-add" ? "add" : "del", String(op.rule.family), ...(op.rule.kind === "suppress" ? ["suppress"] : ["fwmark", String(op.rule.table)]));
+        break;
+      case "firewall-set":
+      case "firewall-del":
+        alone("nft", firewallScript(iface, op));
         break;
       default:
         alone(op.op);
@@ -315,6 +321,10 @@ export function parseInspection(text: string): Inspection {
     rules: [...policyRules(json<IpRule[]>(value("rule4"), []), 4), ...policyRules(json<IpRule[]>(value("rule6"), []), 6)],
     tableRoutes: [...tableRoutes(route4, 4), ...tableRoutes(route6, 6)],
     busyTables: (value("tables") ?? "").split(" ").filter(Boolean).map(Number),
+    ...(single.has("nft")
+      ? { firewalls: ([[4, "nft-ip"], [6, "nft-ip6"]] as const).flatMap(([family, tag]) => (single.has(tag) ? [parseFirewall(value(tag) ?? "", family) ?? { family, guarded: [], complete: false }] : [])) }
+      : {}),
+    ...(value("src-valid-mark") ? { srcValidMark: value("src-valid-mark") === "1" } : {}),
     ...(single.has("ssh-routes") ? { sshMainRoutes: json<IpRoute[]>(value("ssh-routes"), []).flatMap((route) => (route.dst ? [route.dst] : [])) } : {}),
   };
   return {

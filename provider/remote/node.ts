@@ -144,7 +144,7 @@ export class RemoteNode {
       inspection.configDigest === configDigest(rendered, target.owner) &&
       (!writesStanza(mode) || inspection.stanzaDigest === stanzaDigest(stanza, target.owner));
     if (plan.ops.length === 0 && filesMatch) return { changed: false, plan, log: "" };
-    const { plan: steps, presharedKeys } = encodePlan(plan.ops);
+    const { plan: steps, presharedKeys } = encodePlan(plan.ops, target.iface);
     const records: [string, string][] = [["config", rendered], ["stanza", stanza], ["plan", steps]];
     presharedKeys.forEach((key, index) => records.push([`psk.${index}`, key]));
     const { stdout, stderr } = await this.run(`applying ${target.iface}`, "apply", target, mode, encodeRecords(records));

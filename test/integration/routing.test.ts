@@ -53,6 +53,9 @@ describe("routing by the longest prefix: a hub's summary, a spoke's subnet of it
     return Object.keys(after).filter((node) => (after[node] as number) - (before[node] as number) >= 5 * 84);
   };
   const rules = () => lab.nodeExec("client", "ip", ["-4", "rule", "show"]);
+  /** wg-quick's firewall of the client's full tunnel as nft lists it, empty when there is none. */
+  const firewall = (): string => (lab.nodeExec("client", "nft", ["list", "tables"]).includes("wg-quick-wg0") ? lab.nodeExec("client", "nft", ["list", "table", "ip", "wg-quick-wg0"]) : "");
+  const srcValidMark = (): string => lab.nodeExec("client", "sysctl", ["-n", "net.ipv4.conf.all.src_valid_mark"]).trim();
 
   before(async () => {
     lab = await Lab.start([...NODES], { name: "wgfr", subnet: 16 });
@@ -70,6 +73,8 @@ describe("routing by the longest prefix: a hub's summary, a spoke's subnet of it
     assert.deepEqual(await carriers(BEHIND.spoke), ["spoke"]);
     assert.deepEqual(await carriers(BEHIND.hub), ["hub"]);
     assert.doesNotMatch(rules(), /lookup 51820/, "no full tunnel yet: no policy routing");
+    assert.equal(firewall(), "", "nor wg-quick's firewall");
+    lab.nodeExec("client", "sysctl", ["-q", "net.ipv4.conf.all.src_valid_mark=0"]);
   });
 
   it("a full-tunnel gateway beside them: default traffic leaves through it, the more specific prefixes still through theirs, the SSH session stays up", async () => {
@@ -79,6 +84,11 @@ describe("routing by the longest prefix: a hub's summary, a spoke's subnet of it
     assert.match(rules(), /from all lookup main suppress_prefixlength 0/);
     assert.equal(lab.nodeExec("client", "wg", ["show", "wg0", "fwmark"]).trim(), "0xca6c");
     assert.match(lab.nodeExec("client", "ip", ["-4", "route", "show", "table", "51820"]), /^default dev wg0/m);
+    // wg-quick's add_default: UDP marks kept in the connection, the tunnel's address guarded, source marks valid
+    assert.match(firewall(), /iifname != "wg0" ip daddr 10\.30\.0\.1 fib saddr type != local drop/);
+    assert.match(firewall(), /meta l4proto udp meta mark 0x0000ca6c ct mark set meta mark/);
+    assert.match(firewall(), /meta l4proto udp meta mark set ct mark/);
+    assert.equal(srcValidMark(), "1");
     assert.deepEqual(await carriers(BEHIND.gateway), ["gateway"]);
     assert.deepEqual(await carriers(BEHIND.spoke), ["spoke"]);
     assert.deepEqual(await carriers(BEHIND.hub), ["hub"]);
@@ -88,19 +98,31 @@ describe("routing by the longest prefix: a hub's summary, a spoke's subnet of it
   });
 
   it("what up set up is what the boot unit makes: after a reboot (wg-quick@wg0) nothing differs", async () => {
+    const live = { rules: rules(), firewall: firewall(), srcValidMark: srcValidMark() };
     await lab.reboot("client");
+    assert.deepEqual({ rules: rules(), firewall: firewall(), srcValidMark: srcValidMark() }, live, "the boot's rules, firewall and sysctl are what up installed live");
     assert.deepEqual(await carriers(BEHIND.gateway), ["gateway"]);
     assert.deepEqual(await carriers(BEHIND.spoke), ["spoke"]);
     const run = await driver.converge(parseFabricOrThrow(fabric(true)));
     assert.deepEqual({ drift: run.drift, updated: run.updated }, { drift: {}, updated: [] });
   });
 
-  it("the default route taken away: mark, rules and table route go with it", async () => {
+  it("the default route taken away: mark, rules, table route and firewall go with it (src_valid_mark stays, as wg-quick down leaves it)", async () => {
     await driver.converge(parseFabricOrThrow(fabric(false)));
+    assert.equal(firewall(), "");
+    assert.equal(srcValidMark(), "1");
     assert.doesNotMatch(rules(), /lookup 51820|suppress_prefixlength/);
     assert.equal(lab.nodeExec("client", "wg", ["show", "wg0", "fwmark"]).trim(), "off");
     assert.equal(lab.nodeExec("client", "ip", ["-4", "route", "show", "table", "51820"]).trim(), "");
     assert.equal(lab.ping("client", BEHIND.gateway, 2), 0, "no route to the gateway's network any more");
     assert.deepEqual(await carriers(BEHIND.spoke), ["spoke"]);
+  });
+
+  it("a full tunnel destroyed: its rules and firewall go with the interface (wg-quick down)", async () => {
+    await driver.converge(parseFabricOrThrow(fabric(true)));
+    assert.notEqual(firewall(), "");
+    await driver.destroy();
+    assert.equal(firewall(), "");
+    assert.doesNotMatch(rules(), /lookup 51820|suppress_prefixlength/);
   });
 });

@@ -109,7 +109,7 @@ describe("renderers", () => {
     const running = { publicKey: KEYS.elementalist, allowedIps: [...declared.peers[0]!.allowedIps], endpoint: declared.peers[0]!.endpoint, persistentKeepalive: 25, latestHandshake: 0, rxBytes: 0, txBytes: 0 };
     const ops = planSync({ ...declared, peers: [declared.peers[0]!] }, { link: { up: true, mtu: 1420 }, publicKey: KEYS.occultist, listenPort: 50000, peers: [running], addresses: [...declared.addresses], routes: [], resolved: {}, autoMtu: 1420 }, { mode: "wg-quick" }).ops;
     assert.deepEqual(ops.filter((op) => op.op === "peer"), [{ op: "peer", publicKey: KEYS.elementalist, persistentKeepalive: 0 }]);
-    assert.match(encodePlan(ops).plan, /keepalive=off/);
+    assert.match(encodePlan(ops, "wg0").plan, /keepalive=off/);
   });
 
   it("several interfaces on one node each get only their own peers", () => {

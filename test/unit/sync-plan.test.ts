@@ -1,4 +1,6 @@
 import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { type DeclaredInterface, type LiveInterface, type LivePeer, type LivePolicy, parseDeclared, planSync, type PolicyRule, presharedKeyDigest, type SyncOp } from "../../provider/remote/plan";
 import { type DeclaredPeer } from "../../provider/fabric";
 import type { WgKey } from "../../provider/model";
@@ -153,7 +155,7 @@ describe("planSync: the steps that make the running interface equal the declarat
       { op: "table-route-del", table: 51821, cidr: "0.0.0.0/0" },
       { op: "fwmark", mark: 0 },
     ]);
-    assert.deepEqual(encodePlan([{ op: "fwmark", mark: 51821 }, { op: "table-route-replace", table: 51821, cidr: "::/0" }, { op: "rule-add", rule: { family: 6, kind: "fwmark", table: 51821 } }, { op: "rule-del", rule: { family: 6, kind: "suppress" } }]).plan,
+    assert.deepEqual(encodePlan([{ op: "fwmark", mark: 51821 }, { op: "table-route-replace", table: 51821, cidr: "::/0" }, { op: "rule-add", rule: { family: 6, kind: "fwmark", table: 51821 } }, { op: "rule-del", rule: { family: 6, kind: "suppress" } }], "wg0").plan,
       "fwmark\t51821\nip\ttable-route-replace=51821=::/0\nrule\tadd\t6\tfwmark\t51821\nrule\tdel\t6\tsuppress\n");
   });
 
@@ -223,7 +225,7 @@ describe("planSync: the steps that make the running interface equal the declarat
       { op: "peer", publicKey: KEYS.berserker, presharedKey: null, endpoint: "[2001:db8::1]:51337" },
       { op: "route-replace", cidr: "10.9.0.0/24" },
       { op: "route-del", cidr: "fd20::/48" },
-    ]);
+    ], "wg0");
     assert.equal(
       text,
       [
@@ -320,6 +322,81 @@ describe("parseInspection: a full tunnel's policy routing, as ip -j and wg print
   });
 });
 
+describe("a full tunnel's firewall and source marks, as wg-quick's add_default loads them", () => {
+  const NFT = path.join(__dirname, "../../../test/fixtures/nft");
+  const gateway: DeclaredPeer = { publicKey: KEYS.berserker as WgKey, endpoint: "192.0.2.9:51820", allowedIps: ["0.0.0.0/0"] };
+  const tunnel: LivePolicy = {
+    fwmark: 51820,
+    rules: [{ family: 4, kind: "fwmark", table: 51820 }, { family: 4, kind: "suppress" }],
+    tableRoutes: [{ table: 51820, cidr: "0.0.0.0/0" }],
+    busyTables: [51820],
+  };
+  const running = (policy: Partial<LivePolicy>) => live({ peers: [livePeer(KEYS.berserker, { endpoint: "192.0.2.9:51820", allowedIps: ["0.0.0.0/0"] })], policy: { ...tunnel, ...policy } });
+  const firewall = { family: 4 as const, mark: 51820, guarded: ["198.51.100.2"], complete: true };
+
+  it("in on a running tunnel: src_valid_mark on, the table loaded; nothing once both are there", () => {
+    assert.deepEqual(plan(declared([gateway]), running({ firewalls: [], srcValidMark: false })), [
+      { op: "src-valid-mark" },
+      { op: "firewall-set", firewall, replace: false },
+    ]);
+    assert.deepEqual(plan(declared([gateway]), running({ firewalls: [firewall], srcValidMark: true })), []);
+  });
+
+  it("a table that differs is replaced in one transaction: new addresses, another mark, a chain or rule missing or added", () => {
+    const readdressed = declared([gateway], { addresses: ["198.51.100.12/24", "198.51.100.2/24", "fd00::2/64"] });
+    assert.deepEqual(plan(readdressed, running({ firewalls: [firewall], srcValidMark: true, tableRoutes: [...tunnel.tableRoutes] })).filter((op) => op.op.startsWith("firewall")), [
+      { op: "firewall-set", firewall: { ...firewall, guarded: ["198.51.100.12", "198.51.100.2"] }, replace: true },
+    ], "IPv4 addresses only, without their prefix; no IPv6 table without an IPv6 default route");
+    const reordered = { ...firewall, guarded: ["198.51.100.2", "198.51.100.12"] };
+    assert.deepEqual(plan(readdressed, running({ firewalls: [reordered], srcValidMark: true })).filter((op) => op.op.startsWith("firewall")), [], "the kernel's order of addresses is not a difference");
+    for (const drifted of [{ ...firewall, mark: 51821 }, { ...firewall, complete: false }, { family: 4 as const, guarded: ["198.51.100.2"], complete: true }]) {
+      assert.deepEqual(plan(declared([gateway]), running({ firewalls: [drifted], srcValidMark: true })), [{ op: "firewall-set", firewall, replace: true }], JSON.stringify(drifted));
+    }
+  });
+
+  it("out with the tunnel, each family's table; src_valid_mark is left on (wg-quick never unsets it); a node without nft gets neither", () => {
+    const v6 = { family: 6 as const, mark: 51820, guarded: ["fd00::2"], complete: true };
+    const ops = plan(declared([{ ...gateway, allowedIps: ["10.9.0.0/24"] }]), running({ firewalls: [firewall, v6], srcValidMark: true }));
+    assert.deepEqual(ops.filter((op) => op.op.startsWith("firewall") || op.op === "src-valid-mark"), [{ op: "firewall-del", family: 4 }, { op: "firewall-del", family: 6 }]);
+    assert.deepEqual(plan(declared([gateway]), running({ srcValidMark: true })), [], "no nft: wg-quick's iptables fallback is the boot's alone");
+  });
+
+  it("on the wire: one nft line a transaction, the statements of add_default in its order", () => {
+    const { plan: text } = encodePlan([{ op: "firewall-set", firewall: { ...firewall, guarded: ["198.51.100.2", "198.51.100.12"] }, replace: true }, { op: "firewall-del", family: 6 }, { op: "src-valid-mark" }], "wg0");
+    assert.equal(
+      text,
+      [
+        "nft\tdelete table ip wg-quick-wg0; add table ip wg-quick-wg0; " +
+          "add chain ip wg-quick-wg0 preraw { type filter hook prerouting priority -300; }; " +
+          "add chain ip wg-quick-wg0 premangle { type filter hook prerouting priority -150; }; " +
+          "add chain ip wg-quick-wg0 postmangle { type filter hook postrouting priority -150; }; " +
+          'add rule ip wg-quick-wg0 preraw iifname != "wg0" ip daddr 198.51.100.2 fib saddr type != local drop; ' +
+          'add rule ip wg-quick-wg0 preraw iifname != "wg0" ip daddr 198.51.100.12 fib saddr type != local drop; ' +
+          "add rule ip wg-quick-wg0 postmangle meta l4proto udp mark 51820 ct mark set mark; " +
+          "add rule ip wg-quick-wg0 premangle meta l4proto udp meta mark set ct mark",
+        "nft\tdelete table ip6 wg-quick-wg0",
+        "src-valid-mark",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("reads back nft's JSON of wg-quick's table (saved from nft 1.0.6): whole, or a table with its preraw chain only", () => {
+    const records = (...lines: string[]) => parseInspection(lines.join("\n")).live.policy;
+    const whole = readFileSync(path.join(NFT, "wg-quick-wg0-ip.json"), "utf8").trim();
+    const partial = readFileSync(path.join(NFT, "wg-quick-wg0-ip6-preraw-only.json"), "utf8").trim();
+    const policy = records("nft\tyes", `nft-ip\t${whole}`, `nft-ip6\t${partial}`, "src-valid-mark\t0");
+    assert.deepEqual(policy?.firewalls, [
+      { family: 4, mark: 51820, guarded: ["10.9.0.2"], complete: true },
+      { family: 6, guarded: ["fd00::2"], complete: false },
+    ]);
+    assert.equal(policy?.srcValidMark, false);
+    assert.deepEqual(records("nft\tyes", "src-valid-mark\t1"), { rules: [], tableRoutes: [], busyTables: [], firewalls: [], srcValidMark: true });
+    assert.deepEqual(records("nft-ip\tnot json", "nft\tyes")?.firewalls, [{ family: 4, guarded: [], complete: false }], "a table that cannot be read is replaced");
+    assert.equal(records("rule4\t[]")?.firewalls, undefined, "no nft on the node");
+  });
+});
+
 describe("parseDeclared: a config that would not load stops before anything is sent", () => {
   for (const [name, text, message] of [
     ["a bad key", "[Interface]\n[Peer]\nPublicKey = not-a-key\n", /line 3: PublicKey is not a WireGuard key/],
@@ -395,6 +472,20 @@ function randomState(random: () => number): { declared: DeclaredInterface; runni
     ]),
     tableRoutes: exists ? some([{ table: ownTable, cidr: "0.0.0.0/0" }, { table: ownTable, cidr: "::/0" }]) : [],
     busyTables: some([51820, 51821]),
+    // wg-quick's firewall where the node has nft: whole, stale (another mark, old addresses) or broken
+    ...(random() < 0.75
+      ? {
+          firewalls: ([4, 6] as const)
+            .filter(() => random() < 0.4)
+            .map((family) => ({
+              family,
+              ...(random() < 0.9 ? { mark: pick([ownTable, 51823]) } : {}),
+              guarded: some(family === 4 ? ["198.51.100.2", "198.51.100.3", "198.51.100.9"] : ["fd00::2", "fd00::9"]),
+              complete: random() < 0.7,
+            })),
+        }
+      : {}),
+    ...(random() < 0.8 ? { srcValidMark: random() < 0.5 } : {}),
   };
   const running: LiveInterface = {
     link: exists ? { up: random() < 0.8, mtu: pick([1380, 1420, 1500]) } : undefined,
@@ -490,6 +581,20 @@ function simulate(start: LiveInterface, ops: readonly SyncOp[]): LiveInterface {
         state = { ...state, policy: { ...policy, tableRoutes: op.op === "table-route-del" ? others : [...others, { table: op.table, cidr: op.cidr }] } };
         break;
       }
+      case "firewall-set":
+      case "firewall-del": {
+        // nft: deleting a table that is not there fails the transaction; adding over one would double its rules
+        const policy = state.policy as LivePolicy;
+        const family = op.op === "firewall-set" ? op.firewall.family : op.family;
+        const there = (policy.firewalls ?? []).some((firewall) => firewall.family === family);
+        if (there !== (op.op === "firewall-del" || op.replace)) throw new Error(`${op.op} of the IPv${family} table, which is ${there ? "there" : "not there"}`);
+        const others = (policy.firewalls ?? []).filter((firewall) => firewall.family !== family);
+        state = { ...state, policy: { ...policy, firewalls: op.op === "firewall-set" ? [...others, op.firewall] : others } };
+        break;
+      }
+      case "src-valid-mark":
+        state = { ...state, policy: { ...(state.policy as LivePolicy), srcValidMark: true } };
+        break;
       case "peer": {
         let peer = state.peers.find((p) => p.publicKey === op.publicKey);
         if (!peer) state.peers.push((peer = livePeer(op.publicKey)));
@@ -546,11 +651,20 @@ function expectedOf(d: DeclaredInterface, start: LiveInterface) {
     ensure(rules, `${family} suppress`, wanted);
     ensure(tableRoutes, `${table} ${family === 4 ? "0.0.0.0/0" : "::/0"}`, wanted);
   }
+  // add_default's firewall (nft only): the table's mark, the addresses of its family without their prefix
+  const startFirewalls = start.policy?.firewalls;
+  const firewalls =
+    startFirewalls === undefined
+      ? undefined
+      : touched
+        ? families.map((family) => ({ family, mark: table, guarded: d.addresses.filter((a) => a.includes(":") === (family === 6)).map((a) => a.split("/")[0]).sort().join(" "), complete: true }))
+        : startFirewalls.map((firewall) => ({ ...firewall, guarded: [...firewall.guarded].sort().join(" ") })).sort((a, b) => a.family - b.family);
+  const srcValidMark = families.includes(4) && start.policy?.srcValidMark === false ? true : start.policy?.srcValidMark;
   return {
     link: { up: true, mtu: d.mtu ?? 1420 },
     addresses: [...d.addresses].sort(),
     routes: [...new Set(d.peers.flatMap((p) => p.allowedIps))].filter((r) => !covered(r) && !r.endsWith("/0")).sort(),
-    policy: { fwmark: families.length > 0 ? table : undefined, rules: rules.sort(), tableRoutes: tableRoutes.sort() },
+    policy: { fwmark: families.length > 0 ? table : undefined, rules: rules.sort(), tableRoutes: tableRoutes.sort(), firewalls, srcValidMark },
     peers: d.peers
       .map((p) => ({
         key: p.publicKey,
@@ -573,6 +687,8 @@ function observed(s: LiveInterface) {
       fwmark: policy.fwmark,
       rules: policy.rules.map((rule) => `${rule.family} ${rule.kind === "fwmark" ? `fwmark ${rule.table}` : "suppress"}`).sort(),
       tableRoutes: policy.tableRoutes.map((route) => `${route.table} ${route.cidr}`).sort(),
+      firewalls: policy.firewalls?.map((firewall) => ({ ...firewall, guarded: [...firewall.guarded].sort().join(" ") })).sort((a, b) => a.family - b.family),
+      srcValidMark: policy.srcValidMark,
     },
     peers: s.peers
       .map((p) => ({ key: p.publicKey, psk: p.presharedKeyDigest !== undefined, keepalive: p.persistentKeepalive ?? 0, allowed: [...p.allowedIps].sort().join(",") }))

@@ -290,6 +290,12 @@ export function describeOp(op: SyncOp): string {
       return `route ${op.cidr} in table ${op.table} is missing`;
     case "table-route-del":
       return `route ${op.cidr} in table ${op.table} is not declared`;
+    case "firewall-set":
+      return `wg-quick's nftables table of the full tunnel (IPv${op.firewall.family}) ${op.replace ? "is not as wg-quick loads it" : "is missing"}`;
+    case "firewall-del":
+      return `wg-quick's nftables table of a full tunnel (IPv${op.family}) is not declared`;
+    case "src-valid-mark":
+      return "net.ipv4.conf.all.src_valid_mark is off (a full tunnel needs it)";
     case "peer": {
       const fields = [
         op.presharedKey !== undefined ? (op.presharedKey === null ? "a pre-shared key to remove" : "another pre-shared key") : "",

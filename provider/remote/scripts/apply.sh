@@ -138,6 +138,14 @@ ip_batch() {
   ip -batch "$stage/batch" </dev/null >"$stage/out" 2>&1 || die 4 "step failed: ip -batch: $(tr '\n' ';' <"$stage/batch") ($(tr '\n' ' ' <"$stage/out"))"
 }
 
+# one nftables transaction (a full tunnel's firewall, as wg-quick loads it): all of it or none
+nft_transaction() {
+  need nft nftables
+  printf '%s\n' "$1" >"$stage/nft"
+  printf '[#] nft -f: %s\n' "$1" >&2
+  nft -f "$stage/nft" </dev/null >"$stage/out" 2>&1 || die 4 "step failed: nft -f: $1 ($(tr '\n' ' ' <"$stage/out"))"
+}
+
 # wg resolves endpoint names with retries for about a minute by default: keep that short
 export WG_ENDPOINT_RESOLUTION_RETRIES="${WG_ENDPOINT_RESOLUTION_RETRIES:-3}"
 steps=0
@@ -183,6 +191,8 @@ while IFS= read -r line; do
         *) die 2 "unexpected rule '$*'" ;;
       esac
       ;;
+    nft) nft_transaction "$1" ;;
+    src-valid-mark) run sysctl -q net.ipv4.conf.all.src_valid_mark=1 ;;
     wg) wg_set "$@" ;;
     ip) ip_batch "$@" ;;
     unit-enable) run systemctl enable "wg-quick@$iface" ;;

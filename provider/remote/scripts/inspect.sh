@@ -42,6 +42,15 @@ fi
 # full tunnels: the policy rules, the routing tables in use from wg-quick's first one up
 record rule4 "$(ip -j -4 rule show)"
 record rule6 "$(ip -j -6 rule show)"
+# and wg-quick's firewall of one (where nft is there to load it) and the source marks it relies on
+if command -v nft >/dev/null; then
+  record nft yes
+  nft_tables=$(nft list tables 2>/dev/null || true)
+  for pf in ip ip6; do
+    case $nft_tables in *"table $pf wg-quick-$iface"*) record "nft-$pf" "$(nft -j list table "$pf" "wg-quick-$iface")" ;; esac
+  done
+fi
+record src-valid-mark "$(sysctl -n net.ipv4.conf.all.src_valid_mark 2>/dev/null || true)"
 record tables "$({ ip -o -4 route show table all; ip -o -6 route show table all; } 2>/dev/null | sed -n 's/.* table \([0-9][0-9]*\).*/\1/p' | sort -un | tr '\n' ' ')"
 # where this session comes from (sshd sets SSH_CONNECTION="client port server port"), and the
 # main table's routes to it
