@@ -241,16 +241,49 @@ export class Lab {
     }
   }
 
-  /** Starts `count` pings (interval in seconds) in the background; resolves to ping's summary output. */
-  pingInBackground(from: string, address: string, count: number, intervalSeconds: number): Promise<string> {
+  /**
+   * Starts `count` pings (interval in seconds) in the background; resolves to ping's summary
+   * output. `trace`: every reply and every late one (`no answer yet for icmp_seq=N`) too, each
+   * with its time (`[EPOCH.MICROS]`), to find when a loss happened.
+   */
+  pingInBackground(from: string, address: string, count: number, intervalSeconds: number, trace = false): Promise<string> {
     // ping's own -w deadline bounds it in time as well as in count
     const deadline = String(Math.ceil(count * intervalSeconds) + 5);
-    const child = spawn("ip", ["netns", "exec", this.host(from).netns, "ping", "-n", "-q", "-c", String(count), "-i", String(intervalSeconds), "-W", "1", "-w", deadline, address], {
+    const verbosity = trace ? ["-D", "-O"] : ["-q"];
+    const child = spawn("ip", ["netns", "exec", this.host(from).netns, "ping", "-n", ...verbosity, "-c", String(count), "-i", String(intervalSeconds), "-W", "1", "-w", deadline, address], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
     child.stdout.on("data", (data: Buffer) => (output += data.toString()));
     return new Promise((resolve) => child.on("close", () => resolve(output)));
+  }
+
+  /** What host `name` has of interface `iface`, for a message: `wg show` (no private key), its addresses and routes. */
+  tunnelState(name: string, iface: string): string {
+    const run = (command: string, args: string[]): string => {
+      try {
+        return this.nodeExec(name, command, args).trim();
+      } catch (error) {
+        return `${command} ${args.join(" ")}: ${(error as Error).message.split("\n")[0]}`;
+      }
+    };
+    return [`${name}:`, run("wg", ["show", iface]), run("ip", ["-br", "address", "show", "dev", iface]), run("ip", ["route", "show", "dev", iface])].join("\n");
+  }
+
+  /**
+   * Records the netlink events of host `name` (links, addresses, routes, rules; `ip -ts monitor`)
+   * until the returned function is called, which resolves to them. The process runs in the
+   * node's namespace: {@link Lab.stop} ends it with the node's others.
+   */
+  monitor(name: string): () => Promise<string> {
+    const child = spawn("ip", ["-n", this.host(name).netns, "-ts", "monitor", "link", "address", "route", "rule"], { stdio: ["ignore", "pipe", "ignore"] });
+    let output = "";
+    child.stdout.on("data", (data: Buffer) => (output += data.toString()));
+    const closed = new Promise<string>((resolve) => child.on("close", () => resolve(output)));
+    return () => {
+      child.kill("SIGTERM");
+      return closed;
+    };
   }
 
   /** Pings once a second until the first answer, for at most `seconds`; resolves to the seconds it took, or undefined. */

@@ -161,12 +161,21 @@ describe("an interface Proxmox VE's SDN set up, moved to this package to the end
   };
   const onNode = (node: string, script: string) => lab.nodeExec(node, "sh", ["-c", script]);
   const livePublicKey = (node: string) => onNode(node, "wg show wg0 public-key").trim();
-  /** Pings pa -> pb through the tunnel while `work` runs; resolves to ping's summary. */
+  /**
+   * Pings pa -> pb through the tunnel while `work` runs; resolves to ping's summary, and with a
+   * packet lost, to what was seen around it: the late replies and both nodes' netlink events.
+   */
   const underPing = async (work: () => Promise<unknown> | unknown): Promise<string> => {
-    const pings = lab.pingInBackground("pa", "10.73.0.2", 150, 0.05);
+    const stops = nodes.map((node) => lab.monitor(node));
+    const pings = lab.pingInBackground("pa", "10.73.0.2", 150, 0.05, true);
     await new Promise((resolve) => setTimeout(resolve, 300));
     await work();
-    return pings;
+    const trace = await pings;
+    const events = await Promise.all(stops.map((stop) => stop()));
+    const summary = /\d+ packets transmitted.*/.exec(trace)?.[0] ?? trace;
+    if (/(\d+) packets transmitted, \1 received/.test(summary)) return summary;
+    const late = trace.split("\n").filter((line) => line.includes("no answer yet"));
+    return [summary, ...late, ...nodes.flatMap((node, i) => [`${node}'s netlink events:`, events[i] || "(none)"])].join("\n");
   };
 
   before(async () => {
@@ -214,7 +223,7 @@ describe("an interface Proxmox VE's SDN set up, moved to this package to the end
     const summary = await underPing(async () => {
       for (const node of nodes) await lab.pveNetworkApply(node);
     });
-    console.log(`      Proxmox VE's network apply after the fabric left its SDN: ${/\d+ packets transmitted.*/.exec(summary)?.[0]}`);
+    console.log(`      Proxmox VE's network apply after the fabric left its SDN: ${summary.split("\n")[0]}`);
     assert.match(summary, /(\d+) packets transmitted, \1 received/, `no packet lost: ${summary}`);
     for (const node of nodes) {
       assert.equal(existsSync(lab.nodePath(node, "/etc/wireguard/proxmox/wg0.conf")), false, "Proxmox VE deleted its config");
@@ -229,7 +238,7 @@ describe("an interface Proxmox VE's SDN set up, moved to this package to the end
     await stack.up();
     assert.deepEqual((await stack.up()).summary.resourceChanges, { same: 8 }, "converged");
     for (const node of nodes) await lab.reboot(node);
-    assert.notEqual(await lab.pingUntilAnswer("pa", "10.73.0.2", 12), undefined, "the tunnel is back after the reboot");
+    if ((await lab.pingUntilAnswer("pa", "10.73.0.2", 12)) === undefined) assert.fail(`the tunnel is not back 12 s after the reboot:\n${nodes.map((node) => lab.tunnelState(node, "wg0")).join("\n")}`);
     assert.ok(lab.ping("pb", "fd00:73::1", 3) >= 2, "IPv6 as well");
     for (const node of nodes) assert.equal(livePublicKey(node), (await stack.outputs()).publicKeys!.value[`${node}/wg0`], `${node} keeps its key`);
     assert.deepEqual((await stack.up({ refresh: true })).summary.resourceChanges, { same: 8 }, "the boot made exactly what is declared");
