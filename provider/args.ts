@@ -44,6 +44,13 @@ export interface PeerOverrides {
   readonly persistentKeepalive?: number;
   /** A pre-shared key for this peering (`wg genpsk`); give it as a Pulumi secret. */
   readonly presharedKey?: pulumi.Input<string>;
+  /**
+   * A pre-shared key for this peering made on its two nodes, never in state (over the fabric's
+   * `defaults.pairKeys`; internal peers, both entries of the peering agreeing).
+   */
+  readonly pairKey?: boolean;
+  /** Change it to make this peering's pair key anew (over `defaults.pairKeyRotation`). */
+  readonly pairKeyRotation?: string;
 }
 
 /** A peer of an internal node's interface `iface`: another node's interface, or an external node. */
@@ -150,6 +157,13 @@ export interface FabricDefaults {
   readonly applyMode?: ApplyMode;
   /** Keepalive of every peer whose node or entry sets none (seconds, 0 = off). */
   readonly persistentKeepalive?: number;
+  /**
+   * A pre-shared key for every peering of two internal interfaces, made on one of its nodes and
+   * carried on stdin to the other: it never leaves them otherwise, and state holds a fingerprint.
+   */
+  readonly pairKeys?: boolean;
+  /** Change it to make every pair key anew (a peer's `pairKeyRotation` wins for its peering). */
+  readonly pairKeyRotation?: string;
 }
 
 /** Arguments of {@link Fabric}. The topology decides which resources exist; credentials and pre-shared keys may be Outputs. */
@@ -228,7 +242,7 @@ export function argsFromModel(fabric: FabricModel, connections: Readonly<Record<
   return {
     name: fabric.name,
     nodes,
-    defaults: { keyDir: fabric.keyDir, applyMode: fabric.applyMode, persistentKeepalive: fabric.persistentKeepalive },
+    defaults: { keyDir: fabric.keyDir, applyMode: fabric.applyMode, persistentKeepalive: fabric.persistentKeepalive, pairKeys: fabric.pairKeys, pairKeyRotation: fabric.pairKeyRotation },
     ipPrefix: fabric.ipPrefix?.toString(),
     ip6Prefix: fabric.ip6Prefix?.toString(),
   };

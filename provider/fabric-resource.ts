@@ -2,10 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { argsFromModel, type ConnectionArgs, type PartialConnectionArgs, type FabricArgs, type FabricDefaults, type InternalNodeSpec, type NodeSpec } from "./args";
 import type { InterfaceStatus } from "./dynamic/resources";
 import { exportPeers, type ExportedPeers } from "./exported-peers";
-import { expandLinks, keyId, nodeAddressViews, peerLabel, prepareFabric, validateAcrossFabrics, type PreparedFabric } from "./fabric";
+import { expandLinks, keyId, nodeAddressViews, pairKeyViews, peerLabel, prepareFabric, validateAcrossFabrics, type PreparedFabric } from "./fabric";
 import { type Dialect, parseSectionConfig, writeFabricSections } from "./section-config";
 import { connectionProblems, FabricError, formatProblem, isWgKey, problemAt, type Fabric as FabricModel, type Problem } from "./model";
-import { driftOf, InternalNode, pskId, statusOf } from "./nodes";
+import { childName, driftOf, InternalNode, pskId, statusOf, type PairKeyInputs } from "./nodes";
+import { PairKeys } from "./dynamic/resources";
+
+/** Where the fabric's `drift` lists what refresh found of its pair keys (beside its interfaces, by `node/iface`). */
+const PAIR_KEYS_DRIFT = "pair-keys";
 
 /** Options of {@link Fabric.fromSectionConfig}. */
 export interface SectionConfigFabricArgs {
@@ -185,7 +189,7 @@ export class Fabric extends pulumi.ComponentResource {
   declare readonly sectionConfig: pulumi.Output<string>;
   /** Interface state and per-peer handshakes and counters, by `node/iface` (filled by `pulumi refresh`). */
   declare readonly status: pulumi.Output<Record<string, InterfaceStatus>>;
-  /** What `pulumi refresh` found different on the nodes, by `node/iface` (and `node/dummy_<fabric>` for a node's own addresses); empty lists when in sync. */
+  /** What `pulumi refresh` found different on the nodes, by `node/iface` (and `node/dummy_<fabric>` for a node's own addresses, `pair-keys` for the pair keys); empty lists when in sync. */
   declare readonly drift: pulumi.Output<Record<string, string[]>>;
   /** The public view another stack imports as external nodes ({@link externalNodesFrom}). */
   declare readonly exportedPeers: pulumi.Output<ExportedPeers>;
@@ -318,7 +322,8 @@ export class Fabric extends pulumi.ComponentResource {
       if (!key) throw new Error(`no key resource for ${id}`);
       return key.publicKey;
     };
-    for (const [, node] of internal) node.configure(keyOf, split.presharedKeys);
+    const pairKeys = this.pairKeys(name, model, nodes, connections, specs);
+    for (const [, node] of internal) node.configure(keyOf, split.presharedKeys, pairKeys.inputs);
 
     const byId = <T>(pick: (node: InternalNode) => Record<string, T>): Record<string, T> =>
       Object.fromEntries(internal.flatMap(([nodeName, node]) => Object.entries(pick(node)).map(([iface, value]) => [keyId(nodeName, iface), value])));
@@ -327,12 +332,49 @@ export class Fabric extends pulumi.ComponentResource {
       publicKeys,
       configs: pulumi.all(byId((node) => node.renderedConfigs)),
       status: pulumi.all(byId(statusOf)),
-      drift: pulumi.all(byId(driftOf)),
+      drift: pulumi.all({ ...byId(driftOf), ...(pairKeys.drift ? { [PAIR_KEYS_DRIFT]: pairKeys.drift } : {}) }),
       sectionConfig: publicKeys.apply((keys) => this.sectionConfigText(model, keys)),
       exportedPeers: publicKeys.apply((keys) => exportPeers(model, keys)),
       hostKeys: pulumi.all(Object.fromEntries(internal.flatMap(([nodeName, node]) => (node.hostKey ? [[nodeName, node.hostKey]] : [])))),
     };
     return { model, nodes, outputs };
+  }
+
+  /**
+   * The fabric's pair keys, made once every key of their interfaces exists (one resource for
+   * the fabric: a node makes or writes all of an interface's keys in one run), each peering's
+   * by {@link pskId} from both its ends; none without pairs.
+   */
+  private pairKeys(
+    name: string,
+    model: FabricModel,
+    nodes: Readonly<Record<string, InternalNode>>,
+    connections: ReadonlyMap<string, pulumi.Input<ConnectionArgs>>,
+    specs: Readonly<Record<string, NodeSpec>>,
+  ): { inputs: PairKeyInputs; drift?: pulumi.Output<string[]> } {
+    const pairs = pairKeyViews(model);
+    if (pairs.length === 0) return { inputs: new Map() };
+    const ends = pairs.flatMap((pair) => pair.ends);
+    const nodeNames = [...new Set(ends.map((end) => end.node))];
+    const resource = new PairKeys(
+      childName(name, "pair-keys"),
+      {
+        pairs: Object.fromEntries(pairs.map((pair) => [pair.id, pair.rotation === undefined ? {} : { rotation: pair.rotation }])),
+        interfaces: Object.fromEntries(ends.map(({ node, iface, keyDir, owner }) => [keyId(node, iface), { node, iface, keyDir, owner }])),
+        nodes: Object.fromEntries(
+          nodeNames.map((node) => [node, { connection: pulumi.secret(pulumi.output(connections.get(node) as pulumi.Input<ConnectionArgs>)), hostKey: nodes[node]?.hostKey, acceptNewHostKey: (specs[node] as InternalNodeSpec).acceptNewHostKey }]),
+        ),
+      },
+      { parent: this, dependsOn: nodeNames.flatMap((node) => Object.values(nodes[node]?.keys ?? {})) },
+    );
+    const inputs = new Map<string, { file: string; fingerprint: pulumi.Output<string> }>();
+    for (const pair of pairs) {
+      const fingerprint = resource.fingerprints.apply((all) => all[pair.id] as string);
+      const [a, b] = pair.ends;
+      inputs.set(pskId(a.node, a.iface, keyId(b.node, b.iface)), { file: a.file, fingerprint });
+      inputs.set(pskId(b.node, b.iface, keyId(a.node, a.iface)), { file: b.file, fingerprint });
+    }
+    return { inputs, drift: resource.drift };
   }
 
   /**

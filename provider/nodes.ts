@@ -8,6 +8,9 @@ import { interfaceFields, peerEntryOf, presharedKeyFingerprint } from "./dynamic
 /** A pre-shared key input, by {@link pskId}. */
 export type PresharedKeys = ReadonlyMap<string, pulumi.Input<string>>;
 
+/** The pair key of a peering, by {@link pskId}: its file, and its fingerprint once the fabric's pair keys are made. */
+export type PairKeyInputs = ReadonlyMap<string, { readonly file: string; readonly fingerprint: pulumi.Output<string> }>;
+
 /** How a peering is named for its pre-shared key: `node/iface>peer`. */
 export function pskId(node: string, iface: string, peerLabel: string): string {
   return `${node}/${iface}>${peerLabel}`;
@@ -106,7 +109,7 @@ export class InternalNode extends pulumi.ComponentResource {
    * config depends on its own key and on the keys of its internal peers only. Called by `Fabric`.
    * @internal
    */
-  configure(keyOf: (id: string) => pulumi.Output<string>, presharedKeys: PresharedKeys): void {
+  configure(keyOf: (id: string) => pulumi.Output<string>, presharedKeys: PresharedKeys, pairKeys: PairKeyInputs = new Map()): void {
     for (const view of this.args.interfaces) {
       const peers: Record<string, PeerEntryInput> = {};
       for (const peer of view.peers) {
@@ -115,7 +118,8 @@ export class InternalNode extends pulumi.ComponentResource {
         const secret = psk === undefined ? undefined : pulumi.secret(psk);
         // the fingerprint is a digest of the key, not the key: it may show in previews
         const fingerprint = secret && pulumi.unsecret(secret.apply(presharedKeyFingerprint));
-        peers[peer.label] = peerEntryOf(peer, publicKey, secret && fingerprint && { key: secret, fingerprint });
+        const pairKey = pairKeys.get(pskId(view.node, view.iface, peer.label));
+        peers[peer.label] = { ...peerEntryOf(peer, publicKey, secret && fingerprint && { key: secret, fingerprint }), ...(pairKey ? { pairKey: pulumi.output(pairKey) } : {}) };
       }
       const entry = interfaceFields(view);
       // what the provider renders, from the very same inputs (secret when a peer has a pre-shared key)

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type NodeFiles, renderNodeFiles } from "../fabric";
+import { isPairKeyFile, type NodeFiles, renderNodeFiles } from "../fabric";
 import { presharedKeyFingerprint, viewOfEntry } from "./entry";
 import { APPLY_MODES, connectionSchema, isWgKey, NOT_A_KEY, ifnameSchema, interfaceSchema, keyDirSchema, nameSchema, nodeAddressSchema, ownerSchema, parseEndpoint, peerSettings, routeSchema, wgKeySchema } from "../model";
 
@@ -39,6 +39,11 @@ export type KeyOutputs = KeyInputs & {
   hostKey?: string;
 };
 
+/** A pair key's fingerprint (pairKeyFingerprint). */
+const fingerprintSchema = z.string().regex(/^[0-9a-f]{16}$/, { message: "must be 16 hex digits" });
+/** A pair key's file in a key folder (pairKeyFile). */
+const pairKeyFileSchema = z.string().refine(isPairKeyFile, { message: "must be IFACE@NODE@IFACE.psk" });
+
 /** `host:port` as rendered into an Endpoint line. */
 const endpointTextSchema = z.string().refine((text) => {
   const parsed = parseEndpoint(text);
@@ -60,6 +65,11 @@ export function peerEntrySchema<K extends z.ZodType<string>>(key: K) {
        * `[secret]`, so a preview shows a new pre-shared key by this field changing.
        */
       presharedKeyFingerprint: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+      /**
+       * The peering's pair key, made on the nodes: its file in the key folder and its
+       * fingerprint (unknown at preview while the pair keys change), never the key.
+       */
+      pairKey: z.strictObject({ file: pairKeyFileSchema, fingerprint: maybeUnknown(fingerprintSchema) }).optional(),
       /** The peer node's own IPv4 address as /32 (Proxmox VE's router address), routed first (internal peers). */
       nodeRoute: routeSchema.optional(),
       /** The peer interface's own address as /32 or /128 (internal peers). */
@@ -211,5 +221,29 @@ export type AddressInputs = z.input<typeof addressInputsSchema>;
 /** Outputs (and state) of a node-address resource. */
 export type AddressOutputs = AddressInputs & {
   /** What refresh found different on the node; empty when in sync. */
+  drift: string[];
+};
+
+/** Inputs of a fabric's pair keys resource: its pairs, the interfaces that hold them and how to reach their nodes. */
+export const pairKeysInputsSchema = z.object({
+  /** Each pair by name (`node/iface~node/iface`, see pairId), with what rotates its key. */
+  pairs: z.record(z.string().regex(/^[^~]+\/[^~]+~[^~]+\/[^~]+$/), z.strictObject({ rotation: z.string().optional() })),
+  /** The interfaces of the pairs, by `node/iface`: where their files are and for whom. */
+  interfaces: z.record(z.string(), z.strictObject({ node: nameSchema, iface: ifnameSchema, keyDir: keyDirSchema, owner: ownerSchema })),
+  /** Per node: how to reach it (secret) and the host key its key resource recorded. */
+  nodes: z.record(
+    nameSchema,
+    z.strictObject({ connection: maybeUnknown(connectionSchema), hostKey: maybeUnknown(z.string()).optional(), acceptNewHostKey: z.boolean().optional() }),
+  ),
+});
+
+/** Pair keys inputs as the engine stores them. */
+export type PairKeysInputs = z.input<typeof pairKeysInputsSchema>;
+
+/** Outputs (and state) of a pair keys resource: no key, only fingerprints. */
+export type PairKeysOutputs = PairKeysInputs & {
+  /** Each pair's {@link pairKeyFingerprint}, as both its ends hold it. */
+  fingerprints: Record<string, string>;
+  /** What refresh found different on the nodes (a pair whose ends differ, or a missing end); empty when in sync. */
   drift: string[];
 };

@@ -26,6 +26,7 @@ function providerLoading(module: string): pulumi.dynamic.ResourceProvider {
 const keyProvider = providerLoading("pulumi-wireguard-fabric/dynamic/key-impl");
 const configProvider = providerLoading("pulumi-wireguard-fabric/dynamic/config-impl");
 const addressProvider = providerLoading("pulumi-wireguard-fabric/dynamic/address-impl");
+const pairKeysProvider = providerLoading("pulumi-wireguard-fabric/dynamic/pair-keys-impl");
 
 /** Our resources' types are `pulumi-nodejs:dynamic/wireguard-fabric:<Type>`. */
 const MODULE = "wireguard-fabric";
@@ -152,5 +153,30 @@ export class NodeAddress extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: NodeAddressArgs, opts?: pulumi.CustomResourceOptions) {
     super(addressProvider, name, { ...args, drift: undefined }, secretConnection(opts), MODULE, "NodeAddress");
+  }
+}
+
+/** Arguments of {@link PairKeys}. */
+export interface PairKeysArgs {
+  /** Each pair by name (`node/iface~node/iface`), with the value whose change makes its key anew. */
+  readonly pairs: Readonly<Record<string, { readonly rotation?: string }>>;
+  /** The interfaces of the pairs, by `node/iface`: node, interface, key folder and owner. */
+  readonly interfaces: Readonly<Record<string, { readonly node: string; readonly iface: string; readonly keyDir: string; readonly owner: string }>>;
+  /** Per node: how to reach it (secret) and the host key its key resource recorded. */
+  readonly nodes: Readonly<Record<string, { readonly connection: ConnectionInput; readonly hostKey?: pulumi.Input<string>; readonly acceptNewHostKey?: boolean }>>;
+}
+
+/**
+ * A fabric's pair keys: a pre-shared key per peering, made on one of its nodes and written to
+ * the other; only fingerprints are outputs.
+ */
+export class PairKeys extends pulumi.dynamic.Resource {
+  /** Each pair's fingerprint (16 hex digits of a sha256 of its name and key). */
+  declare readonly fingerprints: pulumi.Output<Record<string, string>>;
+  /** Pairs whose ends refresh found holding different keys, or none. */
+  declare readonly drift: pulumi.Output<string[]>;
+
+  constructor(name: string, args: PairKeysArgs, opts?: pulumi.CustomResourceOptions) {
+    super(pairKeysProvider, name, { ...args, fingerprints: undefined, drift: undefined }, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["nodes"] }), MODULE, "PairKeys");
   }
 }

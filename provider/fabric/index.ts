@@ -4,6 +4,7 @@ export * from "./keys";
 export * from "./links";
 export * from "./mesh";
 export * from "./node-address";
+export * from "./pair-keys";
 export * from "./paths";
 export * from "./prepare";
 export * from "./proxmox";

@@ -55,3 +55,16 @@ export function legacyConfigPath(mode: ApplyMode, keyDir: string, iface: string)
 export function foreignConfigPath(mode: ApplyMode, iface: string): string {
   return mode === "ifupdown2" || mode === "proxmox" ? proxmoxConfigPath(iface) : wgQuickConfigPath(iface);
 }
+
+/**
+ * The file of a pair key in a key folder: named by the node's interface and the peer interface
+ * it shares the key with (`wg0@pve2@wg0.psk`), so each end holds its own file of the pair.
+ */
+export function pairKeyFile(iface: string, peerNode: string, peerIface: string): string {
+  return `${iface}@${peerNode}@${peerIface}.psk`;
+}
+
+/** True for a name {@link pairKeyFile} can give (node and interface names have no `@` or `/`). */
+export function isPairKeyFile(name: string): boolean {
+  return /^[a-zA-Z0-9][a-zA-Z0-9_=+.-]*@[a-zA-Z0-9-]+@[a-zA-Z0-9][a-zA-Z0-9_=+.-]*\.psk$/.test(name);
+}

@@ -11,6 +11,7 @@ import {
   type WgKey,
 } from "../model";
 import { keyId, peerLabel } from "./keys";
+import type { PairKeyRef } from "./wg-format";
 
 /** Whose public key a peer stanza carries. */
 export type PeerKeySource = { readonly kind: "internal"; readonly id: string } | { readonly kind: "external"; readonly key: WgKey };
@@ -35,6 +36,8 @@ export interface PeerView {
   readonly persistentKeepalive?: number;
   /** The peering's pre-shared key, if any. */
   readonly presharedKey?: WgKey;
+  /** The peering's pair key, made on the nodes (set by the fabric where it has them: see pair-keys.ts). */
+  readonly pairKey?: PairKeyRef;
 }
 
 /** A peer's stanza before overrides, and the port an overriding endpoint without port dials. */

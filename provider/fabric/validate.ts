@@ -4,6 +4,7 @@ import { keyId } from "./keys";
 import { nodeAddressLink } from "./node-address";
 import { closestOf } from "../model";
 import { checkDuplicatePeers, checkPeeringsAreMutual, PeeringTable, type NumberedInterface } from "./peerings";
+import { pairKeyViews } from "./pair-keys";
 import type { Report } from "./report";
 import { resolveInterfaces, type InterfaceView } from "./resolve";
 import { checkInterfaceRoutes, checkRoutesAcrossInterfaces } from "./route-checks";
@@ -39,6 +40,7 @@ export function validateFabric(fabric: Fabric, views: readonly InterfaceView[] =
   checkKeyFolders(views, report);
   checkNodeAddresses(fabric, report);
   checkNodeAddressLink(fabric, report);
+  pairKeyViews(fabric, report);
   return problems;
 }
 

@@ -1,15 +1,36 @@
 import { Cidr, isWgKey, keepaliveOn, parseEndpoint, type WgKey } from "../model";
 import type { PeerView } from "./resolve";
+import { isPairKeyFile } from "./paths";
 
 /**
  * A [Peer] section of the wg(8) config format, both ways: written by every renderer, read back
  * (checked) before a config is sent. The format's peer keys are named here only.
  */
 
+/**
+ * A pair key's place in a [Peer] section: this comment, naming its file in the key folder and
+ * its fingerprint. The node puts the key itself on the line below (apply.sh), so the rendered
+ * config, state and every log hold the fingerprint only; wg(8) and wg-quick skip the comment.
+ */
+export const PAIR_KEY_MARKER = "# PresharedKey made on the nodes: ";
+
+/** A pair key as a [Peer] section names it: its file in the key folder and its fingerprint. */
+export interface PairKeyRef {
+  readonly file: string;
+  readonly fingerprint: string;
+}
+
+/** The marker line of a pair key (no newline). */
+export function pairKeyMarkerLine(ref: PairKeyRef): string {
+  return `${PAIR_KEY_MARKER}${ref.file} ${ref.fingerprint}`;
+}
+
 /** A peer as an interface's config declares it: what the running interface must hold. */
 export interface DeclaredPeer {
   readonly publicKey: WgKey;
   readonly presharedKey?: WgKey;
+  /** A pre-shared key made on the nodes, by file (never with {@link presharedKey}). */
+  readonly pairKey?: PairKeyRef;
   /** `host:port` as written (brackets around IPv6); a hostname is resolved on the node. */
   readonly endpoint?: string;
   /** Canonical networks (`10.0.0.0/24`, `fd00::/64`, host routes as /32 or /128), each once. */
@@ -54,12 +75,21 @@ function keyOf(text: string, what: string): WgKey {
 export function writePeerSection(peer: PeerView, publicKey: WgKey, routed: readonly Cidr[], behind: readonly Cidr[]): string {
   let text = `[Peer]\nPublicKey = ${publicKey}\n`;
   if (peer.presharedKey) text += `PresharedKey = ${peer.presharedKey}\n`;
+  else if (peer.pairKey) text += `${pairKeyMarkerLine(peer.pairKey)}\n`;
   if (routed.length > 0) text += `AllowedIPs = ${routed.map(String).join(", ")}\n`;
   if (peer.endpoint) text += `Endpoint = ${peer.endpoint}\n`;
   if (behind.length > 0) text += `AllowedIPs = ${behind.map(String).join(", ")}\n`;
   const keepalive = keepaliveOn(peer.persistentKeepalive);
   if (keepalive !== undefined) text += `PersistentKeepalive = ${keepalive}\n`;
   return text;
+}
+
+/** The pair key a marker line names, or undefined for any other line. */
+export function readPairKeyMarker(line: string, where: string): PairKeyRef | undefined {
+  if (!line.startsWith(PAIR_KEY_MARKER)) return undefined;
+  const [file, fingerprint, ...rest] = line.slice(PAIR_KEY_MARKER.length).trim().split(" ");
+  if (!file || !isPairKeyFile(file) || !fingerprint || !/^[0-9a-f]{16}$/.test(fingerprint) || rest.length > 0) throw new DeclaredConfigError(`${where}: a pair key line must name its file and fingerprint`);
+  return { file, fingerprint };
 }
 
 /** Reads one `key = value` line (key lower-cased) of a [Peer] section into `peer`; false for a key the format has not. */

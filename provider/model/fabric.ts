@@ -68,6 +68,10 @@ export const peerOverrides = {
   extraAllowedIps: z.array(routeSchema).optional(),
   ...peerSettings,
   presharedKey: wgKeySchema.optional(),
+  /** A pre-shared key for this peering made on the two nodes (over the fabric's `pairKeys`; internal peers). */
+  pairKey: z.boolean().optional(),
+  /** Change it to make the peering's pair key anew (over the fabric's `pairKeyRotation`). */
+  pairKeyRotation: z.string().optional(),
 };
 
 /** A peer pointing at an interface of another internal node. */
@@ -175,6 +179,10 @@ export const fabricSchema = z.strictObject({
   applyMode: z.enum(APPLY_MODES).default("wg-quick"),
   /** Keepalive of every peer that neither its node nor its entry sets (Proxmox's fabric-wide setting); off overrides nothing here, so 0 is read as none. */
   persistentKeepalive: keepaliveSchema.optional().transform(keepaliveOn),
+  /** A pre-shared key for every peering of two internal interfaces, made on the nodes (see pair-keys.ts). */
+  pairKeys: z.boolean().optional(),
+  /** Change it to make every pair key of the fabric anew. */
+  pairKeyRotation: z.string().optional(),
   /** The range of the nodes' own IPv4 addresses: with it, every node needs an `ip` inside it. */
   ipPrefix: nodePrefixSchema(4).optional(),
   /** The range of the nodes' own IPv6 addresses: with it, every node needs an `ip6` inside it. */

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { configPath, DEFAULT_WG_MTU, foreignConfigPath, ifupdown2StanzaPath } from "../fabric";
+import { configPath, DEFAULT_WG_MTU, foreignConfigPath, ifupdown2StanzaPath, PAIR_KEY_MARKER } from "../fabric";
 import { type DeclaredInterface, firewallScript, type LiveInterface, type LivePeer, type LivePolicy, parseDeclared, type PolicyRule, type ProxmoxClaims, type ProxmoxLine, PVE_FABRICS_CFG, type SyncOp } from "./plan";
 import { parseFirewall } from "./firewall-json";
 import { keepaliveOn, parseEndpoint, type ApplyMode } from "../model";
@@ -27,7 +27,7 @@ export function managedMarker(owner: string): string {
 export const PVE_CHECK_EXIT = 10;
 
 /** The scripts in `scripts/`, by file name without `.sh`. */
-export type NodeScript = "ensure-key" | "remove-key" | "inspect" | "apply" | "remove" | "node-address";
+export type NodeScript = "ensure-key" | "remove-key" | "inspect" | "apply" | "remove" | "node-address" | "pair-keys";
 
 // Each script starts by sourcing common.sh (so shellcheck follows it); on the wire it is inlined.
 const SOURCE_COMMON = '. "${0%/*}/common.sh"';
@@ -38,7 +38,7 @@ const loaded = new Map<NodeScript, string>();
 export function nodeScript(name: NodeScript): string {
   let text = loaded.get(name);
   if (text === undefined) {
-    const common = readFileSync(path.join(SCRIPT_DIR, "common.sh"), "utf8").replace("@MANAGED_PREFIX@", MANAGED_PREFIX).replace("@PVE_FABRICS_CFG@", PVE_FABRICS_CFG).replace("@PVE_CHECK_EXIT@", String(PVE_CHECK_EXIT));
+    const common = readFileSync(path.join(SCRIPT_DIR, "common.sh"), "utf8").replace("@MANAGED_PREFIX@", MANAGED_PREFIX).replace("@PVE_FABRICS_CFG@", PVE_FABRICS_CFG).replace("@PVE_CHECK_EXIT@", String(PVE_CHECK_EXIT)).replace("@PAIR_KEY_MARKER@", PAIR_KEY_MARKER);
     const own = readFileSync(path.join(SCRIPT_DIR, `${name}.sh`), "utf8");
     if (!own.includes(SOURCE_COMMON)) throw new Error(`scripts/${name}.sh does not source common.sh`);
     text = own.replace(SOURCE_COMMON, () => common);
@@ -97,6 +97,7 @@ function peerClauses(op: Extract<SyncOp, { op: "peer" | "peer-remove" }>, presha
   if (op.op === "peer-remove") return [`peer=${op.publicKey}`, "remove"];
   const fields = [`peer=${op.publicKey}`];
   if (op.presharedKey === null) fields.push("psk=-");
+  else if (typeof op.presharedKey === "object") fields.push(`pskfile=${op.presharedKey.file}`);
   else if (op.presharedKey !== undefined) fields.push(`psk=${presharedKeys.push(op.presharedKey) - 1}`);
   if (op.endpoint !== undefined) fields.push(`endpoint=${op.endpoint}`);
   if (op.persistentKeepalive !== undefined) fields.push(`keepalive=${keepaliveOn(op.persistentKeepalive) ?? "off"}`);
@@ -169,10 +170,11 @@ export function encodePlan(ops: readonly SyncOp[], iface: string): { plan: strin
   return { plan: lines.map((fields) => `${fields.join("\t")}\n`).join(""), presharedKeys };
 }
 
-/** What inspect.sh needs on stdin: the endpoint hosts of `declared`, names to resolve apart. */
-export function encodeEndpointHosts(declared: DeclaredInterface): string {
+/** What inspect.sh needs on stdin: the endpoint hosts of `declared`, names to resolve apart, and the pair keys it names. */
+export function encodeInspectRequest(declared: DeclaredInterface): string {
   const lines = new Set<string>();
   for (const peer of declared.peers) {
+    if (peer.pairKey) lines.add(`pairkey ${peer.pairKey.file}`);
     const endpoint = peer.endpoint === undefined ? undefined : parseEndpoint(peer.endpoint);
     if (endpoint === undefined || typeof endpoint === "string") continue;
     lines.add(`${endpoint.kind === "hostname" ? "resolve" : "address"} ${endpoint.host}`);
@@ -274,6 +276,7 @@ export function parseInspection(text: string): Inspection {
   const peers: LivePeer[] = [];
   const conf: string[] = [];
   const resolved: Record<string, string[]> = {};
+  const pairKeys: Record<string, string> = {};
   const paths: string[] = [];
   const pveLines: ProxmoxLine[] = [];
   for (const line of text.split("\n")) {
@@ -287,6 +290,7 @@ export function parseInspection(text: string): Inspection {
       if (numbered) pveLines.push({ line: Number(numbered[1]), text: numbered[2] as string });
     }
     else if (tag === "resolved") resolved[fields[0] ?? ""] = (fields[1] ?? "").split(" ").filter(Boolean);
+    else if (tag === "pairkey") pairKeys[fields[0] ?? ""] = fields[1] ?? "";
     else if (tag === "path") paths.push(fields.join("\t"));
     else single.set(tag, fields);
   }
@@ -344,6 +348,7 @@ export function parseInspection(text: string): Inspection {
       // masked, static and the like are the operator's choice: only enabled/disabled are ours to act on
       unit: unit === "enabled" || unit === "disabled" ? unit : undefined,
       resolved,
+      ...(Object.keys(pairKeys).length > 0 ? { pairKeys } : {}),
       autoMtu: baseMtu - 80,
       previous,
       sshClient: value("ssh-client") || undefined,

@@ -3,7 +3,7 @@ import { DeclaredConfigError } from "../fabric";
 import { APPLY_MODES, writesStanza, ifnameProblem, isWgKey, keyDirSchema, ownerSchema, type ApplyMode, type WgKey } from "../model";
 import {
   configDigest,
-  encodeEndpointHosts,
+  encodeInspectRequest,
   encodePlan,
   encodeRecords,
   nodeScript,
@@ -19,6 +19,10 @@ import { addressDriftOf } from "./drift";
 import { RemoteError } from "./errors";
 import { scriptCommand } from "./shell";
 import type { CommandResult, SshSession } from "./ssh";
+
+/** What pair-keys.sh does. */
+type PairKeyOp = "fingerprint" | "make" | "put" | "drop";
+const PAIR_KEY_OP_WHAT: Record<PairKeyOp, string> = { fingerprint: "reading the", make: "making", put: "writing", drop: "removing" };
 
 /** What {@link RemoteNode.sync} did on the node. */
 export interface SyncResult {
@@ -50,8 +54,11 @@ export class RemoteNode {
     throw new RemoteError(kind, this.node, this.session.host, detail);
   }
 
-  /** Runs a node script; an exit status other than 0 (or one of `answers`) is an error naming what failed. */
-  private async run(what: string, script: NodeScript, target: InterfaceTarget, mode: ApplyMode, stdin?: string, answers: readonly number[] = []): Promise<CommandResult> {
+  /**
+   * Runs a node script; an exit status other than 0 (or one of `answers`) is an error naming what
+   * failed. `secretStdout`: what it prints is never quoted (it holds keys).
+   */
+  private async run(what: string, script: NodeScript, target: InterfaceTarget, mode: ApplyMode, stdin?: string, answers: readonly number[] = [], secretStdout = false): Promise<CommandResult> {
     const result = await this.session.exec(scriptCommand(nodeScript(script), this.args(target, mode)), stdin, what);
     if (result.code === 127 && /is not installed/.test(result.stderr)) {
       throw new RemoteError("missing-tools", this.node, this.session.host, result.stderr.trim());
@@ -59,7 +66,7 @@ export class RemoteNode {
     if (result.code !== 0 && !answers.includes(result.code)) {
       // the scripts end with one line saying what failed (a failed step with its own output)
       const detail = result.stderr.split("\n").filter((line) => line.trim() && !line.startsWith("[#] ")).pop();
-      this.fail("command", `${what} failed (exit ${result.code}): ${detail ?? result.stdout.trim()}`);
+      this.fail("command", `${what} failed (exit ${result.code}): ${detail ?? (secretStdout ? "no message" : result.stdout.trim())}`);
     }
     return result;
   }
@@ -117,7 +124,7 @@ export class RemoteNode {
    */
   async survey(target: InterfaceTarget, mode: ApplyMode, rendered: string, stanza: string, publicKey?: string): Promise<{ inspection: Inspection; plan: SyncPlan }> {
     const declared = this.declared(rendered, stanza);
-    const inspection = await this.inspect(target, mode, encodeEndpointHosts(declared));
+    const inspection = await this.inspect(target, mode, encodeInspectRequest(declared));
     const plan = planSync(declared, inspection.live, { mode, publicKey: publicKey ?? inspection.publicKey });
     const conflicts = proxmoxConflicts(inspection.proxmox, { ...target, listenPort: declared.listenPort });
     return { inspection, plan: conflicts.length > 0 ? { ...plan, refusals: [...conflicts, ...plan.refusals] } : plan };
@@ -174,6 +181,28 @@ export class RemoteNode {
   /** Takes the link that holds the node's own addresses down and removes it and its stanza. */
   async removeAddress(target: InterfaceTarget, mode: ApplyMode): Promise<void> {
     await this.run(`removing ${target.iface}`, "node-address", target, mode, encodeRecords([["stanza", ""]]));
+  }
+
+  /**
+   * The pair keys of one interface (see pair-keys.sh): `fingerprint` reports those there, `make`
+   * makes new ones and returns them (in memory only: they go to the other end by `put`), `drop`
+   * deletes them. `files` are pairs of file and pair name.
+   */
+  async pairKeys(target: InterfaceTarget, op: "fingerprint" | "make" | "drop", files: readonly (readonly [string, string])[]): Promise<Map<string, string>>;
+  async pairKeys(target: InterfaceTarget, op: "put", files: readonly (readonly [string, string])[], keys: readonly string[]): Promise<Map<string, string>>;
+  async pairKeys(target: InterfaceTarget, op: PairKeyOp, files: readonly (readonly [string, string])[], keys: readonly string[] = []): Promise<Map<string, string>> {
+    if (files.length === 0) return new Map();
+    const records: [string, string][] = [["op", op], ["files", files.map(([file, pair]) => `${file} ${pair}\n`).join("")], ...keys.map((key, i): [string, string] => [`key.${i}`, key])];
+    const what = `${PAIR_KEY_OP_WHAT[op]} pair keys of ${target.iface}`;
+    const { stdout } = await this.run(what, "pair-keys", target, "none", encodeRecords(records), [], op === "make");
+    const tag = op === "make" ? "key" : "fingerprint";
+    const found = new Map<string, string>();
+    for (const line of stdout.split("\n")) {
+      const [kind, file, value] = line.split("\t");
+      if (kind === tag && file && value) found.set(file, value);
+    }
+    if (op === "make" && (found.size !== files.length || [...found.values()].some((key) => !isWgKey(key)))) this.fail("command", `${what}: the node did not print a key for each file`);
+    return found;
   }
 
   /** Takes the interface down, disables its boot unit and removes the files we wrote (keys stay: see removeKey). */

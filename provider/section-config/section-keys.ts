@@ -45,6 +45,8 @@ export const SECTION_KEYS: readonly SectionKey[] = [
   shipped("fabric", "persistent_keepalive", "persistentKeepalive", "number", "keepalive (seconds) of every peer of the fabric; 0 or absent = off"),
   ours("fabric", "key_dir", "keyDir", "string", `where keys live on the nodes (default ${DEFAULT_KEY_DIR})`),
   ours("fabric", "apply_mode", "applyMode", "string", "how configs go live: wg-quick, ifupdown2, proxmox or none"),
+  ours("fabric", "pair_keys", "pairKeys", "boolean", "a pre-shared key for every peering of two internal interfaces, made on the nodes"),
+  ours("fabric", "pair_key_rotation", "pairKeyRotation", "string", "change it to make every pair key anew"),
   shipped("fabric", "ip_prefix", "ipPrefix", "string", "the range of the nodes' own IPv4 addresses: every node needs an ip inside it"),
   shipped("fabric", "ip6_prefix", "ip6Prefix", "string", "the range of the nodes' own IPv6 addresses: every node needs an ip6 inside it"),
   shipped("node", "endpoint", "endpoint", "string", "where peers reach the node: host or host:port (internal), host:port (external)"),
@@ -77,6 +79,8 @@ export const SECTION_KEYS: readonly SectionKey[] = [
   shipped("peer", "skip_route_generation", "skipRouteGeneration", "boolean", "make no routes for the peer's AllowedIPs"),
   ours("peer", "persistent_keepalive", "persistentKeepalive", "number", "keepalive for this peer"),
   ours("peer", "preshared_key", "presharedKey", "string", "pre-shared key (a secret: never written by sectionConfig)"),
+  ours("peer", "pair_key", "pairKey", "boolean", "a pre-shared key for this peering made on the nodes (over the fabric's pair_keys)"),
+  ours("peer", "pair_key_rotation", "pairKeyRotation", "string", "change it to make this peering's pair key anew")
 ];
 
 type Index = Record<Dialect, Record<SectionKind, Map<string, SectionKey>>>;

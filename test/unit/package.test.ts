@@ -85,7 +85,7 @@ describe("the package: what ships and what it exports", () => {
     assert.deepEqual(readmeList("- `pulumi-wireguard-fabric/fabric`:"), FABRIC_API, "README: /fabric");
     assert.deepEqual(readmeList("- Deprecated, from 0.2:"), root.deprecated, "README: the deprecated names");
     const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { exports: Record<string, unknown> };
-    assert.deepEqual(Object.keys(pkg.exports).sort(), [".", "./dynamic/address-impl", "./dynamic/config-impl", "./dynamic/key-impl", "./fabric", "./package.json"], "entry points: the two APIs, and the implementations that stacks' stored providers load by name");
+    assert.deepEqual(Object.keys(pkg.exports).sort(), [".", "./dynamic/address-impl", "./dynamic/config-impl", "./dynamic/key-impl", "./dynamic/pair-keys-impl", "./fabric", "./package.json"], "entry points: the two APIs, and the implementations that stacks' stored providers load by name");
   });
 
   it("the layout table of docs/development.md names every folder of the code", () => {

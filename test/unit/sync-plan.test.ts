@@ -601,6 +601,7 @@ function simulate(start: LiveInterface, ops: readonly SyncOp[]): LiveInterface {
         const index = state.peers.indexOf(peer);
         const next: { -readonly [K in keyof LivePeer]: LivePeer[K] } = { ...peer };
         if (op.presharedKey === null) delete next.presharedKeyDigest;
+        else if (typeof op.presharedKey === "object") next.presharedKeyDigest = state.pairKeys?.[op.presharedKey.file] as string;
         else if (op.presharedKey !== undefined) next.presharedKeyDigest = presharedKeyDigest(op.presharedKey);
         if (op.endpoint !== undefined) next.endpoint = op.endpoint;
         if (op.persistentKeepalive !== undefined) {

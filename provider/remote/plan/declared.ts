@@ -1,5 +1,5 @@
 import { Cidr } from "../../model";
-import { cidrOf, DeclaredConfigError, numberOf, readPeerKey, routedPrefixes, type DeclaredPeer, type PeerDraft } from "../../fabric";
+import { cidrOf, DeclaredConfigError, numberOf, readPairKeyMarker, readPeerKey, routedPrefixes, type DeclaredPeer, type PeerDraft } from "../../fabric";
 
 /** What one interface's config declares: the state `wg-quick up` of that file would produce. */
 export interface DeclaredInterface {
@@ -33,9 +33,16 @@ export function parseDeclared(text: string): DeclaredInterface {
   const peers: PeerDraft[] = [];
   let section = "";
   text.split("\n").forEach((raw, index) => {
+    const where = `line ${index + 1}`;
+    const pairKey = readPairKeyMarker(raw, where);
+    if (pairKey) {
+      const peer = peers[peers.length - 1];
+      if (section !== "[peer]" || !peer) throw new DeclaredConfigError(`${where}: a pair key outside a [Peer] section`);
+      peer.pairKey = pairKey;
+      return;
+    }
     const line = raw.replace(/#.*/, "").trim();
     if (line === "") return;
-    const where = `line ${index + 1}`;
     if (line.startsWith("[")) {
       section = line.toLowerCase();
       if (section === "[peer]") peers.push({ allowedIps: [] });

@@ -40,12 +40,14 @@ export interface LiveInterface {
   readonly sshClient?: string;
   /** Its full-tunnel policy routing (mark, rules, table routes); absent: none at all. */
   readonly policy?: LivePolicy;
+  /** The pair keys the declaration names that are in the key folder: {@link presharedKeyDigest} of each, by file. */
+  readonly pairKeys?: Readonly<Record<string, string>>;
 }
 
 const NO_POLICY: LivePolicy = { rules: [], tableRoutes: [], busyTables: [] };
 
-/** How to set a pre-shared key: a value (travels on stdin), or `null` to remove it. */
-export type PresharedKeyChange = WgKey | null;
+/** How to set a pre-shared key: a value (travels on stdin), a pair key's file in the key folder, or `null` to remove it. */
+export type PresharedKeyChange = WgKey | { readonly file: string } | null;
 
 /** One step that moves the running interface towards the declaration; the node executes them in order. */
 export type SyncOp =
@@ -130,7 +132,7 @@ function addPeer(peer: DeclaredPeer, endpoint: string | undefined): SyncOp {
   return {
     op: "peer",
     publicKey: peer.publicKey,
-    ...(peer.presharedKey ? { presharedKey: peer.presharedKey } : {}),
+    ...(peer.presharedKey ? { presharedKey: peer.presharedKey } : peer.pairKey ? { presharedKey: { file: peer.pairKey.file } } : {}),
     ...(endpoint ? { endpoint } : {}),
     ...(keepaliveOn(peer.persistentKeepalive) !== undefined ? { persistentKeepalive: peer.persistentKeepalive } : {}),
     allowedIps: peer.allowedIps,
@@ -155,8 +157,8 @@ function planPeers(declared: DeclaredInterface, running: LiveInterface, notes: s
       continue;
     }
     const change: { -readonly [K in keyof Extract<SyncOp, { op: "peer" }>]?: Extract<SyncOp, { op: "peer" }>[K] } = {};
-    const wantPsk = peer.presharedKey && presharedKeyDigest(peer.presharedKey);
-    if (wantPsk !== have.presharedKeyDigest) change.presharedKey = peer.presharedKey ?? null;
+    const wantPsk = peer.presharedKey ? presharedKeyDigest(peer.presharedKey) : peer.pairKey && running.pairKeys?.[peer.pairKey.file];
+    if (wantPsk !== have.presharedKeyDigest) change.presharedKey = peer.presharedKey ?? (peer.pairKey ? { file: peer.pairKey.file } : null);
     if (endpoint.set) change.endpoint = endpoint.set;
     if (keepaliveOn(peer.persistentKeepalive) !== keepaliveOn(have.persistentKeepalive)) change.persistentKeepalive = peer.persistentKeepalive ?? 0;
     if (canonicalSet(peer.allowedIps, true) !== canonicalSet(have.allowedIps, true)) change.allowedIps = peer.allowedIps;
@@ -216,7 +218,7 @@ export interface SyncOptions {
  */
 export function planSync(declared: DeclaredInterface, running: LiveInterface, options: SyncOptions): SyncPlan {
   if (options.mode === "none") return { ops: [], notes: [], refusals: [] };
-  const refusals = [...cutOff(declared, running.sshClient), ...fullTunnelCutOff(declared, running.policy ?? NO_POLICY, running.sshClient)];
+  const refusals = [...cutOff(declared, running.sshClient), ...fullTunnelCutOff(declared, running.policy ?? NO_POLICY, running.sshClient), ...missingPairKeys(declared, running)];
   if (options.mode === "ifupdown2" && !running.link) return { ops: [{ op: "ifup" }], notes: [], refusals };
   const notes: string[] = [];
   const ops: SyncOp[] = [];
@@ -237,6 +239,13 @@ export function planSync(declared: DeclaredInterface, running: LiveInterface, op
   ops.push(...planPolicyRouting(declared, flushed4 ? { ...policy, tableRoutes: policy.tableRoutes.filter((r) => Cidr.of(r.cidr).family === 6) } : policy));
   if (options.mode === "wg-quick" && running.unit === "disabled") ops.push({ op: "unit-enable" });
   return { ops, notes, refusals };
+}
+
+/** Pair keys the declaration names that the key folder lacks: the fabric makes them before any config. */
+function missingPairKeys(declared: DeclaredInterface, running: LiveInterface): string[] {
+  return declared.peers.flatMap((peer) =>
+    peer.pairKey && running.pairKeys?.[peer.pairKey.file] === undefined ? [`pair key ${peer.pairKey.file} of peer ${peer.publicKey} is not in the key folder (the fabric's pair keys are made before its configs: run up again)`] : [],
+  );
 }
 
 /** Declared routes and subnets that would take the node's own SSH path into the tunnel. */
@@ -298,7 +307,7 @@ export function describeOp(op: SyncOp): string {
       return "net.ipv4.conf.all.src_valid_mark is off (a full tunnel needs it)";
     case "peer": {
       const fields = [
-        op.presharedKey !== undefined ? (op.presharedKey === null ? "a pre-shared key to remove" : "another pre-shared key") : "",
+        op.presharedKey !== undefined ? (op.presharedKey === null ? "a pre-shared key to remove" : typeof op.presharedKey === "object" ? `the pair key ${op.presharedKey.file}` : "another pre-shared key") : "",
         op.endpoint !== undefined ? `endpoint ${op.endpoint}` : "",
         op.persistentKeepalive !== undefined ? `keepalive ${keepaliveOn(op.persistentKeepalive) ?? "off"}` : "",
         op.allowedIps !== undefined ? `AllowedIPs ${op.allowedIps.join(", ") || "(none)"}` : "",

@@ -37,11 +37,19 @@ while read -r name length; do
 done
 for name in config stanza plan; do [ -f "$stage/$name" ] || : >"$stage/$name"; done
 
-# The file as the node keeps it: our marker, then its own private key after [Interface]. The
-# private key is read by awk from its file: it is never an argument nor on the wire.
+# The file as the node keeps it: our marker, then its own private key after [Interface], and
+# each pair key below its marker. Keys are read by awk from their files: never an argument nor
+# on the wire.
+awk -v m="$pair_key_marker" 'index($0, m) == 1 { split(substr($0, length(m) + 1), f, " "); print f[1] }' "$stage/config" >"$stage/pair-keys"
+while read -r file; do
+  is_pair_key_file "$file" || die 2 "refusing pair key file '$file'"
+  [ -s "$key_dir/$file" ] || die 3 "no pair key at $key_dir/$file: the fabric's pair keys must be made first"
+done <"$stage/pair-keys"
 {
   printf '%s\n' "$marker"
-  awk -v keyfile="$key" '{ print } $0 == "[Interface]" && !done { getline k < keyfile; print "PrivateKey = " k; done = 1 }' "$stage/config"
+  awk -v keyfile="$key" -v dir="$key_dir" -v m="$pair_key_marker" '{ print }
+    $0 == "[Interface]" && !done { getline k < keyfile; print "PrivateKey = " k; done = 1 }
+    index($0, m) == 1 { split(substr($0, length(m) + 1), f, " "); file = dir "/" f[1]; getline p < file; close(file); print "PresharedKey = " p }' "$stage/config"
 } >"$stage/$iface.conf"
 if [ "$mode" = wg-quick ]; then
   need wg-quick wireguard-tools
@@ -107,6 +115,10 @@ wg_set() {
       remove) set -- "$@" remove ;;
       psk=-) set -- "$@" preshared-key /dev/null ;;
       psk=*) set -- "$@" preshared-key "$stage/psk.${field#psk=}" ;;
+      pskfile=*)
+        is_pair_key_file "${field#pskfile=}" || die 2 "refusing pair key file '${field#pskfile=}'"
+        set -- "$@" preshared-key "$key_dir/${field#pskfile=}"
+        ;;
       endpoint=*) set -- "$@" endpoint "${field#endpoint=}" ;;
       keepalive=*) set -- "$@" persistent-keepalive "${field#keepalive=}" ;;
       allowed=*) set -- "$@" allowed-ips "${field#allowed=}" ;;

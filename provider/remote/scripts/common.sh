@@ -10,6 +10,7 @@ umask 077
 # or Proxmox VE's SDN's)
 iface=$1 key_dir=$2 mode=$3 owner=$4 conf=$5 stanza_path=$6 marker=$7 adopt=$8 from_key_dir=$9 from_conf=${10} foreign_conf=${11}
 managed_prefix='@MANAGED_PREFIX@'
+pair_key_marker='@PAIR_KEY_MARKER@'
 pve_fabrics_cfg='@PVE_FABRICS_CFG@'
 pve_check_exit=@PVE_CHECK_EXIT@
 key="$key_dir/$iface.key"
@@ -32,6 +33,15 @@ for path in "$conf" "$stanza_path" "$from_conf" "$foreign_conf"; do
   case $path in *[!a-zA-Z0-9_=+./-]* | */../* | */.. | *//*) die 2 "refusing path '$path'" ;; esac
 done
 case $marker in "$managed_prefix for $owner: "*) ;; *) die 2 "refusing marker '$marker'" ;; esac
+
+# A pair key's file in the key folder (pairKeyFile in TypeScript): IFACE@NODE@IFACE.psk.
+is_pair_key_file() { case $1 in "$iface"@*@*.psk) case $1 in */* | *[!a-zA-Z0-9_=+.@-]*) false ;; *) true ;; esac ;; *) false ;; esac; }
+# A config file without what only the node holds: its PrivateKey line, and the key line below
+# each pair key's marker. Its digest is the digest of what was sent (configDigest in TypeScript).
+without_node_keys() {
+  awk -v m="$pair_key_marker" 'below { below = 0; if (index($0, "PresharedKey = ") == 1) next }
+    /^PrivateKey = / { next } index($0, m) == 1 { below = 1 } { print }' "$1"
+}
 
 # A WireGuard key as wg prints it: 32 bytes of base64.
 is_key() { printf '%s\n' "$1" | grep -Eqx '[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]='; }

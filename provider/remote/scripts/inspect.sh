@@ -17,7 +17,7 @@ else
   record key absent
 fi
 if [ -f "$conf" ]; then
-  record digest "$(grep -v '^PrivateKey = ' "$conf" | sha)"
+  record digest "$(without_node_keys "$conf" | sha)"
   if is_ours "$conf"; then record ours yes; else record ours no; fi
   grep -i -E '^[[:space:]]*(\[(interface|peer)\][[:space:]]*$|(publickey|endpoint)[[:space:]]*=)' "$conf" | sed 's/^/conf\t/' || true
 fi
@@ -62,12 +62,18 @@ if has_systemd; then
   record unit "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null || true)"
 fi
 
-# stdin: "resolve NAME" or "address IP" lines, one per endpoint host. A name is resolved here,
-# in the resolver's order (wg takes the first), bounded in time; then the routes towards every
-# address come from one ip -batch, with the MTU of every link and the default route, from
-# which contract.ts works out the MTU wg-quick would pick.
+# stdin: "resolve NAME" or "address IP" lines, one per endpoint host, and "pairkey FILE" lines,
+# one per pair key the config names. A name is resolved here, in the resolver's order (wg takes
+# the first), bounded in time; then the routes towards every address come from one ip -batch,
+# with the MTU of every link and the default route, from which contract.ts works out the MTU
+# wg-quick would pick. A pair key is reported by its digest, as wg's pre-shared keys are.
 probe=""
 while read -r kind host; do
+  if [ "$kind" = pairkey ]; then
+    is_pair_key_file "$host" || continue
+    [ ! -f "$key_dir/$host" ] || record pairkey "$host" "$(tr -d '\n' <"$key_dir/$host" | sha)"
+    continue
+  fi
   case $host in '' | -* | *[!a-zA-Z0-9.:-]*) continue ;; esac
   addresses=$host
   if [ "$kind" = resolve ]; then

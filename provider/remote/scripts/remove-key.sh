@@ -8,6 +8,8 @@ if [ -e "$key_dir/$iface.owner" ] && [ "$(head -n 1 "$key_dir/$iface.owner")" !=
   echo "kept $key: it now belongs to $(head -n 1 "$key_dir/$iface.owner")" >&2
   exit 0
 fi
+# pair keys are ours whoever made the interface key: they go with the interface
+rm -f "$key_dir/$iface"@*@*.psk
 if [ "$(sed -n 2p "$key_dir/$iface.owner" 2>/dev/null || true)" = adopted ]; then
   rm -f "$key_dir/$iface.owner"
   echo "left $key in place: it was adopted, not made by us" >&2
