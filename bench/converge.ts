@@ -2,7 +2,8 @@
  * What `pulumi up` costs through the real engine on the lab, beside what the engine alone costs
  * for the same tree (bench/engine-floor's stand-in, whose provider does nothing) and the raw
  * converge of the same lab without the engine (what `bench/ssh` measures), for full meshes:
- *   npm run build && node dist/bench/converge.js [N …] [--runs K]   (root, engine on PATH; default 25 100, K 3)
+ *   npm run build && node dist/bench/converge.js [N …] [--runs K] [--pair-keys]   (root, engine on PATH; default 25 100, K 3)
+ * `--pair-keys`: the mesh with a pair key on every peering (defaults.pairKeys), N(N-1)/2 pairs.
  * With the file backend's checkpoints and without (PULUMI_SKIP_CHECKPOINTS=true), it prints the
  * median of K runs of: an up from nothing, a no-op up, the preview of a one-peer change; then
  * that up, the state file's size, and where a no-op up's time goes, read from the engine's own
@@ -139,7 +140,7 @@ function goDurationMs(text: string): number {
   return ms;
 }
 
-async function bench(n: number, runs: number): Promise<void> {
+async function bench(n: number, runs: number, pairKeys: boolean): Promise<void> {
   const names = Array.from({ length: n }, (_, i) => `n${i}`);
   const ipOf = (i: number) => `10.77.${i >> 8}.${(i & 255) + 1}/16`;
   const lab = await Lab.start(names, { name: "wgfc", subnet: 4 });
@@ -152,7 +153,7 @@ async function bench(n: number, runs: number): Promise<void> {
       nodes.n0 = { ...first, peers: [...(first.peers ?? []), { type: "external", node: "ext", iface: "wg0" }] };
     }
     const { privateKey, user, port } = lab.host("n0").connection;
-    const fabric = new wg.Fabric("bench", { nodes, defaults: { connection: { user, port, privateKey: pulumi.secret(privateKey) } } });
+    const fabric = new wg.Fabric("bench", { nodes, defaults: { connection: { user, port, privateKey: pulumi.secret(privateKey) }, ...(pairKeys ? { pairKeys } : {}) } });
     return { publicKeys: fabric.publicKeys };
   };
   const ours = await inlineStack("wgfabric-bench", `mesh${n}`, program);
@@ -230,6 +231,8 @@ void (async () => {
   const args = process.argv.slice(2);
   const runsAt = args.indexOf("--runs");
   const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 3;
-  const sizes = args.filter((_, i) => runsAt < 0 || (i !== runsAt && i !== runsAt + 1)).map(Number);
-  for (const n of sizes.length > 0 ? sizes : [25, 100]) await bench(n, runs);
+  const pairKeys = args.includes("--pair-keys");
+  const sizes = args.filter((arg, i) => arg !== "--pair-keys" && (runsAt < 0 || (i !== runsAt && i !== runsAt + 1))).map(Number);
+  if (pairKeys) console.log("with a pair key on every peering");
+  for (const n of sizes.length > 0 ? sizes : [25, 100]) await bench(n, runs, pairKeys);
 })();

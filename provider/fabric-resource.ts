@@ -360,7 +360,7 @@ export class Fabric extends pulumi.ComponentResource {
       childName(name, "pair-keys"),
       {
         pairs: Object.fromEntries(pairs.map((pair) => [pair.id, pair.rotation === undefined ? {} : { rotation: pair.rotation }])),
-        interfaces: Object.fromEntries(ends.map(({ node, iface, keyDir, owner }) => [keyId(node, iface), { node, iface, keyDir, owner }])),
+        interfaces: Object.fromEntries(ends.map(({ node, iface, keyDir, owner }) => [keyId(node, iface), { node, iface, keyDir, owner, publicKey: nodes[node]?.keys[iface]?.publicKey as pulumi.Output<string> }])),
         nodes: Object.fromEntries(
           nodeNames.map((node) => [node, { connection: pulumi.secret(pulumi.output(connections.get(node) as pulumi.Input<ConnectionArgs>)), hostKey: nodes[node]?.hostKey, acceptNewHostKey: (specs[node] as InternalNodeSpec).acceptNewHostKey }]),
         ),

@@ -229,7 +229,8 @@ export const pairKeysInputsSchema = z.object({
   /** Each pair by name (`node/iface~node/iface`, see pairId), with what rotates its key. */
   pairs: z.record(z.string().regex(/^[^~]+\/[^~]+~[^~]+\/[^~]+$/), z.strictObject({ rotation: z.string().optional() })),
   /** The interfaces of the pairs, by `node/iface`: where their files are and for whom. */
-  interfaces: z.record(z.string(), z.strictObject({ node: nameSchema, iface: ifnameSchema, keyDir: keyDirSchema, owner: ownerSchema })),
+  /** (A new public key, a rotated interface key, takes the interface's pair key files with it: they are made anew.) */
+  interfaces: z.record(z.string(), z.strictObject({ node: nameSchema, iface: ifnameSchema, keyDir: keyDirSchema, owner: ownerSchema, publicKey: maybeUnknown(wgKeySchema) })),
   /** Per node: how to reach it (secret) and the host key its key resource recorded. */
   nodes: z.record(
     nameSchema,

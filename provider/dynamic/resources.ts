@@ -161,7 +161,7 @@ export interface PairKeysArgs {
   /** Each pair by name (`node/iface~node/iface`), with the value whose change makes its key anew. */
   readonly pairs: Readonly<Record<string, { readonly rotation?: string }>>;
   /** The interfaces of the pairs, by `node/iface`: node, interface, key folder and owner. */
-  readonly interfaces: Readonly<Record<string, { readonly node: string; readonly iface: string; readonly keyDir: string; readonly owner: string }>>;
+  readonly interfaces: Readonly<Record<string, { readonly node: string; readonly iface: string; readonly keyDir: string; readonly owner: string; readonly publicKey: pulumi.Input<string> }>>;
   /** Per node: how to reach it (secret) and the host key its key resource recorded. */
   readonly nodes: Readonly<Record<string, { readonly connection: ConnectionInput; readonly hostKey?: pulumi.Input<string>; readonly acceptNewHostKey?: boolean }>>;
 }

@@ -23,6 +23,7 @@ describe("pair keys: a pre-shared key per peering made on the nodes, never in st
   let workDir: string;
   const log = new EngineLog();
   let options: { pairKeys?: boolean; pairKeyRotation?: string } = { pairKeys: true };
+  let pkaKeyRotation: string | undefined;
 
   const program = async () => {
     const nodes = Object.fromEntries(
@@ -33,6 +34,7 @@ describe("pair keys: a pre-shared key per peering made on the nodes, never in st
           connection: { ...lab.host(name).connection, privateKey: pulumi.secret(lab.host(name).connection.privateKey) },
           endpoint: lab.host(name).ip,
           interfaces: { wg0: { listenPort: 51820, ip: `10.77.0.${i + 1}/24` } },
+          ...(name === "pka" && pkaKeyRotation ? { keyRotation: { wg0: pkaKeyRotation } } : {}),
         },
       ]),
     );
@@ -144,6 +146,17 @@ describe("pair keys: a pre-shared key per peering made on the nodes, never in st
     }
   });
 
+  it("an interface key rotated (its pair key files go with the old key): its pairs get new keys, at both ends and live", async () => {
+    const before = pairs().map((p) => p.atA);
+    pkaKeyRotation = "r1";
+    await stack.up();
+    for (const [i, { pair, atA, atB, liveA, liveB }] of pairs().entries()) {
+      assert.ok(atA === atB && liveA === atA && liveB === atB, `${pair}: one key, live at both ends`);
+      assert.equal(atA !== before[i], pair.includes("pka"), `${pair}: new only where pka is an end`);
+    }
+    assert.notEqual(await lab.pingUntilAnswer("pkb", "10.77.0.1", 12), undefined, "pkb -> pka");
+  });
+
   it("turned off: the key files go from both ends and the peers run without a pre-shared key", async () => {
     options = {};
     await stack.up();
@@ -152,5 +165,55 @@ describe("pair keys: a pre-shared key per peering made on the nodes, never in st
       assert.deepEqual([...livePsks(node).values()], ["(none)", "(none)"], `${node}: no pre-shared key live`);
     }
     assert.notEqual(await lab.pingUntilAnswer("pka", "10.77.0.2", 12), undefined, "pka -> pkb");
+  });
+});
+
+describe("pair keys in the stanza modes: boot equals live (ifupdown2 on a Linux node, proxmox on a Proxmox VE node)", function () {
+  this.timeout(600_000);
+  const KEY_DIR = "/etc/wireguard/wg-fabric";
+  let lab: Lab;
+  let stack: Stack;
+  let workDir: string;
+  const modes = { pkd: "ifupdown2", pke: "proxmox" } as const;
+
+  const program = async () => {
+    const nodes = Object.fromEntries(
+      (["pkd", "pke"] as const).map((name, i): [string, wg.InternalNodeSpec] => [
+        name,
+        {
+          role: "internal",
+          connection: { ...lab.host(name).connection, privateKey: pulumi.secret(lab.host(name).connection.privateKey) },
+          endpoint: lab.host(name).ip,
+          applyMode: modes[name],
+          interfaces: { wg0: { listenPort: 51820, ip: `10.78.0.${i + 1}/24` } },
+        },
+      ]),
+    );
+    new wg.Fabric("pks", { nodes, links: [["pkd/wg0", "pke/wg0"]], defaults: { pairKeys: true } });
+    return {};
+  };
+  const livePsk = (node: string): string => createHash("sha256").update(lab.nodeExec(node, "wg", ["show", "wg0", "preshared-keys"]).trim().split("\t")[1] ?? "").digest("hex");
+  const fileDigest = (node: string, peer: string): string => createHash("sha256").update(lab.readNodeFile(node, `${KEY_DIR}/wg0@${peer}@wg0.psk`).trim()).digest("hex");
+
+  before(async () => {
+    lab = await Lab.start(["pkd", "pke"], { name: "wgps", subnet: 22, proxmox: ["pke"] });
+    ({ stack, workDir } = await inlineStack("wgfabric-pairkeys-stanza", "dev", program));
+  });
+  after(async () => {
+    if (stack) await stack.destroy().catch(() => undefined);
+    lab?.stop();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("up: the pair's key live at both ends; after both nodes reboot, the boot's interfaces hold it and nothing differs", async () => {
+    await stack.up();
+    assert.equal(fileDigest("pkd", "pke"), fileDigest("pke", "pkd"));
+    for (const [node, peer] of [["pkd", "pke"], ["pke", "pkd"]] as const) assert.equal(livePsk(node), fileDigest(node, peer), `${node} (${modes[node]}): live`);
+    assert.notEqual(await lab.pingUntilAnswer("pkd", "10.78.0.2", 12), undefined, "pkd -> pke");
+    await lab.reboot("pkd");
+    await lab.reboot("pke");
+    for (const [node, peer] of [["pkd", "pke"], ["pke", "pkd"]] as const) assert.equal(livePsk(node), fileDigest(node, peer), `${node} (${modes[node]}): the boot's interface holds it`);
+    if ((await lab.pingUntilAnswer("pkd", "10.78.0.2", 12)) === undefined) assert.fail(`no tunnel after the reboots:\n${lab.tunnelState("pkd", "wg0")}\n${lab.tunnelState("pke", "wg0")}`);
+    assert.deepEqual((await stack.up({ refresh: true })).summary.resourceChanges, { same: 9 }, "the boot made what is declared");
   });
 });

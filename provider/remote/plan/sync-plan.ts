@@ -244,7 +244,7 @@ export function planSync(declared: DeclaredInterface, running: LiveInterface, op
 /** Pair keys the declaration names that the key folder lacks: the fabric makes them before any config. */
 function missingPairKeys(declared: DeclaredInterface, running: LiveInterface): string[] {
   return declared.peers.flatMap((peer) =>
-    peer.pairKey && running.pairKeys?.[peer.pairKey.file] === undefined ? [`pair key ${peer.pairKey.file} of peer ${peer.publicKey} is not in the key folder (the fabric's pair keys are made before its configs: run up again)`] : [],
+    peer.pairKey && running.pairKeys?.[peer.pairKey.file] === undefined ? [`pair key ${peer.pairKey.file} of peer ${peer.publicKey} is not in the key folder (the fabric's pair keys are made before its configs: \`pulumi up --refresh\` makes it anew)`] : [],
   );
 }
 
