@@ -1,3 +1,4 @@
+import { pairId } from "../fabric";
 import type { StackInterface } from "./stack-state";
 
 /**
@@ -5,6 +6,12 @@ import type { StackInterface } from "./stack-state";
  * last handshake is older has no working session, unless traffic brings a new one.
  */
 export const DEFAULT_MAX_HANDSHAKE_AGE = 180;
+
+/**
+ * A peering's pre-shared key: none, the user's own (a Pulumi secret), or a pair key made on the
+ * nodes, with whether both ends held the same key at the last refresh and its age in seconds.
+ */
+export type PresharedKeyStatus = { readonly kind: "none" | "user" } | { readonly kind: "pair"; readonly agree: boolean; readonly age?: number };
 
 /** One declared peering of a managed interface, with what the last refresh saw of it. */
 export interface PeeringStatus {
@@ -24,7 +31,8 @@ export interface PeeringStatus {
   readonly handshakeAge?: number;
   readonly rxBytes: number;
   readonly txBytes: number;
-  /** What refresh found different on the node for this interface and this peer. */
+  readonly presharedKey: PresharedKeyStatus;
+  /** What refresh found different on the node for this interface and this peer (and its pair key). */
   readonly drift: readonly string[];
   /** A handshake no older than the threshold on an interface that is up. */
   readonly healthy: boolean;
@@ -58,6 +66,10 @@ export function statusReport(interfaces: readonly StackInterface[], now: number,
       const seen = live.get(declared.publicKey);
       const latestHandshake = seen && seen.latestHandshake > 0 ? seen.latestHandshake : undefined;
       const handshakeAge = latestHandshake === undefined ? undefined : Math.max(0, now - latestHandshake);
+      const pairKey = declared.pairKey ? (iface.pairKeys?.[pairId(`${iface.node}/${iface.iface}`, label)] ?? { drift: [] }) : undefined;
+      const presharedKey: PresharedKeyStatus = pairKey
+        ? { kind: "pair", agree: pairKey.drift.length === 0, ...(pairKey.made !== undefined ? { age: Math.max(0, now - pairKey.made) } : {}) }
+        : { kind: declared.presharedKey === undefined ? "none" : "user" };
       peerings.push({
         fabric: iface.fabric,
         interface: `${iface.node}/${iface.iface}`,
@@ -69,7 +81,8 @@ export function statusReport(interfaces: readonly StackInterface[], now: number,
         handshakeAge,
         rxBytes: seen?.rxBytes ?? 0,
         txBytes: seen?.txBytes ?? 0,
-        drift: [...interfaceDrift, ...drift.filter((line) => line.includes(declared.publicKey))],
+        presharedKey,
+        drift: [...interfaceDrift, ...drift.filter((line) => line.includes(declared.publicKey)), ...(pairKey?.drift ?? [])],
         healthy: state === "up" && handshakeAge !== undefined && handshakeAge <= maxHandshakeAge,
       });
     }
@@ -112,9 +125,16 @@ export function handshakeText(peering: PeeringStatus): string {
   return peering.handshakeAge === undefined ? "never" : `${humanAge(peering.handshakeAge)} ago`;
 }
 
+/** The PSK column: `none`, `user's`, or a pair key's age (or that its ends differ). */
+export function presharedKeyText(key: PresharedKeyStatus): string {
+  if (key.kind !== "pair") return key.kind === "user" ? "user's" : "none";
+  if (!key.agree) return "! pair: ends differ";
+  return key.age === undefined ? "pair" : `pair, ${humanAge(key.age)} old`;
+}
+
 /** The report as an aligned text table, then one summary line. */
 export function formatStatusTable(report: StatusReport): string {
-  const header = ["INTERFACE", "PEER", "ENDPOINT", "HANDSHAKE", "RX", "TX", "DRIFT"];
+  const header = ["INTERFACE", "PEER", "ENDPOINT", "HANDSHAKE", "RX", "TX", "PSK", "DRIFT"];
   const fabrics = new Set(report.peerings.map((p) => p.fabric));
   const rows = report.peerings.map((p) => [
     fabrics.size > 1 ? `${p.fabric}: ${p.interface}` : p.interface,
@@ -123,6 +143,7 @@ export function formatStatusTable(report: StatusReport): string {
     `${p.healthy ? "" : "! "}${handshakeText(p)}`,
     humanBytes(p.rxBytes),
     humanBytes(p.txBytes),
+    presharedKeyText(p.presharedKey),
     p.drift.length === 0 ? "in sync" : p.drift.join("; "),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] as string).length)));

@@ -245,6 +245,8 @@ export type PairKeysInputs = z.input<typeof pairKeysInputsSchema>;
 export type PairKeysOutputs = PairKeysInputs & {
   /** Each pair's {@link pairKeyFingerprint}, as both its ends hold it. */
   fingerprints: Record<string, string>;
+  /** When each pair's key was made: Unix seconds, by its first end's clock. */
+  made: Record<string, number>;
   /** What refresh found different on the nodes (a pair whose ends differ, or a missing end); empty when in sync. */
   drift: string[];
 };

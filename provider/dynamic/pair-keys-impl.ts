@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { pairKeyFile, pairKeyFingerprint } from "../fabric";
 import { changedKeys, checkFailures, pairKeysInputsSchema, UNKNOWN, type PairKeysInputs, type PairKeysOutputs } from "./inputs";
-import type { RemoteNode } from "../remote";
+import type { PairKeyFound, RemoteNode } from "../remote";
 import { onNode, trustOf } from "./session";
 
 /**
@@ -12,6 +12,8 @@ import { onNode, trustOf } from "./session";
  */
 
 type Interfaces = PairKeysInputs["interfaces"];
+/** What each end of a pair holds: its fingerprint and when it was made, or undefined where its file is missing. */
+type Surveyed = ReadonlyMap<string, readonly [PairKeyFound | undefined, PairKeyFound | undefined]>;
 
 /** The two ends of a pair, by `node/iface`, and each end's file. */
 function endsOf(pair: string): [{ id: string; file: string }, { id: string; file: string }] {
@@ -50,48 +52,58 @@ function byInterface(pairs: readonly string[], which: "both" | 0 | 1): Map<strin
   return grouped;
 }
 
-/** The fingerprints the ends of `pairs` hold, by pair: one for each end (undefined where its file is missing). */
-async function survey(inputs: PairKeysInputs, pairs: readonly string[]): Promise<Map<string, [string | undefined, string | undefined]>> {
-  const found = new Map<string, string>();
+/** What the ends of `pairs` hold, by pair. */
+async function survey(inputs: PairKeysInputs, pairs: readonly string[]): Promise<Surveyed> {
+  const found = new Map<string, PairKeyFound>();
   await Promise.all(
     [...byInterface(pairs, "both")].map(async ([id, files]) => {
       const prints = await onInterface(inputs, id, (node, target) => node.pairKeys(target, "fingerprint", files));
       for (const [file, print] of prints) found.set(`${id} ${file}`, print);
     }),
   );
-  return new Map(pairs.map((pair) => [pair, endsOf(pair).map((end) => found.get(`${end.id} ${end.file}`)) as [string | undefined, string | undefined]]));
+  return new Map(pairs.map((pair) => [pair, endsOf(pair).map((end) => found.get(`${end.id} ${end.file}`)) as [PairKeyFound | undefined, PairKeyFound | undefined]]));
 }
 
 /** One line of drift per pair whose ends do not hold the same key. */
-function driftOf(surveyed: ReadonlyMap<string, [string | undefined, string | undefined]>): string[] {
+function driftOf(surveyed: Surveyed): string[] {
   return [...surveyed].flatMap(([pair, [a, b]]) => {
     const [first, second] = endsOf(pair);
     if (a === undefined && b === undefined) return [`pair ${pair}: its key is on neither node`];
     if (a === undefined || b === undefined) return [`pair ${pair}: its key is missing on ${(a === undefined ? first : second).id}`];
-    return a === b ? [] : [`pair ${pair}: the two ends hold different keys`];
+    return a.value === b.value ? [] : [`pair ${pair}: the two ends hold different keys`];
   });
 }
+
+/** What state records of the pairs: each one's fingerprint and when its key was made. */
+type Recorded = Pick<PairKeysOutputs, "fingerprints" | "made">;
 
 /**
  * Makes every pair of `news` hold one key on both ends: new ones where an end lacks it, the ends
  * differ or the pair rotates; the files of pairs `olds` had and `news` has not are removed.
  */
-async function converge(olds: PairKeysOutputs | undefined, news: PairKeysInputs): Promise<Record<string, string>> {
+async function converge(olds: PairKeysOutputs | undefined, news: PairKeysInputs): Promise<Recorded> {
   const pairs = Object.keys(news.pairs).sort();
   const surveyed = await survey(news, pairs);
   const rotates = (pair: string): boolean => olds?.pairs[pair] !== undefined && (olds.pairs[pair]?.rotation ?? "") !== (news.pairs[pair]?.rotation ?? "");
   const fresh = pairs.filter((pair) => {
     const [a, b] = surveyed.get(pair) ?? [];
-    return rotates(pair) || a === undefined || a !== b;
+    return rotates(pair) || a === undefined || a.value !== b?.value;
   });
-  const fingerprints: Record<string, string> = {};
-  for (const pair of pairs) if (!fresh.includes(pair)) fingerprints[pair] = surveyed.get(pair)?.[0] as string;
+  const recorded: Recorded = { fingerprints: {}, made: {} };
+  const record = (pair: string, fingerprint: string, made: number): void => {
+    recorded.fingerprints[pair] = fingerprint;
+    recorded.made[pair] = made;
+  };
+  for (const pair of pairs) {
+    const first = surveyed.get(pair)?.[0];
+    if (first && !fresh.includes(pair)) record(pair, first.value, first.made);
+  }
   // made on each pair's first end, all of an interface's in one run; then written to the second ends
-  const keys = new Map<string, string>();
+  const keys = new Map<string, PairKeyFound>();
   await Promise.all(
     [...byInterface(fresh, 0)].map(async ([id, files]) => {
       const made = await onInterface(news, id, (node, target) => node.pairKeys(target, "make", files));
-      for (const [file, pair] of files) keys.set(pair, made.get(file) as string);
+      for (const [file, pair] of files) keys.set(pair, made.get(file) as PairKeyFound);
     }),
   );
   await Promise.all(
@@ -101,15 +113,15 @@ async function converge(olds: PairKeysOutputs | undefined, news: PairKeysInputs)
           target,
           "put",
           files,
-          files.map(([, pair]) => keys.get(pair) as string),
+          files.map(([, pair]) => keys.get(pair)?.value as string),
         ),
       ),
     ),
   );
-  for (const pair of fresh) fingerprints[pair] = pairKeyFingerprint(pair, keys.get(pair) as string);
+  for (const [pair, key] of keys) record(pair, pairKeyFingerprint(pair, key.value), key.made);
   keys.clear();
   if (olds) await drop(olds, Object.keys(olds.pairs).filter((pair) => news.pairs[pair] === undefined));
-  return fingerprints;
+  return recorded;
 }
 
 /** Removes the files of `pairs` from both their ends. */
@@ -130,18 +142,19 @@ export async function diff(_id: string, olds: PairKeysOutputs, news: PairKeysInp
 
 /** Makes the pair keys on the nodes. */
 export async function create(inputs: PairKeysInputs): Promise<pulumi.dynamic.CreateResult<PairKeysOutputs>> {
-  return { id: "pair-keys", outs: { ...inputs, fingerprints: await converge(undefined, inputs), drift: [] } };
+  return { id: "pair-keys", outs: { ...inputs, ...(await converge(undefined, inputs)), drift: [] } };
 }
 
 /** Brings the nodes' pair keys to the declaration: new pairs, rotations, repairs, removals. */
 export async function update(_id: string, olds: PairKeysOutputs, news: PairKeysInputs): Promise<pulumi.dynamic.UpdateResult<PairKeysOutputs>> {
-  return { outs: { ...news, fingerprints: await converge(olds, news), drift: [] } };
+  return { outs: { ...news, ...(await converge(olds, news)), drift: [] } };
 }
 
-/** Drift: each pair whose ends do not hold one key. */
+/** Drift: each pair whose ends do not hold one key; and when each pair's key was made, as its first end says. */
 export async function read(id: string, props: PairKeysOutputs): Promise<pulumi.dynamic.ReadResult<PairKeysOutputs>> {
   const surveyed = await survey(props, Object.keys(props.pairs));
-  return { id, props: { ...props, drift: driftOf(surveyed) } };
+  const made = Object.fromEntries([...surveyed].flatMap(([pair, [first]]) => (first ? [[pair, first.made]] : [])));
+  return { id, props: { ...props, made, drift: driftOf(surveyed) } };
 }
 
 /** Removes every pair key from its nodes. */

@@ -173,10 +173,12 @@ export interface PairKeysArgs {
 export class PairKeys extends pulumi.dynamic.Resource {
   /** Each pair's fingerprint (16 hex digits of a sha256 of its name and key). */
   declare readonly fingerprints: pulumi.Output<Record<string, string>>;
+  /** When each pair's key was made (Unix seconds, by its first node's clock). */
+  declare readonly made: pulumi.Output<Record<string, number>>;
   /** Pairs whose ends refresh found holding different keys, or none. */
   declare readonly drift: pulumi.Output<string[]>;
 
   constructor(name: string, args: PairKeysArgs, opts?: pulumi.CustomResourceOptions) {
-    super(pairKeysProvider, name, { ...args, fingerprints: undefined, drift: undefined }, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["nodes"] }), MODULE, "PairKeys");
+    super(pairKeysProvider, name, { ...args, fingerprints: undefined, made: undefined, drift: undefined }, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["nodes"] }), MODULE, "PairKeys");
   }
 }

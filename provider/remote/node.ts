@@ -22,6 +22,11 @@ import type { CommandResult, SshSession } from "./ssh";
 
 /** What pair-keys.sh does. */
 type PairKeyOp = "fingerprint" | "make" | "put" | "drop";
+/** What pair-keys.sh reports of one file: the key (make) or its fingerprint, and when the file was written (Unix seconds, the node's clock). */
+export interface PairKeyFound {
+  readonly value: string;
+  readonly made: number;
+}
 const PAIR_KEY_OP_WHAT: Record<PairKeyOp, string> = { fingerprint: "reading the", make: "making", put: "writing", drop: "removing" };
 
 /** What {@link RemoteNode.sync} did on the node. */
@@ -186,22 +191,23 @@ export class RemoteNode {
   /**
    * The pair keys of one interface (see pair-keys.sh): `fingerprint` reports those there, `make`
    * makes new ones and returns them (in memory only: they go to the other end by `put`), `drop`
-   * deletes them. `files` are pairs of file and pair name.
+   * deletes them. `files` are pairs of file and pair name; what is found is by file, with the
+   * file's modification time on the node (Unix seconds: when its key was made).
    */
-  async pairKeys(target: InterfaceTarget, op: "fingerprint" | "make" | "drop", files: readonly (readonly [string, string])[]): Promise<Map<string, string>>;
-  async pairKeys(target: InterfaceTarget, op: "put", files: readonly (readonly [string, string])[], keys: readonly string[]): Promise<Map<string, string>>;
-  async pairKeys(target: InterfaceTarget, op: PairKeyOp, files: readonly (readonly [string, string])[], keys: readonly string[] = []): Promise<Map<string, string>> {
+  async pairKeys(target: InterfaceTarget, op: "fingerprint" | "make" | "drop", files: readonly (readonly [string, string])[]): Promise<Map<string, PairKeyFound>>;
+  async pairKeys(target: InterfaceTarget, op: "put", files: readonly (readonly [string, string])[], keys: readonly string[]): Promise<Map<string, PairKeyFound>>;
+  async pairKeys(target: InterfaceTarget, op: PairKeyOp, files: readonly (readonly [string, string])[], keys: readonly string[] = []): Promise<Map<string, PairKeyFound>> {
     if (files.length === 0) return new Map();
     const records: [string, string][] = [["op", op], ["files", files.map(([file, pair]) => `${file} ${pair}\n`).join("")], ...keys.map((key, i): [string, string] => [`key.${i}`, key])];
     const what = `${PAIR_KEY_OP_WHAT[op]} pair keys of ${target.iface}`;
     const { stdout } = await this.run(what, "pair-keys", target, "none", encodeRecords(records), [], op === "make");
     const tag = op === "make" ? "key" : "fingerprint";
-    const found = new Map<string, string>();
+    const found = new Map<string, PairKeyFound>();
     for (const line of stdout.split("\n")) {
-      const [kind, file, value] = line.split("\t");
-      if (kind === tag && file && value) found.set(file, value);
+      const [kind, file, value, made] = line.split("\t");
+      if (kind === tag && file && value && /^\d+$/.test(made ?? "")) found.set(file, { value, made: Number(made) });
     }
-    if (op === "make" && (found.size !== files.length || [...found.values()].some((key) => !isWgKey(key)))) this.fail("command", `${what}: the node did not print a key for each file`);
+    if (op === "make" && (found.size !== files.length || [...found.values()].some(({ value }) => !isWgKey(value)))) this.fail("command", `${what}: the node did not print a key for each file`);
     return found;
   }
 

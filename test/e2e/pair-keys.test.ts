@@ -6,6 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as wg from "pulumi-wireguard-fabric";
 import { Lab } from "../../lab/lab";
+import { stackInterfaces } from "../../provider/cli/stack-state";
+import { statusReport } from "../../provider/cli/status";
 import { EngineLog, exportState, inlineStack, stateFiles } from "./harness";
 
 /**
@@ -70,6 +72,8 @@ describe("pair keys: a pre-shared key per peering made on the nodes, never in st
   const assertNowhere = (keys: readonly string[], where: Record<string, string>) => {
     for (const [name, text] of Object.entries(where)) for (const key of keys) assert.ok(!text.includes(key), `a pair key is in ${name}`);
   };
+  /** `wg-fabric status`'s rows from the stack's state, as [interface and peer, its pre-shared key, drift]. */
+  const statusOf = (now: number) => statusReport(stackInterfaces(exportState(stack, workDir, false)), now).peerings.map((p) => [`${p.interface} ${p.peer}`, p.presharedKey, p.drift] as const);
   const projectFiles = (dir: string): string =>
     readdirSync(dir, { withFileTypes: true })
       .map((entry) => path.join(dir, entry.name))
@@ -99,6 +103,10 @@ describe("pair keys: a pre-shared key per peering made on the nodes, never in st
     assert.notEqual(await lab.pingUntilAnswer("pkb", "10.77.0.3", 12), undefined, "pkb -> pkc");
     assert.notEqual(await lab.pingUntilAnswer("pkc", "10.77.0.1", 12), undefined, "pkc -> pka");
     assert.deepEqual((await stack.up()).summary.resourceChanges, { same: 12 }, "converged: the stack, the fabric, 3 nodes, their keys and configs, the pair keys");
+    const now = Math.floor(Date.now() / 1000);
+    const keys = statusOf(now).map(([row, key]) => [row, key.kind, key.kind === "pair" && key.agree, key.kind === "pair" && key.age !== undefined && key.age < 600]);
+    assert.deepEqual(keys, statusOf(now).map(([row]) => [row, "pair", true, true]), "wg-fabric status: every peering's key made on the nodes, both ends agree, minutes old");
+    assert.equal(keys.length, 6);
   });
 
   it("no key byte in state (also with --show-secrets), in the project folder, in outputs or in what the engine printed", async () => {
@@ -123,6 +131,11 @@ describe("pair keys: a pre-shared key per peering made on the nodes, never in st
     const resources = (await stack.exportStack()).deployment.resources as { type: string; outputs?: { drift?: string[] } }[];
     const drift = resources.find((resource) => resource.type.endsWith(":PairKeys"))?.outputs?.drift;
     assert.deepEqual(drift, ["pair pka/wg0~pkc/wg0: the two ends hold different keys"]);
+    const differ = statusOf(Math.floor(Date.now() / 1000)).filter(([, key]) => key.kind === "pair" && !key.agree);
+    assert.deepEqual(differ.map(([row, , lines]) => [row, lines]), [
+      ["pka/wg0 pkc/wg0", drift],
+      ["pkc/wg0 pka/wg0", drift],
+    ], "wg-fabric status names the pair at both its ends");
     await stack.up();
     const after = pairs().find((p) => p.pair === "pka~pkc");
     assert.ok(after && after.atA === after.atB && after.liveA === after.atA && after.liveB === after.atB, "repaired on both ends and live");

@@ -1,16 +1,18 @@
 /**
  * Drives the dynamic providers as the engine does for `pulumi up --refresh`, without the engine:
- * read (refresh) every config and node address, create new keys, then create or update configs
- * and node addresses (update only when diff says so), then delete what left the program, configs
- * before keys. Model-based tests use it
+ * read (refresh) every config, node address and the pair keys, create new keys, then the pair
+ * keys, then create or update configs and node addresses (update only when diff says so; a
+ * config whose pair keys failed waits, as the engine's dependents do), then delete what left the
+ * program, configs before pair keys and keys. Model-based tests use it
  * to run many edits quickly through the same code the engine calls.
  */
 import * as assert from "node:assert/strict";
 import * as addressImpl from "../../provider/dynamic/address-impl";
 import * as configImpl from "../../provider/dynamic/config-impl";
-import type { AddressInputs, AddressOutputs, ConfigInputs, ConfigOutputs, KeyInputs, KeyOutputs } from "../../provider/dynamic/inputs";
+import type { AddressInputs, AddressOutputs, ConfigInputs, ConfigOutputs, KeyInputs, KeyOutputs, PairKeysInputs, PairKeysOutputs } from "../../provider/dynamic/inputs";
 import * as keyImpl from "../../provider/dynamic/key-impl";
-import { nodeAddressViews, resolveInterfaces } from "../../provider/fabric";
+import * as pairKeysImpl from "../../provider/dynamic/pair-keys-impl";
+import { keyId, nodeAddressViews, pairId, pairKeyViews, resolveInterfaces } from "../../provider/fabric";
 import { interfaceFields, peerEntryOf, presharedKeyFingerprint } from "../../provider/dynamic/entry";
 import type { Connection, Fabric, WgKey } from "../../provider/model";
 
@@ -53,6 +55,12 @@ export class ProviderDriver {
   private readonly keys = new Map<string, KeyOutputs>();
   private readonly configs = new Map<string, ConfigOutputs>();
   private readonly addresses = new Map<string, AddressOutputs>();
+  /** The fabric's one PairKeys resource, by its id `pair-keys`. */
+  private readonly pairKeys = new Map<string, PairKeysOutputs>();
+  private readonly withConnections = (outs: PairKeysOutputs): PairKeysOutputs => ({
+    ...outs,
+    nodes: Object.fromEntries(Object.keys(outs.nodes).map((node) => [node, { connection: this.connections[node] as Connection }])),
+  });
 
   constructor(private readonly connections: Record<string, Connection>) {}
 
@@ -87,6 +95,13 @@ export class ProviderDriver {
           this.addresses.set(id, props);
         }),
       ),
+      ...[...this.pairKeys].map(([id, outs]) =>
+        attempt(id, async () => {
+          const props = (await pairKeysImpl.read(id, this.withConnections(outs))).props as PairKeysOutputs;
+          if (props.drift.length > 0) run.drift[id] = props.drift;
+          this.pairKeys.set(id, props);
+        }),
+      ),
     ]);
     const views = resolveInterfaces(fabric);
     await Promise.all(
@@ -101,10 +116,37 @@ export class ProviderDriver {
         ),
     );
     const publicKeys = new Map([...this.keys].map(([id, key]) => [id, key.publicKey as WgKey]));
+    // the pair keys, once every key of their interfaces exists (as fabric-resource.ts declares them)
+    const pairs = pairKeyViews(fabric);
+    const pairEnds = pairs.flatMap((pair) => pair.ends);
+    let pairKeysFailed = pairEnds.some((end) => !publicKeys.has(keyId(end.node, end.iface)));
+    if (pairs.length > 0 && !pairKeysFailed) {
+      const inputs: PairKeysInputs = {
+        pairs: Object.fromEntries(pairs.map((pair) => [pair.id, pair.rotation === undefined ? {} : { rotation: pair.rotation }])),
+        interfaces: Object.fromEntries(pairEnds.map(({ node, iface, keyDir, owner }) => [keyId(node, iface), { node, iface, keyDir, owner, publicKey: publicKeys.get(keyId(node, iface)) as string }])),
+        nodes: Object.fromEntries(pairEnds.map(({ node }) => [node, { connection: this.connections[node] as Connection }])),
+      };
+      const errors = run.errors.length;
+      await attempt("pair-keys", () => createOrUpdate(pairKeysImpl, this.pairKeys, "pair-keys", inputs, run));
+      pairKeysFailed = run.errors.length > errors;
+    }
+    /** A peer's pair key entry (file and fingerprint); undefined when its peering has none. */
+    const pairKeyOf = (view: (typeof views)[number], peer: (typeof views)[number]["peers"][number]) => {
+      const pair = peer.key.kind === "internal" ? pairs.find((p) => p.id === pairId(view.id, (peer.key as { id: string }).id)) : undefined;
+      const end = pair?.ends.find((e) => keyId(e.node, e.iface) === view.id);
+      const fingerprint = pair && this.pairKeys.get("pair-keys")?.fingerprints[pair.id];
+      return end && fingerprint ? { pairKey: { file: end.file, fingerprint } } : pair ? {} : undefined;
+    };
     await Promise.all(
-      views.filter((view) => this.keys.has(view.id) && [...view.peers].every((peer) => peer.key.kind === "external" || publicKeys.has(peer.key.id))).map((view) => attempt(view.id, async () => {
+      views
+        .filter((view) => this.keys.has(view.id) && [...view.peers].every((peer) => peer.key.kind === "external" || publicKeys.has(peer.key.id)))
+        .filter((view) => !(pairKeysFailed && view.peers.some((peer) => pairKeyOf(view, peer) !== undefined)))
+        .map((view) => attempt(view.id, async () => {
         const peers = Object.fromEntries(
-          view.peers.map((peer) => [peer.label, peerEntryOf(peer, peer.key.kind === "internal" ? (publicKeys.get(peer.key.id) as WgKey) : peer.key.key, peer.presharedKey && { key: peer.presharedKey, fingerprint: presharedKeyFingerprint(peer.presharedKey) })]),
+          view.peers.map((peer) => [
+            peer.label,
+            { ...peerEntryOf(peer, peer.key.kind === "internal" ? (publicKeys.get(peer.key.id) as WgKey) : peer.key.key, peer.presharedKey && { key: peer.presharedKey, fingerprint: presharedKeyFingerprint(peer.presharedKey) }), ...pairKeyOf(view, peer) },
+          ]),
         );
         const inputs: ConfigInputs = {
           ...interfaceFields(view),
@@ -138,6 +180,15 @@ export class ProviderDriver {
     await removeAllBut(addressImpl, this.addresses, new Set(addresses.map((view) => view.id)));
     const wanted = new Set(views.map((view) => view.id));
     await removeAllBut(configImpl, this.configs, wanted);
+    if (pairs.length === 0) {
+      for (const [id, outs] of this.pairKeys) {
+        await attempt(id, async () => {
+          await pairKeysImpl.remove(id, this.withConnections(outs));
+          this.pairKeys.delete(id);
+          run.deleted.push(id);
+        });
+      }
+    }
     for (const [id, key] of [...this.keys].filter(([id]) => !wanted.has(id) && !this.configs.has(id))) {
       await attempt(id, async () => {
         await keyImpl.remove(id, { ...key, connection: this.connections[key.node] as Connection });
@@ -152,7 +203,9 @@ export class ProviderDriver {
   async destroy(): Promise<void> {
     for (const [id, outs] of this.addresses) await addressImpl.remove(id, outs);
     for (const [id, outs] of this.configs) await configImpl.remove(id, outs);
+    for (const [id, outs] of this.pairKeys) await pairKeysImpl.remove(id, this.withConnections(outs));
     for (const [id, key] of this.keys) await keyImpl.remove(id, key);
+    this.pairKeys.clear();
     this.configs.clear();
     this.addresses.clear();
     this.keys.clear();

@@ -58,6 +58,54 @@ describe("wg-fabric status", () => {
     assert.match(formatStatusTable(report), /occultist\/wg0 .*dummy_vpn: 10\.80\.0\.2\/32 missing on the link/);
   });
 
+  it("a peering's pre-shared key: none, the user's, or a pair key made on the nodes with its age and whether its ends agree", () => {
+    const config = (node: string, peers: Record<string, Record<string, unknown>>) =>
+      exportedConfig({ owner: `vpn/${node}/wg0`, node, iface: "wg0", peers, drift: [], status: { state: "up", peers: [] } });
+    const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "v1:…" };
+    const pairKeys = (drift: string[]) => ({
+      urn: "urn:pulumi:lab::p::x::pair-keys",
+      type: "pulumi-nodejs:dynamic/wireguard-fabric:PairKeys",
+      outputs: { pairs: { "elementalist/wg0~occultist/wg0": {} }, fingerprints: { "elementalist/wg0~occultist/wg0": "0123456789abcdef" }, made: { "elementalist/wg0~occultist/wg0": NOW - 93_600 }, drift, nodes: secret },
+    });
+    const exported = (drift: string[]) =>
+      JSON.stringify({
+        deployment: {
+          resources: [
+            config("occultist", {
+              "elementalist/wg0": { publicKey: KEYS.elementalist, pairKey: { file: "wg0@elementalist@wg0.psk", fingerprint: "0123456789abcdef" } },
+              "berserker/wg0": { publicKey: KEYS.berserker, presharedKey: secret },
+              "wizard/wg0": { publicKey: "aGVsbG8gd29ybGQgaGVsbG8gd29ybGQgaGVsbG8gd28=" },
+            }),
+            config("elementalist", { "occultist/wg0": { publicKey: KEYS.occultist, pairKey: { file: "wg0@occultist@wg0.psk", fingerprint: "0123456789abcdef" } } }),
+            pairKeys(drift),
+          ],
+        },
+      });
+    const rows = (drift: string[]) => statusReport(stackInterfaces(exported(drift)), NOW).peerings.map((p) => [`${p.interface} ${p.peer}`, p.presharedKey, p.drift]);
+    const made = { kind: "pair", agree: true, age: 93_600 };
+    assert.deepEqual(rows([]), [
+      ["elementalist/wg0 occultist/wg0", made, []],
+      ["occultist/wg0 berserker/wg0", { kind: "user" }, []],
+      ["occultist/wg0 elementalist/wg0", made, []],
+      ["occultist/wg0 wizard/wg0", { kind: "none" }, []],
+    ]);
+    const differ = "pair elementalist/wg0~occultist/wg0: the two ends hold different keys";
+    const report = statusReport(stackInterfaces(exported([differ])), NOW);
+    assert.deepEqual(
+      report.peerings.map((p) => [p.peer, p.presharedKey.kind === "pair" && p.presharedKey.agree, p.drift]),
+      [
+        ["occultist/wg0", false, [differ]],
+        ["berserker/wg0", false, []],
+        ["elementalist/wg0", false, [differ]],
+        ["wizard/wg0", false, []],
+      ],
+    );
+    const table = formatStatusTable(statusReport(stackInterfaces(exported([])), NOW));
+    assert.match(table, /elementalist\/wg0 +occultist\/wg0 .* pair, 1d 2h old +in sync/);
+    assert.match(table, /berserker\/wg0 .* user's +in sync/);
+    assert.match(formatStatusTable(report), /! pair: ends differ +pair elementalist/);
+  });
+
   it("a peering is healthy with a handshake within the threshold on an interface that is up (seeded random stacks against a model)", () => {
     const seed = seedFrom("WGF_STATUS_SEED");
     const random = prng(seed);
@@ -116,9 +164,9 @@ describe("wg-fabric status", () => {
     assert.equal(
       formatStatusTable(report),
       [
-        "INTERFACE      PEER              ENDPOINT          HANDSHAKE   RX       TX     DRIFT",
-        `occultist/wg0  berserker         192.0.2.9:51337   ! never     0 B      0 B    peer ${KEYS.berserker} needs endpoint 192.0.2.9:51337`,
-        "occultist/wg0  elementalist/wg0  198.18.0.1:50000  1m 15s ago  2.0 KiB  100 B  in sync",
+        "INTERFACE      PEER              ENDPOINT          HANDSHAKE   RX       TX     PSK   DRIFT",
+        `occultist/wg0  berserker         192.0.2.9:51337   ! never     0 B      0 B    none  peer ${KEYS.berserker} needs endpoint 192.0.2.9:51337`,
+        "occultist/wg0  elementalist/wg0  198.18.0.1:50000  1m 15s ago  2.0 KiB  100 B  none  in sync",
         "",
         "1 of 2 peerings had no handshake in the last 180s (marked !)",
       ].join("\n"),

@@ -5,10 +5,12 @@
 # (lines "FILE PAIR"), and for put `key.N` (the key of the Nth file). What TypeScript decided
 # is done here, per op:
 #   make         a new key for each file from the node's CSPRNG (wg genpsk); prints
-#                "key FILE KEY" for each: the key goes to the other end, in memory, on its stdin
+#                "key FILE KEY MTIME" for each: the key goes to the other end, in memory, on its
+#                stdin (MTIME, the file's in Unix seconds, is when the key was made)
 #   put          writes each file's key from its record
-#   fingerprint  prints "fingerprint FILE HEX" for each file there: the first 16 hex digits of
-#                sha256("PAIR\nKEY") (pairKeyFingerprint in TypeScript); nothing of the key
+#   fingerprint  prints "fingerprint FILE HEX MTIME" for each file there: the first 16 hex
+#                digits of sha256("PAIR\nKEY") (pairKeyFingerprint in TypeScript), nothing of the
+#                key, and the file's MTIME
 #   drop         deletes the files
 # Every file is written whole (to a temporary file, flushed, then renamed).
 check_key_dir "$key_dir"
@@ -42,7 +44,7 @@ while read -r file pair; do
   case $op in
     make)
       wg genpsk | write_key "$file"
-      printf 'key\t%s\t%s\n' "$file" "$(cat "$key_dir/$file")"
+      printf 'key\t%s\t%s\t%s\n' "$file" "$(cat "$key_dir/$file")" "$(stat -c %Y "$key_dir/$file")"
       ;;
     put)
       [ -s "$stage/key.$n" ] || die 2 "no key record for $file"
@@ -50,7 +52,7 @@ while read -r file pair; do
       write_key "$file" <"$stage/key.$n"
       ;;
     fingerprint)
-      [ ! -f "$key_dir/$file" ] || printf 'fingerprint\t%s\t%s\n' "$file" "$(printf '%s\n%s' "$pair" "$(tr -d '\n' <"$key_dir/$file")" | sha256sum | cut -c 1-16)"
+      [ ! -f "$key_dir/$file" ] || printf 'fingerprint\t%s\t%s\t%s\n' "$file" "$(printf '%s\n%s' "$pair" "$(tr -d '\n' <"$key_dir/$file")" | sha256sum | cut -c 1-16)" "$(stat -c %Y "$key_dir/$file")"
       ;;
     drop) rm -f "$key_dir/$file" ;;
   esac
