@@ -5,7 +5,7 @@ const config = new pulumi.Config();
 const hosts = config.requireObject<Record<string, { host: string; hostKey?: string }>>("hosts");
 
 const mesh = new wg.Fabric("mesh", {
-  defaults: { connection: { user: "root", privateKey: config.requireSecret("sshPrivateKey") } },
+  defaults: { connection: { user: "root", privateKey: config.requireSecret("sshPrivateKey") }, pairKeys: config.getBoolean("pairKeys") },
   nodes: wg.fullMesh(
     Object.fromEntries(
       Object.entries(hosts).map(([name, host], i) => [name, { connection: { host: host.host, hostKey: host.hostKey }, endpoint: host.host, ip: `10.99.0.${i + 1}/24` }]),

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { Lab } from "../../lab/lab";
@@ -17,11 +18,13 @@ const KEY_DIR = "/etc/wireguard/wg-fabric";
 /**
  * `pulumi up` killed at random moments, as a closed laptop, a cancelled CI job or the OOM killer
  * kill it: SIGKILL to its whole process group (the engine, the language host, the program and
- * the providers) while keys are made, configs applied and interfaces removed, in the
+ * the providers) while keys are made, pair keys written (a kill between a pair's two ends
+ * included), configs applied and interfaces removed, in the
  * examples/full-mesh project through the `pulumi` CLI. After each kill the README's recovery
  * (`pulumi cancel`, `pulumi refresh --clear-pending-creates`, `pulumi up`) must leave every
- * declared interface up with the key it had before, nothing of a removed one, no private key in
- * the state or the project's folder, and nothing for the next preview to do. Once with the file
+ * declared interface up with the key it had before, every pair holding one pair key at both ends,
+ * live, nothing of a removed one, no private or pair key in the state or the project's folder,
+ * and nothing for the next preview to do. Once with the file
  * backend's checkpoints, once with PULUMI_SKIP_CHECKPOINTS=true (only the final state is saved).
  */
 describe("pulumi up killed at any moment: the documented recovery converges, no key lost", function () {
@@ -46,7 +49,7 @@ describe("pulumi up killed at any moment: the documented recovery converges, no 
     folder.removeOnCleanup(state);
     folders.push(folder);
     folder.initStack(stack);
-    folder.setConfig(stack, {}, { sshPrivateKey: lab.host("c1").connection.privateKey });
+    folder.setConfig(stack, { pairKeys: "true" }, { sshPrivateKey: lab.host("c1").connection.privateKey });
     return folder;
   }
 
@@ -61,6 +64,28 @@ describe("pulumi up killed at any moment: the documented recovery converges, no 
     new Map(NAMES.flatMap((name) => (existsSync(lab.nodePath(name, `${KEY_DIR}/${IFACE}.pub`)) ? [[name, readFileSync(lab.nodePath(name, `${KEY_DIR}/${IFACE}.pub`), "utf8").trim()] as [string, string]] : [])));
   const privateKeys = (): string[] =>
     NAMES.flatMap((name) => (existsSync(lab.nodePath(name, `${KEY_DIR}/${IFACE}.key`)) ? [readFileSync(lab.nodePath(name, `${KEY_DIR}/${IFACE}.key`), "utf8").trim()] : []));
+  /** A pair key file's text on a node, if it is there. */
+  const pairKeyOf = (name: string, peer: string): string | undefined => {
+    const file = lab.nodePath(name, `${KEY_DIR}/${IFACE}@${peer}@${IFACE}.psk`);
+    return existsSync(file) ? readFileSync(file, "utf8").trim() : undefined;
+  };
+  /** What is wrong with the pair keys of `members`: an end without one, two ends that differ, one not live; compared by digest, never printed. */
+  const pairKeyProblems = (members: readonly string[]): string[] => {
+    const digest = (text: string | undefined) => (text === undefined ? "(missing)" : createHash("sha256").update(text).digest("hex"));
+    const live = (name: string, peer: string) => {
+      const peerKey = readFileSync(lab.nodePath(peer, `${KEY_DIR}/${IFACE}.pub`), "utf8").trim();
+      return digest(lab.nodeExec(name, "wg", ["show", IFACE, "preshared-keys"]).split("\n").find((line) => line.startsWith(`${peerKey}\t`))?.split("\t")[1]);
+    };
+    return members.flatMap((a) =>
+      members
+        .filter((b) => a < b)
+        .flatMap((b) => {
+          const [atA, atB] = [digest(pairKeyOf(a, b)), digest(pairKeyOf(b, a))];
+          if (atA === "(missing)" || atA !== atB) return [`pair ${a}~${b}: ${atA === atB ? "missing at both ends" : "the ends differ"}`];
+          return live(a, b) === atA && live(b, a) === atB ? [] : [`pair ${a}~${b}: not live`];
+        }),
+    );
+  };
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   /** PIDs of the dynamic provider processes running now (`@pulumi/pulumi`'s dynamic-provider). */
   const dynamicProviders = (): number[] =>
@@ -112,14 +137,18 @@ describe("pulumi up killed at any moment: the documented recovery converges, no 
           if (!link) failures.push(`${where}: ${name} has no ${IFACE}`);
           else if (lab.nodeExec(name, "wg", ["show", IFACE, "public-key"]).trim() !== after.get(name)) failures.push(`${where}: ${name} runs another key than its file's`);
         } else if (link || after.has(name)) failures.push(`${where}: ${name} was removed but keeps ${link ? "its link" : "its key"}`);
+        for (const peer of NAMES.filter((peer) => peer !== name && !(members.includes(name) && members.includes(peer)))) {
+          if (pairKeyOf(name, peer) !== undefined) failures.push(`${where}: ${name} keeps a pair key for ${peer}, no longer its peer`);
+        }
       }
+      failures.push(...pairKeyProblems(members).map((problem) => `${where}: ${problem}`));
       for (const name of kept) if (before.get(name) !== after.get(name)) failures.push(`${where}: ${name}'s key changed though it stayed declared`);
-      const secrets = privateKeys();
+      const secrets = [...privateKeys(), ...NAMES.flatMap((name) => NAMES.flatMap((peer) => pairKeyOf(name, peer) ?? []))];
       const state = folder.pulumi(["stack", "export", "--show-secrets", "--stack", stack]);
       const files = execFileSync("sh", ["-c", `cd "${folder.dir}" && find . -path ./node_modules -prune -o -type f -print0 | xargs -0 cat`], { encoding: "utf8", maxBuffer: 1 << 28 });
       for (const key of secrets) {
-        if (state.includes(key)) failures.push(`${where}: a private key is in the state`);
-        if (files.includes(key)) failures.push(`${where}: a private key is in the project's folder`);
+        if (state.includes(key)) failures.push(`${where}: a private or pair key is in the state`);
+        if (files.includes(key)) failures.push(`${where}: a private or pair key is in the project's folder`);
       }
       const preview = folder.run(["preview", "--expect-no-changes", "--stack", stack]);
       if (preview.status !== 0) failures.push(`${where}: the next preview has work: ${preview.stdout.split("\n").filter((l) => /^\s+[~+-]/.test(l)).join("; ")}`);

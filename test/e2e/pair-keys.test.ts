@@ -132,7 +132,8 @@ describe("pair keys: a pre-shared key per peering made on the nodes, never in st
     const drift = resources.find((resource) => resource.type.endsWith(":PairKeys"))?.outputs?.drift;
     assert.deepEqual(drift, ["pair pka/wg0~pkc/wg0: the two ends hold different keys"]);
     const differ = statusOf(Math.floor(Date.now() / 1000)).filter(([, key]) => key.kind === "pair" && !key.agree);
-    assert.deepEqual(differ.map(([row, , lines]) => [row, lines]), [
+    // pkc's own refresh sees its running key differ from its new file too, on its row
+    assert.deepEqual(differ.map(([row, , lines]) => [row, lines.filter((line) => line.startsWith("pair "))]), [
       ["pka/wg0 pkc/wg0", drift],
       ["pkc/wg0 pka/wg0", drift],
     ], "wg-fabric status names the pair at both its ends");
