@@ -99,8 +99,10 @@ function endpointsInside(sorted: readonly Cidr[], route: Cidr): Cidr[] {
 /**
  * Per interface: the same prefix on two peers (WireGuard keeps it for one only), a default
  * route without `fullTunnel` (all the node's traffic, its SSH session too, would enter the
- * tunnel) or in an apply mode that installs no policy routing for it, and an AllowedIP covering
- * a peer's endpoint (WireGuard's own packets to it would enter the tunnel, and the tunnel dies).
+ * tunnel) or in an apply mode that installs no policy routing for it; and warns of an AllowedIP
+ * covering a peer's endpoint (WireGuard's own packets to it would enter the tunnel, and the
+ * tunnel die, unless the node routes it more specifically: only the node's routes tell, which
+ * the apply checks; see plan/endpoint-routes.ts).
  */
 export function checkInterfaceRoutes(fabric: Fabric, views: readonly InterfaceView[], report: Report): void {
   const numbered = numberRoutes(views);
@@ -163,7 +165,7 @@ function checkDefaultRoutes(view: InterfaceView, node: InternalNode, infos: read
   });
 }
 
-/** WireGuard sends its own packets to a peer's endpoint outside the tunnel: an AllowedIP of the same interface must not cover it. */
+/** WireGuard sends its own packets to a peer's endpoint outside the tunnel: an AllowedIP of the same interface covering it is a warning (the node's own routes decide). */
 function checkEndpointsOutsideTunnel(
   view: InterfaceView,
   infos: readonly PeerRoutes[],
@@ -183,7 +185,8 @@ function checkEndpointsOutsideTunnel(
       report(
         ["nodes", view.node, "interfaces", view.iface, "peers", indexAt(position), "allowedIps"],
         `${claim.route.toString()} of ${(view.peers[position] as PeerView).label} covers ${hit.addressText()}, the endpoint of ${local.get(hit.toString())}: ` +
-          "WireGuard's own packets to it would enter the tunnel",
+          `WireGuard's own packets to it would enter the tunnel, unless ${view.node} routes it more specifically outside the tunnel (up checks the node's routes before any change)`,
+        "warning",
       );
     }
   });

@@ -8,9 +8,9 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { configPath, DEFAULT_WG_MTU, foreignConfigPath, ifupdown2StanzaPath, PAIR_KEY_MARKER } from "../fabric";
-import { type DeclaredInterface, firewallScript, type LiveInterface, type LivePeer, type LivePolicy, parseDeclared, type PolicyRule, type ProxmoxClaims, type ProxmoxLine, PVE_FABRICS_CFG, type SyncOp } from "./plan";
+import { type DeclaredInterface, firewallScript, type LiveInterface, type LivePeer, type LivePolicy, type NodeRoute, parseDeclared, type PolicyRule, type ProxmoxClaims, type ProxmoxLine, PVE_FABRICS_CFG, type SyncOp } from "./plan";
 import { parseFirewall } from "./firewall-json";
-import { keepaliveOn, parseEndpoint, type ApplyMode } from "../model";
+import { Cidr, keepaliveOn, parseEndpoint, type ApplyMode } from "../model";
 
 /** How every file we write begins; files that don't are not ours to touch. */
 export const MANAGED_PREFIX = "# Managed by pulumi-wireguard-fabric";
@@ -266,6 +266,21 @@ function peerOf(fields: string[]): LivePeer {
   };
 }
 
+/** Route types `ip -o route` writes before the prefix; those that carry nothing (`blackhole`, …) keep a packet out of any tunnel too. */
+const ROUTE_TYPES = new Set(["unicast", "local", "broadcast", "multicast", "throw", "unreachable", "prohibit", "blackhole", "nat", "anycast"]);
+
+/** One line of `ip -o -FAMILY route show table main` as a route of the node's own (`default` is /0), or undefined when it is not one. */
+export function nodeRouteOf(family: 4 | 6, line: string): NodeRoute | undefined {
+  const words = line.trim().split(/\s+/);
+  const typed = ROUTE_TYPES.has(words[0] ?? "");
+  const dst = words[typed ? 1 : 0] ?? "";
+  const prefix = dst === "default" ? (family === 4 ? "0.0.0.0/0" : "::/0") : dst.includes("/") ? dst : `${dst}/${dst.includes(":") ? 128 : 32}`;
+  const cidr = Cidr.parse(prefix);
+  if (typeof cidr === "string") return undefined;
+  const dev = words[words.indexOf("dev") + 1];
+  return { cidr: cidr.network().toString(), text: line.trim(), ...(words.includes("dev") && dev ? { dev } : {}) };
+}
+
 /**
  * Parses inspect.sh's records. The MTU wg-quick would pick is worked out here as wg-quick does:
  * the largest path MTU towards the endpoints, else the default route's device's, else 1500;
@@ -278,6 +293,7 @@ export function parseInspection(text: string): Inspection {
   const resolved: Record<string, string[]> = {};
   const pairKeys: Record<string, string> = {};
   const paths: string[] = [];
+  const mainRoutes: NodeRoute[] = [];
   const pveLines: ProxmoxLine[] = [];
   for (const line of text.split("\n")) {
     if (line === "") continue;
@@ -292,6 +308,10 @@ export function parseInspection(text: string): Inspection {
     else if (tag === "resolved") resolved[fields[0] ?? ""] = (fields[1] ?? "").split(" ").filter(Boolean);
     else if (tag === "pairkey") pairKeys[fields[0] ?? ""] = fields[1] ?? "";
     else if (tag === "path") paths.push(fields.join("\t"));
+    else if (tag === "main-route") {
+      const route = nodeRouteOf(fields[0] === "6" ? 6 : 4, fields.slice(1).join("\t"));
+      if (route) mainRoutes.push(route);
+    }
     else single.set(tag, fields);
   }
   const value = (tag: string): string | undefined => single.get(tag)?.[0];
@@ -349,6 +369,7 @@ export function parseInspection(text: string): Inspection {
       unit: unit === "enabled" || unit === "disabled" ? unit : undefined,
       resolved,
       ...(Object.keys(pairKeys).length > 0 ? { pairKeys } : {}),
+      ...(mainRoutes.length > 0 ? { mainRoutes } : {}),
       autoMtu: baseMtu - 80,
       previous,
       sshClient: value("ssh-client") || undefined,

@@ -26,6 +26,8 @@ export interface ModelIface {
 /** A peer entry on a node's interface, pointing at the same interface of another node. */
 export interface ModelEntry {
   psk?: string;
+  /** A pair key made on the nodes, with this rotation value (the same in both entries of the peering). */
+  pair?: string;
   keepalive?: number;
   /** This peer takes the node's default traffic (a full tunnel: 0.0.0.0/0 added to its AllowedIPs). */
   gateway?: boolean;
@@ -94,7 +96,7 @@ function allowedPool(i: number): string[] {
   return [`10.${110 + i}.0.0/16`, `10.${110 + i}.0.0/24`, `10.${110 + i}.2.0/24`, `fd${90 + i}::/48`, `fd${90 + i}:1::/64`];
 }
 
-/** Every node has wg0, the first three also wg1; wg0 is a full mesh, wg1 a chain. Nodes not in `modes` use wg-quick. */
+/** Every node has wg0, the first three also wg1; wg0 is a full mesh (the first two nodes' peering with a pair key), wg1 a chain. Nodes not in `modes` use wg-quick. */
 export function initialModel(names: readonly string[], modes: Readonly<Record<string, ApplyMode>> = {}): Model {
   const nodes: Record<string, ModelNode> = {};
   names.forEach((name, i) => {
@@ -109,6 +111,11 @@ export function initialModel(names: readonly string[], modes: Readonly<Record<st
   for (let i = 0; i + 1 < Math.min(3, names.length); i++) {
     (nodes[names[i] as string] as ModelNode).entries.wg1[names[i + 1] as string] = {};
     (nodes[names[i + 1] as string] as ModelNode).entries.wg1[names[i] as string] = {};
+  }
+  // one peering starts with a pair key, so that rotations and removals come early
+  if (names.length > 1) {
+    (nodes[names[0] as string] as ModelNode).entries.wg0[names[1] as string] = { pair: "r1" };
+    (nodes[names[1] as string] as ModelNode).entries.wg0[names[0] as string] = { pair: "r1" };
   }
   return { names, nodes };
 }
@@ -140,6 +147,7 @@ export function specOf(model: Model, addresses: Readonly<Record<string, NodeAddr
           ...(iface === "wg1" ? { allowedIps: [] } : {}),
           ...(entry.gateway ? { extraAllowedIps: [DEFAULT_ROUTE] } : {}),
           ...(entry.psk ? { presharedKey: entry.psk } : {}),
+          ...(entry.pair ? { pairKey: true, pairKeyRotation: entry.pair } : {}),
           ...(entry.keepalive ? { persistentKeepalive: entry.keepalive } : {}),
         })),
       ),
@@ -193,6 +201,8 @@ const EDITS: Record<string, Edit> = {
     const oneSide = random() < 0.3;
     delete (model.nodes[a] as ModelNode).entries[iface][b];
     if (!oneSide) delete (model.nodes[b] as ModelNode).entries[iface][a];
+    // a pair key needs both entries: the one left stops asking for it
+    else delete (model.nodes[b] as ModelNode).entries[iface][a]?.pair;
     return oneSide ? `remove ${b} from the peers of ${a}/${iface} (one side only)` : `unpeer ${a}/${iface} and ${b}/${iface}`;
   },
   "grow allowed": (model, random) => {
@@ -229,20 +239,37 @@ const EDITS: Record<string, Edit> = {
     const [a, b] = pick(random, mutual);
     const psk = pskFrom(random);
     const had = (model.nodes[a] as ModelNode).entries[iface][b]?.psk;
-    (model.nodes[a] as ModelNode).entries[iface][b] = { ...(model.nodes[a] as ModelNode).entries[iface][b], psk };
-    (model.nodes[b] as ModelNode).entries[iface][a] = { ...(model.nodes[b] as ModelNode).entries[iface][a], psk };
+    // the user's key replaces a pair key (asking for both is an error)
+    const { pair: _a, ...atA } = (model.nodes[a] as ModelNode).entries[iface][b] as ModelEntry;
+    const { pair: _b, ...atB } = (model.nodes[b] as ModelNode).entries[iface][a] as ModelEntry;
+    (model.nodes[a] as ModelNode).entries[iface][b] = { ...atA, psk };
+    (model.nodes[b] as ModelNode).entries[iface][a] = { ...atB, psk };
     return `${had ? "change" : "add"} the pre-shared key of ${a}/${iface} <-> ${b}/${iface}`;
   },
-  "remove pre-shared key": (model, random) => {
+  "pair key on or off": (model, random) => {
     const iface = pick(random, IFACES);
-    const keyed = pairsOn(model, iface).filter(([a, b]) => model.nodes[a]?.entries[iface][b]?.psk || model.nodes[b]?.entries[iface][a]?.psk);
+    const mutual = pairsOn(model, iface).filter(([a, b]) => model.nodes[a]?.entries[iface][b] && model.nodes[b]?.entries[iface][a]);
+    if (mutual.length === 0) return undefined;
+    const [a, b] = pick(random, mutual);
+    const entries = [(model.nodes[a] as ModelNode).entries[iface][b], (model.nodes[b] as ModelNode).entries[iface][a]] as ModelEntry[];
+    const on = entries[0]?.pair === undefined;
+    const replaced = on && entries.some((entry) => entry.psk);
+    for (const entry of entries) {
+      delete entry.psk;
+      if (on) entry.pair = "r1";
+      else delete entry.pair;
+    }
+    return `pair key of ${a}/${iface} <-> ${b}/${iface} ${on ? "on" : "off"}${replaced ? " (in place of a pre-shared key)" : ""}`;
+  },
+  "rotate a pair key": (model, random) => {
+    const iface = pick(random, IFACES);
+    const keyed = pairsOn(model, iface).filter(([a, b]) => model.nodes[a]?.entries[iface][b]?.pair && model.nodes[b]?.entries[iface][a]?.pair);
     if (keyed.length === 0) return undefined;
     const [a, b] = pick(random, keyed);
-    for (const [x, y] of [[a, b], [b, a]] as const) {
-      const entry = (model.nodes[x] as ModelNode).entries[iface][y];
-      if (entry) delete entry.psk;
+    for (const entry of [(model.nodes[a] as ModelNode).entries[iface][b], (model.nodes[b] as ModelNode).entries[iface][a]] as ModelEntry[]) {
+      entry.pair = `r${Number((entry.pair ?? "r0").slice(1)) + 1}`;
     }
-    return `remove the pre-shared key of ${a}/${iface} <-> ${b}/${iface}`;
+    return `rotate the pair key of ${a}/${iface} <-> ${b}/${iface}`;
   },
   keepalive: (model, random) => {
     const name = pick(random, model.names);
@@ -363,6 +390,8 @@ export function cloneModel(model: Model): Model {
 export interface ExpectedPeer {
   readonly node: string;
   readonly psk?: string;
+  /** A pair key: its rotation value; the running key must be the one both ends' files hold. */
+  readonly pairKey?: string;
   readonly keepalive?: number;
   /** Where the peer is: any of its node's addresses, at this port; undefined when not declared. */
   readonly endpoint?: { readonly hosts: readonly string[]; readonly declared: string; readonly port: number };
@@ -394,6 +423,7 @@ export function expectedOf(model: Model, addresses: Readonly<Record<string, Node
         return {
           node: other,
           ...(entry.psk ? { psk: entry.psk } : {}),
+          ...(entry.pair ? { pairKey: entry.pair } : {}),
           ...(entry.keepalive ? { keepalive: entry.keepalive } : {}),
           ...(target.endpoint === "none"
             ? {}
@@ -428,7 +458,7 @@ export function tunnelsOf(model: Model): Tunnel[] {
     for (const [a, b] of pairsOn(model, iface)) {
       const ab = model.nodes[a]?.entries[iface][b];
       const ba = model.nodes[b]?.entries[iface][a];
-      if (!ab || !ba || (ab.psk ?? "") !== (ba.psk ?? "")) continue;
+      if (!ab || !ba || (ab.psk ?? "") !== (ba.psk ?? "") || (ab.pair ?? "") !== (ba.pair ?? "")) continue;
       const [from, to] = model.nodes[b]?.endpoint !== "none" ? [a, b] : model.nodes[a]?.endpoint !== "none" ? [b, a] : [];
       if (!from || !to) continue;
       tunnels.push({ from, to, iface, address: pingAddress(iface, model.nodes[to]?.ifaces[iface]?.host as number) });
@@ -437,7 +467,16 @@ export function tunnelsOf(model: Model): Tunnel[] {
   return tunnels;
 }
 
-/** Tunnels an edit did not touch: both interfaces and both peer entries are as they were. */
+/** Tunnels whose pair key an edit rotated (and nothing else of them): a rotation must not lose a packet. */
+export function rotatedTunnels(before: Model, after: Model, addresses: Readonly<Record<string, NodeAddresses>>): Tunnel[] {
+  const pairOf = (model: Model, t: Tunnel) => model.nodes[t.from]?.entries[t.iface][t.to]?.pair;
+  return untouchedTunnels(before, after, addresses).filter((t) => pairOf(before, t) !== undefined && pairOf(after, t) !== undefined && pairOf(before, t) !== pairOf(after, t));
+}
+
+/**
+ * Tunnels an edit did not touch: both interfaces and both peer entries are as they were, but
+ * for a rotated pair key (a rotation must not interrupt the tunnel: the guard ping may run on it).
+ */
 export function untouchedTunnels(before: Model, after: Model, addresses: Readonly<Record<string, NodeAddresses>>): Tunnel[] {
   const was = expectedOf(before, addresses);
   const is = expectedOf(after, addresses);
@@ -445,7 +484,11 @@ export function untouchedTunnels(before: Model, after: Model, addresses: Readonl
     const a = was.get(`${node}/${iface}`);
     const b = is.get(`${node}/${iface}`);
     if (!a || !b || a.port !== b.port || a.address !== b.address || a.mtu !== b.mtu) return false;
-    return JSON.stringify(a.peers.find((p) => p.node === peer)) === JSON.stringify(b.peers.find((p) => p.node === peer));
+    const entry = (peers: readonly ExpectedPeer[]) => {
+      const found = peers.find((p) => p.node === peer);
+      return JSON.stringify(found && { ...found, pairKey: found.pairKey !== undefined });
+    };
+    return entry(a.peers) === entry(b.peers);
   };
   const stillThere = new Set(tunnelsOf(after).map((t) => JSON.stringify(t)));
   return tunnelsOf(before).filter((t) => stillThere.has(JSON.stringify(t)) && same(t.from, t.iface, t.to) && same(t.to, t.iface, t.from));

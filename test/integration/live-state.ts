@@ -2,10 +2,10 @@
  * Reads what a lab node really runs (wg show all dump, ip -j addr/route/link, its config files
  * and boot units) and compares it with a model's expected state. Used by the model-based tests.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import type { Lab } from "../../lab/lab";
-import { configPath } from "../../provider/fabric";
+import { configPath, pairKeyFile } from "../../provider/fabric";
 import { DEFAULT_KEY_DIR, type ApplyMode } from "../../provider/model";
 import { IFACES, type ExpectedIface, type Model, type NodeAddresses, type Tunnel } from "./fabric-model";
 
@@ -125,13 +125,24 @@ export function compareLive(lab: Lab, model: Model, expected: Map<string, Expect
         problems.push(`${id}: runs, but its config file ${configPath(mode, DEFAULT_KEY_DIR, iface)} is missing`);
         continue;
       }
+      const pairFiles = new Set(want.peers.filter((peer) => peer.pairKey).map((peer) => pairKeyFile(iface, peer.node, iface)));
+      const stale = readdirSync(lab.nodePath(node, DEFAULT_KEY_DIR)).filter((f) => f.startsWith(`${iface}@`) && f.endsWith(".psk") && !pairFiles.has(f));
+      if (stale.length > 0) problems.push(`${id}: keeps pair key files of no pair: ${stale.join(", ")}`);
       const wantKeys = new Map(want.peers.map((peer) => [keyOf(peer.node, iface), peer]));
       check("peers", [...have.peers.keys()].sort(), [...wantKeys.keys()].sort());
       for (const [key, peer] of wantKeys) {
         const live = have.peers.get(key);
         if (!live) continue;
         const label = `peer ${peer.node}/${iface}`;
-        check(`${label} pre-shared key`, live.psk !== undefined ? (live.psk === peer.psk ? "declared" : "another") : "none", peer.psk ? "declared" : "none");
+        if (peer.pairKey) {
+          // the pair's files, compared here and never printed
+          const file = (at: string, other: string) => {
+            const where = `${DEFAULT_KEY_DIR}/${pairKeyFile(iface, other, iface)}`;
+            return existsSync(lab.nodePath(at, where)) ? lab.readNodeFile(at, where).trim() : "";
+          };
+          const [mine, theirs] = [file(node, peer.node), file(peer.node, node)];
+          check(`${label} pair key`, !mine ? "no file" : mine !== theirs ? "differs from its peer's" : live.psk === mine ? "both ends' file" : "another", "both ends' file");
+        } else check(`${label} pre-shared key`, live.psk !== undefined ? (live.psk === peer.psk ? "declared" : "another") : "none", peer.psk ? "declared" : "none");
         check(`${label} keepalive`, live.keepalive ?? 0, peer.keepalive ?? 0);
         check(`${label} AllowedIPs`, live.allowedIps, peer.allowedIps);
         check(`${label} endpoint in the file`, endpoints.get(key), peer.endpoint?.declared);

@@ -23,11 +23,6 @@ const DELIBERATE_REFUSALS: readonly { readonly name: string; readonly ours: RegE
   { name: "an unknown key in a node section (Proxmox VE drops it, and a typo with it)", ours: /: unknown key \(Proxmox VE ignores it/ },
   { name: "public_key on an internal node (its keys are its interfaces'; Proxmox VE ignores it)", ours: /: unknown field "publicKey"$/ },
   { name: "one prefix on two peers of an interface (WireGuard keeps it for the last peer set only)", ours: /is also an AllowedIP of .*WireGuard keeps a prefix for one peer only/ },
-  {
-    // to become a warning and a check of the node's own routes at apply (issue 32): validation cannot see a more specific route
-    name: "an endpoint inside another peer's AllowedIPs (WireGuard's own packets to it would enter the tunnel, unless the node routes it more specifically)",
-    ours: /covers .*, the endpoint of .*WireGuard's own packets to it would enter the tunnel/,
-  },
   { name: "Windows line ends (Proxmox VE keeps the CR in section ids, and makes no node's config: its corpus has none)", ours: /Windows line ends \(CR LF\)/ },
   { name: "a key and its value apart by two spaces or a tab (Proxmox VE reads the file, but its corpus has no config of that node)", ours: /and its value apart by more than one space/ },
   { name: "a fabric section written twice (Proxmox VE keeps one of them silently)", ours: /fabric "\w+" is defined twice/ },

@@ -86,8 +86,8 @@ const BAD_INPUTS: [string, (spec: Spec) => void, string[]][] = [
   ["interface name that looks like an option", (s) => (s.nodes.occultist.interfaces = { "-a": { listenPort: 50000 } }), ['occultist: -a: interface name "-a" must start with a letter or digit']],
   ["external endpoint without port", (s) => (s.nodes.berserker.endpoint = "berserker"), ['berserker: endpoint: an external node\'s endpoint needs a port (e.g. "berserker:51820")']],
   ["external peer's endpoint override without port", (s) => (s.nodes.occultist.peers[1].endpoint = "198.18.0.9"), ['occultist: peers[1]: endpoint: an external peer\'s endpoint needs a port (e.g. "198.18.0.9:51820")']],
-  ["AllowedIPs covering a peer's endpoint", (s) => (s.nodes.berserker.allowedIps = ["192.0.2.0/24"]), [
-    "occultist: wg0: peers[1]: allowedIps: 192.0.2.0/24 of berserker covers 192.0.2.1, the endpoint of elementalist/wg0: WireGuard's own packets to it would enter the tunnel",
+  ["AllowedIPs covering a peer's endpoint: a warning (the node's routes decide, at up)", (s) => (s.nodes.berserker.allowedIps = ["192.0.2.0/24"]), [
+    "warning: occultist: wg0: peers[1]: allowedIps: 192.0.2.0/24 of berserker covers 192.0.2.1, the endpoint of elementalist/wg0: WireGuard's own packets to it would enter the tunnel, unless occultist routes it more specifically outside the tunnel (up checks the node's routes before any change)",
   ]],
   ["a default route without fullTunnel", (s) => (s.nodes.occultist.peers = [{ type: "external", node: "berserker", iface: "wg0", allowedIps: ["::/0"] }]), [
     "occultist: peers[0]: allowedIps: ::/0 would route all of occultist's traffic (its SSH connection too) to berserker; set fullTunnel: true on occultist if that is meant",

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Cidr, keepaliveOn, parseEndpoint, type ApplyMode, type WgKey } from "../../model";
 import type { DeclaredPeer } from "../../fabric";
 import { declaredRoutes, type DeclaredInterface } from "./declared";
+import { capturedEndpoints, type NodeRoute } from "./endpoint-routes";
 import { fullTunnelCutOff, planPolicyRouting, type LivePolicy, type PolicyOp, type PolicyRule } from "./policy-routing";
 
 /** One peer of a running interface, as `wg show dump` reports it (the pre-shared key as a digest), in the shape of a declared peer. */
@@ -40,6 +41,8 @@ export interface LiveInterface {
   readonly sshClient?: string;
   /** Its full-tunnel policy routing (mark, rules, table routes); absent: none at all. */
   readonly policy?: LivePolicy;
+  /** The main table's routes through other devices, when the declaration has endpoints: which keeps an endpoint out of the tunnel. */
+  readonly mainRoutes?: readonly NodeRoute[];
   /** The pair keys the declaration names that are in the key folder: {@link presharedKeyDigest} of each, by file. */
   readonly pairKeys?: Readonly<Record<string, string>>;
 }
@@ -218,7 +221,12 @@ export interface SyncOptions {
  */
 export function planSync(declared: DeclaredInterface, running: LiveInterface, options: SyncOptions): SyncPlan {
   if (options.mode === "none") return { ops: [], notes: [], refusals: [] };
-  const refusals = [...cutOff(declared, running.sshClient), ...fullTunnelCutOff(declared, running.policy ?? NO_POLICY, running.sshClient), ...missingPairKeys(declared, running)];
+  const refusals = [
+    ...cutOff(declared, running.sshClient),
+    ...fullTunnelCutOff(declared, running.policy ?? NO_POLICY, running.sshClient),
+    ...capturedEndpoints(declared, running.mainRoutes ?? [], running.resolved),
+    ...missingPairKeys(declared, running),
+  ];
   if (options.mode === "ifupdown2" && !running.link) return { ops: [{ op: "ifup" }], notes: [], refusals };
   const notes: string[] = [];
   const ops: SyncOp[] = [];

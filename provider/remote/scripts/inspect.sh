@@ -85,6 +85,13 @@ done
 if [ -n "${probe# }" ]; then
   # shellcheck disable=SC2086 # one address a word
   printf 'route get %s\n' $probe | ip -o -force -batch - 2>/dev/null | while IFS= read -r line; do record path "$line"; done
+  # the node's own routes of the main table (not this interface's, which the plan replaces):
+  # whether one keeps an endpoint out of the tunnel is decided in contract.ts and the plan
+  for family in 4 6; do
+    ip -o "-$family" route show table main 2>/dev/null |
+      awk -v dev="$iface" '{ for (i = 1; i < NF; i++) if ($i == "dev" && $(i + 1) == dev) next; print }' |
+      while IFS= read -r line; do record main-route "$family" "$line"; done
+  done
 fi
 record default "$(ip -o route show default 2>/dev/null | head -n 1)"
 record links "$(ip -j link show)"
