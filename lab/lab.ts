@@ -171,6 +171,20 @@ export class Lab {
     return shAsync("nsenter", args, records);
   }
 
+  /**
+   * Makes a node's folder `dir` a full disk: a small tmpfs over it, its files copied in, then
+   * filled to the last byte. Returns what ends it: the files as they are then are copied back
+   * to the disk's folder and the tmpfs goes.
+   */
+  fillFolder(name: string, dir: string): () => void {
+    const saved = this.nodeExec(name, "sh", [
+      "-c",
+      `set -e; saved=$(mktemp -d /run/full.XXXXXX); cp -a ${dir}/. "$saved"/; mount -t tmpfs -o size=64k,mode=0700 tmpfs ${dir}; cp -a "$saved"/. ${dir}/; ` +
+        `dd if=/dev/zero of=${dir}/.filler bs=4k 2>/dev/null || true; echo "$saved"`,
+    ]).trim();
+    return () => void this.nodeExec(name, "sh", ["-c", `set -e; rm -f ${dir}/.filler; rm -rf ${saved}/*; cp -a ${dir}/. ${saved}/; umount -l ${dir}; cp -a ${saved}/. ${dir}/; rm -rf ${saved}`]);
+  }
+
   /** Adds an address to a node's eth0, and on a Proxmox VE node to its /etc/network/interfaces too (its ifupdown2 would purge one it does not list). */
   addEth0Address(name: string, cidr: string): void {
     const host = this.host(name);

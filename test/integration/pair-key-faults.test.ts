@@ -153,21 +153,11 @@ describe("pair keys cut between the two ends' writes: the next run converges, th
   });
 
   it("the second end's disk full: its write fails whole (the old key stays), the next run makes the pair anew", async () => {
+    let empty: (() => void) | undefined;
     const { failed, kept } = await cut(
       // full once the first end made the key: the survey before it still reads the folder
-      (second) =>
-        whenMade(() =>
-          lab.nodeExec(second, "sh", [
-            "-c",
-            `set -e; saved=$(mktemp -d /run/keys.XXXXXX); cp -a ${KEY_DIR}/. "$saved"/; echo "$saved" > /run/keys.saved; ` +
-              `mount -t tmpfs -o size=64k,mode=0700 tmpfs ${KEY_DIR}; cp -a "$saved"/. ${KEY_DIR}/; dd if=/dev/zero of=${KEY_DIR}/.filler bs=4k 2>/dev/null || true`,
-          ]),
-        ),
-      (second) =>
-        lab.nodeExec(second, "sh", [
-          "-c",
-          `set -e; saved=$(cat /run/keys.saved); rm -f ${KEY_DIR}/.filler; cp -a ${KEY_DIR}/. "$saved"/; umount -l ${KEY_DIR}; cp -a "$saved"/. ${KEY_DIR}/; rm -rf "$saved" /run/keys.saved`,
-        ]),
+      (second) => whenMade(() => (empty = lab.fillFolder(second, KEY_DIR))),
+      () => empty?.(),
     );
     assert.ok(failed.some((error) => error.startsWith("pair-keys:") && error.includes("pfc")), `failed naming pfc: ${failed.join("; ")}`);
     assert.ok(kept, "the second end kept its old keys, whole");
