@@ -87,9 +87,23 @@ describe("pulumi up killed at any moment: the documented recovery converges, no 
     );
   };
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  /** PIDs of the dynamic provider processes running now (`@pulumi/pulumi`'s dynamic-provider). */
-  const dynamicProviders = (): number[] =>
-    execFileSync("sh", ["-c", "pgrep -f 'pulumi/cmd/dynamic-provider/index.js' || true"], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+  /**
+   * PIDs of the dynamic provider processes running now (`@pulumi/pulumi`'s dynamic-provider) of
+   * this test's stack: those whose environment (the engine's, inherited) names its state folder.
+   * Another run's providers on the machine (a bench, a developer's stack) are not ours to kill.
+   */
+  const dynamicProviders = (stack: string): number[] =>
+    execFileSync("sh", ["-c", "pgrep -f 'pulumi/cmd/dynamic-provider/index.js' || true"], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, "latin1").includes(path.join(".lab/pulumi", `crash-${stack}`));
+        } catch {
+          return false; // gone already
+        }
+      });
 
   async function trials(stack: string, skipCheckpoints: boolean, count: number): Promise<void> {
     const random = prng(seed + (skipCheckpoints ? 1 : 0));
@@ -108,7 +122,7 @@ describe("pulumi up killed at any moment: the documented recovery converges, no 
       const kept = members.filter((name) => next.includes(name));
       declare(folder, stack, next);
       const delay = 200 + Math.floor(random() * span);
-      const providersBefore = new Set(dynamicProviders());
+      const providersBefore = new Set(dynamicProviders(stack));
       const up = folder.start(["up", "--yes", "--skip-preview", "--stack", stack]);
       const ended = new Promise<number | null>((resolve) => up.on("exit", (code) => resolve(code)));
       const finished = await Promise.race([ended.then(() => true), sleep(delay).then(() => false)]);
@@ -116,7 +130,7 @@ describe("pulumi up killed at any moment: the documented recovery converges, no 
       await ended;
       // the engine starts its dynamic provider in a process group of its own: killed with the
       // engine, a laptop's or a CI job's would go too; here it is orphaned, so it is killed by PID
-      for (const pid of dynamicProviders().filter((pid) => !providersBefore.has(pid))) {
+      for (const pid of dynamicProviders(stack).filter((pid) => !providersBefore.has(pid))) {
         try {
           process.kill(pid, "SIGKILL");
         } catch {

@@ -84,7 +84,7 @@ describe("the examples and the root project, run with the pulumi CLI against the
     assert.equal(healthy.status, 0, healthy.stdout + healthy.stderr);
     const rows = healthy.stdout.split("\n").slice(1, 7);
     assert.equal(rows.length, 6);
-    for (const row of rows) assert.match(row, /^(\S+\/wgmesh)\s+(\S+\/wgmesh)\s+198\.18\.2\.\d+:51820\s+\d+s ago\s+\d+(\.\d)? (B|KiB)\s+\d+(\.\d)? (B|KiB)\s+in sync$/);
+    for (const row of rows) assert.match(row, /^(\S+\/wgmesh)\s+(\S+\/wgmesh)\s+198\.18\.2\.\d+:51820\s+\d+s ago\s+\d+(\.\d)? (B|KiB)\s+\d+(\.\d)? (B|KiB)\s+none\s+in sync$/);
     assert.match(healthy.stdout, /all 6 peerings had a handshake in the last 180s/);
     const json = JSON.parse(folder.wgFabric(["status", "--stack", "lab", "--no-refresh", "--json"]).stdout) as { healthy: boolean; peerings: unknown[] };
     assert.equal(json.healthy, true);
