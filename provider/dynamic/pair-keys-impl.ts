@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { pairKeyFile, pairKeyFingerprint } from "../fabric";
 import { changedKeys, checkFailures, pairKeysInputsSchema, UNKNOWN, type PairKeysInputs, type PairKeysOutputs } from "./inputs";
-import type { PairKeyFound, RemoteNode } from "../remote";
+import { presharedKeyDigest, type PairKeyFound, type RemoteNode } from "../remote";
 import { onNode, trustOf } from "./session";
 
 /**
@@ -57,8 +57,11 @@ async function survey(inputs: PairKeysInputs, pairs: readonly string[]): Promise
   const found = new Map<string, PairKeyFound>();
   await Promise.all(
     [...byInterface(pairs, "both")].map(async ([id, files]) => {
-      const prints = await onInterface(inputs, id, (node, target) => node.pairKeys(target, "fingerprint", files));
-      for (const [file, print] of prints) found.set(`${id} ${file}`, print);
+      const prints = await onInterface(inputs, id, (node, target) => node.pairKeys(target, "digest", files));
+      for (const [file, pair] of files) {
+        const print = prints.get(file);
+        if (print) found.set(`${id} ${file}`, { value: pairKeyFingerprint(pair, print.value), made: print.made });
+      }
     }),
   );
   return new Map(pairs.map((pair) => [pair, endsOf(pair).map((end) => found.get(`${end.id} ${end.file}`)) as [PairKeyFound | undefined, PairKeyFound | undefined]]));
@@ -118,7 +121,7 @@ async function converge(olds: PairKeysOutputs | undefined, news: PairKeysInputs)
       ),
     ),
   );
-  for (const [pair, key] of keys) record(pair, pairKeyFingerprint(pair, key.value), key.made);
+  for (const [pair, key] of keys) record(pair, pairKeyFingerprint(pair, presharedKeyDigest(key.value)), key.made);
   keys.clear();
   if (olds) await drop(olds, Object.keys(olds.pairs).filter((pair) => news.pairs[pair] === undefined));
   return recorded;

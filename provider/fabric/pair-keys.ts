@@ -39,12 +39,12 @@ export function pairId(a: string, b: string): string {
 }
 
 /**
- * What state and the node compare a pair key by: the first 16 hex digits of
- * sha256("PAIR\nKEY"), which tells keys apart and reveals nothing of them (pair-keys.sh computes
- * the same on the node).
+ * What state compares a pair key by: the first 16 hex digits of sha256("PAIR\nDIGEST"), where
+ * DIGEST is the key's sha256 in hex, as the node reports it (pair-keys.sh): it tells keys apart
+ * and reveals nothing of them, and the pair's name makes each pair's differ.
  */
-export function pairKeyFingerprint(pair: string, key: string): string {
-  return createHash("sha256").update(`${pair}\n${key}`).digest("hex").slice(0, 16);
+export function pairKeyFingerprint(pair: string, keyDigest: string): string {
+  return createHash("sha256").update(`${pair}\n${keyDigest}`).digest("hex").slice(0, 16);
 }
 
 interface Entry {

@@ -21,13 +21,13 @@ import { scriptCommand } from "./shell";
 import type { CommandResult, SshSession } from "./ssh";
 
 /** What pair-keys.sh does. */
-type PairKeyOp = "fingerprint" | "make" | "put" | "drop";
+type PairKeyOp = "digest" | "make" | "put" | "drop";
 /** What pair-keys.sh reports of one file: the key (make) or its fingerprint, and when the file was written (Unix seconds, the node's clock). */
 export interface PairKeyFound {
   readonly value: string;
   readonly made: number;
 }
-const PAIR_KEY_OP_WHAT: Record<PairKeyOp, string> = { fingerprint: "reading the", make: "making", put: "writing", drop: "removing" };
+const PAIR_KEY_OP_WHAT: Record<PairKeyOp, string> = { digest: "reading the", make: "making", put: "writing", drop: "removing" };
 
 /** What {@link RemoteNode.sync} did on the node. */
 export interface SyncResult {
@@ -189,19 +189,24 @@ export class RemoteNode {
   }
 
   /**
-   * The pair keys of one interface (see pair-keys.sh): `fingerprint` reports those there, `make`
+   * The pair keys of one interface (see pair-keys.sh): `digest` reports those there (each key's
+   * sha256, of which the caller makes the pair's fingerprint), `make`
    * makes new ones and returns them (in memory only: they go to the other end by `put`), `drop`
    * deletes them. `files` are pairs of file and pair name; what is found is by file, with the
    * file's modification time on the node (Unix seconds: when its key was made).
    */
-  async pairKeys(target: InterfaceTarget, op: "fingerprint" | "make" | "drop", files: readonly (readonly [string, string])[]): Promise<Map<string, PairKeyFound>>;
+  async pairKeys(target: InterfaceTarget, op: "digest" | "make" | "drop", files: readonly (readonly [string, string])[]): Promise<Map<string, PairKeyFound>>;
   async pairKeys(target: InterfaceTarget, op: "put", files: readonly (readonly [string, string])[], keys: readonly string[]): Promise<Map<string, PairKeyFound>>;
   async pairKeys(target: InterfaceTarget, op: PairKeyOp, files: readonly (readonly [string, string])[], keys: readonly string[] = []): Promise<Map<string, PairKeyFound>> {
     if (files.length === 0) return new Map();
-    const records: [string, string][] = [["op", op], ["files", files.map(([file, pair]) => `${file} ${pair}\n`).join("")], ...keys.map((key, i): [string, string] => [`key.${i}`, key])];
+    const records: [string, string][] = [
+      ["op", op],
+      ["files", files.map(([file, pair]) => `${file} ${pair}\n`).join("")],
+    ];
+    if (op === "put") records.push(["keys", keys.map((key) => `${key}\n`).join("")]);
     const what = `${PAIR_KEY_OP_WHAT[op]} pair keys of ${target.iface}`;
     const { stdout } = await this.run(what, "pair-keys", target, "none", encodeRecords(records), [], op === "make");
-    const tag = op === "make" ? "key" : "fingerprint";
+    const tag = op === "make" ? "key" : "digest";
     const found = new Map<string, PairKeyFound>();
     for (const line of stdout.split("\n")) {
       const [kind, file, value, made] = line.split("\t");

@@ -111,7 +111,7 @@ describe("pair keys: which peerings have one, and what is wrong with how they ar
 describe("pair keys in a config: a marker with file and fingerprint, the key put in by the node", () => {
   const fabric = parseFabricOrThrow({ ...rfcSpec(), pairKeys: true });
   const view = resolveInterfaces(fabric).find((v) => v.node === "elementalist") as ReturnType<typeof resolveInterfaces>[number];
-  const fingerprint = pairKeyFingerprint("elementalist/wg0~occultist/wg0", PSK);
+  const fingerprint = pairKeyFingerprint("elementalist/wg0~occultist/wg0", presharedKeyDigest(PSK));
   const withPairKey = { ...view, peers: view.peers.map((peer) => ({ ...peer, pairKey: { file: "wg0@occultist@wg0.psk", fingerprint } })) };
   const publicKeys = new Map([["occultist/wg0", KEYS.occultist as WgKey]]);
 
@@ -121,7 +121,7 @@ describe("pair keys in a config: a marker with file and fingerprint, the key put
     assert.doesNotMatch(config, /^PresharedKey/m);
     assert.deepEqual(parseDeclared(config).peers[0]?.pairKey, { file: "wg0@occultist@wg0.psk", fingerprint });
     assert.match(fingerprint, /^[0-9a-f]{16}$/);
-    assert.notEqual(pairKeyFingerprint("elementalist/wg0~other/wg0", PSK), fingerprint, "the pair's name is in it");
+    assert.notEqual(pairKeyFingerprint("elementalist/wg0~other/wg0", presharedKeyDigest(PSK)), fingerprint, "the pair's name is in it");
   });
 
   it("plans the key from its file when the live peer holds another; refuses while the file is missing", () => {

@@ -43,8 +43,35 @@ without_node_keys() {
     /^PrivateKey = / { next } index($0, m) == 1 { below = 1 } { print }' "$1"
 }
 
-# A WireGuard key as wg prints it: 32 bytes of base64.
-is_key() { printf '%s\n' "$1" | grep -Eqx '[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]='; }
+# A WireGuard key as wg prints it: 32 bytes of base64 (44 characters, one "=" at the end, the one
+# before it one of those that leave the last byte's spare bits 0). No process: it runs per key.
+is_key() {
+  [ "${#1}" -eq 44 ] || return 1
+  case $1 in *[!A-Za-z0-9+/=]* | *=*=*) return 1 ;; *[AEIMQUYcgkosw048]=) return 0 ;; *) return 1 ;; esac
+}
+
+# Prints "FILE DIGEST MTIME" for each key file given (a path without blanks) that exists: FILE
+# its name, DIGEST the sha256 of the key as wg reads it (trailing blanks ignored), equal to the
+# digest of the key in wg's dump (presharedKeyDigest in TypeScript), MTIME the file's in Unix
+# seconds. The files we write hold the key alone, so one sha256sum takes them all.
+key_digests() {
+  found=""
+  for file; do [ ! -f "$file" ] || found="$found $file"; done
+  [ -n "$found" ] || return 0
+  # shellcheck disable=SC2086 # one path a word
+  info=$(stat -c '%s %Y %n' -- $found)
+  set --
+  others=""
+  while read -r size _ file; do
+    if [ "$size" = 44 ]; then set -- "$@" "$file"; else others="$others$(tr -d '[:space:]' <"$file" | sha256sum | cut -d ' ' -f 1)  $file
+"; fi
+  done <<EOF
+$info
+EOF
+  { printf '%s\n--\n' "$info"; [ $# -eq 0 ] || sha256sum -- "$@"; printf '%s' "$others"; } |
+    awk 'sums == 0 && $0 == "--" { sums = 1; next } sums == 0 { mtime[$3] = $2; next }
+      { file = $2; sub(/^.*\//, "", file); print file, $1, mtime[$2] }'
+}
 
 # Files we wrote start with our marker; others are never overwritten or removed.
 is_ours() { [ ! -e "$1" ] || case "$(head -n 1 "$1")" in "$managed_prefix"*) true ;; *) false ;; esac; }

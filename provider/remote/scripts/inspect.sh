@@ -68,10 +68,10 @@ fi
 # with the MTU of every link and the default route, from which contract.ts works out the MTU
 # wg-quick would pick. A pair key is reported by its digest, as wg's pre-shared keys are.
 probe=""
+pair_keys=""
 while read -r kind host; do
   if [ "$kind" = pairkey ]; then
-    is_pair_key_file "$host" || continue
-    [ ! -f "$key_dir/$host" ] || record pairkey "$host" "$(tr -d '\n' <"$key_dir/$host" | sha)"
+    ! is_pair_key_file "$host" || pair_keys="$pair_keys $key_dir/$host"
     continue
   fi
   case $host in '' | -* | *[!a-zA-Z0-9.:-]*) continue ;; esac
@@ -82,6 +82,8 @@ while read -r kind host; do
   fi
   probe="$probe $addresses"
 done
+# shellcheck disable=SC2086 # one path a word
+key_digests $pair_keys | while read -r file digest _; do record pairkey "$file" "$digest"; done
 if [ -n "${probe# }" ]; then
   # shellcheck disable=SC2086 # one address a word
   printf 'route get %s\n' $probe | ip -o -force -batch - 2>/dev/null | while IFS= read -r line; do record path "$line"; done
