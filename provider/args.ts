@@ -109,6 +109,8 @@ export interface InternalNodeSpec {
    * it, live as at boot, and the main table's more specific routes stay outside the tunnel.
    */
   readonly fullTunnel?: boolean;
+  /** Seconds between looks at the DNS names of its peers' endpoints, on the node (default: the fabric's; 0 = off). */
+  readonly endpointRefresh?: number;
   /** The node's own IPv4 address (Proxmox VE's router address), in the fabric's `ipPrefix`; its peers route it to the node. */
   readonly ip?: string;
   /** The node's own IPv6 address, in the fabric's `ip6Prefix`. */
@@ -164,6 +166,13 @@ export interface FabricDefaults {
   readonly pairKeys?: boolean;
   /** Change it to make every pair key anew (a peer's `pairKeyRotation` wins for its peering). */
   readonly pairKeyRotation?: string;
+  /**
+   * Seconds between looks at the DNS names of peer endpoints, on every node that sets none
+   * (default 30; 0 = off). An interface with a peer reached by name (`pve2.example.net:51820`)
+   * runs a small loop on its node, started and stopped with the interface: it sets the address
+   * the name resolves to now when the name moved or the peer's handshake is stale.
+   */
+  readonly endpointRefresh?: number;
 }
 
 /** Arguments of {@link Fabric}. The topology decides which resources exist; credentials and pre-shared keys may be Outputs. */
@@ -237,12 +246,13 @@ export function argsFromModel(fabric: FabricModel, connections: Readonly<Record<
       keyDir: node.keyDir,
       applyMode: node.applyMode,
       fullTunnel: node.fullTunnel,
+      endpointRefresh: node.endpointRefresh,
     };
   }
   return {
     name: fabric.name,
     nodes,
-    defaults: { keyDir: fabric.keyDir, applyMode: fabric.applyMode, persistentKeepalive: fabric.persistentKeepalive, pairKeys: fabric.pairKeys, pairKeyRotation: fabric.pairKeyRotation },
+    defaults: { keyDir: fabric.keyDir, applyMode: fabric.applyMode, persistentKeepalive: fabric.persistentKeepalive, pairKeys: fabric.pairKeys, pairKeyRotation: fabric.pairKeyRotation, endpointRefresh: fabric.endpointRefresh },
     ipPrefix: fabric.ipPrefix?.toString(),
     ip6Prefix: fabric.ip6Prefix?.toString(),
   };

@@ -42,7 +42,7 @@ const interfaceOutputsSchema = z.object({
     z.object({ publicKey: z.string(), endpoint: z.string().optional(), presharedKey: z.unknown().optional(), pairKey: z.object({ file: z.string() }).optional() }),
   ),
   drift: z.array(z.string()).optional(),
-  status: z.object({ state: z.string(), peers: z.array(livePeerSchema) }).optional(),
+  status: z.object({ state: z.string(), peers: z.array(livePeerSchema), resolved: z.record(z.string(), z.array(z.string())).optional() }).optional(),
 });
 
 /**

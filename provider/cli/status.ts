@@ -1,4 +1,5 @@
-import { pairId } from "../fabric";
+import { isNamedEndpoint, pairId } from "../fabric";
+import { parseEndpoint, type Endpoint } from "../model";
 import type { StackInterface } from "./stack-state";
 
 /**
@@ -23,6 +24,10 @@ export interface PeeringStatus {
   readonly publicKey: string;
   /** Where WireGuard last saw the peer, else the declared endpoint. */
   readonly endpoint?: string;
+  /** The declared endpoint when it names its host (`pve2.example.net:51820`): the node follows the name. */
+  readonly endpointName?: string;
+  /** What that name resolved to on the node at the last refresh, in the resolver's order (WireGuard takes the first). */
+  readonly resolvesTo?: readonly string[];
   /** The interface's state at the last refresh (`up`, `down`, `written`), or `unknown`. */
   readonly state: string;
   /** Unix seconds of the latest handshake; absent when there was none. */
@@ -76,6 +81,7 @@ export function statusReport(interfaces: readonly StackInterface[], now: number,
         peer: label,
         publicKey: declared.publicKey,
         endpoint: seen?.endpoint ?? declared.endpoint,
+        ...namedEndpoint(declared.endpoint, iface.status?.resolved),
         state,
         latestHandshake,
         handshakeAge,
@@ -88,6 +94,19 @@ export function statusReport(interfaces: readonly StackInterface[], now: number,
     }
   }
   return { now, maxHandshakeAge, peerings, healthy: peerings.length > 0 && peerings.every((p) => p.healthy) };
+}
+
+/** A declared endpoint that names its host, and what the node resolved it to. */
+function namedEndpoint(endpoint: string | undefined, resolved: Readonly<Record<string, readonly string[]>> | undefined): Pick<PeeringStatus, "endpointName" | "resolvesTo"> {
+  if (!isNamedEndpoint(endpoint)) return {};
+  const host = (parseEndpoint(endpoint as string) as Endpoint).host;
+  return { endpointName: endpoint, ...(resolved?.[host] ? { resolvesTo: resolved[host] } : {}) };
+}
+
+/** The ENDPOINT column: a name with what it resolves to now (`pve2.example.net:51820 (198.51.100.7)`), else the address. */
+export function endpointText(peering: PeeringStatus): string {
+  if (peering.endpointName === undefined) return peering.endpoint ?? "-";
+  return `${peering.endpointName} (${peering.resolvesTo?.length ? peering.resolvesTo.join(" ") : "does not resolve"})`;
 }
 
 /** `1.5 KiB`, `12 MiB`: binary units, one decimal below 10. */
@@ -139,7 +158,7 @@ export function formatStatusTable(report: StatusReport): string {
   const rows = report.peerings.map((p) => [
     fabrics.size > 1 ? `${p.fabric}: ${p.interface}` : p.interface,
     p.peer,
-    p.endpoint ?? "-",
+    endpointText(p),
     `${p.healthy ? "" : "! "}${handshakeText(p)}`,
     humanBytes(p.rxBytes),
     humanBytes(p.txBytes),

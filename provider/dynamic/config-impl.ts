@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { configPath, keyId, legacyConfigPath } from "../fabric";
 import { writesStanza } from "../model";
-import { configDigest, driftOf, stanzaDigest } from "../remote";
+import { configDigest, driftOf, refresherDigest, stanzaDigest } from "../remote";
 import { changedKeys, checkFailures, configInputsSchema, renderedFiles, UNKNOWN, type ConfigInputs, type ConfigOutputs, type LegacyConfigState } from "./inputs";
 import { onNode, trustOf } from "./session";
 
@@ -78,11 +78,12 @@ export async function update(_id: string, olds: ConfigOutputs, news: ConfigInput
 export async function read(id: string, props: ConfigOutputs | (ConfigOutputs & LegacyConfigState)): Promise<pulumi.dynamic.ReadResult<ConfigOutputs>> {
   const { config, stanza } = renderedFiles(props);
   const target = { ...props, conf: recordedConfigPath(props) };
-  const { inspection: found, plan } = await onNode(props.node, props.connection, (node) => node.survey(target, props.applyMode, config, stanza, props.publicKey), trustOf(props));
+  const { inspection: found, plan, declared } = await onNode(props.node, props.connection, (node) => node.survey(target, props.applyMode, config, stanza, props.publicKey), trustOf(props));
   const expected = {
     digest: props.digest,
     publicKey: props.publicKey,
     stanzaDigest: writesStanza(props.applyMode) ? stanzaDigest(stanza, props.owner) : undefined,
+    refresherDigest: refresherDigest(declared),
   };
   const drift = driftOf(found, expected, plan);
   const peers = found.live.peers.map(({ publicKey, endpoint, latestHandshake, rxBytes, txBytes }) => ({
@@ -92,7 +93,8 @@ export async function read(id: string, props: ConfigOutputs | (ConfigOutputs & L
     rxBytes,
     txBytes,
   }));
-  return { id, props: { ...props, drift, status: { state: found.live.link?.up ? "up" : "down", peers } } };
+  const resolved = Object.keys(found.live.resolved).length > 0 ? { resolved: Object.fromEntries(Object.entries(found.live.resolved).map(([name, addresses]) => [name, [...addresses]])) } : {};
+  return { id, props: { ...props, drift, status: { state: found.live.link?.up ? "up" : "down", peers, ...resolved } } };
 }
 
 /** Takes the interface down and removes its config files. */

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { Cidr, WgKey } from "../model";
 import type { entrySchema, peerEntrySchema } from "./inputs";
+import { endpointRefreshOf } from "../fabric/endpoint-refresh";
 import { keyId } from "../fabric/keys";
 import { presharedKeyDigest } from "../remote/plan/sync-plan";
 import type { InterfaceView, PeerView } from "../fabric/resolve";
@@ -50,6 +51,8 @@ export function interfaceFields(view: InterfaceView) {
     ...(view.addresses[0] ? { address: view.addresses[0].toString() } : {}),
     ...(view.addresses[1] ? { address6: view.addresses[1].toString() } : {}),
     ...(view.mtu !== undefined ? { mtu: view.mtu } : {}),
+    // only where a name is followed: a fabric without named endpoints keeps the inputs it had
+    ...(endpointRefreshOf(view) ? { endpointRefresh: view.endpointRefresh } : {}),
   };
 }
 
@@ -71,6 +74,7 @@ export function viewOfEntry(entry: ParsedInterfaceEntry): InterfaceView {
     mtu: entry.mtu,
     keyDir: entry.keyDir,
     applyMode: entry.applyMode,
+    endpointRefresh: entry.endpointRefresh ?? 0,
     peers: Object.keys(entry.peers)
       .sort()
       .map((name) => peerViewOf(name, entry.peers[name] as ParsedPeerEntry)),

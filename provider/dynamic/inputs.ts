@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isPairKeyFile, type NodeFiles, renderNodeFiles } from "../fabric";
 import { presharedKeyFingerprint, viewOfEntry } from "./entry";
-import { APPLY_MODES, connectionSchema, isWgKey, NOT_A_KEY, ifnameSchema, interfaceSchema, keyDirSchema, nameSchema, nodeAddressSchema, ownerSchema, parseEndpoint, peerSettings, routeSchema, wgKeySchema } from "../model";
+import { APPLY_MODES, connectionSchema, endpointRefreshSchema, isWgKey, NOT_A_KEY, ifnameSchema, interfaceSchema, keyDirSchema, nameSchema, nodeAddressSchema, ownerSchema, parseEndpoint, peerSettings, routeSchema, wgKeySchema } from "../model";
 
 /** What the engine passes for a value not known until apply (e.g. a key not yet generated). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -99,6 +99,8 @@ const configFields = {
   /** The second address of a dual-stack interface. */
   address6: interfaceSchema.shape.ip6,
   mtu: interfaceSchema.shape.mtu,
+  /** Seconds between looks at its peers' endpoint names; absent: none is followed (off, or no peer reached by name). */
+  endpointRefresh: endpointRefreshSchema.optional(),
 };
 
 /** Inputs of an interface config resource: the interface and its peers, rendered in the provider. */
@@ -158,8 +160,11 @@ export type ConfigOutputs = ConfigInputs & {
   digest: string;
   /** What refresh found different on the node; empty when in sync. */
   drift: string[];
-  /** "up", "down" or "unknown" (before the first refresh); peers after refresh. */
-  status: { state: string; peers: PeerStatusOutput[] };
+  /**
+   * "up", "down" or "unknown" (before the first refresh); peers after refresh, and what each
+   * endpoint name of the config resolves to on the node.
+   */
+  status: { state: string; peers: PeerStatusOutput[]; resolved?: Record<string, string[]> };
 };
 
 /** Pulumi check failures for `inputs`, or none. */

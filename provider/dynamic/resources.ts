@@ -94,6 +94,8 @@ export interface InterfaceConfigArgs extends OnNodeArgs {
   /** The interface address with prefix (`198.51.100.1/24`). */
   readonly address?: pulumi.Input<string>;
   readonly mtu?: pulumi.Input<number>;
+  /** Seconds between looks at its peers' endpoint names on the node; absent: none is followed. */
+  readonly endpointRefresh?: pulumi.Input<number>;
   /**
    * The peers by name (`node/iface`, or an external node's name). A plain object, not an
    * Output, so each pre-shared key stays the only secret field and a preview shows every other
@@ -110,6 +112,8 @@ export interface InterfaceConfigArgs extends OnNodeArgs {
 export interface InterfaceStatus {
   readonly state: string;
   readonly peers: readonly { publicKey: string; endpoint?: string; latestHandshake: number; rxBytes: number; txBytes: number }[];
+  /** The addresses each endpoint name of the config resolves to on the node, in the resolver's order. */
+  readonly resolved?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { refreshHookLines } from "./endpoint-refresh";
 import { DEFAULT_WG_MTU } from "./render-context";
 import { configPath } from "./paths";
 import { IPV6_ADDRGEN_OFF } from "./proxmox";
@@ -8,7 +9,8 @@ import { routedPeerPrefixes, routedPrefixes, type InterfaceView } from "./resolv
  * by wireguard-go, as wg-quick does) and brought to the file beside the keys with `wg syncconf`
  * (an `ifreload -a`, which runs every stanza again, changes nothing on a link that matches: no
  * peer loses its session), and the peers' AllowedIPs outside the interface's own subnet get
- * routes (wg-quick would add them; ifupdown2 does not).
+ * routes (wg-quick would add them; ifupdown2 does not). A peer reached by name gets the
+ * interface's follower of endpoint names, started and stopped with the link.
  */
 export function renderIfupdown2(view: InterfaceView): string {
   const { iface } = view;
@@ -21,10 +23,11 @@ export function renderIfupdown2(view: InterfaceView): string {
   lines.push(`\tmtu ${view.mtu ?? DEFAULT_WG_MTU}`, IPV6_ADDRGEN_OFF);
   // the userspace fallback is wg-quick's, for hosts without the kernel module (containers)
   lines.push(`\tpre-up ip link show dev ${iface} >/dev/null 2>&1 || ip link add dev ${iface} type wireguard || wireguard-go ${iface}`);
-  lines.push(`\tpre-up wg syncconf ${iface} ${configPath("ifupdown2", view.keyDir, iface)}`);
+  const config = configPath("ifupdown2", view.keyDir, iface);
+  lines.push(`\tpre-up wg syncconf ${iface} ${config}`);
   for (const route of routedPrefixes(view.addresses, routedPeerPrefixes(view))) {
     lines.push(`\tup ip route replace ${route.toString()} dev ${iface}`);
   }
-  lines.push(`\tpost-down ip link delete dev ${iface}`);
+  lines.push(...refreshHookLines(view, "stanza", config), `\tpost-down ip link delete dev ${iface}`);
   return `${lines.join("\n")}\n`;
 }

@@ -1,4 +1,5 @@
 // Checking, resolving and rendering a fabric (pure: no I/O, no Pulumi).
+export * from "./endpoint-refresh";
 export * from "./ifupdown2";
 export * from "./keys";
 export * from "./links";

@@ -68,3 +68,11 @@ export function pairKeyFile(iface: string, peerNode: string, peerIface: string):
 export function isPairKeyFile(name: string): boolean {
   return /^[a-zA-Z0-9][a-zA-Z0-9_=+.-]*@[a-zA-Z0-9-]+@[a-zA-Z0-9][a-zA-Z0-9_=+.-]*\.psk$/.test(name);
 }
+
+/**
+ * The script that follows an interface's endpoint names (endpoint-refresh.sh), beside its key:
+ * a folder only root may write to, as a script root runs must be in.
+ */
+export function endpointRefreshScriptPath(keyDir: string, iface: string): string {
+  return `${keyDir}/${iface}.endpoint-refresh.sh`;
+}

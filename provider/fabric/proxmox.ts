@@ -1,4 +1,5 @@
 import type { Cidr, WgKey } from "../model";
+import { refreshHookLines } from "./endpoint-refresh";
 import { configPath, proxmoxConfigPath } from "./paths";
 import { DEFAULT_WG_MTU } from "./render-context";
 import { joinConfig, peerSections, type ConfigParts, type RenderContext } from "./render-context";
@@ -52,7 +53,7 @@ export function proxmoxRoutes(view: InterfaceView): Cidr[] {
  * Proxmox VE would not write.
  */
 export function renderProxmoxStanza(view: InterfaceView): string {
-  return proxmoxStanza(view, proxmoxConfigPath(view.iface), []);
+  return proxmoxStanza(view, proxmoxConfigPath(view.iface), [], []);
 }
 
 /**
@@ -61,16 +62,18 @@ export function renderProxmoxStanza(view: InterfaceView): string {
  * off`, so that an `ifreload -a` (every Proxmox VE network apply) changes nothing on the link:
  * without them ifupdown2 sets its own default MTU (1500), and takes the link down and up to set
  * IPv6 address generation (a WireGuard link has no use for a link-local address; the kernel
- * creates it without one).
+ * creates it without one). A peer reached by name gets the follower of endpoint names.
  */
 export function renderProxmoxModeStanza(view: InterfaceView): string {
-  return proxmoxStanza({ ...view, mtu: view.mtu ?? DEFAULT_WG_MTU }, configPath("proxmox", view.keyDir, view.iface), [IPV6_ADDRGEN_OFF]);
+  const config = configPath("proxmox", view.keyDir, view.iface);
+  return proxmoxStanza({ ...view, mtu: view.mtu ?? DEFAULT_WG_MTU }, config, [IPV6_ADDRGEN_OFF], refreshHookLines(view, "stanza", config));
 }
 
 /** The line that keeps ifupdown2 from flapping a WireGuard link on every reload (see {@link renderProxmoxModeStanza}). */
 export const IPV6_ADDRGEN_OFF = "\tipv6-addrgen off";
 
-function proxmoxStanza(view: InterfaceView, config: string, ours: readonly string[]): string {
+/** `ours`: lines of ours after the address and MTU; `hooks`: ours after Proxmox VE's own up and down lines. */
+function proxmoxStanza(view: InterfaceView, config: string, ours: readonly string[], hooks: readonly string[]): string {
   const { iface } = view;
   const ip4 = view.addresses.find((address) => address.family === 4);
   const ip6 = view.addresses.find((address) => address.family === 6);
@@ -81,6 +84,7 @@ function proxmoxStanza(view: InterfaceView, config: string, ours: readonly strin
   for (const route of proxmoxRoutes(view)) {
     lines.push(`\tpost-up ip route add ${route.toString()} dev ${iface}`, `\tdown ip route del ${route.toString()} dev ${iface}`);
   }
+  lines.push(...hooks);
   if (ip6) lines.push("", `iface ${iface} inet6 static`, `\taddress ${ip6.toString()}`);
   return `${lines.join("\n")}\n`;
 }

@@ -1,5 +1,7 @@
 import type { WgKey } from "../model";
+import { refreshHookLines } from "./endpoint-refresh";
 import { renderIfupdown2 } from "./ifupdown2";
+import { wgQuickConfigPath } from "./paths";
 import { proxmoxConfigParts, renderProxmoxConfig, renderProxmoxModeStanza, renderProxmoxStanza } from "./proxmox";
 import { joinConfig, peerSections, type ConfigParts, type RenderContext } from "./render-context";
 import { hostRoutesOf, routedPeerPrefixes, routedPrefixes, type InterfaceView, type PeerView } from "./resolve";
@@ -45,13 +47,15 @@ export function wgQuickParts(view: InterfaceView, context: RenderContext): Confi
     extra.push("Table = off");
     for (const route of routedPrefixes(view.addresses, routedPeerPrefixes(view))) extra.push(`PostUp = ip route replace ${route.toString()} dev %i`);
   }
+  extra.push(...refreshHookLines(view, "wg-quick", wgQuickConfigPath(view.iface)));
   return renderConfig(view, context, extra);
 }
 
 /**
  * The wg-quick(8) config: the `setconf` format plus `Address` and `MTU`. When a peer skips route
  * generation, wg-quick must not route every AllowedIP (`Table = off`): the others' routes are
- * `PostUp` lines instead.
+ * `PostUp` lines instead. A peer reached by name gets its follower started and stopped with the
+ * interface (see endpoint-refresh.ts).
  */
 export function renderWgQuick(view: InterfaceView, context: RenderContext): string {
   return joinConfig(wgQuickParts(view, context));

@@ -1,4 +1,5 @@
 import {
+  DEFAULT_ENDPOINT_REFRESH,
   DEFAULT_KEY_DIR,
   formatEndpoint,
   type ApplyMode,
@@ -107,6 +108,8 @@ export interface InterfaceView {
   readonly keyDir: string;
   /** How the node applies it. */
   readonly applyMode: ApplyMode;
+  /** Seconds between looks at its peers' endpoint names on the node (0: off). */
+  readonly endpointRefresh: number;
   /** Its peers, overrides applied. */
   readonly peers: readonly PeerView[];
 }
@@ -256,6 +259,7 @@ function resolveNode(fabric: Fabric, nodeName: string, node: InternalNode, resol
     mtu: iface.mtu,
     keyDir: node.keyDir ?? fabric.keyDir ?? DEFAULT_KEY_DIR,
     applyMode: node.applyMode ?? fabric.applyMode,
+    endpointRefresh: node.endpointRefresh ?? fabric.endpointRefresh ?? DEFAULT_ENDPOINT_REFRESH,
     peers: peersByIface.get(ifaceName) ?? [],
   }));
 }

@@ -107,6 +107,19 @@ export const nodeAddressSchema = (family: 4 | 6) =>
     return parsed;
   });
 
+/**
+ * Seconds between two looks at the DNS names of an interface's peer endpoints, on the node
+ * (see endpoint-refresh.sh); 0 means off. Only interfaces with a peer reached by name get it.
+ */
+export const endpointRefreshSchema = z
+  .number({ error: "must be a number of seconds, 0-86400, without unit (30, not 30s)" })
+  .int("must be 0-86400 seconds")
+  .min(0, "must be 0-86400 seconds")
+  .max(86400, "must be 0-86400 seconds");
+
+/** How often names are looked at when neither the node nor the fabric says: every half minute. */
+export const DEFAULT_ENDPOINT_REFRESH = 30;
+
 /** A fabric's range for its nodes' own addresses, in `family`. */
 const nodePrefixSchema = (family: 4 | 6) => routeSchema.refine((cidr) => cidr.family === family, { message: `must be an IPv${family} prefix` });
 
@@ -153,6 +166,8 @@ export const internalNodeSchema = z.strictObject({
   applyMode: z.enum(APPLY_MODES).optional(),
   /** Allow a default route (0.0.0.0/0, ::/0) in its peers' AllowedIPs: all its traffic may enter the tunnel. */
   fullTunnel: z.boolean().optional(),
+  /** Seconds between looks at its peers' endpoint names (over the fabric's; 0 = off). */
+  endpointRefresh: endpointRefreshSchema.optional(),
   ...nodeAddresses,
 });
 
@@ -183,6 +198,8 @@ export const fabricSchema = z.strictObject({
   pairKeys: z.boolean().optional(),
   /** Change it to make every pair key of the fabric anew. */
   pairKeyRotation: z.string().optional(),
+  /** Seconds between looks at the peers' endpoint names on every node that sets none (default {@link DEFAULT_ENDPOINT_REFRESH}; 0 = off). */
+  endpointRefresh: endpointRefreshSchema.optional(),
   /** The range of the nodes' own IPv4 addresses: with it, every node needs an `ip` inside it. */
   ipPrefix: nodePrefixSchema(4).optional(),
   /** The range of the nodes' own IPv6 addresses: with it, every node needs an `ip6` inside it. */

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { configPath, DEFAULT_WG_MTU, foreignConfigPath, ifupdown2StanzaPath, PAIR_KEY_MARKER } from "../fabric";
+import { configPath, DEFAULT_WG_MTU, endpointRefreshScriptPath, foreignConfigPath, ifupdown2StanzaPath, PAIR_KEY_MARKER } from "../fabric";
 import { type DeclaredInterface, firewallScript, type LiveInterface, type LivePeer, type LivePolicy, type NodeRoute, parseDeclared, type PolicyRule, type ProxmoxClaims, type ProxmoxLine, PVE_FABRICS_CFG, type SyncOp } from "./plan";
 import { parseFirewall } from "./firewall-json";
 import { Cidr, keepaliveOn, parseEndpoint, type ApplyMode } from "../model";
@@ -47,6 +47,19 @@ export function nodeScript(name: NodeScript): string {
   return text;
 }
 
+let refresher: string | undefined;
+
+/** The follower of endpoint names as a node keeps it (endpoint-refresh.sh as it is: it runs on its own). */
+export function endpointRefreshScript(): string {
+  refresher ??= readFileSync(path.join(SCRIPT_DIR, "endpoint-refresh.sh"), "utf8");
+  return refresher;
+}
+
+/** The digest inspect.sh reports for the follower's file on the node (`refresher-digest`) when `declared` starts one; undefined: there must be none. */
+export function refresherDigest(declared: DeclaredInterface): string | undefined {
+  return declared.endpointRefresh ? createHash("sha256").update(endpointRefreshScript()).digest("hex") : undefined;
+}
+
 /** One interface on a node, and who it belongs to. */
 export interface InterfaceTarget {
   readonly keyDir: string;
@@ -66,7 +79,7 @@ export interface InterfaceTarget {
 }
 
 /** The positional arguments every script takes, by the name common.sh gives them, in order. */
-export const SCRIPT_ARGUMENTS = ["iface", "key_dir", "mode", "owner", "conf", "stanza_path", "marker", "adopt", "from_key_dir", "from_conf", "foreign_conf"] as const;
+export const SCRIPT_ARGUMENTS = ["iface", "key_dir", "mode", "owner", "conf", "stanza_path", "marker", "adopt", "from_key_dir", "from_conf", "foreign_conf", "refresher", "from_refresher"] as const;
 
 /** The values of {@link SCRIPT_ARGUMENTS} for one interface. */
 export function scriptArgs(target: InterfaceTarget, mode: ApplyMode): string[] {
@@ -83,6 +96,8 @@ export function scriptArgs(target: InterfaceTarget, mode: ApplyMode): string[] {
     from_key_dir: target.from?.keyDir ?? target.keyDir,
     from_conf: target.from?.conf ?? conf,
     foreign_conf: foreignConfigPath(mode, target.iface),
+    refresher: endpointRefreshScriptPath(target.keyDir, target.iface),
+    from_refresher: endpointRefreshScriptPath(target.from?.keyDir ?? target.keyDir, target.iface),
   };
   return SCRIPT_ARGUMENTS.map((name) => values[name]);
 }
@@ -163,6 +178,9 @@ export function encodePlan(ops: readonly SyncOp[], iface: string): { plan: strin
       case "firewall-del":
         alone("nft", firewallScript(iface, op));
         break;
+      case "endpoint-refresh":
+        alone(op.op, ...(op.refresh ? ["start", String(op.refresh.interval), op.refresh.config] : ["stop"]));
+        break;
       default:
         alone(op.op);
     }
@@ -203,6 +221,8 @@ export interface Inspection {
   readonly configIsOurs?: boolean;
   /** sha256 of the ifupdown2 stanza file (ifupdown2 mode), if there is one. */
   readonly stanzaDigest?: string;
+  /** sha256 of the follower of endpoint names beside the key, if there is one ({@link endpointRefreshDigest}). */
+  readonly refresherDigest?: string;
   readonly live: LiveInterface;
   /** Proxmox VE's own fabrics on the node, when it is a Proxmox VE node with a fabrics.cfg. */
   readonly proxmox?: ProxmoxClaims;
@@ -357,6 +377,7 @@ export function parseInspection(text: string): Inspection {
     configDigest: value("digest"),
     configIsOurs: single.has("ours") ? value("ours") === "yes" : undefined,
     stanzaDigest: value("stanza-digest"),
+    refresherDigest: value("refresher-digest"),
     ...(pveNode ? { proxmox: { node: pveNode, lines: pveLines } } : {}),
     live: {
       link: link ? { up: (link.flags ?? []).includes("UP"), mtu: link.mtu ?? DEFAULT_WG_MTU } : undefined,
@@ -374,6 +395,7 @@ export function parseInspection(text: string): Inspection {
       previous,
       sshClient: value("ssh-client") || undefined,
       policy,
+      ...(single.has("refresh") ? { endpointRefresh: { interval: Number(value("refresh")), config: single.get("refresh")?.[1] ?? "" } } : {}),
     },
   };
 }

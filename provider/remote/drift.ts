@@ -9,6 +9,8 @@ export interface ExpectedFiles {
   readonly stanzaDigest?: string;
   /** The interface's public key, from its key resource. */
   readonly publicKey?: string;
+  /** The digest of the follower of endpoint names the files start (refresherDigest in contract.ts); undefined: none. */
+  readonly refresherDigest?: string;
 }
 
 /**
@@ -24,6 +26,9 @@ export function driftOf(found: Inspection, expected: ExpectedFiles, plan: SyncPl
   else if (found.configIsOurs === false) drift.push("the config file was replaced by one we did not write");
   else if (found.configDigest !== expected.digest) drift.push("the config file was changed on the node");
   if (expected.stanzaDigest !== undefined && found.stanzaDigest !== expected.stanzaDigest) drift.push("the ifupdown2 stanza is missing or was changed");
+  if (found.refresherDigest !== expected.refresherDigest) {
+    drift.push(expected.refresherDigest === undefined ? "the follower of endpoint names is still on the node" : "the follower of endpoint names is missing or was changed");
+  }
   return [...drift, ...plan.refusals, ...plan.ops.map(describeOp), ...plan.notes];
 }
 

@@ -1,9 +1,11 @@
-import { parseDeclaredFiles, planSync, proxmoxAddressConflicts, proxmoxConflicts, type SyncPlan } from "./plan";
+import { parseDeclaredFiles, planSync, proxmoxAddressConflicts, proxmoxConflicts, type DeclaredInterface, type SyncPlan } from "./plan";
 import { DeclaredConfigError } from "../fabric";
 import { APPLY_MODES, writesStanza, ifnameProblem, isWgKey, keyDirSchema, ownerSchema, type ApplyMode, type WgKey } from "../model";
 import {
   configDigest,
   encodeInspectRequest,
+  endpointRefreshScript,
+  refresherDigest,
   encodePlan,
   encodeRecords,
   nodeScript,
@@ -127,12 +129,12 @@ export class RemoteNode {
    * key the interface should have (default: the one on the node). An interface name or listen
    * port that Proxmox VE's own fabrics use on the node is a refusal of the plan.
    */
-  async survey(target: InterfaceTarget, mode: ApplyMode, rendered: string, stanza: string, publicKey?: string): Promise<{ inspection: Inspection; plan: SyncPlan }> {
+  async survey(target: InterfaceTarget, mode: ApplyMode, rendered: string, stanza: string, publicKey?: string): Promise<{ inspection: Inspection; plan: SyncPlan; declared: DeclaredInterface }> {
     const declared = this.declared(rendered, stanza);
     const inspection = await this.inspect(target, mode, encodeInspectRequest(declared));
     const plan = planSync(declared, inspection.live, { mode, publicKey: publicKey ?? inspection.publicKey });
     const conflicts = proxmoxConflicts(inspection.proxmox, { ...target, listenPort: declared.listenPort });
-    return { inspection, plan: conflicts.length > 0 ? { ...plan, refusals: [...conflicts, ...plan.refusals] } : plan };
+    return { inspection, plan: conflicts.length > 0 ? { ...plan, refusals: [...conflicts, ...plan.refusals] } : plan, declared };
   }
 
   private declared(rendered: string, stanza: string) {
@@ -150,14 +152,16 @@ export class RemoteNode {
    * the files when anything differs. `stanza` is the ifupdown2 stanza (ifupdown2 and proxmox modes).
    */
   async sync(target: InterfaceTarget, mode: ApplyMode, rendered: string, stanza = ""): Promise<SyncResult> {
-    const { inspection, plan } = await this.survey(target, mode, rendered, stanza);
+    const { inspection, plan, declared } = await this.survey(target, mode, rendered, stanza);
     if (plan.refusals.length > 0) this.fail("invalid-argument", `${target.iface}: ${plan.refusals.join("; ")}; nothing was changed`);
     const filesMatch =
       inspection.configDigest === configDigest(rendered, target.owner) &&
-      (!writesStanza(mode) || inspection.stanzaDigest === stanzaDigest(stanza, target.owner));
+      (!writesStanza(mode) || inspection.stanzaDigest === stanzaDigest(stanza, target.owner)) &&
+      inspection.refresherDigest === refresherDigest(declared);
     if (plan.ops.length === 0 && filesMatch) return { changed: false, plan, log: "" };
     const { plan: steps, presharedKeys } = encodePlan(plan.ops, target.iface);
     const records: [string, string][] = [["config", rendered], ["stanza", stanza], ["plan", steps]];
+    if (declared.endpointRefresh) records.push(["refresher", endpointRefreshScript()]);
     presharedKeys.forEach((key, index) => records.push([`psk.${index}`, key]));
     const { stdout, stderr } = await this.run(`applying ${target.iface}`, "apply", target, mode, encodeRecords(records));
     return { changed: /changed=1/.test(stdout), plan, log: stderr };

@@ -3,7 +3,7 @@
  * writer, error messages (which name the file's key, not the TypeScript field) and the README's
  * key table (`wg-fabric keys`) all derive from this list.
  */
-import { closestOf, DEFAULT_KEY_DIR } from "../model";
+import { closestOf, DEFAULT_ENDPOINT_REFRESH, DEFAULT_KEY_DIR } from "../model";
 
 /** The two dialects of the file: what Proxmox VE shipped, and the RFC's with our extensions. */
 export const DIALECTS = ["proxmox", "rfc"] as const;
@@ -47,6 +47,7 @@ export const SECTION_KEYS: readonly SectionKey[] = [
   ours("fabric", "apply_mode", "applyMode", "string", "how configs go live: wg-quick, ifupdown2, proxmox or none"),
   ours("fabric", "pair_keys", "pairKeys", "boolean", "a pre-shared key for every peering of two internal interfaces, made on the nodes"),
   ours("fabric", "pair_key_rotation", "pairKeyRotation", "string", "change it to make every pair key anew"),
+  ours("fabric", "endpoint_refresh", "endpointRefresh", "number", `seconds between looks at peer endpoint names on the nodes (default ${DEFAULT_ENDPOINT_REFRESH}; 0 = off)`),
   shipped("fabric", "ip_prefix", "ipPrefix", "string", "the range of the nodes' own IPv4 addresses: every node needs an ip inside it"),
   shipped("fabric", "ip6_prefix", "ip6Prefix", "string", "the range of the nodes' own IPv6 addresses: every node needs an ip6 inside it"),
   shipped("node", "endpoint", "endpoint", "string", "where peers reach the node: host or host:port (internal), host:port (external)"),
@@ -58,6 +59,7 @@ export const SECTION_KEYS: readonly SectionKey[] = [
   ours("node", "key_dir", "keyDir", "string", "the node's key folder (over the fabric's)"),
   ours("node", "apply_mode", "applyMode", "string", "the node's apply mode (over the fabric's)"),
   ours("node", "full_tunnel", "fullTunnel", "boolean", "allow a default route in its peers' AllowedIPs"),
+  ours("node", "endpoint_refresh", "endpointRefresh", "number", "seconds between looks at its peers' endpoint names (over the fabric's; 0 = off)"),
   shipped("node", "role", "role", "string", "internal (managed over SSH) or external (a peer we don't manage)"),
   shipped("node", "ip", "ip", "address", "the node's own IPv4 address (Proxmox VE's router address), in ip_prefix; an internal node's peers route it to the node"),
   shipped("node", "ip6", "ip6", "address", "the node's own IPv6 address, in ip6_prefix"),

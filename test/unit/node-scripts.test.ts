@@ -2,9 +2,9 @@ import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { MANAGED_PREFIX, nodeScript, SCRIPT_ARGUMENTS, type NodeScript } from "../../provider/remote";
+import { endpointRefreshScript, MANAGED_PREFIX, nodeScript, SCRIPT_ARGUMENTS, type NodeScript } from "../../provider/remote";
 
-const SCRIPTS: readonly NodeScript[] = ["ensure-key", "remove-key", "inspect", "apply", "remove", "node-address"];
+const SCRIPTS: readonly NodeScript[] = ["ensure-key", "remove-key", "inspect", "apply", "remove", "node-address", "pair-keys"];
 
 describe("node scripts (provider/remote/scripts/*.sh) as they run on a node", () => {
   for (const name of SCRIPTS) {
@@ -19,6 +19,17 @@ describe("node scripts (provider/remote/scripts/*.sh) as they run on a node", ()
       }
     });
   }
+
+  it("endpoint-refresh.sh, which runs on its own (no common.sh), parses and passes shellcheck as installed", () => {
+    const text = endpointRefreshScript();
+    assert.ok(!text.includes("common.sh\""), "it sources nothing");
+    execFileSync("sh", ["-n"], { input: text });
+    try {
+      execFileSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: text, encoding: "utf8" });
+    } catch (error) {
+      assert.fail(`shellcheck on endpoint-refresh.sh:\n${String((error as { stdout?: string }).stdout ?? error)}`);
+    }
+  });
 
   it("the lab's Proxmox VE stand-ins (lab/pve/*.sh) pass shellcheck", () => {
     const dir = path.resolve(__dirname, "../../../lab/pve");

@@ -50,9 +50,11 @@ describe("renderers", () => {
     const spec = rfcSpec();
     spec.nodes.occultist.interfaces.wg0.mtu = 1420;
     const text = renderWgQuick(view(spec, "occultist/wg0"), { publicKeys: rfcKeys, privateKey: PRIVATE });
-    assert.match(text, /^\[Interface\]\nPrivateKey = .*\nListenPort = 50000\nAddress = 198\.51\.100\.2\/24\nMTU = 1420\n\n\[Peer\]/);
+    // berserker is reached by name: the follower of endpoint names starts and stops with the interface
+    const hooks = "PostUp = sh /etc/wireguard/wg-fabric/wg0.endpoint-refresh.sh start wg0 30 /etc/wireguard/wg0.conf\nPreDown = sh /etc/wireguard/wg-fabric/wg0.endpoint-refresh.sh stop wg0\n";
+    assert.ok(text.startsWith(`[Interface]\nPrivateKey = ${PRIVATE}\nListenPort = 50000\nAddress = 198.51.100.2/24\nMTU = 1420\n${hooks}\n[Peer]`), text);
     const stripped = wgQuickStrip("wg0", text);
-    assert.doesNotMatch(stripped, /Address|MTU/);
+    assert.doesNotMatch(stripped, /Address|MTU|PostUp|PreDown/);
     assert.match(stripped, /PublicKey = O\+Kz/);
     assert.match(stripped, /Endpoint = berserker:51337/);
   });
@@ -145,6 +147,8 @@ describe("renderers", () => {
         "\tpre-up wg syncconf wg0 /etc/wireguard/wg-fabric/wg0.conf",
         "\tup ip route replace 203.0.113.128/25 dev wg0",
         "\tup ip route replace 203.0.113.0/25 dev wg0",
+        "\tpost-up sh /etc/wireguard/wg-fabric/wg0.endpoint-refresh.sh start wg0 30 /etc/wireguard/wg-fabric/wg0.conf",
+        "\tpre-down sh /etc/wireguard/wg-fabric/wg0.endpoint-refresh.sh stop wg0",
         "\tpost-down ip link delete dev wg0",
         "",
       ].join("\n"),

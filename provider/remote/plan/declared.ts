@@ -1,5 +1,17 @@
 import { Cidr } from "../../model";
-import { cidrOf, DeclaredConfigError, numberOf, readPairKeyMarker, readPeerKey, routedPrefixes, type DeclaredPeer, type PeerDraft } from "../../fabric";
+import {
+  cidrOf,
+  DeclaredConfigError,
+  isRefreshStop,
+  numberOf,
+  parseRefreshStart,
+  readPairKeyMarker,
+  readPeerKey,
+  routedPrefixes,
+  type DeclaredPeer,
+  type EndpointRefresh,
+  type PeerDraft,
+} from "../../fabric";
 
 /** What one interface's config declares: the state `wg-quick up` of that file would produce. */
 export interface DeclaredInterface {
@@ -13,6 +25,8 @@ export interface DeclaredInterface {
    * with `PostUp` routes), canonical; undefined when they are derived from the AllowedIPs.
    */
   readonly routes?: readonly string[];
+  /** The follower of its endpoint names its files start (a hook line), if any. */
+  readonly endpointRefresh?: EndpointRefresh;
 }
 
 /** The route a wg-quick `PostUp` line adds when `Table = off` (the one form our renderer writes). */
@@ -29,6 +43,7 @@ export function parseDeclared(text: string): DeclaredInterface {
   let listenPort: number | undefined;
   let mtu: number | undefined;
   let routes: string[] | undefined;
+  let endpointRefresh: EndpointRefresh | undefined;
   const addresses: string[] = [];
   const peers: PeerDraft[] = [];
   let section = "";
@@ -62,9 +77,11 @@ export function parseDeclared(text: string): DeclaredInterface {
       else if (key === "table") {
         if (value !== "off") throw new DeclaredConfigError(`${where}: Table must be off`);
         routes ??= [];
-      } else if (key === "postup") {
+      } else if (key === "predown" && isRefreshStop(value)) return;
+      else if (key === "postup" && parseRefreshStart(value)) endpointRefresh = parseRefreshStart(value);
+      else if (key === "postup") {
         const route = POST_UP_ROUTE.exec(value);
-        if (!route || !routes) throw new DeclaredConfigError(`${where}: PostUp may only add a route, after Table = off`);
+        if (!route || !routes) throw new DeclaredConfigError(`${where}: PostUp may only add a route after Table = off, or start the follower of endpoint names`);
         routes.push(cidrOf(route[1] as string, `${where}: PostUp`, true));
       }
       else if (key === "privatekey") throw new DeclaredConfigError(`${where}: a PrivateKey must not be sent; the node adds its own`);
@@ -80,7 +97,7 @@ export function parseDeclared(text: string): DeclaredInterface {
     seen.add(peer.publicKey);
     return { ...peer, publicKey: peer.publicKey, allowedIps: [...new Set(peer.allowedIps)] };
   });
-  return { listenPort, addresses, mtu, peers: declared, ...(routes ? { routes } : {}) };
+  return { listenPort, addresses, mtu, peers: declared, ...(routes ? { routes } : {}), ...(endpointRefresh ? { endpointRefresh } : {}) };
 }
 
 /**
@@ -92,8 +109,10 @@ export function parseDeclaredFiles(config: string, stanza: string): DeclaredInte
   if (stanza.trim() === "") return declared;
   const values = (key: string): string[] => [...stanza.matchAll(new RegExp(`^\\s+${key}\\s+(\\S+)\\s*$`, "gm"))].map((match) => match[1] as string);
   const mtu = values("mtu")[0];
+  const endpointRefresh = [...stanza.matchAll(/^\s+post-up (.*)$/gm)].map((match) => parseRefreshStart(match[1] as string)).find(Boolean);
   return {
     ...declared,
+    ...(endpointRefresh ? { endpointRefresh } : {}),
     addresses: [...declared.addresses, ...values("address").map((text) => cidrOf(text, "stanza: address", false))],
     mtu: mtu === undefined ? declared.mtu : numberOf(mtu, "stanza: mtu", 576, 65535),
     routes: [...stanza.matchAll(STANZA_ROUTE)].map((match) => cidrOf(match[1] as string, "stanza: route", true)),

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Cidr, keepaliveOn, parseEndpoint, type ApplyMode, type WgKey } from "../../model";
-import type { DeclaredPeer } from "../../fabric";
+import type { DeclaredPeer, EndpointRefresh } from "../../fabric";
 import { declaredRoutes, type DeclaredInterface } from "./declared";
 import { capturedEndpoints, type NodeRoute } from "./endpoint-routes";
 import { fullTunnelCutOff, planPolicyRouting, type LivePolicy, type PolicyOp, type PolicyRule } from "./policy-routing";
@@ -45,6 +45,8 @@ export interface LiveInterface {
   readonly mainRoutes?: readonly NodeRoute[];
   /** The pair keys the declaration names that are in the key folder: {@link presharedKeyDigest} of each, by file. */
   readonly pairKeys?: Readonly<Record<string, string>>;
+  /** The follower of endpoint names running for the interface, if one is. */
+  readonly endpointRefresh?: EndpointRefresh;
 }
 
 const NO_POLICY: LivePolicy = { rules: [], tableRoutes: [], busyTables: [] };
@@ -69,6 +71,8 @@ export type SyncOp =
   | ({ readonly op: "peer"; readonly publicKey: string; readonly presharedKey?: PresharedKeyChange } & Partial<Omit<DeclaredPeer, "publicKey" | "presharedKey">>)
   | { readonly op: "peer-remove"; readonly publicKey: string }
   | { readonly op: "unit-enable" }
+  /** (Re)starts the follower of endpoint names with the files' arguments, or stops it (undefined): run once the files are in place. */
+  | { readonly op: "endpoint-refresh"; readonly refresh?: EndpointRefresh }
   | PolicyOp;
 
 /** What {@link planSync} decided, and what it could not do. */
@@ -246,7 +250,12 @@ export function planSync(declared: DeclaredInterface, running: LiveInterface, op
   const policy = running.policy ?? NO_POLICY;
   ops.push(...planPolicyRouting(declared, flushed4 ? { ...policy, tableRoutes: policy.tableRoutes.filter((r) => Cidr.of(r.cidr).family === 6) } : policy));
   if (options.mode === "wg-quick" && running.unit === "disabled") ops.push({ op: "unit-enable" });
+  if (!sameRefresh(declared.endpointRefresh, running.endpointRefresh)) ops.push({ op: "endpoint-refresh", ...(declared.endpointRefresh ? { refresh: declared.endpointRefresh } : {}) });
   return { ops, notes, refusals };
+}
+
+function sameRefresh(a: EndpointRefresh | undefined, b: EndpointRefresh | undefined): boolean {
+  return a?.interval === b?.interval && a?.config === b?.config;
 }
 
 /** Pair keys the declaration names that the key folder lacks: the fabric makes them before any config. */
@@ -297,6 +306,8 @@ export function describeOp(op: SyncOp): string {
       return `peer ${op.publicKey} is not declared (or must be added anew)`;
     case "unit-enable":
       return "wg-quick@ is not enabled for boot";
+    case "endpoint-refresh":
+      return op.refresh ? `the follower of endpoint names does not run every ${op.refresh.interval} s on ${op.refresh.config}` : "a follower of endpoint names runs, and none is declared";
     case "fwmark":
       return op.mark === 0 ? "the interface still marks its packets for a full tunnel" : `the interface does not mark its packets ${op.mark} for its full tunnel`;
     case "rule-add":

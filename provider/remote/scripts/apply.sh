@@ -2,7 +2,8 @@
 . "${0%/*}/common.sh"
 # Executes a plan made by planSync (TypeScript decides; this only runs it), then writes the
 # interface's files. stdin: records "NAME LENGTH\n" + LENGTH bytes: `config` (no PrivateKey:
-# the node inserts its own), `stanza` (ifupdown2 and proxmox modes), `plan` (one command a line, fields
+# the node inserts its own), `stanza` (ifupdown2 and proxmox modes), `refresher` (the follower of
+# endpoint names, endpoint-refresh.sh, when the files start one), `plan` (one command a line, fields
 # tab-separated, see encodePlan) and `psk.N` (pre-shared keys the plan refers to). Each
 # command is logged on stderr as wg-quick does; the first that fails stops the run, naming
 # the command and its error. The config file of a running interface is replaced only once it
@@ -31,11 +32,13 @@ mkdir -p "$key_dir"
 stage=$(mktemp -d "$key_dir/.stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 while read -r name length; do
-  case $name in config | stanza | plan | psk.[0-9] | psk.[0-9][0-9] | psk.[0-9][0-9][0-9]) ;; *) die 2 "unexpected stdin record '$name'" ;; esac
+  case $name in config | stanza | refresher | plan | psk.[0-9] | psk.[0-9][0-9] | psk.[0-9][0-9][0-9]) ;; *) die 2 "unexpected stdin record '$name'" ;; esac
   case $length in '' | *[!0-9]*) die 2 "record $name has no length" ;; esac
   head -c "$length" >"$stage/$name"
 done
 for name in config stanza plan; do [ -f "$stage/$name" ] || : >"$stage/$name"; done
+wants_refresher=no
+[ ! -e "$stage/refresher" ] || wants_refresher=yes
 
 # The file as the node keeps it: our marker, then its own private key after [Interface], and
 # each pair key below its marker. Keys are read by awk from their files: never an argument nor
@@ -73,6 +76,7 @@ run() {
 }
 
 changed=0
+refresher_replaced=0
 # Replaces a file by its staged version when they differ (flushed first, then renamed); a
 # staged file already moved into place is done.
 put() {
@@ -85,6 +89,10 @@ put() {
   fi
 }
 install_files() {
+  if [ -e "$stage/refresher" ]; then
+    cmp -s "$stage/refresher" "$refresher" || refresher_replaced=1
+    put "$stage/refresher" "$refresher" 0600
+  fi
   case $mode in
     wg-quick | none) put "$stage/$iface.conf" "$conf" 0600 ;;
     ifupdown2 | proxmox)
@@ -161,6 +169,7 @@ nft_transaction() {
 # wg resolves endpoint names with retries for about a minute by default: keep that short
 export WG_ENDPOINT_RESOLUTION_RETRIES="${WG_ENDPOINT_RESOLUTION_RETRIES:-3}"
 steps=0
+refresh_step=""
 while IFS= read -r line; do
   [ -n "$line" ] || continue
   steps=$((steps + 1))
@@ -208,10 +217,31 @@ while IFS= read -r line; do
     wg) wg_set "$@" ;;
     ip) ip_batch "$@" ;;
     unit-enable) run systemctl enable "wg-quick@$iface" ;;
+    # run once the files are in place (below): the follower reads the new config
+    endpoint-refresh) refresh_step=$* ;;
     *) die 2 "unknown step '$step'" ;;
   esac
 done <"$stage/plan"
 install_files
+# the follower of endpoint names: (re)started or stopped as the plan says, restarted when its
+# file changed under a running loop, and its file removed when the files start none
+case $refresh_step in
+  "start "*)
+    set -f
+    # shellcheck disable=SC2086 # the step's fields: start INTERVAL CONFIG
+    set -- $refresh_step
+    set +f
+    run sh "$refresher" start "$iface" "$2" "$3"
+    ;;
+  stop) [ ! -f "$refresher" ] || run sh "$refresher" stop "$iface" ;;
+  *)
+    running_refresh=""
+    [ "$refresher_replaced" = 0 ] || running_refresh=$(sh "$refresher" status "$iface" 2>/dev/null || true)
+    [ -z "$running_refresh" ] || run sh "$refresher" start "$iface" "${running_refresh%%"$tab"*}" "${running_refresh#*"$tab"}"
+    ;;
+esac
+if [ "$wants_refresher" = no ] && [ -e "$refresher" ]; then rm -f "$refresher"; changed=1; fi
+if [ "$from_refresher" != "$refresher" ] && [ -e "$from_refresher" ]; then rm -f "$from_refresher"; changed=1; fi
 if [ "$from_conf" != "$conf" ] && is_this_fabrics "$from_conf"; then
   rm -f "$from_conf"
   # the key folder it was in is left when it is empty (wg-quick's own folder is never removed)

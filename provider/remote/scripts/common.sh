@@ -7,8 +7,9 @@ set -eu
 umask 077
 # from_key_dir and from_conf: where the files were until now (key_dir and conf unless they
 # move); foreign_conf: where a config of the interface someone else wrote would be (wg-quick's,
-# or Proxmox VE's SDN's)
-iface=$1 key_dir=$2 mode=$3 owner=$4 conf=$5 stanza_path=$6 marker=$7 adopt=$8 from_key_dir=$9 from_conf=${10} foreign_conf=${11}
+# or Proxmox VE's SDN's); refresher: the follower of endpoint names beside the key
+# (endpoint-refresh.sh), from_refresher where it was until now
+iface=$1 key_dir=$2 mode=$3 owner=$4 conf=$5 stanza_path=$6 marker=$7 adopt=$8 from_key_dir=$9 from_conf=${10} foreign_conf=${11} refresher=${12} from_refresher=${13}
 managed_prefix='@MANAGED_PREFIX@'
 pair_key_marker='@PAIR_KEY_MARKER@'
 pve_fabrics_cfg='@PVE_FABRICS_CFG@'
@@ -28,7 +29,7 @@ done
 case $mode in wg-quick | ifupdown2 | proxmox | none) ;; *) die 2 "refusing apply mode '$mode'" ;; esac
 case $adopt in yes | no) ;; *) die 2 "refusing adopt '$adopt'" ;; esac
 case $owner in '' | */*/*/* | *[!a-zA-Z0-9_=+./-]*) die 2 "refusing owner '$owner'" ;; */*/*) ;; *) die 2 "refusing owner '$owner'" ;; esac
-for path in "$conf" "$stanza_path" "$from_conf" "$foreign_conf"; do
+for path in "$conf" "$stanza_path" "$from_conf" "$foreign_conf" "$refresher" "$from_refresher"; do
   case $path in /*/*) ;; *) die 2 "refusing path '$path'" ;; esac
   case $path in *[!a-zA-Z0-9_=+./-]* | */../* | */.. | *//*) die 2 "refusing path '$path'" ;; esac
 done

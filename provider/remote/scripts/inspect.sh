@@ -3,7 +3,8 @@
 # Reports what is on the node for one interface, one tab-separated record a line (parsed by
 # contract.ts): key files, the config file (its digest, and of its lines only the section
 # headers, PublicKey and Endpoint: nothing secret, whatever the file's case or indentation), the link, the running WireGuard interface (wg show dump without its first
-# line, which holds the private key; pre-shared keys as sha256 only), addresses and routes
+# line, which holds the private key; pre-shared keys as sha256 only), the follower of endpoint
+# names (its file's digest, the loop that runs), addresses and routes
 # as ip -j prints them, the boot unit, and per endpoint host read on stdin what it resolves
 # to and the route towards it.
 need wg wireguard-tools
@@ -22,6 +23,12 @@ if [ -f "$conf" ]; then
   grep -i -E '^[[:space:]]*(\[(interface|peer)\][[:space:]]*$|(publickey|endpoint)[[:space:]]*=)' "$conf" | sed 's/^/conf\t/' || true
 fi
 ! stanza_mode || [ ! -f "$stanza_path" ] || record stanza-digest "$(sha <"$stanza_path")"
+# the follower of endpoint names: its file, and the loop that runs (its interval and config)
+if [ -f "$refresher" ]; then
+  record refresher-digest "$(sha <"$refresher")"
+  running_refresh=$(sh "$refresher" status "$iface" 2>/dev/null || true)
+  [ -z "$running_refresh" ] || printf 'refresh\t%s\n' "$running_refresh"
+fi
 if link_exists; then
   record link "$(ip -j link show dev "$iface")"
   record addr "$(ip -j address show dev "$iface")"

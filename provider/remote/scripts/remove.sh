@@ -19,3 +19,8 @@ fi
 for file in "$conf" "$stanza_path"; do
   if is_mine "$file"; then rm -f "$file"; fi
 done
+# the follower of endpoint names goes with the interface (its PreDown stopped it when it was up)
+if [ -f "$refresher" ]; then
+  sh "$refresher" stop "$iface" 9>&- || true
+  rm -f "$refresher"
+fi
