@@ -308,6 +308,22 @@ export class Lab {
     return code === 0 ? Math.round((Date.now() - started) / 1000) : undefined;
   }
 
+  /**
+   * Makes the node's own resolver answer `hostName` with `address` (its private /etc/hosts, as an
+   * operator's DNS would), or no longer answer it (`undefined`). The file is rewritten in place:
+   * the node's bind mount keeps seeing it.
+   */
+  setHostName(name: string, hostName: string, address: string | undefined): void {
+    const file = path.join(this.host(name).dir, "hosts");
+    const kept = readFileSync(file, "utf8").split("\n").filter((line) => line !== "" && line.split(/\s+/)[1] !== hostName);
+    writeFileSync(file, [...kept, ...(address ? [`${address}\t${hostName}`] : []), ""].join("\n"));
+  }
+
+  /** Adds (`add`) or removes (`del`) an address of the node's underlay link (eth0), as a changed uplink would. */
+  underlayAddress(name: string, action: "add" | "del", address: string): void {
+    sh("ip", ["-n", this.host(name).netns, "address", action, `${address}/24`, "dev", "eth0"]);
+  }
+
   /** Where a file the node sees in its private folders (e.g. its keys) is on this machine. */
   nodePath(name: string, nodePath: string): string {
     const host = this.host(name);
@@ -427,6 +443,8 @@ export class Lab {
     const dir = path.join(this.dir, hostName);
     for (const sub of ["run", "wireguard", "network/interfaces.d", "systemd", "root", "vartmp", ...(proxmox ? ["pve/sdn", "pve/priv"] : [])]) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
     Lab.prepareRun(dir);
+    // a private /etc/hosts: names the node's own resolver answers (see setHostName)
+    writeFileSync(path.join(dir, "hosts"), existsSync("/etc/hosts") ? readFileSync("/etc/hosts") : "127.0.0.1\tlocalhost\n");
     // a private /etc/network, for ifupdown2 mode: the node's own interfaces only; on a Proxmox VE
     // node as its installer writes it (the management address static, then what SDN and others add)
     writeFileSync(
@@ -494,7 +512,7 @@ export class Lab {
         "netns", "exec", netns,
         "unshare", "--mount", ...(proxmoxName ? ["--uts"] : []), "--propagation", "private",
         "sh", "-c",
-        'mount --bind "$1/run" /run && mount --bind "$1/wireguard" /etc/wireguard && mount --bind "$1/network" /etc/network && ' +
+        'mount --bind "$1/run" /run && mount --bind "$1/wireguard" /etc/wireguard && mount --bind "$1/network" /etc/network && mount --bind "$1/hosts" /etc/hosts && ' +
           'mount --bind "$1/systemd" /etc/systemd/system && mount --bind "$1/root" /root && mount --bind "$1/vartmp" /var/tmp && ' +
           'if [ "$2" = hide ]; then for t in /usr/bin/wg /usr/bin/wg-quick; do mount --bind /dev/null "$t"; done; fi && ' +
           'if [ -n "$3" ]; then echo "$3" > /proc/sys/kernel/hostname && mount --bind "$1/pve" /etc/pve && ' +
