@@ -335,7 +335,8 @@ describe("remote operations on the lab", function () {
       /interface name "-a" must start with a letter or digit; nothing was run/,
     );
     assert.equal(wire.length, before, "nothing was sent");
-    const args = ["-a", "/etc/wireguard/wg-fabric", "ifupdown2", "vpn/elementalist/x", "/etc/wireguard/wg-fabric/-a.conf", "/etc/network/interfaces.d/wg-fabric--a", "x", "no", "/etc/wireguard/wg-fabric", "/etc/wireguard/wg-fabric/-a.conf", "/etc/wireguard/proxmox/-a.conf"];
+    // every argument as the contract makes them (no check of its own), for an interface named "-a"
+    const args = scriptArgs({ keyDir: "/etc/wireguard/wg-fabric", iface: "-a", owner: "vpn/elementalist/x" }, "ifupdown2");
     for (const script of ["remove", "apply", "inspect", "ensure-key", "remove-key"] as const) {
       const result = await pool.use("elementalist", connections(lab).elementalist!, (s) => s.exec(scriptCommand(nodeScript(script), args)));
       assert.deepEqual([result.code, result.stderr.trim()], [2, "refusing interface name '-a'"], script);
@@ -350,6 +351,8 @@ describe("remote operations on the lab", function () {
       [8, "/etc/wireguard/../x", "refusing key folder '/etc/wireguard/../x'"],
       [9, "/etc/wireguard/x;reboot", "refusing path '/etc/wireguard/x;reboot'"],
       [10, "relative.conf", "refusing path 'relative.conf'"],
+      [11, "/etc/wireguard/wg-fabric/wg0.sh;reboot", "refusing path '/etc/wireguard/wg-fabric/wg0.sh;reboot'"],
+      [12, "wg0.endpoint-refresh.sh", "refusing path 'wg0.endpoint-refresh.sh'"],
     ] as const) {
       const args = good.map((arg, i) => (i === index ? value : arg));
       const result = await pool.use("elementalist", connections(lab).elementalist!, (s) => s.exec(scriptCommand(nodeScript("ensure-key"), args)));
