@@ -50,17 +50,17 @@ export function refreshHookLines(view: InterfaceView, form: "wg-quick" | "stanza
   return form === "wg-quick" ? [`PostUp = ${start}`, `PreDown = ${stop}`] : [`\tpost-up ${start}`, `\tpre-down ${stop}`];
 }
 
-const START = /^sh (\/\S+)\.endpoint-refresh\.sh start (\S+) (\d+) (\/\S+)$/;
-const STOP = /^sh (\/\S+)\.endpoint-refresh\.sh stop (\S+)$/;
+// the commands above, read back: interval and config are what the plan compares
+const START = /^sh \/\S+\.endpoint-refresh\.sh start \S+ (\d+) (\/\S+)$/;
+const STOP = /^sh \/\S+\.endpoint-refresh\.sh stop \S+$/;
 
 /** Reads a start command back (a declared file's hook), or undefined when `command` is none. */
 export function parseRefreshStart(command: string): EndpointRefresh | undefined {
   const match = START.exec(command.trim());
-  return match ? { interval: Number(match[3]), config: match[4] as string } : undefined;
+  return match ? { interval: Number(match[1]), config: match[2] as string } : undefined;
 }
 
 /** True when `command` is the follower's stop command. */
 export function isRefreshStop(command: string): boolean {
   return STOP.test(command.trim());
 }
-
