@@ -7,21 +7,23 @@ import { Lab } from "../../lab/lab";
 import { EngineLog, inlineStack } from "./harness";
 
 /**
- * Endpoints that follow their DNS names, through the engine on the lab, in the two modes that
- * bring an interface up themselves: node `era` reaches `erb` by a name its own resolver answers
+ * Endpoints that follow their DNS names, through the engine on the lab, in the three modes that
+ * bring an interface up: node `era` reaches `erb` by a name its own resolver answers
  * (its private /etc/hosts). `erb` has no endpoint for `era`, and `era` sits behind a stateful
  * firewall (as behind NAT) that lets in only answers to what it sent: `erb` cannot speak first
  * (WireGuard would otherwise start a handshake from `erb` once its data goes unanswered). When
  * `erb`'s underlay address changes and the name follows, only `era`'s follower can bring the
  * tunnel back, with no `pulumi up`.
  */
-for (const [mode, subnet, labName] of [["wg-quick", 24, "wger"], ["ifupdown2", 25, "wgei"]] as const) {
+for (const [mode, subnet, labName] of [["wg-quick", 24, "wger"], ["ifupdown2", 25, "wgei"], ["proxmox", 26, "wgep"]] as const) {
   describe(`endpoints that follow their DNS names (${mode})`, function () {
     this.timeout(600_000);
     const NAME = "erb-wan.lab.test";
     const INTERVAL = 2;
     const SCRIPT = "/etc/wireguard/wg-fabric/wg0.endpoint-refresh.sh";
     const CONFIG = mode === "wg-quick" ? "/etc/wireguard/wg0.conf" : "/etc/wireguard/wg-fabric/wg0.conf";
+    // proxmox mode on Proxmox VE nodes (the lab's personality: its boot's ifupdown2 makes the link from the stanza)
+    const personality = mode === "proxmox" ? { proxmox: ["era", "erb"] } : {};
     let lab: Lab;
     let stack: Stack;
     let workDir: string;
@@ -57,7 +59,7 @@ for (const [mode, subnet, labName] of [["wg-quick", 24, "wger"], ["ifupdown2", 2
     const tunnelAnswers = async (seconds: number) => lab.pingUntilAnswer("era", `10.78.${subnet}.2`, seconds);
 
     before(async () => {
-      lab = await Lab.start(["era", "erb"], { name: labName, subnet });
+      lab = await Lab.start(["era", "erb"], { name: labName, subnet, ...personality });
       lab.underlayAddress("erb", "add", wan(0));
       lab.setHostName("era", NAME, wan(0));
       firewall();
