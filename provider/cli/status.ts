@@ -1,4 +1,4 @@
-import { isNamedEndpoint, pairId } from "../fabric";
+import { isNamedEndpoint, pairId, pairNotCheckedPrefix } from "../fabric";
 import { parseEndpoint, type Endpoint } from "../model";
 import type { StackInterface } from "./stack-state";
 
@@ -12,7 +12,8 @@ export const DEFAULT_MAX_HANDSHAKE_AGE = 180;
  * A peering's pre-shared key: none, the user's own (a Pulumi secret), or a pair key made on the
  * nodes, with whether both ends held the same key at the last refresh and its age in seconds.
  */
-export type PresharedKeyStatus = { readonly kind: "none" | "user" } | { readonly kind: "pair"; readonly agree: boolean; readonly age?: number };
+/** A peering's pre-shared key; a pair key's `agree` is undefined when the last refresh could not ask both ends. */
+export type PresharedKeyStatus = { readonly kind: "none" | "user" } | { readonly kind: "pair"; readonly agree?: boolean; readonly age?: number };
 
 /** One declared peering of a managed interface, with what the last refresh saw of it. */
 export interface PeeringStatus {
@@ -73,7 +74,7 @@ export function statusReport(interfaces: readonly StackInterface[], now: number,
       const handshakeAge = latestHandshake === undefined ? undefined : Math.max(0, now - latestHandshake);
       const pairKey = declared.pairKey ? (iface.pairKeys?.[pairId(`${iface.node}/${iface.iface}`, label)] ?? { drift: [] }) : undefined;
       const presharedKey: PresharedKeyStatus = pairKey
-        ? { kind: "pair", agree: pairKey.drift.length === 0, ...(pairKey.made !== undefined ? { age: Math.max(0, now - pairKey.made) } : {}) }
+        ? { kind: "pair", ...agreement(pairKey.drift, pairId(`${iface.node}/${iface.iface}`, label)), ...(pairKey.made !== undefined ? { age: Math.max(0, now - pairKey.made) } : {}) }
         : { kind: declared.presharedKey === undefined ? "none" : "user" };
       peerings.push({
         fabric: iface.fabric,
@@ -144,9 +145,15 @@ export function handshakeText(peering: PeeringStatus): string {
   return peering.handshakeAge === undefined ? "never" : `${humanAge(peering.handshakeAge)} ago`;
 }
 
-/** The PSK column: `none`, `user's`, or a pair key's age (or that its ends differ). */
+/** Whether a pair's ends agree, from its drift lines: unknown where an end could not be asked. */
+function agreement(drift: readonly string[], pair: string): { agree?: boolean } {
+  return drift.some((line) => line.startsWith(pairNotCheckedPrefix(pair))) ? {} : { agree: drift.length === 0 };
+}
+
+/** The PSK column: `none`, `user's`, or a pair key's age (or that its ends differ, or were not checked). */
 export function presharedKeyText(key: PresharedKeyStatus): string {
   if (key.kind !== "pair") return key.kind === "user" ? "user's" : "none";
+  if (key.agree === undefined) return "? pair: not checked";
   if (!key.agree) return "! pair: ends differ";
   return key.age === undefined ? "pair" : `pair, ${humanAge(key.age)} old`;
 }

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { configPath, keyId, legacyConfigPath } from "../fabric";
 import { writesStanza } from "../model";
-import { configDigest, driftOf, refresherDigest, stanzaDigest } from "../remote";
+import { configDigest, declaredPairKeyFiles, driftOf, refresherDigest, stanzaDigest } from "../remote";
 import { changedKeys, checkFailures, configInputsSchema, renderedFiles, UNKNOWN, type ConfigInputs, type ConfigOutputs, type LegacyConfigState } from "./inputs";
 import { onNode, trustOf } from "./session";
 
@@ -84,6 +84,7 @@ export async function read(id: string, props: ConfigOutputs | (ConfigOutputs & L
     publicKey: props.publicKey,
     stanzaDigest: writesStanza(props.applyMode) ? stanzaDigest(stanza, props.owner) : undefined,
     refresherDigest: refresherDigest(declared),
+    pairKeyFiles: declaredPairKeyFiles(declared),
   };
   const drift = driftOf(found, expected, plan);
   const peers = found.live.peers.map(({ publicKey, endpoint, latestHandshake, rxBytes, txBytes }) => ({

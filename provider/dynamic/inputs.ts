@@ -252,6 +252,6 @@ export type PairKeysOutputs = PairKeysInputs & {
   fingerprints: Record<string, string>;
   /** When each pair's key was made: Unix seconds, by its first end's clock. */
   made: Record<string, number>;
-  /** What refresh found different on the nodes (a pair whose ends differ, or a missing end); empty when in sync. */
+  /** What refresh found different on the nodes (a pair whose ends differ, or a missing end), and the pairs refresh or up could not check (a node not reached: the next run asks again); empty when in sync. */
   drift: string[];
 };

@@ -47,6 +47,14 @@ export function pairKeyFingerprint(pair: string, keyDigest: string): string {
   return createHash("sha256").update(`${pair}\n${keyDigest}`).digest("hex").slice(0, 16);
 }
 
+/**
+ * The start of the drift line of a pair that refresh or up could not check (a node not
+ * reached): the pair's state says nothing about whether its ends agree.
+ */
+export function pairNotCheckedPrefix(pair: string): string {
+  return `pair ${pair}: not checked: `;
+}
+
 interface Entry {
   readonly node: string;
   readonly index: number;

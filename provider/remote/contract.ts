@@ -60,6 +60,16 @@ export function refresherDigest(declared: DeclaredInterface): string | undefined
   return declared.endpointRefresh ? createHash("sha256").update(endpointRefreshScript()).digest("hex") : undefined;
 }
 
+/** The pair key files `declared` names, sorted: apply.sh removes the interface's others. */
+export function declaredPairKeyFiles(declared: DeclaredInterface): string[] {
+  return declared.peers.flatMap((peer) => (peer.pairKey ? [peer.pairKey.file] : [])).sort();
+}
+
+/** The interface's pair key files on the node that `wanted` (see {@link declaredPairKeyFiles}) does not name. */
+export function stalePairKeyFiles(found: Inspection, wanted: readonly string[]): string[] {
+  return found.pairKeyFiles.filter((file) => !wanted.includes(file));
+}
+
 /** One interface on a node, and who it belongs to. */
 export interface InterfaceTarget {
   readonly keyDir: string;
@@ -223,6 +233,8 @@ export interface Inspection {
   readonly stanzaDigest?: string;
   /** sha256 of the follower of endpoint names beside the key, if there is one ({@link endpointRefreshDigest}). */
   readonly refresherDigest?: string;
+  /** The interface's pair key files in its key folder, by name ({@link pairKeyFile}). */
+  readonly pairKeyFiles: readonly string[];
   readonly live: LiveInterface;
   /** Proxmox VE's own fabrics on the node, when it is a Proxmox VE node with a fabrics.cfg. */
   readonly proxmox?: ProxmoxClaims;
@@ -378,6 +390,7 @@ export function parseInspection(text: string): Inspection {
     configIsOurs: single.has("ours") ? value("ours") === "yes" : undefined,
     stanzaDigest: value("stanza-digest"),
     refresherDigest: value("refresher-digest"),
+    pairKeyFiles: (value("pairkey-files") ?? "").split(" ").filter(Boolean).sort(),
     ...(pveNode ? { proxmox: { node: pveNode, lines: pveLines } } : {}),
     live: {
       link: link ? { up: (link.flags ?? []).includes("UP"), mtu: link.mtu ?? DEFAULT_WG_MTU } : undefined,

@@ -1,5 +1,5 @@
 import { describeOp, type SyncPlan } from "./plan";
-import type { Inspection } from "./contract";
+import { stalePairKeyFiles, type Inspection } from "./contract";
 
 /** What the node should hold for an interface, as recorded when it was last applied. */
 export interface ExpectedFiles {
@@ -11,6 +11,8 @@ export interface ExpectedFiles {
   readonly publicKey?: string;
   /** The digest of the follower of endpoint names the files start (refresherDigest in contract.ts); undefined: none. */
   readonly refresherDigest?: string;
+  /** The pair key files the config names (declaredPairKeyFiles in contract.ts). */
+  readonly pairKeyFiles: readonly string[];
 }
 
 /**
@@ -29,6 +31,7 @@ export function driftOf(found: Inspection, expected: ExpectedFiles, plan: SyncPl
   if (found.refresherDigest !== expected.refresherDigest) {
     drift.push(expected.refresherDigest === undefined ? "the follower of endpoint names is still on the node" : "the follower of endpoint names is missing or was changed");
   }
+  for (const file of stalePairKeyFiles(found, expected.pairKeyFiles)) drift.push(`the pair key file ${file} of no peering is still on the node`);
   return [...drift, ...plan.refusals, ...plan.ops.map(describeOp), ...plan.notes];
 }
 

@@ -3,6 +3,7 @@ import { DeclaredConfigError } from "../fabric";
 import { APPLY_MODES, writesStanza, ifnameProblem, isWgKey, keyDirSchema, ownerSchema, type ApplyMode, type WgKey } from "../model";
 import {
   configDigest,
+  declaredPairKeyFiles,
   encodeInspectRequest,
   endpointRefreshScript,
   refresherDigest,
@@ -12,6 +13,7 @@ import {
   parseInspection,
   PVE_CHECK_EXIT,
   scriptArgs,
+  stalePairKeyFiles,
   stanzaDigest,
   type Inspection,
   type InterfaceTarget,
@@ -157,7 +159,8 @@ export class RemoteNode {
     const filesMatch =
       inspection.configDigest === configDigest(rendered, target.owner) &&
       (!writesStanza(mode) || inspection.stanzaDigest === stanzaDigest(stanza, target.owner)) &&
-      inspection.refresherDigest === refresherDigest(declared);
+      inspection.refresherDigest === refresherDigest(declared) &&
+      stalePairKeyFiles(inspection, declaredPairKeyFiles(declared)).length === 0;
     if (plan.ops.length === 0 && filesMatch) return { changed: false, plan, log: "" };
     const { plan: steps, presharedKeys } = encodePlan(plan.ops, target.iface);
     const records: [string, string][] = [["config", rendered], ["stanza", stanza], ["plan", steps]];

@@ -29,6 +29,8 @@ describe("pair keys cut between the two ends' writes: the next run converges, th
   let lab: Lab;
   let driver: ProviderDriver;
   let rotation = 0;
+  /** A pair of PAIRS whose peering has no pair key (pairKey: false in both entries), if any. */
+  let without: readonly [string, string] | undefined;
   /** What crossed each channel: [channel, direction, bytes]. */
   const wire: [TappedChannel, "sent" | "received", Buffer][] = [];
   /** Every pair key a node held at some point, with its pair. */
@@ -49,7 +51,14 @@ describe("pair keys cut between the two ends' writes: the next run converges, th
             role: "internal",
             endpoint: lab.host(name).ip,
             interfaces: { wg0: { listenPort: 51820, ip: `10.79.0.${i + 1}/24` } },
-            peers: NODES.filter((other) => other !== name).map((other) => ({ type: "internal", node: other, nodeIface: "wg0", iface: "wg0", persistentKeepalive: 5 })),
+            peers: NODES.filter((other) => other !== name).map((other) => ({
+              type: "internal",
+              node: other,
+              nodeIface: "wg0",
+              iface: "wg0",
+              persistentKeepalive: 5,
+              ...(without?.includes(name) && without.includes(other) ? { pairKey: false } : {}),
+            })),
           },
         ]),
       ),
@@ -70,7 +79,8 @@ describe("pair keys cut between the two ends' writes: the next run converges, th
     const live = (node: string, peer: string): string => {
       const peerKey = lab.readNodeFile(peer, `${KEY_DIR}/wg0.pub`).trim();
       const line = lab.nodeExec(node, "wg", ["show", "wg0", "preshared-keys"]).split("\n").find((l) => l.startsWith(`${peerKey}\t`));
-      return digest(line?.split("\t")[1]);
+      const psk = line?.split("\t")[1];
+      return digest(psk === "(none)" ? undefined : psk);
     };
     return PAIRS.flatMap(([a, b]) => {
       const [atA, atB] = [digest(keyOf(a, b)), digest(keyOf(b, a))];
@@ -187,6 +197,49 @@ describe("pair keys cut between the two ends' writes: the next run converges, th
       },
     );
     assert.ok(killed > 0, "a session was killed");
+  });
+
+  it("a third node cut off: a pair of the other two goes, the cut node's pairs are kept; a new key for one of them fails naming it, nothing changed", async () => {
+    process.env.WG_FABRIC_COMMAND_TIMEOUT = "5";
+    const cutOff = "pfc";
+    const files = () => PAIRS.flatMap(([a, b]) => [`${a}:${digest(keyOf(a, b))}`, `${b}:${digest(keyOf(b, a))}`]);
+    const before = files();
+    /** The cut node's pairs' files while it is cut off: untouched. */
+    const kept = before.slice(2);
+    lab.nodeExec(cutOff, "ip", ["link", "set", "dev", "eth0", "down"]);
+    try {
+      without = ["pfa", "pfb"];
+      const dissolved = await driver.converge(fabric(), false);
+      console.log(`      pfa~pfb's pair key off, ${cutOff} cut off: ${dissolved.errors.join("; ")}`);
+      assert.ok(dissolved.errors.every((error) => error.includes(cutOff)), `only ${cutOff}'s resources failed: ${dissolved.errors.join("; ")}`);
+      assert.ok(dissolved.updated.includes("pfa/wg0") && dissolved.updated.includes("pfb/wg0"), `pfa and pfb converged in the same run: ${JSON.stringify(dissolved)}`);
+      assert.deepEqual([keyOf("pfa", "pfb"), keyOf("pfb", "pfa")], [undefined, undefined], "pfa~pfb's files are gone from both ends");
+      const livePsk = (node: string, peer: string) => {
+        const peerKey = lab.readNodeFile(peer, `${KEY_DIR}/wg0.pub`).trim();
+        return lab.nodeExec(node, "wg", ["show", "wg0", "preshared-keys"]).split("\n").find((l) => l.startsWith(`${peerKey}\t`))?.split("\t")[1];
+      };
+      assert.deepEqual([livePsk("pfa", "pfb"), livePsk("pfb", "pfa")], ["(none)", "(none)"], "and from both live interfaces");
+      assert.notEqual(await lab.pingUntilAnswer("pfa", "10.79.0.2", 12), undefined, "pfa -> pfb without a pair key");
+      assert.deepEqual(files().filter((f) => !f.includes("(missing)")), kept, "the cut node's pairs are untouched on both ends");
+      // the next run asks again: the update records what it could not check
+      assert.ok((driver.pairKeysDrift() ?? []).some((line) => line.startsWith(`pair pfa/wg0~${cutOff}/wg0: not checked: ${cutOff}/wg0 could not be asked`)), JSON.stringify(driver.pairKeysDrift()));
+
+      rotation++;
+      const rotated = await driver.converge(fabric(), false);
+      console.log(`      a rotation while ${cutOff} is cut off: ${rotated.errors.join("; ")}`);
+      const refusal = rotated.errors.find((error) => error.startsWith("pair-keys: "));
+      assert.match(refusal ?? "", new RegExp(`pfa/wg0~${cutOff}/wg0 needs a new key \\(it rotates\\), but ${cutOff}/wg0 could not be asked .*; nothing was changed$`));
+      assert.deepEqual(files().filter((f) => !f.includes("(missing)")), kept, "no pair key file changed");
+    } finally {
+      lab.nodeExec(cutOff, "ip", ["link", "set", "dev", "eth0", "up"]);
+      delete process.env.WG_FABRIC_COMMAND_TIMEOUT;
+    }
+    const back = await converge();
+    assert.deepEqual(back, [], `once ${cutOff} is back, the rotation goes through`);
+    assert.ok(files().filter((f) => !f.includes("(missing)")).every((f) => !kept.includes(f)), "both of its pairs rotated");
+    without = undefined;
+    assert.deepEqual(await converge(), [], "pfa~pfb's pair key back");
+    assert.deepEqual(disagreements(), []);
   });
 
   it("every key crossed the wire only from its first end's stdout to its second end's stdin", () => {

@@ -199,6 +199,11 @@ export class ProviderDriver {
     return run;
   }
 
+  /** What the pair keys resource's state says it could not check or found different (its `drift`). */
+  pairKeysDrift(): readonly string[] | undefined {
+    return this.pairKeys.get("pair-keys")?.drift;
+  }
+
   /** Deletes everything, as `pulumi destroy` does. */
   async destroy(): Promise<void> {
     for (const [id, outs] of this.addresses) await addressImpl.remove(id, outs);

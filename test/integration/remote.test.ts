@@ -211,7 +211,7 @@ describe("remote operations on the lab", function () {
     const { publicKeys } = await converge(fabric, connections(lab), pool);
     const view = resolveInterfaces(fabric).find((v) => v.id === "occultist/wg0")!;
     const rendered = renderWgQuick(view, { publicKeys });
-    const expected = { digest: configDigest(rendered, view.owner), publicKey: publicKeys.get("occultist/wg0") };
+    const expected = { digest: configDigest(rendered, view.owner), publicKey: publicKeys.get("occultist/wg0"), pairKeyFiles: [] };
     const drift = () =>
       pool.use("occultist", connections(lab).occultist!, async (s) => {
         const { inspection, plan } = await new RemoteNode(s).survey(view, "wg-quick", rendered, "");

@@ -101,13 +101,15 @@ describe("drift", () => {
     ].join("\n");
   const inspection = (files: string, running: string) => parseInspection(`${files}\n${running}\n`);
   const files = `key\tpresent\npub\t${KEYS.occultist}\ndigest\tabc\nours\tyes`;
-  const expected = { digest: "abc", publicKey: KEYS.occultist };
+  const expected = { digest: "abc", publicKey: KEYS.occultist, pairKeyFiles: [] };
   const driftFor = (found: ReturnType<typeof parseInspection>, mode: "wg-quick" | "none" = "wg-quick") =>
     driftOf(found, expected, planSync(parseDeclared(rendered), found.live, { mode, publicKey: KEYS.occultist }));
 
   it("is empty when node and declaration agree, and names each difference otherwise (from the same plan up executes)", () => {
     const peer = `peer\t${KEYS.elementalist}\t(none)\t192.0.2.1:50000\t198.51.100.1/32,203.0.113.128/25\t1700000000\t100\t200\toff`;
     assert.deepEqual(driftFor(inspection(files, upRecords(peer))), []);
+    // a pair key file the config names no more (a dissolved peering: apply removes it)
+    assert.deepEqual(driftFor(inspection(`${files}\npairkey-files\twg0@elementalist@wg0.psk `, upRecords(peer))), ["the pair key file wg0@elementalist@wg0.psk of no peering is still on the node"]);
     const stranger = `peer\t${KEYS.berserker}\t(none)\t(none)\t10.0.0.0/8\t0\t0\t0\toff`;
     assert.deepEqual(driftOf(inspection(files, upRecords(stranger)), { ...expected, digest: "other" }, planSync(parseDeclared(rendered), inspection(files, upRecords(stranger)).live, { mode: "wg-quick" })), [
       "the config file was changed on the node",

@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import { pairKeyFingerprint, pairKeyViews, renderNodeFiles, resolveInterfaces, validateFabric } from "../../provider/fabric";
 import { formatProblem, parseFabricOrThrow, type WgKey } from "../../provider/model";
 import { encodePlan, parseDeclared, planSync, presharedKeyDigest } from "../../provider/remote";
+import { pairWork } from "../../provider/dynamic/pair-keys-impl";
 import { KEYS, prng, problemsOf, rfcSpec, seedFrom } from "./helpers";
 
 const PSK = "cGxhbnRlZC1wcmVzaGFyZWQta2V5LTMyLWJ5dGVzIT0=" as WgKey;
@@ -143,5 +144,55 @@ describe("pair keys in a config: a marker with file and fingerprint, the key put
     const inPlace = { ...live, peers: [{ ...live.peers[0]!, presharedKeyDigest: presharedKeyDigest(PSK) }], pairKeys: { "wg0@occultist@wg0.psk": presharedKeyDigest(PSK) } };
     assert.deepEqual(planSync(declared, inPlace, options).ops, []);
     assert.match(planSync(declared, live, options).refusals.join(), /pair key wg0@occultist@wg0\.psk of peer .* is not in the key folder/);
+  });
+});
+
+describe("pair keys in an update: a node that cannot be asked holds back only work on its own pairs", () => {
+  const X = { value: "aaaaaaaaaaaaaaaa", made: 100 };
+  const Y = { value: "bbbbbbbbbbbbbbbb", made: 200 };
+  const DOWN = { unasked: "n3: connect ETIMEDOUT" };
+
+  it("keeps a pair both ends hold, makes one anew when an end lacks it, the ends differ or it rotates", () => {
+    assert.deepEqual(pairWork([X, X], X, false), { kind: "keep", found: X, checked: true });
+    assert.deepEqual(pairWork([X, X], undefined, false), { kind: "keep", found: X, checked: true }, "the nodes are the truth, not state");
+    assert.deepEqual(pairWork([X, X], X, true), { kind: "make" });
+    assert.deepEqual(pairWork([X, Y], X, false), { kind: "make" });
+    assert.deepEqual(pairWork([undefined, X], X, false), { kind: "make" });
+    assert.deepEqual(pairWork([undefined, undefined], undefined, false), { kind: "make" });
+  });
+
+  it("an end that cannot be asked: the pair is kept, unchecked, when nothing is due; else it is held back, saying why", () => {
+    assert.deepEqual(pairWork([X, DOWN], X, false), { kind: "keep", found: X, checked: false });
+    assert.deepEqual(pairWork([DOWN, DOWN], X, false), { kind: "keep", found: X, checked: false });
+    assert.deepEqual(pairWork([X, DOWN], X, true), { kind: "blocked", reason: "it rotates" });
+    assert.deepEqual(pairWork([DOWN, undefined], undefined, false), { kind: "blocked", reason: "it has no key yet" });
+    assert.deepEqual(pairWork([Y, DOWN], X, false), { kind: "blocked", reason: "an end lacks its key or holds another" });
+    assert.deepEqual(pairWork([DOWN, undefined], X, false), { kind: "blocked", reason: "an end lacks its key or holds another" });
+  });
+
+  it("never makes a key while an end cannot be asked, and never keeps one an asked end contradicts (seeded)", () => {
+    const seed = seedFrom("WGF_PAIR_WORK_SEED");
+    const random = prng(seed);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+    const ends = [X, Y, undefined, DOWN] as const;
+    for (let i = 0; i < 500; i++) {
+      const pair = [pick(ends), pick(ends)] as const;
+      const recorded = pick([X, Y, undefined]);
+      const rotates = random() < 0.3;
+      const work = pairWork(pair, recorded, rotates);
+      const down = pair.filter((end) => end === DOWN).length;
+      const asked = pair.filter((end) => end !== DOWN);
+      const where = `seed ${seed} (WGF_PAIR_WORK_SEED), case ${i}: ${JSON.stringify({ pair, recorded, rotates, work })}`;
+      if (down > 0) assert.notEqual(work.kind, "make", where);
+      if (rotates) assert.notEqual(work.kind, "keep", where);
+      if (work.kind === "keep") {
+        assert.ok(asked.every((end) => end === work.found), where);
+        assert.equal(work.checked, down === 0, where);
+        if (down > 0) assert.equal(work.found, recorded, where);
+      }
+      // the only reason to hold a pair back is an end that cannot be asked
+      if (work.kind === "blocked") assert.ok(down > 0, where);
+      if (down === 0 && !rotates && pair[0] !== undefined && pair[0] === pair[1]) assert.equal(work.kind, "keep", where);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { stackInterfaces, type StackInterface } from "../../provider/cli/stack-state";
-import { formatStatusTable, humanAge, humanBytes, statusReport } from "../../provider/cli/status";
+import { formatStatusTable, humanAge, humanBytes, presharedKeyText, statusReport } from "../../provider/cli/status";
 import { KEYS, prng, seedFrom } from "./helpers";
 
 const NOW = 1_800_000_000;
@@ -100,6 +100,13 @@ describe("wg-fabric status", () => {
         ["wizard/wg0", false, []],
       ],
     );
+    // a node the last refresh could not reach: whether the ends agree is not known
+    const unchecked = "pair elementalist/wg0~occultist/wg0: not checked: occultist/wg0 could not be asked (node occultist: cannot connect)";
+    const notChecked = statusReport(stackInterfaces(exported([unchecked])), NOW).peerings.filter((p) => p.presharedKey.kind === "pair");
+    assert.deepEqual(notChecked.map((p) => [p.presharedKey, presharedKeyText(p.presharedKey), p.drift]), [
+      [{ kind: "pair", age: 93_600 }, "? pair: not checked", [unchecked]],
+      [{ kind: "pair", age: 93_600 }, "? pair: not checked", [unchecked]],
+    ]);
     const table = formatStatusTable(statusReport(stackInterfaces(exported([])), NOW));
     assert.match(table, /elementalist\/wg0 +occultist\/wg0 .* pair, 1d 2h old +in sync/);
     assert.match(table, /berserker\/wg0 .* user's +in sync/);

@@ -240,6 +240,12 @@ case $refresh_step in
     [ -z "$running_refresh" ] || run sh "$refresher" start "$iface" "${running_refresh%%"$tab"*}" "${running_refresh#*"$tab"}"
     ;;
 esac
+# pair keys this interface's config names no more (a dissolved peering, pair keys turned off):
+# their files go with the config that used them, on each end, whether the other end is reachable
+for file in "$key_dir/$iface"@*@*.psk; do
+  [ -f "$file" ] || continue
+  grep -qxF "${file##*/}" "$stage/pair-keys" || { rm -f "$file"; changed=1; }
+done
 if [ "$wants_refresher" = no ] && [ -e "$refresher" ]; then rm -f "$refresher"; changed=1; fi
 if [ "$from_refresher" != "$refresher" ] && [ -e "$from_refresher" ]; then rm -f "$from_refresher"; changed=1; fi
 if [ "$from_conf" != "$conf" ] && is_this_fabrics "$from_conf"; then

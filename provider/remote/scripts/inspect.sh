@@ -23,6 +23,8 @@ if [ -f "$conf" ]; then
   grep -i -E '^[[:space:]]*(\[(interface|peer)\][[:space:]]*$|(publickey|endpoint)[[:space:]]*=)' "$conf" | sed 's/^/conf\t/' || true
 fi
 ! stanza_mode || [ ! -f "$stanza_path" ] || record stanza-digest "$(sha <"$stanza_path")"
+# the interface's pair key files, by name: one its config names no more is removed by apply
+record pairkey-files "$(for file in "$key_dir/$iface"@*@*.psk; do [ ! -f "$file" ] || printf '%s ' "${file##*/}"; done)"
 # the follower of endpoint names: its file, and the loop that runs (its interval and config)
 if [ -f "$refresher" ]; then
   record refresher-digest "$(sha <"$refresher")"
