@@ -56,6 +56,12 @@ export function commandTimeoutMs(): number {
   return (Number.isFinite(seconds) && seconds > 0 ? seconds : 120) * 1000;
 }
 
+/** How many refusals of a session one command takes, each after a wait for a free one, before it fails. */
+const SESSION_REFUSALS = 10;
+
+/** The node refused to open a channel (sshd at its MaxSessions, say): nothing ran. */
+class SessionRefused extends Error {}
+
 /** An open SSH connection to one node. */
 export class SshSession {
   private constructor(
@@ -76,6 +82,8 @@ export class SshSession {
   commands = 0;
 
   private open = 0;
+  /** Channels this connection opens at once: {@link MAX_CHANNELS}, lowered when the node refuses one (its MaxSessions is lower). */
+  private limit = MAX_CHANNELS;
   private readonly waiting: (() => void)[] = [];
 
   /**
@@ -107,13 +115,23 @@ export class SshSession {
    */
   async exec(command: string, stdin?: string, what = "a command", timeoutMs = commandTimeoutMs()): Promise<CommandResult> {
     this.commands++;
-    if (this.open >= MAX_CHANNELS) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.open++;
-    try {
-      return await this.execNow(command, stdin, what, timeoutMs);
-    } finally {
-      this.open--;
-      this.waiting.shift()?.();
+    for (let refusals = 0; ; refusals++) {
+      while (this.open >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+      this.open++;
+      try {
+        return await this.execNow(command, stdin, what, timeoutMs);
+      } catch (error) {
+        if (!(error instanceof SessionRefused)) throw error;
+        // nothing ran: the channels open beside it are what the node allows; wait for one of them
+        this.limit = Math.max(1, this.open - 1);
+        if (refusals + 1 >= SESSION_REFUSALS) {
+          throw new RemoteError("command", this.node, this.host, `could not start ${what}: the node refused a session ${SESSION_REFUSALS} times (${error.message}); nothing ran`);
+        }
+        if (this.open === 1) await new Promise((resolve) => setTimeout(resolve, 100 * (refusals + 1)));
+      } finally {
+        this.open--;
+        this.waiting.shift()?.();
+      }
     }
   }
 
@@ -134,7 +152,13 @@ export class SshSession {
         this.client.end();
         reject(new RemoteError("not-started", this.node, this.host, `could not start ${what}: ${error.message}`));
       };
-      const started = (error: Error | undefined, opened: ClientChannel): void => {
+      const started = (error: (Error & { reason?: unknown }) | undefined, opened: ClientChannel): void => {
+        // the node answered the open with a refusal (ssh2 gives its reason code): the connection is
+        // fine, and the commands beside this one on it go on
+        if (error?.reason !== undefined) {
+          clearTimeout(timer);
+          return reject(new SessionRefused(error.message));
+        }
         if (error) return notStarted(error);
         channel = opened;
         const out: Buffer[] = [];

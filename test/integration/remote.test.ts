@@ -498,6 +498,27 @@ describe("remote operations on the lab", function () {
     await fresh.closeAll();
   });
 
+  it("a session the node refuses (sshd's MaxSessions below ours) waits for a free one: the commands beside it on the connection carry on", async () => {
+    const config = path.join(lab.host("mage").dir, "sshd_config");
+    const restart = async (): Promise<void> => {
+      await lab.stopSshd("mage");
+      await lab.startSshd("mage");
+    };
+    writeFileSync(config, `${readFileSync(config, "utf8")}MaxSessions 2\n`);
+    await restart();
+    const narrow = new SessionPool();
+    try {
+      const connection = connections(lab).mage!;
+      const runs = await Promise.all(Array.from({ length: 8 }, (_, i) => narrow.use("mage", connection, (s) => s.exec(`sleep 0.3; echo ${i}`, undefined, `command ${i}`))));
+      assert.deepEqual(runs.map((run) => [run.code, run.stdout]), Array.from({ length: 8 }, (_, i) => [0, `${i}\n`]));
+      assert.equal(narrow.stats.connections, 1, "one connection: none was dropped for a refused session");
+    } finally {
+      await narrow.closeAll();
+      writeFileSync(config, readFileSync(config, "utf8").replace("MaxSessions 2\n", ""));
+      await restart();
+    }
+  });
+
   it("a connection that closed under the next command: not started (ssh2 throws at once), and the pool dials anew", async () => {
     const dropping = new SessionPool();
     const connection = connections(lab).mage!;
