@@ -197,10 +197,14 @@ describe("fault injection: every fault is survived, no key regenerated, no priva
         // tc's netem is not in this kernel: nftables drops the same share of packets, both ways
         const drop = "numgen random mod 100 < 30 drop";
         lab.nodeExec(node, "nft", ["-f", "-"], `table inet wgf_loss {\n chain input { type filter hook input priority 0; tcp dport 22 ${drop}; }\n chain output { type filter hook output priority 0; tcp sport 22 ${drop}; }\n}\n`);
+        // a lossy path gets what a user's connection has: the default dial budget (the others keep
+        // this test's short one, 3 dials of 3 s, which a handshake slowed by retransmissions can use up)
+        driver.setConnection(node, connectionSchema.parse(lab.host(node).connection));
         const started = Date.now();
         const run = await driver.converge(fabric(), false);
         const seconds = Math.round((Date.now() - started) / 100) / 10;
         lab.nodeExec(node, "nft", ["delete", "table", "inet", "wgf_loss"]);
+        driver.setConnection(node, connections()[node] as Connection);
         table.get("30 % of the SSH path's packets lost")?.notes.push(`converged in ${seconds} s${run.errors.length > 0 ? `, ${run.errors.length} failed` : ""}`);
         if (run.errors.length > 0) failures.push(`30 % loss on ${node}'s SSH path: the run did not converge: ${run.errors.join("; ")}`);
       });
