@@ -1,14 +1,14 @@
 import { refreshHookLines } from "./endpoint-refresh";
 import { DEFAULT_WG_MTU } from "./render-context";
 import { configPath } from "./paths";
-import { IPV6_ADDRGEN_OFF } from "./proxmox";
+import { IPV6_ADDRGEN_OFF, stanzaSyncLine } from "./proxmox";
 import { routedPeerPrefixes, routedPrefixes, type InterfaceView } from "./resolve";
 
 /**
  * Our /etc/network/interfaces stanza: the link is created unless it exists (by the kernel, else
  * by wireguard-go, as wg-quick does) and brought to the file beside the keys with `wg syncconf`
- * (an `ifreload -a`, which runs every stanza again, changes nothing on a link that matches: no
- * peer loses its session), and the peers' AllowedIPs outside the interface's own subnet get
+ * unless it runs the file's key already (an `ifreload -a`, which runs every stanza again, leaves
+ * a running link as it is: no peer loses a packet or its session), and the peers' AllowedIPs outside the interface's own subnet get
  * routes (wg-quick would add them; ifupdown2 does not). A peer reached by name gets the
  * interface's follower of endpoint names, started and stopped with the link.
  */
@@ -24,7 +24,7 @@ export function renderIfupdown2(view: InterfaceView): string {
   // the userspace fallback is wg-quick's, for hosts without the kernel module (containers)
   lines.push(`\tpre-up ip link show dev ${iface} >/dev/null 2>&1 || ip link add dev ${iface} type wireguard || wireguard-go ${iface}`);
   const config = configPath("ifupdown2", view.keyDir, iface);
-  lines.push(`\tpre-up wg syncconf ${iface} ${config}`);
+  lines.push(stanzaSyncLine("pre-up", iface, config));
   for (const route of routedPrefixes(view.addresses, routedPeerPrefixes(view))) {
     lines.push(`\tup ip route replace ${route.toString()} dev ${iface}`);
   }

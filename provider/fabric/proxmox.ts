@@ -53,7 +53,8 @@ export function proxmoxRoutes(view: InterfaceView): Cidr[] {
  * Proxmox VE would not write.
  */
 export function renderProxmoxStanza(view: InterfaceView): string {
-  return proxmoxStanza(view, proxmoxConfigPath(view.iface), [], []);
+  const config = proxmoxConfigPath(view.iface);
+  return proxmoxStanza(view, `\tpost-up wg syncconf ${view.iface} ${config}`, [], []);
 }
 
 /**
@@ -66,21 +67,35 @@ export function renderProxmoxStanza(view: InterfaceView): string {
  */
 export function renderProxmoxModeStanza(view: InterfaceView): string {
   const config = configPath("proxmox", view.keyDir, view.iface);
-  return proxmoxStanza({ ...view, mtu: view.mtu ?? DEFAULT_WG_MTU }, config, [IPV6_ADDRGEN_OFF], refreshHookLines(view, "stanza", config));
+  return proxmoxStanza({ ...view, mtu: view.mtu ?? DEFAULT_WG_MTU }, stanzaSyncLine("post-up", view.iface, config), [IPV6_ADDRGEN_OFF], refreshHookLines(view, "stanza", config));
 }
 
 /** The line that keeps ifupdown2 from flapping a WireGuard link on every reload (see {@link renderProxmoxModeStanza}). */
 export const IPV6_ADDRGEN_OFF = "\tipv6-addrgen off";
 
-/** `ours`: lines of ours after the address and MTU; `hooks`: ours after Proxmox VE's own up and down lines. */
-function proxmoxStanza(view: InterfaceView, config: string, ours: readonly string[], hooks: readonly string[]): string {
+/**
+ * Our stanzas' line that brings the link to its config: `wg syncconf`, on a link that does not
+ * run the config's key yet (one just made: at boot, by ifup, after wireguard-go died). A link
+ * that runs it is left as it is, as apply keeps it to the file peer by peer: syncconf sets every
+ * peer's AllowedIPs anew (wireguard-tools, src/config.c), and a packet that arrives in between is
+ * dropped, on every `ifreload -a` (every Proxmox VE network apply). The key is read on the node,
+ * on a pipe.
+ */
+export function stanzaSyncLine(hook: "pre-up" | "post-up", iface: string, config: string): string {
+  const runs = `"$(wg show ${iface} public-key 2>/dev/null)"`;
+  const declares = `"$(sed -n 's/^PrivateKey *= *//p' ${config} | wg pubkey 2>/dev/null)"`;
+  return `\t${hook} [ ${runs} = ${declares} ] || wg syncconf ${iface} ${config}`;
+}
+
+/** `sync`: the line that loads the config; `ours`: lines of ours after the address and MTU; `hooks`: ours after Proxmox VE's own up and down lines. */
+function proxmoxStanza(view: InterfaceView, sync: string, ours: readonly string[], hooks: readonly string[]): string {
   const { iface } = view;
   const ip4 = view.addresses.find((address) => address.family === 4);
   const ip6 = view.addresses.find((address) => address.family === 6);
   const lines = [`auto ${iface}`, ip4 ? `iface ${iface} inet static` : `iface ${iface} inet manual`];
   if (ip4) lines.push(`\taddress ${ip4.toString()}`);
   if (view.mtu !== undefined) lines.push(`\tmtu ${view.mtu}`);
-  lines.push(...ours, "\tlink-type wireguard", "\tip-forward 1", `\tpost-up wg syncconf ${iface} ${config}`);
+  lines.push(...ours, "\tlink-type wireguard", "\tip-forward 1", sync);
   for (const route of proxmoxRoutes(view)) {
     lines.push(`\tpost-up ip route add ${route.toString()} dev ${iface}`, `\tdown ip route del ${route.toString()} dev ${iface}`);
   }
