@@ -194,6 +194,50 @@ describe("on Proxmox VE nodes: our fabric beside Proxmox VE's own, through its n
     assert.deepEqual({ drift: again.drift, updated: again.updated }, { drift: {}, updated: [] }, "nothing for the next up to do");
   });
 
+  it("an interface and a node address removed while a Proxmox VE network apply runs stay removed: the removal waits for an ifupdown2 run that read their stanzas", async () => {
+    const late = new ProviderDriver(connections);
+    const nodes = ["pb", "pc"] as const;
+    const fabric: FabricInput = {
+      name: "late",
+      ipPrefix: "10.93.0.0/24",
+      nodes: Object.fromEntries(
+        nodes.map((node, i) => [
+          node,
+          {
+            role: "internal" as const,
+            ip: `10.93.0.${i + 1}`,
+            endpoint: lab.host(node).ip,
+            applyMode: MODES[node],
+            interfaces: { wg7: { listenPort: 51907, ip: `10.94.0.${i + 1}/24` } },
+            peers: [{ type: "internal" as const, node: nodes[1 - i] as string, nodeIface: "wg7", iface: "wg7" }],
+          },
+        ]),
+      ),
+    };
+    await late.converge(parseFabricOrThrow(fabric));
+    const links = (node: string) => lab.nodeExec(node, "ip", ["-br", "link"]);
+    for (const node of nodes) assert.match(links(node), /^wg7 [\s\S]*^dummy_late |^dummy_late [\s\S]*^wg7 /m, `${node}: both links up`);
+    // Proxmox VE's network apply, caught after it read our stanzas: ifreload holds ifupdown2's lock
+    // (ifupdown2, ifupdown/main.py: /run/network/.lock, taken before it reads the interfaces file)
+    // and makes the links it read, by the stanzas' own lines, once it gets to them, 1.5 s on
+    const makes = "ip link show dev wg7 >/dev/null 2>&1 || WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go wg7; ip link show dev dummy_late >/dev/null 2>&1 || ip link add dev dummy_late type dummy";
+    for (const node of nodes) {
+      lab.nodeExec(node, "sh", ["-c", `mkdir -p /run/network; setsid flock /run/network/.lock sh -c 'sleep 1.5; ${makes}' </dev/null >/dev/null 2>&1 &`]);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await late.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const found = nodes.map((node) => [node, links(node)] as const);
+    for (const node of nodes) lab.nodeExec(node, "sh", ["-c", "ip link delete dev wg7 2>/dev/null; ip link delete dev dummy_late 2>/dev/null; true"]);
+    for (const [node, running] of found) {
+      assert.doesNotMatch(running, /^(wg7|dummy_late)[ @]/m, `${node} (${MODES[node]} mode): a link of the removed fabric runs again`);
+      for (const file of ["/etc/network/interfaces.d/wg-fabric-wg7", "/etc/network/interfaces.d/wg-fabric-dummy_late", "/etc/wireguard/wg-fabric/wg7.conf"]) {
+        assert.ok(!existsSync(lab.nodePath(node, file)), `${node}: ${file} gone`);
+      }
+    }
+    await pingsAll((i) => `10.81.0.${i + 1}`);
+  });
+
   it("an interface name, listen port or node address link of Proxmox VE's fabric is refused before any change, naming its file and line", async () => {
     const other = new ProviderDriver(connections);
     const named = await other.converge(parseFabricOrThrow({ name: "clash", nodes: { pa: { role: "internal", applyMode: "proxmox", interfaces: { wg9: { listenPort: 51999, ip: "10.89.0.1/24" } } } } }), false);

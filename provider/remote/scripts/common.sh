@@ -122,6 +122,16 @@ pve_claims() {
   grep -n -E '^(wireguard_node:|[[:space:]]+(interfaces|ip|ip6)[[:space:]])' "$pve_fabrics_cfg" | sed 's/^/pve-line\t/' || true
 }
 
+# Takes away the link of a stanza of ours being removed, for good: the stanza goes first, then
+# an ifup, ifdown or ifreload that runs now is waited for (ifupdown2 holds /run/network/.lock
+# while it runs: ifupdown/main.py), as one that read the stanza (a Proxmox VE network apply)
+# makes its link again; then the link goes. $1: the stanza. ifdown, which reads it, is run before.
+remove_stanza_link() {
+  rm -f "$1"
+  [ ! -e /run/network/.lock ] || flock -w 60 /run/network/.lock true 9>&- || true
+  ! link_exists || ip link delete dev "$iface"
+}
+
 # One run at a time changes a node: a lock for the whole node, waited for a bounded time, its
 # holder named when the wait runs out.
 lock_node() {

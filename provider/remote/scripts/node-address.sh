@@ -37,11 +37,8 @@ if [ ! -s "$stage/stanza" ]; then
     echo "changed=0"
     exit 0
   fi
-  if link_exists; then
-    ! command -v ifdown >/dev/null 2>&1 || ifdown "$iface" >&2 9>&- || true
-    ! link_exists || ip link delete dev "$iface"
-  fi
-  rm -f "$stanza_path"
+  if link_exists; then ! command -v ifdown >/dev/null 2>&1 || ifdown "$iface" >&2 9>&- || true; fi
+  remove_stanza_link "$stanza_path"
   echo "changed=1"
   exit 0
 fi

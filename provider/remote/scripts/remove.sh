@@ -11,8 +11,8 @@ fi
 if link_exists; then
   if [ "$mode" = ifupdown2 ] && command -v ifdown >/dev/null 2>&1; then ifdown "$iface" >&2 9>&- || true; fi
   if [ "$mode" = wg-quick ] && command -v wg-quick >/dev/null 2>&1; then wg-quick down "$conf" >&2 9>&- || true; fi
-  ! link_exists || ip link delete dev "$iface"
 fi
+if is_mine "$stanza_path"; then remove_stanza_link "$stanza_path"; elif link_exists; then ip link delete dev "$iface"; fi
 if has_systemd && [ "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null || true)" = enabled ]; then
   systemctl disable "wg-quick@$iface" >&2
 fi
