@@ -31,6 +31,8 @@ export interface LabHost {
   readonly dir: string;
   /** The node has the Proxmox VE personality (see {@link LabOptions.proxmox}). */
   readonly proxmox: boolean;
+  /** wireguard-tools look uninstalled on it (see {@link LabOptions.withoutWireguardTools}), through every restart of its sshd. */
+  readonly withoutWireguardTools: boolean;
   /** A connection in `@pulumi/command`'s shape, with the host key pinned. */
   readonly connection: { host: string; port: number; user: string; privateKey: string; hostKey: string };
 }
@@ -230,7 +232,7 @@ export class Lab {
     inNs("sysctl", ["-q", "net.ipv4.conf.all.src_valid_mark=0"]);
     rmSync(path.join(host.dir, "run"), { recursive: true, force: true });
     Lab.prepareRun(host.dir);
-    const pid = Lab.spawnSshd(host.netns, host.dir, false, host.proxmox ? name : undefined);
+    const pid = Lab.respawnSshd(host);
     const booted = { ...host, pid };
     this.hosts[this.hosts.indexOf(host)] = booted;
     const wants = path.join(host.dir, "systemd/multi-user.target.wants");
@@ -490,6 +492,7 @@ export class Lab {
       pid,
       dir,
       proxmox,
+      withoutWireguardTools: hideWireguardTools,
       connection: { host: ip, port: 22, user: "root", privateKey: readFileSync(clientKey, "utf8"), hostKey: hostKeyLine },
     };
   }
@@ -497,6 +500,11 @@ export class Lab {
   /** What a node's /run holds after boot: the folders its services expect. */
   private static prepareRun(dir: string): void {
     for (const sub of ["run/sshd", "run/network", "run/lock"]) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o755 });
+  }
+
+  /** Starts a node's sshd again, as {@link Lab.startHost} first started it. */
+  private static respawnSshd(host: LabHost): number {
+    return Lab.spawnSshd(host.netns, host.dir, host.withoutWireguardTools, host.proxmox ? host.name : undefined);
   }
 
   /**
@@ -547,7 +555,7 @@ export class Lab {
     rmSync(hostKey, { force: true });
     rmSync(`${hostKey}.pub`, { force: true });
     sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", hostKey]);
-    const pid = Lab.spawnSshd(host.netns, host.dir, false, host.proxmox ? name : undefined);
+    const pid = Lab.respawnSshd(host);
     const line = readFileSync(`${hostKey}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
     this.hosts[this.hosts.indexOf(host)] = { ...host, pid, connection: { ...host.connection, hostKey: line } };
     await waitForPort(host.ip, 22, 10_000);
@@ -557,7 +565,7 @@ export class Lab {
   /** Starts a node's sshd again after {@link Lab.stopSshd}, same host key. */
   async startSshd(name: string): Promise<void> {
     const host = this.host(name);
-    const pid = Lab.spawnSshd(host.netns, host.dir, false, host.proxmox ? name : undefined);
+    const pid = Lab.respawnSshd(host);
     this.hosts[this.hosts.indexOf(host)] = { ...host, pid };
     await waitForPort(host.ip, 22, 10_000);
   }
