@@ -41,8 +41,21 @@ if link_exists; then
     record listen "$(wg show "$iface" listen-port)"
     record fwmark "$(wg show "$iface" fwmark)"
     record public "$(wg show "$iface" public-key)"
-    wg show "$iface" dump | tail -n +2 | while IFS="$tab" read -r pub psk endpoint allowed handshake rx tx keepalive; do
-      [ "$psk" = "(none)" ] || psk=$(printf '%s' "$psk" | sha)
+    # a live pre-shared key that one of the interface's pair key files holds takes that file's
+    # digest (one sha256sum for them all); any other is hashed alone. awk reads the files: the
+    # keys stay in its memory and on the pipe, never in an argument
+    wg show "$iface" dump | tail -n +2 | awk -F "$tab" -v OFS="$tab" -v dir="$key_dir" -v digests="$(key_digests "$key_dir/$iface"@*@*.psk)" '
+      BEGIN {
+        n = split(digests, lines, "\n")
+        for (i = 1; i <= n; i++) {
+          split(lines[i], f, " "); file = dir "/" f[1]
+          if ((getline k < file) > 0 && (getline more < file) <= 0 && length(k) == 44) by_key[k] = f[2]
+          close(file)
+        }
+      }
+      $2 != "(none)" { $2 = ($2 in by_key) ? by_key[$2] : "?" $2 }
+      { print }' | while IFS="$tab" read -r pub psk endpoint allowed handshake rx tx keepalive; do
+      case $psk in "?"*) psk=$(printf '%s' "${psk#?}" | sha) ;; esac
       record peer "$pub" "$psk" "$endpoint" "$allowed" "$handshake" "$rx" "$tx" "$keepalive"
     done
   fi
