@@ -8,9 +8,10 @@ import { routedPeerPrefixes, routedPrefixes, type InterfaceView } from "./resolv
  * Our /etc/network/interfaces stanza: the link is created unless it exists (by the kernel, else
  * by wireguard-go, as wg-quick does) and brought to the file beside the keys with `wg syncconf`
  * unless it runs the file's key already (an `ifreload -a`, which runs every stanza again, leaves
- * a running link as it is: no peer loses a packet or its session), and the peers' AllowedIPs outside the interface's own subnet get
- * routes (wg-quick would add them; ifupdown2 does not). A peer reached by name gets the
- * interface's follower of endpoint names, started and stopped with the link.
+ * a running link as it is: no peer loses a packet or its session), and the peers' AllowedIPs
+ * outside the interface's own subnet get routes (wg-quick would add them; ifupdown2 does not).
+ * A peer reached by name gets the interface's follower of endpoint names, started and stopped
+ * with the link.
  */
 export function renderIfupdown2(view: InterfaceView): string {
   const { iface } = view;
