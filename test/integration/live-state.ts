@@ -87,7 +87,11 @@ function fileEndpoints(lab: Lab, node: string, iface: string, mode: ApplyMode): 
  */
 export function compareLive(lab: Lab, model: Model, expected: Map<string, ExpectedIface>, addresses: Readonly<Record<string, NodeAddresses>>): string[] {
   const problems: string[] = [];
-  const keyOf = (node: string, iface: string): string => lab.readNodeFile(node, `${DEFAULT_KEY_DIR}/${iface}.pub`).trim();
+  // a key not made yet (its node cut off in the run) is a difference that names it, not a crash
+  const keyOf = (node: string, iface: string): string => {
+    const file = `${DEFAULT_KEY_DIR}/${iface}.pub`;
+    return existsSync(lab.nodePath(node, file)) ? lab.readNodeFile(node, file).trim() : `(no key of ${node}/${iface} on ${node})`;
+  };
   for (const node of model.names) {
     const running = observe(lab, node);
     const declared = IFACES.filter((iface) => expected.has(`${node}/${iface}`));
